@@ -1,0 +1,3 @@
+from localaik.cli import main
+
+main()

@@ -1,0 +1,185 @@
+"""Settings: built once from CLI flags and `LK_*` environment variables, validated at start.
+
+This is the only module that reads the environment. Flags win over the environment, the
+environment over the defaults. Every field is listed in the README's settings table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message names the setting."""
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str, name: str) -> int:
+    """`33554432`, `32MiB`, `32m`, `512k` -> bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise SettingsError(f"{name}={text!r}: expected a size such as 32MiB or 1048576")
+    unit = (match.group(2) or "").lower()[:1]
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def _bool(text: str, name: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}={text!r}: expected on/off (or 1/0, true/false)")
+
+
+def _positive_float(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected a number of seconds") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={text!r}: must be greater than 0")
+    return value
+
+
+def _port(text: str, name: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise SettingsError(f"{name}={text!r}: expected a port number from 0 to 65535")
+    return int(text)
+
+
+def redact_url(url: str) -> str:
+    """Scheme, host and path only: no credentials, query or fragment (safe to log and show)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "invalid"
+    if not parts.scheme or not host:
+        return "invalid"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _upstream(text: str, name: str) -> str:
+    url = text.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}={redact_url(text)!r}: expected an http(s) URL such as "
+                            "http://127.0.0.1:8080/v1")
+    return url
+
+
+def _auth_header(text: str, name: str) -> tuple[str, str] | None:
+    if not text.strip():
+        return None
+    header, sep, value = text.partition(":")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+",
+                                                              header):
+        raise SettingsError(f"{name}: expected one header line such as 'Authorization: Bearer …'")
+    if any(c in value for c in "\r\n\0"):
+        raise SettingsError(f"{name}: the header value must be one line")
+    return header, value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where one field comes from and how its text is read."""
+
+    env: tuple[str, ...]
+    parse: Any
+    help: str
+
+
+def _meta(*env: str, parse: Any = str, help: str) -> dict[str, Any]:
+    return {"setting": Setting(env, parse, help)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = field(default="127.0.0.1", metadata=_meta(
+        "LK_HOST", help="Address to listen on (`--host`)."))
+    port: int = field(default=8090, metadata=_meta(
+        "LK_PORT", "PORT", parse=_port, help="Port to listen on (`--port`); `0` picks a free one."))
+    upstream: str = field(default="http://127.0.0.1:8080/v1", metadata=_meta(
+        "LK_UPSTREAM", parse=_upstream,
+        help="OpenAI-compatible upstream base URL, ending in `/v1` (`--upstream`)."))
+    upstream_auth_header: tuple[str, str] | None = field(default=None, metadata=_meta(
+        "LK_UPSTREAM_AUTH_HEADER", parse=_auth_header,
+        help="One header line sent to the upstream only, e.g. `Authorization: Bearer …`; "
+             "never logged or shown; redirects are not followed while it is set."))
+    upstream_model: str = field(default="localaik", metadata=_meta(
+        "LK_UPSTREAM_MODEL",
+        help="The `model` sent upstream for translated (Gemini) requests. OpenAI requests keep "
+             "the client's model."))
+    upstream_timeout: float = field(default=300.0, metadata=_meta(
+        "LK_UPSTREAM_TIMEOUT", parse=_positive_float,
+        help="Seconds to wait for upstream data before answering 504."))
+    max_body_size: int = field(default=32 * 1024**2, metadata=_meta(
+        "LK_MAX_BODY_SIZE", parse=parse_size,
+        help="Largest request body accepted (`32MiB`, `1048576`); larger ones get 413."))
+    files_root: Path | None = field(default=None, metadata=_meta(
+        "LK_FILES_ROOT", parse=lambda text, name: Path(text).resolve() if text else None,
+        help="Folder that Gemini `fileData` may read local files from (`file://` or paths). "
+             "Unset: local file references are refused."))
+    pdf_max_pages: int = field(default=20, metadata=_meta(
+        "LK_PDF_MAX_PAGES", parse=lambda text, name: _positive_int(text, name),
+        help="Most pages of one PDF rendered for the model; more gives 400."))
+    pdf_dpi: int = field(default=100, metadata=_meta(
+        "LK_PDF_DPI", parse=lambda text, name: _positive_int(text, name),
+        help="Resolution of rendered PDF pages."))
+    log: bool = field(default=True, metadata=_meta(
+        "LK_LOG", parse=_bool, help="Access log, one line per request on stderr; `off` silences."))
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        """Defaults, then the environment, then flags (those that are not None)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            setting: Setting = f.metadata["setting"]
+            for name in setting.env:
+                if name in environ:
+                    values[f.name] = setting.parse(environ[name], name)
+                    break
+            flag = flags.get(f.name)
+            if flag is not None:
+                values[f.name] = setting.parse(str(flag), f"--{f.name.replace('_', '-')}")
+        return cls(**values)
+
+    @property
+    def upstream_shown(self) -> str:
+        return redact_url(self.upstream)
+
+
+def _positive_int(text: str, name: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise SettingsError(f"{name}={text!r}: expected a whole number of at least 1")
+    return int(text)
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variables, default, description) per setting: the README table is checked against it."""
+    rows = []
+    for f in fields(Settings):
+        setting: Setting = f.metadata["setting"]
+        default = f.default
+        shown = "unset" if default is None else str(default)
+        if f.name == "max_body_size":
+            shown = "32MiB"
+        if f.name == "log":
+            shown = "on"
+        rows.append((" / ".join(setting.env), shown, setting.help))
+    return rows

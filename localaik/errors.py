@@ -1,0 +1,165 @@
+"""One exception tree for everything localaik answers with an error.
+
+    Error                          (500 unless a subclass says otherwise)
+    ├── BadRequest                 400  the client's request is invalid
+    │   └── Unsupported            400  valid for the real API, but localaik cannot honour it
+    ├── NotFound                   404  unknown route, model or recording
+    ├── MethodNotAllowed           405  known route, wrong method
+    ├── PayloadTooLarge            413  body over the configured cap
+    ├── UpstreamError              502  the upstream (llama-server) failed us
+    │   ├── UpstreamUnreachable    502  connection refused, DNS, reset before an answer
+    │   ├── UpstreamTimeout        504  no answer in time
+    │   ├── UpstreamBadResponse    502  an answer that is not what the API promises
+    │   └── UpstreamStatus         ≥400 the upstream answered with an error status (kept)
+    └── Internal                   500  a bug in localaik
+
+Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary each
+(`upstream.py` for httpx). Every class renders in each API family's own error shape through
+`render`: Gemini `{"error":{"code","message","status"}}`, OpenAI
+`{"error":{"message","type","param","code"}}`, Anthropic `{"type":"error","error":{"type","message"}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localaik.protocol import Family
+
+GEMINI_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "INVALID_ARGUMENT",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+OPENAI_TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+ANTHROPIC_TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+class Error(Exception):
+    """Base of every error localaik answers with. `code` is a short machine-readable reason."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class BadRequest(Error):
+    status = 400
+    code = "invalid_request"
+
+
+class Unsupported(BadRequest):
+    code = "unsupported"
+
+
+class NotFound(Error):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(Error):
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(Error):
+    status = 413
+    code = "request_too_large"
+
+
+class UpstreamError(Error):
+    status = 502
+    code = "upstream_error"
+
+
+class UpstreamUnreachable(UpstreamError):
+    code = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "upstream_bad_response"
+
+
+class UpstreamStatus(UpstreamError):
+    """The upstream answered with an error status; that status is kept for the client."""
+
+    code = "upstream_status"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Internal(Error):
+    code = "internal_error"
+
+
+def gemini_status(status: int) -> str:
+    if status in GEMINI_STATUS:
+        return GEMINI_STATUS[status]
+    return "INTERNAL" if status >= 500 else "UNKNOWN" if status < 400 else "FAILED_PRECONDITION"
+
+
+def openai_type(status: int) -> str:
+    return OPENAI_TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def anthropic_type(status: int) -> str:
+    return ANTHROPIC_TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(family: Family, status: int, message: str, *, code: str | None = None,
+               param: str | None = None) -> dict[str, Any]:
+    """The error envelope of one API family, from one status table."""
+    if family is Family.GEMINI:
+        return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
+    if family is Family.ANTHROPIC:
+        return {"type": "error", "error": {"type": anthropic_type(status), "message": message}}
+    if family is Family.OPENAI:
+        return {"error": {"message": message, "type": openai_type(status), "param": param,
+                          "code": code}}
+    return {"error": {"code": status, "message": message}}
+
+
+def render(error: Error, family: Family) -> tuple[int, dict[str, Any]]:
+    """Status and body for `error` in the shape of `family`."""
+    return error.status, error_body(family, error.status, error.message, code=error.code,
+                                    param=error.param)

@@ -1,0 +1,45 @@
+"""The media policy: PDF rendering with caps, and local file reads confined to LK_FILES_ROOT."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+from localaik import pdf
+from localaik.config import Settings
+from localaik.errors import BadRequest
+
+
+class LocalMedia:
+    """`translate.media.Media` for this process's settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
+        return pdf.render(data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi,
+                          where=where)
+
+    def read_local(self, uri: str, where: str) -> bytes:
+        root = self.settings.files_root
+        if root is None:
+            raise BadRequest(f"{where}: local file references are off; set LK_FILES_ROOT to a "
+                             "folder to allow reading files below it")
+        path = _path_of(uri, where)
+        target = (root / path).resolve() if not path.is_absolute() else path.resolve()
+        if not target.is_relative_to(root):
+            raise BadRequest(f"{where}: the file is outside LK_FILES_ROOT")
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise BadRequest(f"{where}: cannot read the file below LK_FILES_ROOT "
+                             f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _path_of(uri: str, where: str) -> Path:
+    if uri.startswith("file:"):
+        parts = urllib.parse.urlsplit(uri)
+        if parts.netloc not in ("", "localhost"):
+            raise BadRequest(f"{where}: file:// URIs must name a local path")
+        return Path(urllib.parse.unquote(parts.path))
+    return Path(urllib.parse.unquote(uri))

@@ -1,0 +1,56 @@
+"""What every route needs: the services, JSON in, JSON out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+
+from localaik import sse
+from localaik.config import Settings
+from localaik.errors import BadRequest
+from localaik.media import LocalMedia
+from localaik.upstream import Upstream
+
+_REFUSED_TYPES = ("multipart/", "application/octet-stream", "image/", "audio/", "video/")
+
+
+@dataclass
+class Services:
+    """The collaborators handlers use, built once per app."""
+
+    settings: Settings
+    upstream: Upstream
+    media: LocalMedia
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def read_json(request: Request[Any, Any, Any]) -> Any:
+    """The request body as JSON; 400 for anything that is not a JSON document."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(_REFUSED_TYPES):
+        raise BadRequest(f"Content-Type {content_type.split(';')[0]} is not accepted: send the "
+                         "request as application/json")
+    raw = await request.body()
+    if not raw.strip():
+        raise BadRequest("the request body is empty: a JSON object is required")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequest(f"invalid JSON in the request body: {exc}") from None
+
+
+def json_response(value: Any, status: int = 200) -> Response[bytes]:
+    return Response(content=sse.dumps(value).encode(), status_code=status,
+                    media_type="application/json")

@@ -1,0 +1,173 @@
+"""Gemini routes, under both `/v1beta/` and `/v1/` (Python google-genai 3.x defaults to v1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response, get, post
+from litestar.response import Stream
+
+from localaik import sse
+from localaik.errors import BadRequest, Error, NotFound, UpstreamBadResponse, UpstreamStatus, error_body
+from localaik.protocol import Family
+from localaik.protocol import gemini as protocol
+from localaik.routes.common import Services, json_response, read_json, services
+from localaik.translate import gemini
+from localaik.translate import openai as openai_translate
+from localaik.upstream import Stream as UpstreamStream
+
+GENERATION_ACTIONS = ("generateContent", "streamGenerateContent")
+
+
+@post(["/v1beta/models/{model_action:str}", "/v1/models/{model_action:str}"], status_code=200)
+async def model_action(model_action: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    model, action = protocol.split_model_action(model_action)
+    if not model or action not in (*GENERATION_ACTIONS, "countTokens"):
+        raise NotFound(f"unknown Gemini method {action or model_action!r}: localaik serves "
+                       "generateContent, streamGenerateContent and countTokens")
+    body = protocol.camelize_request(await read_json(request))
+    svc = services(request)
+    if action == "countTokens":
+        return await _count_tokens(body, svc)
+    stream = action == "streamGenerateContent"
+    upstream_body = await _translate(body, svc, stream=stream)
+    ctx = gemini.context_for(body, model)
+    if not stream:
+        answer = await svc.upstream.call("chat", upstream_body)
+        return json_response(gemini.openai_response_to_gemini(answer, ctx))
+    upstream_stream = await svc.upstream.stream("chat", upstream_body)
+    sse_mode = request.query_params.get("alt", "").lower() == "sse"
+    if sse_mode:
+        return Stream(_sse_body(upstream_stream, ctx), media_type="text/event-stream",
+                      headers={"Cache-Control": "no-cache"})
+    return Stream(_array_body(upstream_stream, ctx), media_type="application/json")
+
+
+async def _translate(body: Any, svc: Services, *, stream: bool) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        return gemini.gemini_request_to_openai(body, upstream_model=svc.settings.upstream_model,
+                                               stream=stream, media=svc.media)
+
+    # PDF rendering and file reads block: keep them off the event loop.
+    if _has_media(body):
+        return await anyio.to_thread.run_sync(run)
+    return run()
+
+
+def _has_media(body: Any) -> bool:
+    text = json.dumps(body) if isinstance(body, dict) else ""
+    return "application/pdf" in text or '"fileData"' in text
+
+
+async def _count_tokens(body: Any, svc: Services) -> Response[Any]:
+    text = gemini.count_tokens_text(body)
+    answer = await svc.upstream.call("tokenize", {"content": text, "add_special": False})
+    tokens = answer.get("tokens") if isinstance(answer, dict) else None
+    if not isinstance(tokens, list):
+        raise UpstreamBadResponse("upstream /tokenize answer has no tokens list")
+    return json_response({"totalTokens": len(tokens)})
+
+
+async def gemini_chunks(upstream_stream: UpstreamStream,
+                        ctx: gemini.GeminiContext) -> AsyncIterator[dict[str, Any]]:
+    """Translated chunks of one upstream stream; a failure ends it with an error object."""
+    translator = gemini.GeminiStream(ctx)
+    try:
+        finished = False
+        async for event in upstream_stream.events():
+            if event.data.strip() == "[DONE]":
+                finished = True
+                break
+            for chunk in translator.feed(_chunk(event.data)):
+                yield chunk
+        if not finished:
+            raise UpstreamBadResponse("upstream stream ended before it was complete")
+        for chunk in translator.finish():
+            yield chunk
+    except Error as exc:
+        yield error_body(Family.GEMINI, exc.status, exc.message)
+    finally:
+        await upstream_stream.aclose()
+
+
+def _chunk(data: str) -> Any:
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
+    if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
+        error = chunk["error"]
+        status = error.get("code") if isinstance(error.get("code"), int) else 500
+        raise UpstreamStatus(status, str(error.get("message") or "upstream error"))
+    return chunk
+
+
+async def _sse_body(upstream_stream: UpstreamStream,
+                    ctx: gemini.GeminiContext) -> AsyncIterator[bytes]:
+    async for chunk in gemini_chunks(upstream_stream, ctx):
+        yield sse.gemini_frame(chunk)
+
+
+async def _array_body(upstream_stream: UpstreamStream,
+                      ctx: gemini.GeminiContext) -> AsyncIterator[bytes]:
+    """The stream without `alt=sse`: one JSON array, its elements sent as they come."""
+    separator = b"["
+    async for chunk in gemini_chunks(upstream_stream, ctx):
+        yield separator + sse.dumps(chunk).encode()
+        separator = b",\r\n"
+    yield b"[]" if separator == b"[" else b"]"
+
+
+@get("/v1beta/models")
+async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
+    return await models_list(request)
+
+
+@get("/v1beta/models/{model:str}")
+async def get_model(model: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    return await model_get(request, model)
+
+
+async def models_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Gemini models.list, paged with pageSize/pageToken like the real API."""
+    entries = openai_translate.upstream_models(
+        await services(request).upstream.call("models"))
+    models = [gemini.gemini_model(m["id"], m) for m in entries]
+    size = _page_size(request.query_params.get("pageSize"))
+    start = _page_token(request.query_params.get("pageToken"), len(models))
+    page: dict[str, Any] = {"models": models[start:start + size]}
+    if start + size < len(models):
+        page["nextPageToken"] = str(start + size)
+    return json_response(page)
+
+
+def _page_size(text: str | None) -> int:
+    if text is None:
+        return 50
+    if not text.isdigit():
+        raise BadRequest(f"pageSize must be a whole number (got {text!r})")
+    return max(1, min(int(text), 1000))
+
+
+def _page_token(text: str | None, total: int) -> int:
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) > total:
+        raise BadRequest("pageToken is not one this server gave out")
+    return int(text)
+
+
+async def model_get(request: Request[Any, Any, Any], model: str) -> Response[Any]:
+    """Any model name is served by the upstream's model, so any name answers."""
+    name = gemini.model_name(model)
+    if not name or "/" in name or ":" in name:
+        raise NotFound(f"model {model!r} is not a valid model name")
+    entries = openai_translate.upstream_models(
+        await services(request).upstream.call("models"))
+    if not entries:
+        raise NotFound("the upstream serves no model")
+    entry = next((m for m in entries if m["id"] == name), entries[0])
+    return json_response(gemini.gemini_model(name, entry))

@@ -1,0 +1,122 @@
+"""Server-sent events: parsing what the upstream sends, framing what each client accepts.
+
+Upstream parsing follows the SSE spec (CR, LF or CRLF line ends; `data:` lines joined with a
+newline; comments and unknown fields skipped; a last event without its blank line still counts).
+Client framing is what each SDK was measured to accept (reference/wire.md): Gemini wants exactly
+`data: <one-line JSON>` and a blank line per event, nothing else; OpenAI chat ends with
+`data: [DONE]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One upstream event: its `data` (lines joined) and `event` name, if any."""
+
+    data: str
+    event: str | None = None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON on one line, UTF-8 kept as is (the form every SDK accepts)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def gemini_frame(value: Any) -> bytes:
+    return b"data: " + dumps(value).encode() + b"\r\n\r\n"
+
+
+def openai_frame(value: Any) -> bytes:
+    return b"data: " + dumps(value).encode() + b"\n\n"
+
+
+OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+class EventParser:
+    """Incremental SSE parser: feed bytes, get complete events."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._decoder = _utf8()
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        self._buffer += self._decoder.decode(chunk)
+        events: list[Event] = []
+        while True:
+            cut = _line_end(self._buffer)
+            if cut is None:
+                return events
+            start, end = cut
+            line, self._buffer = self._buffer[:start], self._buffer[end:]
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+
+    def close(self) -> list[Event]:
+        """Flush a last event that the stream ended without a blank line after."""
+        tail = self._buffer + self._decoder.decode(b"", final=True)
+        self._buffer = ""
+        events = []
+        if tail:
+            event = self._line(tail)
+            if event is not None:
+                events.append(event)
+        event = self._line("")
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line(self, line: str) -> Event | None:
+        if not line:
+            if not self._data:
+                self._event = None
+                return None
+            event = Event("\n".join(self._data), self._event)
+            self._data, self._event = [], None
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        return None
+
+
+def _utf8() -> Any:
+    import codecs
+
+    return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def _line_end(buffer: str) -> tuple[int, int] | None:
+    """Position of the first line end (CRLF, LF or CR); a CR at the very end may be half a CRLF."""
+    lf = buffer.find("\n")
+    cr = buffer.find("\r")
+    if cr == -1 and lf == -1:
+        return None
+    if cr == -1 or (lf != -1 and lf < cr):
+        return lf, lf + 1
+    if cr + 1 < len(buffer):
+        return (cr, cr + 2) if buffer[cr + 1] == "\n" else (cr, cr + 1)
+    return None
+
+
+async def parse(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
+    parser = EventParser()
+    async for chunk in chunks:
+        for event in parser.feed(chunk):
+            yield event
+    for event in parser.close():
+        yield event

@@ -1,0 +1,78 @@
+"""Gemini `Schema` (an OpenAPI 3.0 subset) -> JSON Schema, as llama-server's grammar wants it.
+
+The Gemini dialect differs from JSON Schema in a few ways, each handled here:
+upper-case types (`STRING`), `nullable: true`, `propertyOrdering` (the order of the generated
+object's keys: llama.cpp follows the order of `properties`, so properties are reordered),
+int64 values encoded as strings (`"maxItems": "3"`), and `defs`/`ref` instead of `$defs`/`$ref`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INT_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties",
+                 "maxProperties")
+_DROP = frozenset({"propertyOrdering", "nullable"})
+
+
+def _json_type(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.lower()
+        return None if lowered == "type_unspecified" else lowered
+    if isinstance(value, list):
+        return [_json_type(item) for item in value]
+    return value
+
+
+def gemini_schema_to_json_schema(schema: Any) -> Any:
+    """Convert one camel-cased Gemini `Schema` into JSON Schema."""
+    if isinstance(schema, list):
+        return [gemini_schema_to_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _DROP:
+            continue
+        if key == "type":
+            converted = _json_type(value)
+            if converted is not None:
+                out["type"] = converted
+        elif key == "properties" and isinstance(value, dict):
+            out["properties"] = {name: gemini_schema_to_json_schema(sub)
+                                 for name, sub in _ordered(value, schema.get("propertyOrdering"))}
+        elif key == "defs" and isinstance(value, dict):
+            out["$defs"] = {name: gemini_schema_to_json_schema(sub) for name, sub in value.items()}
+        elif key == "ref" and isinstance(value, str):
+            out["$ref"] = value.replace("#/defs/", "#/$defs/")
+        elif key in ("items", "anyOf", "additionalProperties"):
+            out[key] = gemini_schema_to_json_schema(value)
+        elif key in _INT_KEYWORDS and isinstance(value, str) and value.lstrip("-").isdigit():
+            out[key] = int(value)
+        else:
+            out[key] = value
+    if schema.get("nullable") is True:
+        _make_nullable(out)
+    return out
+
+
+def _ordered(properties: dict[str, Any], ordering: Any) -> list[tuple[str, Any]]:
+    if not isinstance(ordering, list):
+        return list(properties.items())
+    first = [(name, properties[name]) for name in ordering
+             if isinstance(name, str) and name in properties]
+    named = {name for name, _ in first}
+    return first + [(name, sub) for name, sub in properties.items() if name not in named]
+
+
+def _make_nullable(out: dict[str, Any]) -> None:
+    kind = out.get("type")
+    if isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        if "null" not in kind:
+            out["type"] = [*kind, "null"]
+    elif "anyOf" in out and isinstance(out["anyOf"], list):
+        out["anyOf"] = [*out["anyOf"], {"type": "null"}]
+    if "enum" in out and isinstance(out["enum"], list) and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]

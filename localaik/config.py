@@ -103,7 +103,11 @@ class Setting:
     help: str
 
 
-def _meta(*env: str, parse: Any = str, help: str) -> dict[str, Any]:
+def _text(text: str, name: str) -> str:
+    return text
+
+
+def _meta(*env: str, parse: Any = _text, help: str) -> dict[str, Any]:
     return {"setting": Setting(env, parse, help)}
 
 

@@ -45,8 +45,9 @@ def camelize_request(value: Any, parent: str | None = None) -> Any:
         if name in _OPAQUE:
             out[name] = item
         elif name == "response":
-            # A functionResponse's `response` is data; a functionDeclaration's is a Schema.
-            out[name] = item if parent == "functionResponse" else camelize_schema(item)
+            # A function declaration's `response` is a Schema; every other `response`
+            # (functionResponse, toolResponse) is the tool's own data.
+            out[name] = camelize_schema(item) if parent == "functionDeclarations" else item
         elif name in _SCHEMA:
             out[name] = camelize_schema(item)
         else:

@@ -123,13 +123,17 @@ def _collapse(parts: list[Part]) -> str | list[Part]:
 class _CallIds:
     """Unique, deterministic tool-call ids, pairing responses to calls by id or else by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, taken: set[str]) -> None:
         self.count = 0
+        self.taken = taken
         self.pending: dict[str, deque[str]] = defaultdict(deque)
 
     def new(self) -> str:
-        self.count += 1
-        return f"call_{self.count}"
+        while True:
+            self.count += 1
+            candidate = f"call_{self.count}"
+            if candidate not in self.taken:
+                return candidate
 
     def for_call(self, name: str, given: Any) -> str:
         call_id = given if isinstance(given, str) and given else self.new()
@@ -152,11 +156,54 @@ def _contents_to_messages(contents: Any, media: Media) -> list[Message]:
         contents = [contents]
     if not isinstance(contents, list):
         raise BadRequest("contents must be a list of Content objects", param="contents")
-    ids = _CallIds()
+    ids = _CallIds(_given_ids(contents))
     messages: list[Message] = []
     for i, content in enumerate(contents):
-        messages.extend(_content_to_messages(content, ids, media, f"contents[{i}]"))
+        for message in _content_to_messages(content, ids, media, f"contents[{i}]"):
+            _append_merged(messages, message)
     return messages
+
+
+def _given_ids(contents: list[Any]) -> set[str]:
+    """Ids the client already gave to function calls and responses (never handed out again)."""
+    taken = set()
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else []:
+            for key in ("functionCall", "functionResponse"):
+                value = part.get(key) if isinstance(part, dict) else None
+                if isinstance(value, dict) and isinstance(value.get("id"), str):
+                    taken.add(value["id"])
+    return taken
+
+
+def _append_merged(messages: list[Message], message: Message) -> None:
+    """Consecutive turns of one role are one turn, as Gemini treats them.
+
+    The SDKs produce them: a streamed chat records one model Content per chunk. Chat templates
+    such as Gemma's require alternating roles, so they are merged here.
+    """
+    last = messages[-1] if messages else None
+    if last is None or message["role"] == "tool" or last["role"] != message["role"] \
+            or "tool_calls" in last:
+        messages.append(message)
+        return
+    before, after = _as_parts(last["content"]), _as_parts(message["content"])
+    if last["role"] == "assistant" and before and after and before[-1]["type"] == "text" \
+            and after[0]["type"] == "text":
+        # A streamed answer recorded chunk by chunk: its pieces join with nothing between.
+        before[-1] = media_parts.text_part(before[-1]["text"] + after[0]["text"])
+        after = after[1:]
+    parts = before + after
+    last["content"] = _collapse(parts) if parts else ""
+    if "tool_calls" in message:
+        last["tool_calls"] = message["tool_calls"]
+
+
+def _as_parts(content: str | list[Part]) -> list[Part]:
+    if isinstance(content, str):
+        return [media_parts.text_part(content)] if content else []
+    return list(content)
 
 
 def _content_to_messages(content: Any, ids: _CallIds, media: Media, where: str) -> list[Message]:
@@ -607,6 +654,8 @@ class GeminiStream:
             parts = _text_parts(state.held_text, self.ctx)
             parts += [function_call_part(c["name"], c["arguments"])
                       for _, c in sorted(state.calls.items())]
+            # An SDK chat drops a streamed turn whose chunk has no parts: say "" instead.
+            parts = parts or [{"text": ""}]
             candidates.append({"content": {"role": "model", "parts": parts},
                                "finishReason": gemini.finish_reason(state.finish) or "STOP",
                                "index": index})

@@ -1,0 +1,39 @@
+# One entry point for people and CI: `make test` installs what it needs, then runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help install system-deps js-deps test serve clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install: $(VENV)/.installed  ## the virtualenv with localaik and its test dependencies
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:  ## Debian packages: poppler-utils (PDF pages) and fonts for it
+	@if ! command -v pdftoppm >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils fonts-liberation; \
+	fi
+
+js-deps: tests/js/node_modules/.installed  ## the JavaScript SDKs used by the tests
+
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install system-deps js-deps  ## install everything needed, then run all tests
+	$(PY) -m pytest
+
+serve: install  ## run the server on port 8090 (UPSTREAM=http://host:port/v1 to choose the model server)
+	$(VENV)/bin/localaik serve $(if $(UPSTREAM),--upstream $(UPSTREAM))
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) tests/js/node_modules .pytest_cache

@@ -1,0 +1,64 @@
+"""Running `localaik serve` as a real process for SDK tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
+
+
+class LocalaikProcess:
+    """`python -m localaik serve --port 0` with the given environment; `.url` once listening."""
+
+    def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+        self.log_path = Path(tempfile.mkstemp(prefix="localaik-", suffix=".log")[1])
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+        environ.update(env or {})
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localaik", "serve", "--port", "0", *(args or [])],
+            stdout=self._log, stderr=subprocess.STDOUT, env=environ)
+        self.url = self._wait_listening()
+
+    def _wait_listening(self, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = LISTENING.search(self.log())
+            if match:
+                return f"http://{match.group(1)}:{match.group(2)}"
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"localaik did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.get(self.url + path, **kwargs)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> LocalaikProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

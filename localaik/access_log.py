@@ -17,7 +17,8 @@ log = logging.getLogger("localaik.access")
 
 
 def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() and c != " " else repr(c)[1:-1] for c in text)
+    """One field: spaces and control characters escaped, so a path cannot fake more fields."""
+    return "".join("%20" if c == " " else c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class AccessLog:

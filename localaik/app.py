@@ -40,6 +40,8 @@ def _error_response(request: Request[Any, Any, Any], error: Error,
 
 
 def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, MethodNotAllowed) and exc.allow:
+        return _error_response(request, exc, {"Allow": exc.allow})
     if isinstance(exc, Error):
         return _error_response(request, exc)
     if isinstance(exc, HTTPException):
@@ -48,9 +50,8 @@ def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
                 f"no route for {request.method} {request.url.path}"))
         if exc.status_code == 405:
             allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
-            return _error_response(request, MethodNotAllowed(
-                f"{request.method} is not allowed on {request.url.path}"),
-                {"Allow": allow} if allow else None)
+            return _on_error(request, MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}", allow=allow))
         if exc.status_code == 413:
             limit = request.app.state.services.settings.max_body_size
             return _error_response(request, PayloadTooLarge(
@@ -70,7 +71,8 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None) -
         own = client is None
         http = make_client(settings) if own else client
         assert http is not None
-        app.state.services = Services(settings=settings, upstream=Upstream(settings.upstream, http),
+        upstream = Upstream(settings.upstream, http, auth_header=settings.upstream_auth_header)
+        app.state.services = Services(settings=settings, upstream=upstream,
                                       media=LocalMedia(settings))
         try:
             yield

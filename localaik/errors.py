@@ -16,7 +16,8 @@
 Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary each
 (`upstream.py` for httpx). Every class renders in each API family's own error shape through
 `render`: Gemini `{"error":{"code","message","status"}}`, OpenAI
-`{"error":{"message","type","param","code"}}`, Anthropic `{"type":"error","error":{"type","message"}}`.
+`{"error":{"message","type","param","code"}}`, Anthropic
+`{"type":"error","error":{"type","message"}}`.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ class NotFound(Error):
 class MethodNotAllowed(Error):
     status = 405
     code = "method_not_allowed"
+
+    def __init__(self, message: str, *, param: str | None = None,
+                 allow: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.allow = allow
 
 
 class PayloadTooLarge(Error):

@@ -44,9 +44,8 @@ ENDPOINTS = {
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
-    headers = dict([settings.upstream_auth_header]) if settings.upstream_auth_header else {}
     timeout = httpx.Timeout(settings.upstream_timeout, connect=10.0)
-    return httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False,
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
                              limits=httpx.Limits(max_connections=64,
                                                  max_keepalive_connections=16))
 
@@ -109,11 +108,15 @@ class Stream:
 class Upstream:
     """URLs and calls of one upstream server."""
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, base_url: str, client: httpx.AsyncClient, *,
+                 auth_header: tuple[str, str] | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
         self.client = client
         self.shown = redact_url(self.base)
+        # The operator's credential for the upstream; redirects are never followed, so it
+        # cannot travel to another host.
+        self.headers = dict([auth_header]) if auth_header else {}
 
     def url(self, endpoint: str) -> str:
         path, anchor = ENDPOINTS[endpoint]
@@ -123,7 +126,8 @@ class Upstream:
         """One request and its JSON answer (GET without a body, POST with one)."""
         method = "GET" if body is None else "POST"
         with _boundary(self.shown):
-            response = await self.client.request(method, self.url(endpoint), json=body)
+            response = await self.client.request(method, self.url(endpoint), json=body,
+                                                 headers=self.headers, follow_redirects=False)
             content = response.content
         if response.status_code >= 400:
             raise UpstreamStatus(response.status_code,
@@ -138,7 +142,8 @@ class Upstream:
     async def stream(self, endpoint: str, body: Any) -> Stream:
         """Open an event stream; error statuses raise here, before any byte reaches the client."""
         request = self.client.build_request("POST", self.url(endpoint), json=body,
-                                            headers={"Accept": "text/event-stream"})
+                                            headers={**self.headers,
+                                                     "Accept": "text/event-stream"})
         with _boundary(self.shown):
             response = await self.client.send(request, stream=True)
             if response.status_code >= 400:
@@ -158,7 +163,8 @@ class Upstream:
     async def healthy(self) -> bool:
         try:
             with _boundary(self.shown):
-                response = await self.client.get(self.url("health"), timeout=5.0)
+                response = await self.client.get(self.url("health"), headers=self.headers,
+                                                 timeout=5.0, follow_redirects=False)
         except UpstreamError:
             return False
         return response.status_code == 200

@@ -1,9 +1,9 @@
 """Wire types and facts of the three API families, with no I/O."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """The API family a request belongs to; it decides the error shape and the access-log tag."""
 
     GEMINI = "gemini"

@@ -8,10 +8,19 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from localaik import sse
-from localaik.errors import BadRequest, Error, NotFound, UpstreamBadResponse, UpstreamStatus, error_body
+from localaik.errors import (
+    BadRequest,
+    Error,
+    MethodNotAllowed,
+    NotFound,
+    UpstreamBadResponse,
+    UpstreamStatus,
+    error_body,
+)
 from localaik.protocol import Family
 from localaik.protocol import gemini as protocol
 from localaik.routes.common import Services, json_response, read_json, services
@@ -23,7 +32,8 @@ GENERATION_ACTIONS = ("generateContent", "streamGenerateContent")
 
 
 @post(["/v1beta/models/{model_action:str}", "/v1/models/{model_action:str}"], status_code=200)
-async def model_action(model_action: str, request: Request[Any, Any, Any]) -> Response[Any]:
+async def model_action(model_action: FromPath[str],
+                       request: Request[Any, Any, Any]) -> Response[Any]:
     model, action = protocol.split_model_action(model_action)
     if not model or action not in (*GENERATION_ACTIONS, "countTokens"):
         raise NotFound(f"unknown Gemini method {action or model_action!r}: localaik serves "
@@ -127,7 +137,7 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/v1beta/models/{model:str}")
-async def get_model(model: str, request: Request[Any, Any, Any]) -> Response[Any]:
+async def get_model(model: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
     return await model_get(request, model)
 
 
@@ -163,6 +173,10 @@ def _page_token(text: str | None, total: int) -> int:
 async def model_get(request: Request[Any, Any, Any], model: str) -> Response[Any]:
     """Any model name is served by the upstream's model, so any name answers."""
     name = gemini.model_name(model)
+    _, action = protocol.split_model_action(name)
+    if action in (*GENERATION_ACTIONS, "countTokens"):
+        raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}: "
+                               f"{action} takes POST", allow="POST")
     if not name or "/" in name or ":" in name:
         raise NotFound(f"model {model!r} is not a valid model name")
     entries = openai_translate.upstream_models(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from localaik import sse
@@ -75,7 +76,7 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/v1/models/{model:str}")
-async def get_model(model: str, request: Request[Any, Any, Any]) -> Response[Any]:
+async def get_model(model: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
     if family_of(request.url.path, dict(request.headers)) is Family.GEMINI:
         return await gemini_routes.model_get(request, model)
     entries = openai.upstream_models(await services(request).upstream.call("models"))

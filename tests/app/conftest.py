@@ -1,0 +1,126 @@
+"""App-test fixtures: localaik's ASGI app in-process, the fake llama-server behind it in-process.
+
+`fake` is a fresh fake per test (inspect `fake.requests`, set `fake.health_status`).
+`make_localaik(**settings)` builds the app with `Settings(log=False, upstream="http://fake/v1",
+**settings)` and an httpx client whose transport is the fake; use it as
+`async with make_localaik(...) as client:` (the lifespan runs inside). `localaik` is that client
+with the default settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from localaik.app import create_app
+from localaik.config import Settings
+from tests.fakes.fake_llama import FakeLlamaApp, make_app
+
+FAKE_UPSTREAM = "http://fake/v1"
+
+
+class _BrokenBody(httpx.AsyncByteStream):
+    """The bytes that arrived, then the error httpx raises when a socket closes mid-body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.body:
+            yield self.body
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body")
+
+
+class FakeTransport(httpx.AsyncBaseTransport):
+    """The fake over `httpx.ASGITransport`, with one fix for realism.
+
+    When the fake raises after it started answering (`[[cut:N]]`), plain ASGITransport would
+    raise the fake's own exception type out of `send()`, which no real connection does. Here the
+    frames sent before the cut arrive and reading on raises `httpx.RemoteProtocolError`, which is
+    what httpx raises when a real upstream drops the connection mid-stream.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = False
+        failed = False
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            nonlocal started, failed
+
+            async def watch(message: Any) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
+
+            try:
+                await self.app(scope, receive, watch)
+            except Exception:
+                failed = True
+                raise
+
+        inner = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        response = await inner.handle_async_request(request)
+        if not failed:
+            return response
+        if not started:
+            raise httpx.RemoteProtocolError("server disconnected without sending a response")
+        body = b"".join([part async for part in response.stream])  # type: ignore[union-attr]
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-length"]
+        return httpx.Response(response.status_code, headers=headers, stream=_BrokenBody(body))
+
+
+class RaisingTransport(httpx.AsyncBaseTransport):
+    """An upstream that fails at the connection level with `error` (unreachable, timeout…)."""
+
+    def __init__(self, error: type[httpx.TransportError]) -> None:
+        self.error = error
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        raise self.error("simulated", request=request)
+
+
+MakeLocalaik = Callable[..., contextlib.AbstractAsyncContextManager[AsyncTestClient[Any]]]
+
+
+@pytest.fixture()
+def fake() -> FakeLlamaApp:
+    """A fresh in-process fake llama-server for this test."""
+    return make_app()
+
+
+@pytest.fixture()
+def make_localaik(fake: FakeLlamaApp) -> MakeLocalaik:
+    """`make_localaik(transport=None, **settings)` -> async context giving an AsyncTestClient."""
+
+    @contextlib.asynccontextmanager
+    async def factory(*, transport: httpx.AsyncBaseTransport | None = None,
+                      **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+        settings = Settings(**{"log": False, "upstream": FAKE_UPSTREAM, **overrides})
+        upstream_client = httpx.AsyncClient(transport=transport or FakeTransport(fake),
+                                            base_url="http://fake")
+        try:
+            async with AsyncTestClient(app=create_app(settings, client=upstream_client)) as client:
+                yield client
+        finally:
+            await upstream_client.aclose()
+
+    return factory
+
+
+@pytest.fixture()
+async def localaik(make_localaik: MakeLocalaik) -> AsyncIterator[AsyncTestClient[Any]]:
+    """localaik with default test settings in front of `fake`."""
+    async with make_localaik() as client:
+        yield client

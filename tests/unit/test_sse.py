@@ -1,0 +1,140 @@
+"""localaik.sse: the upstream event parser and the client frames."""
+
+from __future__ import annotations
+
+import pytest
+
+from localaik import sse
+from localaik.sse import Event, EventParser
+
+
+def parse_all(*chunks: bytes) -> list[Event]:
+    parser = EventParser()
+    events = []
+    for chunk in chunks:
+        events += parser.feed(chunk)
+    return events + parser.close()
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_line_ends(end: bytes) -> None:
+    stream = b"data: one" + end + end + b"data: two" + end + end
+    assert parse_all(stream) == [Event("one"), Event("two")]
+
+
+def test_lf_events_come_out_of_feed() -> None:
+    parser = EventParser()
+    assert parser.feed(b"data: a\n\ndata: b\n\n") == [Event("a"), Event("b")]
+    assert parser.close() == []
+
+
+def test_crlf_events_come_out_of_feed() -> None:
+    parser = EventParser()
+    assert parser.feed(b"data: a\r\n\r\n") == [Event("a")]
+
+
+def test_cr_at_the_end_of_a_feed_waits_for_more() -> None:
+    """A CR at the end may be the first half of a CRLF, so the event is held until it is known."""
+    parser = EventParser()
+    assert parser.feed(b"data: a\r\rdata: b\r\r") == [Event("a")]
+    assert parser.close() == [Event("b")]
+
+
+def test_crlf_split_across_feeds_is_one_line_end() -> None:
+    parser = EventParser()
+    assert parser.feed(b"data: a\r") == []
+    # If the CR alone ended the line, the LF would be a blank line and dispatch "a" alone.
+    assert parser.feed(b"\ndata: b\r") == []
+    assert parser.feed(b"\n\r\n") == [Event("a\nb")]
+
+
+def test_every_byte_fed_alone() -> None:
+    stream = "data: héllo\r\ndata: wörld\r\n\r\nevent: x\ndata: 3\n\n".encode()
+    assert parse_all(*(stream[i:i + 1] for i in range(len(stream)))) == [
+        Event("héllo\nwörld"), Event("3", "x")]
+
+
+def test_multi_line_data_joined_with_newline() -> None:
+    assert parse_all(b"data: a\ndata: b\ndata: c\n\n") == [Event("a\nb\nc")]
+
+
+def test_one_leading_space_removed() -> None:
+    assert parse_all(b"data:x\n\ndata:  two spaces\n\n") == [Event("x"), Event(" two spaces")]
+
+
+def test_data_containing_colons() -> None:
+    assert parse_all(b'data: {"a":"b:c"}\n\n') == [Event('{"a":"b:c"}')]
+
+
+def test_comments_and_other_fields_are_skipped() -> None:
+    stream = (b": keep-alive\n\n"
+              b"id: 7\nretry: 1000\n: comment inside\ndata: a\n\n"
+              b"unknown: field\n\n")
+    assert parse_all(stream) == [Event("a")]
+
+
+def test_event_name_belongs_to_one_event() -> None:
+    stream = b"event: message_start\ndata: 1\n\ndata: 2\n\nevent: ping\n\ndata: 3\n\n"
+    # A name with no data dispatches nothing and does not leak into the next event.
+    assert parse_all(stream) == [Event("1", "message_start"), Event("2"), Event("3")]
+
+
+def test_last_event_without_blank_line_is_flushed_by_close() -> None:
+    parser = EventParser()
+    assert parser.feed(b"data: a\n\ndata: last") == [Event("a")]
+    assert parser.close() == [Event("last")]
+
+
+def test_last_event_with_only_its_line_end_is_flushed_by_close() -> None:
+    parser = EventParser()
+    assert parser.feed(b"data: last\n") == []
+    assert parser.close() == [Event("last")]
+
+
+def test_close_with_nothing_pending() -> None:
+    parser = EventParser()
+    parser.feed(b"data: a\n\n")
+    assert parser.close() == []
+    assert EventParser().close() == []
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_utf8_split_across_feeds(split: int) -> None:
+    encoded = "data: 👋 héllo\n\n".encode()
+    cut = encoded.index("👋".encode()) + split  # inside the 4-byte character
+    assert parse_all(encoded[:cut], encoded[cut:]) == [Event("👋 héllo")]
+
+
+def test_invalid_utf8_does_not_raise() -> None:
+    [event] = parse_all(b"data: \xff\xfeok\n\n")
+    assert event.data.endswith("ok")
+
+
+async def test_parse_async_iterator() -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b"data: a\r"
+        yield b"\n\r\ndata: b"
+
+    assert [event async for event in sse.parse(chunks())] == [Event("a"), Event("b")]
+
+
+def test_gemini_frame() -> None:
+    assert sse.gemini_frame({"text": "é ✓", "n": [1, 2]}) == \
+        'data: {"text":"é ✓","n":[1,2]}\r\n\r\n'.encode()
+
+
+def test_gemini_frame_is_one_line_even_with_newlines_in_text() -> None:
+    frame = sse.gemini_frame({"text": "a\nb\r\nc"})
+    assert frame == b'data: {"text":"a\\nb\\r\\nc"}\r\n\r\n'
+    assert frame.count(b"\n") == 2
+
+
+def test_openai_frame_and_done() -> None:
+    assert sse.openai_frame({"a": None, "b": "ü"}) == 'data: {"a":null,"b":"ü"}\n\n'.encode()
+    assert sse.OPENAI_DONE == b"data: [DONE]\n\n"
+
+
+def test_frames_round_trip_through_the_parser() -> None:
+    value = {"candidates": [{"content": {"parts": [{"text": "x\ny"}]}}]}
+    events = parse_all(sse.gemini_frame(value) + sse.openai_frame(value) + sse.OPENAI_DONE)
+    assert [e.data for e in events] == [sse.dumps(value), sse.dumps(value), "[DONE]"]

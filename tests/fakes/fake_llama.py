@@ -55,9 +55,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 Message = dict[str, Any]
 Scope = dict[str, Any]
@@ -403,7 +404,7 @@ async def send_stream(send: Send, frames: list[bytes], directives: Directives) -
 
 
 def sse_frames(chunks: list[dict[str, Any]]) -> list[bytes]:
-    frames = [f"data: {dumps(chunk)}\n\n".encode("utf-8") for chunk in chunks]
+    frames = [f"data: {dumps(chunk)}\n\n".encode() for chunk in chunks]
     frames.append(b"data: [DONE]\n\n")
     return frames
 
@@ -443,14 +444,17 @@ def timings_body(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
 
 
 def finish_stream_chunks(
-    chunks: list[dict[str, Any]], body: dict[str, Any], usage: dict[str, int], timings: dict[str, Any]
+    chunks: list[dict[str, Any]],
+    body: dict[str, Any],
+    usage: dict[str, int],
+    timings: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Add the optional usage chunk and the final timings to stream chunks."""
     options = body.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage"):
         for chunk in chunks:
             chunk["usage"] = None
-        final = {key: value for key, value in chunks[0].items() if key != "choices"}
+        final = {key: value for key, value in chunks[0].items() if key not in ("choices", "usage")}
         chunks.append({**final, "choices": [], "usage": usage})
     if chunks:
         chunks[-1]["timings"] = timings
@@ -615,7 +619,9 @@ class FakeLlamaApp:
 
     # -- shared directive handling -------------------------------------------
 
-    async def apply_early_directives(self, directives: Directives, receive: Receive, send: Send) -> bool:
+    async def apply_early_directives(
+        self, directives: Directives, receive: Receive, send: Send
+    ) -> bool:
         """Handle hang/error/garbage; returns True if the response is done."""
         if directives.hang and await hang(receive):
             return True  # the client went away: nobody to answer
@@ -672,7 +678,9 @@ class FakeLlamaApp:
                 "created": CREATED,
                 "model": base["model"],
                 "system_fingerprint": FINGERPRINT,
-                "choices": [chat_choice_body(index, choice) for index, choice in enumerate(choices)],
+                "choices": [
+                    chat_choice_body(index, choice) for index, choice in enumerate(choices)
+                ],
                 "usage": usage,
                 "timings": timings,
             },
@@ -756,7 +764,12 @@ class FakeLlamaApp:
             return
         response = dict(base)
         response["choices"] = [
-            {"text": choice.text, "index": index, "logprobs": None, "finish_reason": choice.finish_reason}
+            {
+                "text": choice.text,
+                "index": index,
+                "logprobs": None,
+                "finish_reason": choice.finish_reason,
+            }
             for index, choice in enumerate(choices)
         ]
         response["usage"] = usage
@@ -806,8 +819,11 @@ def last_role(messages: list[Any]) -> str | None:
 
 
 def wants_tool_call(body: dict[str, Any], messages: list[Any], directives: Directives) -> bool:
-    return bool(body.get("tools")) and body.get("tool_choice") != "none" and not directives.notool and (
-        last_role(messages) != "tool"
+    return (
+        bool(body.get("tools"))
+        and body.get("tool_choice") != "none"
+        and not directives.notool
+        and (last_role(messages) != "tool")
     )
 
 
@@ -859,7 +875,9 @@ def chat_choice_body(index: int, choice: Choice) -> dict[str, Any]:
     return {"index": index, "message": message, "finish_reason": choice.finish_reason}
 
 
-def chat_stream_chunks(base: dict[str, Any], choices: list[Choice], nofinish: bool) -> list[dict[str, Any]]:
+def chat_stream_chunks(
+    base: dict[str, Any], choices: list[Choice], nofinish: bool
+) -> list[dict[str, Any]]:
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
             "id": base["id"],
@@ -898,7 +916,9 @@ def tool_call_deltas(call_index: int, call: dict[str, Any]) -> list[dict[str, An
     return deltas
 
 
-def completion_stream_chunks(base: dict[str, Any], choices: list[Choice], nofinish: bool) -> list[dict[str, Any]]:
+def completion_stream_chunks(
+    base: dict[str, Any], choices: list[Choice], nofinish: bool
+) -> list[dict[str, Any]]:
     def chunk(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
         choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish}
         return {**base, "choices": [choice]}
@@ -952,7 +972,9 @@ async def serve(host: str, port: int, port_file: str | None, log_level: str) -> 
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
-    writer = asyncio.ensure_future(write_port_when_started(server, port_file)) if port_file else None
+    writer = (
+        asyncio.ensure_future(write_port_when_started(server, port_file)) if port_file else None
+    )
     try:
         await server.serve()
     finally:
@@ -997,6 +1019,7 @@ class FakeLlama:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
+        self.final_output: str | None = None
 
     @classmethod
     def start(cls, timeout: float = 15.0) -> FakeLlama:
@@ -1004,8 +1027,18 @@ class FakeLlama:
         port_file = workdir / "port"
         with open(workdir / "output.log", "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, str(SCRIPT_PATH), "--host", "127.0.0.1", "--port", "0",
-                 "--port-file", str(port_file), "--log-level", "info"],
+                [
+                    sys.executable,
+                    str(SCRIPT_PATH),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--port-file",
+                    str(port_file),
+                    "--log-level",
+                    "info",
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -1045,6 +1078,9 @@ class FakeLlama:
         raise RuntimeError(f"fake llama-server {reason}; output:\n{self.output()}")
 
     def output(self) -> str:
+        """Everything the subprocess wrote to stdout/stderr so far."""
+        if self.final_output is not None:
+            return self.final_output
         path = self.workdir / "output.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
@@ -1065,7 +1101,7 @@ class FakeLlama:
         self.call("POST", "/__fake/health", {"status": status_code})
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM, wait, SIGKILL if needed; always reaps the process."""
+        """SIGTERM, wait, SIGKILL if needed; reaps the process, removes temp files."""
         atexit.unregister(self.stop)
         if self.process.poll() is None:
             self.process.terminate()
@@ -1074,16 +1110,15 @@ class FakeLlama:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.process.wait()
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.final_output is None:
+            self.final_output = self.output()
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> FakeLlama:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self.cleanup()
+        self.stop()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, NotFound, PayloadTooLarge, render
 from localaik.media import LocalMedia
 from localaik.protocol import family_of
+from localaik.replay import Cassettes, Replayer
 from localaik.routes import gemini, health, openai
 from localaik.routes.common import Services, json_response
 from localaik.upstream import Upstream, make_client
@@ -72,11 +73,15 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None) -
         http = make_client(settings) if own else client
         assert http is not None
         upstream = Upstream(settings.upstream, http, auth_header=settings.upstream_auth_header)
-        app.state.services = Services(settings=settings, upstream=upstream,
-                                      media=LocalMedia(settings))
+        cassettes = Cassettes(settings.cassette)
+        app.state.services = Services(
+            settings=settings, upstream=upstream, media=LocalMedia(settings),
+            checking_media=LocalMedia(settings, render=False),
+            replayer=Replayer(settings, upstream, cassettes))
         try:
             yield
         finally:
+            await cassettes.close()
             if own:
                 await http.aclose()
 

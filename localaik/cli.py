@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from localaik import __version__
-from localaik.config import Settings, SettingsError
+from localaik.config import MODES, Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,8 +17,8 @@ from localaik.config import Settings, SettingsError
 def cli() -> None:
     """localaik: the Gemini, OpenAI and Anthropic APIs on one local port.
 
-    Point an official SDK's base URL at it. Requests are translated into OpenAI chat
-    completions for a local llama.cpp server (the upstream).
+    Point an official SDK's base URL at it. Answers are recorded from a local llama.cpp
+    server (the upstream) into a SQLite cassette and replayed from it, byte for byte.
     """
 
 
@@ -27,8 +27,13 @@ def cli() -> None:
 @click.option("--port", default=None, type=int, help="Port. [env LK_PORT or PORT; 8090]")
 @click.option("--upstream", default=None,
               help="OpenAI-compatible base URL. [env LK_UPSTREAM; http://127.0.0.1:8080/v1]")
+@click.option("--mode", default=None, type=click.Choice(MODES, case_sensitive=False),
+              help="record, replay, refresh or passthrough. [env LK_MODE; replay when CI is "
+                   "true, else record]")
+@click.option("--cassette", default=None,
+              help="Cassette file. [env LK_CASSETTE; cassettes/localaik.db]")
 def serve(**flags: Any) -> None:
-    """Serve the APIs on one port."""
+    """Serve the APIs on one port, answering from the cassette and the upstream by mode."""
     try:
         settings = Settings.load(**flags)
     except SettingsError as exc:
@@ -42,10 +47,12 @@ def run(settings: Settings) -> None:
     from localaik.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not settings.log:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
-    log.info("upstream %s", settings.upstream_shown)
+    upstream = "not used" if settings.mode == "replay" else settings.upstream_shown
+    log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)

@@ -94,6 +94,46 @@ def _auth_header(text: str, name: str) -> tuple[str, str] | None:
     return header, value
 
 
+MODES = ("record", "replay", "refresh", "passthrough")
+REPEATS = ("first", "sequence")
+
+
+def _choice(options: tuple[str, ...]) -> Any:
+    def parse(text: str, name: str) -> str:
+        value = text.strip().lower()
+        if value not in options:
+            raise SettingsError(f"{name}={text!r}: expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _speed(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected 0 (at once), 1 (recorded timing) or a "
+                            "speed factor") from None
+    if value < 0:
+        raise SettingsError(f"{name}={text!r}: must be 0 or more")
+    return value
+
+
+def _ignore(text: str, name: str) -> str:
+    from localaik.normalize import parse_ignore
+
+    try:
+        parse_ignore(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+    return text
+
+
+def is_true(text: str | None) -> bool:
+    """How CI systems say yes (`CI=true`, `CI=1`)."""
+    return (text or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Setting:
     """Where one field comes from and how its text is read."""
@@ -144,6 +184,25 @@ class Settings:
     pdf_dpi: int = field(default=100, metadata=_meta(
         "LK_PDF_DPI", parse=lambda text, name: _positive_int(text, name),
         help="Resolution of rendered PDF pages."))
+    mode: str = field(default="record", metadata=_meta(
+        "LK_MODE", parse=_choice(MODES),
+        help="`record`, `replay`, `refresh` or `passthrough` (`--mode`); default `replay` when "
+             "`CI` is true, else `record`."))
+    cassette: Path = field(default=Path("cassettes/localaik.db"), metadata=_meta(
+        "LK_CASSETTE", parse=lambda text, name: Path(text),
+        help="The cassette file (`--cassette`); other cassettes named by the "
+             "`X-Localaik-Cassette` header live in the same folder."))
+    replay_speed: float = field(default=0.0, metadata=_meta(
+        "LK_REPLAY_SPEED", parse=_speed,
+        help="Replay pacing: `0` at once, `1` the recorded timing, `k` k times as fast."))
+    repeats: str = field(default="first", metadata=_meta(
+        "LK_REPEATS", parse=_choice(REPEATS),
+        help="`first`: an identical request replays the first recording; `sequence`: the n-th "
+             "identical request replays the n-th recording (the last one repeats)."))
+    ignore: str = field(default="", metadata=_meta(
+        "LK_IGNORE", parse=_ignore,
+        help="Comma-separated JSON paths left out of the request key, e.g. "
+             "`metadata.run_id, messages[*].name` (Gemini paths in camelCase)."))
     log: bool = field(default=True, metadata=_meta(
         "LK_LOG", parse=_bool, help="Access log, one line per request on stderr; `off` silences."))
 
@@ -151,7 +210,7 @@ class Settings:
     def load(cls, environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
         """Defaults, then the environment, then flags (those that are not None)."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"mode": "replay" if is_true(environ.get("CI")) else "record"}
         for f in fields(cls):
             setting: Setting = f.metadata["setting"]
             for name in setting.env:
@@ -185,5 +244,9 @@ def settings_table() -> list[tuple[str, str, str]]:
             shown = "32MiB"
         if f.name == "log":
             shown = "on"
+        if f.name == "mode":
+            shown = "record (replay when CI is true)"
+        if f.name == "ignore":
+            shown = "unset"
         rows.append((" / ".join(setting.env), shown, setting.help))
     return rows

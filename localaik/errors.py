@@ -2,8 +2,10 @@
 
     Error                          (500 unless a subclass says otherwise)
     ├── BadRequest                 400  the client's request is invalid
-    │   └── Unsupported            400  valid for the real API, but localaik cannot honour it
+    │   ├── Unsupported            400  valid for the real API, but localaik cannot honour it
+    │   └── SecretRefused          400  a recording would hold something shaped like a key
     ├── NotFound                   404  unknown route, model or recording
+    │   └── ReplayMiss             404  replay mode, and no recording matches the request
     ├── MethodNotAllowed           405  known route, wrong method
     ├── PayloadTooLarge            413  body over the configured cap
     ├── UpstreamError              502  the upstream (llama-server) failed us
@@ -86,9 +88,17 @@ class Unsupported(BadRequest):
     code = "unsupported"
 
 
+class SecretRefused(BadRequest):
+    code = "secret_refused"
+
+
 class NotFound(Error):
     status = 404
     code = "not_found"
+
+
+class ReplayMiss(NotFound):
+    code = "replay_miss"
 
 
 class MethodNotAllowed(Error):

@@ -13,10 +13,16 @@ from localaik.errors import BadRequest
 class LocalMedia:
     """`translate.media.Media` for this process's settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, render: bool = True) -> None:
         self.settings = settings
+        self.render = render
 
     def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
+        if not self.render:
+            # Checking a request (replay mode): the pages are never needed, poppler may be absent.
+            if not data.startswith(b"%PDF-"):
+                raise BadRequest(f"{where}: the data is not a PDF (no %PDF- header)")
+            return []
         return pdf.render(data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi,
                           where=where)
 
@@ -29,6 +35,8 @@ class LocalMedia:
         target = (root / path).resolve() if not path.is_absolute() else path.resolve()
         if not target.is_relative_to(root):
             raise BadRequest(f"{where}: the file is outside LK_FILES_ROOT")
+        if not self.render:
+            return b""
         try:
             return target.read_bytes()
         except OSError as exc:

@@ -113,6 +113,60 @@ def _line_end(buffer: str) -> tuple[int, int] | None:
     return None
 
 
+class FrameSplitter:
+    """Cuts a byte stream into raw frames, one SSE event each, exactly as the bytes arrived.
+
+    A frame runs up to and including the blank line that ends its event, so the frames of a
+    stream joined together are the stream, byte for byte: that is what a cassette stores.
+    Blank lines before an event belong to the frame of that event.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._scan = 0
+        self._has_content = False
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self._buffer += chunk
+        frames: list[bytes] = []
+        while True:
+            cut = _byte_line_end(self._buffer, self._scan)
+            if cut is None:
+                return frames
+            start, end = cut
+            if start == self._scan and self._has_content:
+                frames.append(self._buffer[:end])
+                self._buffer, self._scan, self._has_content = self._buffer[end:], 0, False
+                continue
+            if start > self._scan:
+                self._has_content = True
+            self._scan = end
+
+    def close(self) -> bytes | None:
+        """What is left when the stream ends: an event without its final blank line, if any."""
+        tail, self._buffer, self._scan, self._has_content = self._buffer, b"", 0, False
+        return tail or None
+
+
+def _byte_line_end(buffer: bytes, start: int) -> tuple[int, int] | None:
+    lf = buffer.find(b"\n", start)
+    cr = buffer.find(b"\r", start)
+    if cr == -1 and lf == -1:
+        return None
+    if cr == -1 or (lf != -1 and lf < cr):
+        return lf, lf + 1
+    if cr + 1 < len(buffer):
+        return (cr, cr + 2) if buffer[cr + 1:cr + 2] == b"\n" else (cr, cr + 1)
+    return None
+
+
+def parse_frame(raw: bytes) -> Event | None:
+    """The event in one raw frame (None for a frame of comments only)."""
+    parser = EventParser()
+    events = parser.feed(raw) + parser.close()
+    return events[0] if events else None
+
+
 async def parse(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
     parser = EventParser()
     async for chunk in chunks:

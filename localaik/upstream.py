@@ -4,8 +4,10 @@ This is the one boundary where httpx errors become localaik errors:
 
     connect error, reset before an answer   -> UpstreamUnreachable (502)
     no data within LK_UPSTREAM_TIMEOUT        -> UpstreamTimeout (504)
-    an error status from the upstream         -> UpstreamStatus (that status, its message)
-    a body that is not the promised JSON/SSE  -> UpstreamBadResponse (502)
+    a stream cut before its end               -> UpstreamBadResponse (502)
+
+Answers come back as an `Exchange` whatever their status: error statuses and bodies that are
+not JSON are judged there, once for live and replayed answers.
 
 Client API keys never reach this module: each request to the upstream is built fresh from the
 translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
@@ -14,9 +16,7 @@ translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 
@@ -25,12 +25,10 @@ from localaik.config import Settings, redact_url
 from localaik.errors import (
     UpstreamBadResponse,
     UpstreamError,
-    UpstreamStatus,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-
-ERROR_BODY_LIMIT = 64 * 1024
+from localaik.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall
 
 # Endpoint name -> (path, relative to the base URL or to the server root).
 ENDPOINTS = {
@@ -67,44 +65,6 @@ def _boundary(shown: str) -> Iterator[None]:
                                   f"{type(exc).__name__}") from None
 
 
-def _error_message(status: int, body: bytes, reason: str) -> str:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
-        if isinstance(error, str):
-            return error
-        if isinstance(data.get("message"), str):
-            return data["message"]
-    text = body.decode("utf-8", "replace").strip()
-    return text[:500] if text else (reason or f"upstream error {status}")
-
-
-class Stream:
-    """An open upstream event stream; iterate `events()` once, then it is closed."""
-
-    def __init__(self, response: httpx.Response, shown: str) -> None:
-        self.response = response
-        self.shown = shown
-
-    async def events(self) -> AsyncIterator[sse.Event]:
-        try:
-            with _boundary(self.shown):
-                async for event in sse.parse(self.response.aiter_bytes()):
-                    yield event
-        except UpstreamUnreachable:
-            raise UpstreamBadResponse(f"upstream {self.shown} ended the stream early") from None
-        finally:
-            await self.response.aclose()
-
-    async def aclose(self) -> None:
-        await self.response.aclose()
-
-
 class Upstream:
     """URLs and calls of one upstream server."""
 
@@ -122,43 +82,42 @@ class Upstream:
         path, anchor = ENDPOINTS[endpoint]
         return (self.base if anchor == "base" else self.root) + path
 
-    async def call(self, endpoint: str, body: Any = None) -> Any:
-        """One request and its JSON answer (GET without a body, POST with one)."""
-        method = "GET" if body is None else "POST"
+    async def send(self, call: UpstreamCall) -> Exchange:
+        """Send one call; the answer comes back whatever its status (see `Exchange`)."""
+        headers = dict(self.headers)
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        request = self.client.build_request(call.method, self.url(call.endpoint), json=call.body,
+                                            headers=headers)
         with _boundary(self.shown):
-            response = await self.client.request(method, self.url(endpoint), json=body,
-                                                 headers=self.headers, follow_redirects=False)
-            content = response.content
-        if response.status_code >= 400:
-            raise UpstreamStatus(response.status_code,
-                                 _error_message(response.status_code, content[:ERROR_BODY_LIMIT],
-                                                response.reason_phrase))
-        try:
-            return json.loads(content)
-        except ValueError:
-            raise UpstreamBadResponse(f"upstream {self.shown} answered with a body that is not "
-                                      "JSON") from None
-
-    async def stream(self, endpoint: str, body: Any) -> Stream:
-        """Open an event stream; error statuses raise here, before any byte reaches the client."""
-        request = self.client.build_request("POST", self.url(endpoint), json=body,
-                                            headers={**self.headers,
-                                                     "Accept": "text/event-stream"})
-        with _boundary(self.shown):
-            response = await self.client.send(request, stream=True)
-            if response.status_code >= 400:
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+            content_type = response.headers.get("content-type", "")
+            is_stream = call.stream and response.status_code < 400 \
+                and "text/event-stream" in content_type
+            if not is_stream:
                 try:
-                    content = await _read_capped(response)
+                    limit = ERROR_BODY_LIMIT if response.status_code >= 400 else None
+                    body = await _read(response, limit)
                 finally:
                     await response.aclose()
-                raise UpstreamStatus(response.status_code,
-                                     _error_message(response.status_code, content,
-                                                    response.reason_phrase))
-        if "text/event-stream" not in response.headers.get("content-type", ""):
+                return Exchange(response.status_code, content_type, body, source=self.shown)
+        return Exchange(response.status_code, content_type,
+                        frames=self._frames(response), source=self.shown)
+
+    async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        splitter = sse.FrameSplitter()
+        try:
+            with _boundary(self.shown):
+                async for chunk in response.aiter_bytes():
+                    for frame in splitter.feed(chunk):
+                        yield frame
+            tail = splitter.close()
+            if tail is not None:
+                yield tail
+        except UpstreamUnreachable:
+            raise UpstreamBadResponse(f"upstream {self.shown} ended the stream early") from None
+        finally:
             await response.aclose()
-            raise UpstreamBadResponse(f"upstream {self.shown} answered a stream request without "
-                                      "an event stream")
-        return Stream(response, self.shown)
 
     async def healthy(self) -> bool:
         try:
@@ -170,10 +129,10 @@ class Upstream:
         return response.status_code == 200
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
-    content = b""
+async def _read(response: httpx.Response, limit: int | None) -> bytes:
+    content = bytearray()
     async for chunk in response.aiter_bytes():
         content += chunk
-        if len(content) >= ERROR_BODY_LIMIT:
+        if limit is not None and len(content) >= limit:
             break
-    return content[:ERROR_BODY_LIMIT]
+    return bytes(content[:limit] if limit is not None else content)

@@ -25,8 +25,9 @@ def fake_llama(fake_llama_process: FakeLlama) -> FakeLlama:
 
 @pytest.fixture(scope="session")
 def localaik_server(fake_llama_process: FakeLlama) -> Iterator[LocalaikProcess]:
-    """`localaik serve` on a free port, upstream = the fake llama-server."""
-    with LocalaikProcess({"LK_UPSTREAM": fake_llama_process.url + "/v1"}) as server:
+    """`localaik serve` as a live proxy (passthrough: every request reaches the fake)."""
+    with LocalaikProcess({"LK_UPSTREAM": fake_llama_process.url + "/v1",
+                          "LK_MODE": "passthrough"}) as server:
         yield server
 
 

@@ -22,6 +22,8 @@ class LocalaikProcess:
     def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.log_path = Path(tempfile.mkstemp(prefix="localaik-", suffix=".log")[1])
         environ = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+        # A live proxy unless the test says otherwise: nothing is written to a cassette.
+        environ["LK_MODE"] = "passthrough"
         environ.update(env or {})
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,10 @@ from litestar import Request, Response
 from localaik import sse
 from localaik.config import Settings
 from localaik.errors import BadRequest
+from localaik.exchange import Exchange, UpstreamCall
 from localaik.media import LocalMedia
+from localaik.normalize import ClientRequest
+from localaik.replay import Replayer
 from localaik.upstream import Upstream
 
 _REFUSED_TYPES = ("multipart/", "application/octet-stream", "image/", "audio/", "video/")
@@ -24,10 +28,34 @@ class Services:
     settings: Settings
     upstream: Upstream
     media: LocalMedia
+    checking_media: LocalMedia
+    replayer: Replayer
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def _valid() -> None:
+    return None
+
+
+async def exchange(request: Request[Any, Any, Any], client_request: ClientRequest,
+                   call: Callable[[], Awaitable[UpstreamCall]],
+                   validate: Callable[[], Awaitable[None]] = _valid) -> Exchange:
+    """The upstream answer for a client request: from the cassette or live, by mode."""
+    return await services(request).replayer.exchange(
+        client_request, call, validate=validate,
+        cassette=request.headers.get("x-localaik-cassette"))
+
+
+def fixed(call: UpstreamCall) -> Callable[[], Awaitable[UpstreamCall]]:
+    """An upstream call that needs no translation work."""
+
+    async def make() -> UpstreamCall:
+        return call
+
+    return make
 
 
 async def read_json(request: Request[Any, Any, Any]) -> Any:

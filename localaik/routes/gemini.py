@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,12 +22,13 @@ from localaik.errors import (
     UpstreamStatus,
     error_body,
 )
+from localaik.exchange import Exchange, UpstreamCall
+from localaik.normalize import ClientRequest
 from localaik.protocol import Family
 from localaik.protocol import gemini as protocol
-from localaik.routes.common import Services, json_response, read_json, services
+from localaik.routes.common import Services, exchange, fixed, json_response, read_json, services
 from localaik.translate import gemini
 from localaik.translate import openai as openai_translate
-from localaik.upstream import Stream as UpstreamStream
 
 GENERATION_ACTIONS = ("generateContent", "streamGenerateContent")
 
@@ -34,26 +36,34 @@ GENERATION_ACTIONS = ("generateContent", "streamGenerateContent")
 @post(["/v1beta/models/{model_action:str}", "/v1/models/{model_action:str}"], status_code=200)
 async def model_action(model_action: FromPath[str],
                        request: Request[Any, Any, Any]) -> Response[Any]:
-    model, action = protocol.split_model_action(model_action)
-    if not model or action not in (*GENERATION_ACTIONS, "countTokens"):
+    path_model, action = protocol.split_model_action(model_action)
+    if not path_model or action not in (*GENERATION_ACTIONS, "countTokens"):
         raise NotFound(f"unknown Gemini method {action or model_action!r}: localaik serves "
                        "generateContent, streamGenerateContent and countTokens")
     body = protocol.camelize_request(await read_json(request))
-    svc = services(request)
+    model = gemini.model_name(path_model)
     if action == "countTokens":
-        return await _count_tokens(body, svc)
+        return await _count_tokens(request, model, body)
+    svc = services(request)
     stream = action == "streamGenerateContent"
-    upstream_body = await _translate(body, svc, stream=stream)
-    ctx = gemini.context_for(body, model)
+
+    async def translate() -> UpstreamCall:
+        return UpstreamCall("chat", await _translate(body, svc, stream=stream), stream=stream)
+
+    async def validate() -> None:
+        gemini.gemini_request_to_openai(body, upstream_model=svc.settings.upstream_model,
+                                        stream=stream, media=svc.checking_media)
+
+    answer = await exchange(request, ClientRequest("gemini", "generateContent", model, stream,
+                                                   body), translate, validate)
+    ctx = gemini.context_for(body, path_model)
     if not stream:
-        answer = await svc.upstream.call("chat", upstream_body)
-        return json_response(gemini.openai_response_to_gemini(answer, ctx))
-    upstream_stream = await svc.upstream.stream("chat", upstream_body)
-    sse_mode = request.query_params.get("alt", "").lower() == "sse"
-    if sse_mode:
-        return Stream(_sse_body(upstream_stream, ctx), media_type="text/event-stream",
+        return json_response(gemini.openai_response_to_gemini(answer.json(), ctx))
+    await answer.require_stream()
+    if request.query_params.get("alt", "").lower() == "sse":
+        return Stream(_sse_body(answer, ctx), media_type="text/event-stream",
                       headers={"Cache-Control": "no-cache"})
-    return Stream(_array_body(upstream_stream, ctx), media_type="application/json")
+    return Stream(_array_body(answer, ctx), media_type="application/json")
 
 
 async def _translate(body: Any, svc: Services, *, stream: bool) -> dict[str, Any]:
@@ -72,27 +82,30 @@ def _has_media(body: Any) -> bool:
     return "application/pdf" in text or '"fileData"' in text
 
 
-async def _count_tokens(body: Any, svc: Services) -> Response[Any]:
+async def _count_tokens(request: Request[Any, Any, Any], model: str, body: Any) -> Response[Any]:
     text = gemini.count_tokens_text(body)
-    answer = await svc.upstream.call("tokenize", {"content": text, "add_special": False})
+    call = UpstreamCall("tokenize", {"content": text, "add_special": False})
+    answer = (await exchange(request, ClientRequest("gemini", "countTokens", model, False, body),
+                             fixed(call))).json()
     tokens = answer.get("tokens") if isinstance(answer, dict) else None
     if not isinstance(tokens, list):
         raise UpstreamBadResponse("upstream /tokenize answer has no tokens list")
     return json_response({"totalTokens": len(tokens)})
 
 
-async def gemini_chunks(upstream_stream: UpstreamStream,
+async def gemini_chunks(upstream_stream: Exchange,
                         ctx: gemini.GeminiContext) -> AsyncIterator[dict[str, Any]]:
     """Translated chunks of one upstream stream; a failure ends it with an error object."""
     translator = gemini.GeminiStream(ctx)
     try:
         finished = False
-        async for event in upstream_stream.events():
-            if event.data.strip() == "[DONE]":
-                finished = True
-                break
-            for chunk in translator.feed(_chunk(event.data)):
-                yield chunk
+        async with contextlib.aclosing(upstream_stream.events()) as events:
+            async for event in events:
+                if event.data.strip() == "[DONE]":
+                    finished = True
+                    break
+                for chunk in translator.feed(_chunk(event.data)):
+                    yield chunk
         if not finished:
             raise UpstreamBadResponse("upstream stream ended before it was complete")
         for chunk in translator.finish():
@@ -115,13 +128,13 @@ def _chunk(data: str) -> Any:
     return chunk
 
 
-async def _sse_body(upstream_stream: UpstreamStream,
+async def _sse_body(upstream_stream: Exchange,
                     ctx: gemini.GeminiContext) -> AsyncIterator[bytes]:
     async for chunk in gemini_chunks(upstream_stream, ctx):
         yield sse.gemini_frame(chunk)
 
 
-async def _array_body(upstream_stream: UpstreamStream,
+async def _array_body(upstream_stream: Exchange,
                       ctx: gemini.GeminiContext) -> AsyncIterator[bytes]:
     """The stream without `alt=sse`: one JSON array, its elements sent as they come."""
     separator = b"["
@@ -141,10 +154,16 @@ async def get_model(model: FromPath[str], request: Request[Any, Any, Any]) -> Re
     return await model_get(request, model)
 
 
+async def _upstream_models(request: Request[Any, Any, Any], family: str, operation: str,
+                           model: str | None) -> list[dict[str, Any]]:
+    answer = await exchange(request, ClientRequest(family, operation, model, False, None),
+                            fixed(UpstreamCall("models")))
+    return openai_translate.upstream_models(answer.json())
+
+
 async def models_list(request: Request[Any, Any, Any]) -> Response[Any]:
     """Gemini models.list, paged with pageSize/pageToken like the real API."""
-    entries = openai_translate.upstream_models(
-        await services(request).upstream.call("models"))
+    entries = await _upstream_models(request, "gemini", "models.list", None)
     models = [gemini.gemini_model(m["id"], m) for m in entries]
     size = _page_size(request.query_params.get("pageSize"))
     start = _page_token(request.query_params.get("pageToken"), len(models))
@@ -179,8 +198,7 @@ async def model_get(request: Request[Any, Any, Any], model: str) -> Response[Any
                                f"{action} takes POST", allow="POST")
     if not name or "/" in name or ":" in name:
         raise NotFound(f"model {model!r} is not a valid model name")
-    entries = openai_translate.upstream_models(
-        await services(request).upstream.call("models"))
+    entries = await _upstream_models(request, "gemini", "models.get", name)
     if not entries:
         raise NotFound("the upstream serves no model")
     entry = next((m for m in entries if m["id"] == name), entries[0])

@@ -1,4 +1,7 @@
-"""`GET /health`: localaik is up; says whether the upstream answers its own health check."""
+"""`GET /health`: localaik is up, its mode and cassette, and whether the upstream answers.
+
+In replay mode the upstream is never used, so it does not make localaik unhealthy.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,15 @@ from localaik.routes.common import json_response, services
 @get("/health")
 async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     svc = services(request)
+    mode = svc.settings.mode
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "mode": mode,
+                            "cassette": str(svc.settings.cassette)}
+    if mode == "replay":
+        # Replay never needs the upstream: health does not depend on it.
+        body["upstream"] = {"url": svc.upstream.shown, "used": False}
+        return json_response(body)
     ok = await svc.upstream.healthy()
-    body = {"status": "ok" if ok else "unhealthy", "version": __version__,
-            "upstream": {"url": svc.upstream.shown, "ok": ok}}
+    body["upstream"] = {"url": svc.upstream.shown, "ok": ok}
+    if not ok:
+        body["status"] = "unhealthy"
     return json_response(body, 200 if ok else 503)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,11 +13,12 @@ from litestar.response import Stream
 
 from localaik import sse
 from localaik.errors import Error, NotFound, UpstreamBadResponse, error_body
+from localaik.exchange import Exchange, UpstreamCall
+from localaik.normalize import ClientRequest
 from localaik.protocol import Family, family_of
 from localaik.routes import gemini as gemini_routes
-from localaik.routes.common import json_response, read_json, services
+from localaik.routes.common import exchange, fixed, json_response, read_json
 from localaik.translate import openai
-from localaik.upstream import Stream as UpstreamStream
 
 
 @post("/v1/chat/completions", status_code=200)
@@ -33,32 +35,36 @@ async def completions(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _forward(request: Request[Any, Any, Any], endpoint: str, body: dict[str, Any],
                    kind: str, chunk_kind: str) -> Response[Any]:
-    upstream = services(request).upstream
     model = openai.requested_model(body)
-    if body.get("stream") is not True:
-        answer = await upstream.call(endpoint, body)
-        return json_response(openai.response_for_client(answer, model, kind))
-    upstream_stream = await upstream.stream(endpoint, body)
-    return Stream(_sse_body(upstream_stream, model, chunk_kind), media_type="text/event-stream",
+    stream = body.get("stream") is True
+    operation = "chat.completions" if endpoint == "chat" else "completions"
+    answer = await exchange(request, ClientRequest("openai", operation, model, stream, body),
+                            fixed(UpstreamCall(endpoint, body, stream=stream)))
+    if not stream:
+        return json_response(openai.response_for_client(answer.json(), model, kind))
+    await answer.require_stream()
+    return Stream(_sse_body(answer, model, chunk_kind), media_type="text/event-stream",
                   headers={"Cache-Control": "no-cache"})
 
 
-async def _sse_body(upstream_stream: UpstreamStream, model: str | None,
+async def _sse_body(upstream_stream: Exchange, model: str | None,
                     kind: str) -> AsyncIterator[bytes]:
     """Upstream chunks with the client's model name, `[DONE]` last; errors as an error event."""
     try:
-        async for event in upstream_stream.events():
-            if event.data.strip() == "[DONE]":
-                yield sse.OPENAI_DONE
-                return
-            try:
-                chunk = json.loads(event.data)
-            except ValueError:
-                raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
-            if isinstance(chunk, dict) and "error" in chunk:
-                yield sse.openai_frame(chunk)
-                return
-            yield sse.openai_frame(openai.chunk_for_client(chunk, model, kind))
+        async with contextlib.aclosing(upstream_stream.events()) as events:
+            async for event in events:
+                if event.data.strip() == "[DONE]":
+                    yield sse.OPENAI_DONE
+                    return
+                try:
+                    chunk = json.loads(event.data)
+                except ValueError:
+                    raise UpstreamBadResponse("upstream sent a stream event that is not JSON") \
+                        from None
+                if isinstance(chunk, dict) and "error" in chunk:
+                    yield sse.openai_frame(chunk)
+                    return
+                yield sse.openai_frame(openai.chunk_for_client(chunk, model, kind))
         raise UpstreamBadResponse("upstream stream ended before it was complete")
     except Error as exc:
         yield sse.openai_frame(error_body(Family.OPENAI, exc.status, exc.message, code=exc.code))
@@ -66,11 +72,18 @@ async def _sse_body(upstream_stream: UpstreamStream, model: str | None,
         await upstream_stream.aclose()
 
 
+async def _models(request: Request[Any, Any, Any], operation: str,
+                  model: str | None) -> list[dict[str, Any]]:
+    answer = await exchange(request, ClientRequest("openai", operation, model, False, None),
+                            fixed(UpstreamCall("models")))
+    return openai.upstream_models(answer.json())
+
+
 @get("/v1/models")
 async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
     if family_of(request.url.path, dict(request.headers)) is Family.GEMINI:
         return await gemini_routes.models_list(request)
-    entries = openai.upstream_models(await services(request).upstream.call("models"))
+    entries = await _models(request, "models.list", None)
     return json_response({"object": "list",
                           "data": [openai.model_object(m["id"], m) for m in entries]})
 
@@ -79,7 +92,7 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
 async def get_model(model: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
     if family_of(request.url.path, dict(request.headers)) is Family.GEMINI:
         return await gemini_routes.model_get(request, model)
-    entries = openai.upstream_models(await services(request).upstream.call("models"))
+    entries = await _models(request, "models.get", model)
     if not entries:
         raise NotFound("the upstream serves no model")
     entry = next((m for m in entries if m["id"] == model), entries[0])

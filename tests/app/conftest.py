@@ -107,7 +107,8 @@ def make_localaik(fake: FakeLlamaApp) -> MakeLocalaik:
     @contextlib.asynccontextmanager
     async def factory(*, transport: httpx.AsyncBaseTransport | None = None,
                       **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-        settings = Settings(**{"log": False, "upstream": FAKE_UPSTREAM, **overrides})
+        settings = Settings(**{"log": False, "upstream": FAKE_UPSTREAM, "mode": "passthrough",
+                               **overrides})
         upstream_client = httpx.AsyncClient(transport=transport or FakeTransport(fake),
                                             base_url="http://fake")
         try:

@@ -32,7 +32,8 @@ def localaik(fake: FakeLlamaApp) -> Callable[..., Any]:
     async def start(log: bool) -> AsyncIterator[AsyncTestClient[Any]]:
         upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake),
                                      base_url="http://fake")
-        app = create_app(Settings(log=log, upstream="http://fake/v1"), client=upstream)
+        app = create_app(Settings(log=log, upstream="http://fake/v1", mode="passthrough"),
+                         client=upstream)
         async with upstream, AsyncTestClient(app=app) as client:
             yield client
 

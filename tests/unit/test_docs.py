@@ -44,3 +44,30 @@ def test_serve_flags_in_readme_exist() -> None:
     assert usage is not None
     for flag in re.findall(r"--[a-z-]+", usage.group(1)):
         assert flag in help_text, f"README shows {flag}, which `localaik serve` does not accept"
+
+
+def test_readme_miss_example_is_what_localaik_says() -> None:
+    """The README's miss example, rebuilt from its own requests, comes out word for word."""
+    from localaik.miss import NearestIndex, miss_message
+    from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
+    from localaik.store import Summary
+
+    example = README.split("```text\nreplay miss:", 1)[1].split("```", 1)[0]
+    example = "replay miss:" + example
+
+    def gem(text: str, stream: bool = False, **extra: object) -> dict[str, object]:
+        body = {"contents": [{"parts": [{"text": text}]}], **extra}
+        return canonical(ClientRequest("gemini", "generateContent", "gemini-2.5-flash", stream,
+                                       body))
+
+    recorded = [(gem("Name three colours"), "2026-11-25T14:20:09.176Z"),
+                (gem("Say hi", stream=True), "2026-11-25T14:20:09.202Z")]
+    summaries = [Summary(id=i, key=request_key(canonical_json(c)), ordinal=0, family="gemini",
+                         operation="generateContent", model="gemini-2.5-flash",
+                         stream=c["stream"], recorded_at=at, request=canonical_json(c))
+                 for i, (c, at) in enumerate(recorded, 1)]
+    query = gem("Name four colours", generationConfig={"temperature": 0.5})
+    text = miss_message(cassette="cassettes/localaik.db", key=request_key(canonical_json(query)),
+                        mode="replay", canon=query,
+                        nearest=NearestIndex(summaries).nearest(query))
+    assert text.strip() == example.strip()

@@ -31,6 +31,8 @@ EXPECTED = {
     "BadRequest": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "Unsupported": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "NotFound": (404, "NOT_FOUND", "invalid_request_error"),
+    "ReplayMiss": (404, "NOT_FOUND", "invalid_request_error"),
+    "SecretRefused": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "MethodNotAllowed": (405, "INVALID_ARGUMENT", "invalid_request_error"),
     "PayloadTooLarge": (413, "INVALID_ARGUMENT", "invalid_request_error"),
     "UpstreamError": (502, "INTERNAL", "server_error"),

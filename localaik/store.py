@@ -1,0 +1,384 @@
+"""The cassette: one SQLite file of recorded upstream exchanges (DESIGN D2, D8).
+
+A recording is the upstream exchange for one normalised client request (its key) and an
+ordinal (the n-th answer for that key under LK_REPEATS=sequence): status, body or stream
+frames with their time offsets, the canonical client request (for miss diagnostics and review)
+and provenance. Frames live in their own table, keyed by (recording_id, seq), so a long stream
+is many small rows rather than one opaque blob, and `sqlite3 cassette.db` stays readable.
+
+Durability: WAL mode, and every save is one `BEGIN IMMEDIATE` transaction holding the
+recording and all its frames, so a crash (even SIGKILL) leaves either the whole recording or
+none of it. `synchronous=NORMAL` is enough under WAL: a power cut may lose the last commits,
+never consistency. Closing the last connection folds the WAL back into the main file, so a
+cleanly closed cassette is one self-contained file, ready to commit.
+
+Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
+So each Cassette owns one worker thread; every query runs there, the async methods await it
+through `loop.run_in_executor` (the event loop never blocks on disk), and the `*_sync` twins
+(CLI, tests) wait for the same thread. A cancelled `save` still finishes in the worker; it
+is atomic either way.
+
+The SQLite boundary: sqlite3 errors are converted into `localaik.errors` here, naming the
+cassette. The schema is versioned through sqlite-utils `Migrations` (set "localaik"); the
+version is also written to `PRAGMA user_version` so any SQLite tool can see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from localaik.errors import Error, Internal, SecretRefused
+from localaik.secret_scan import locate_secret
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+
+MIGRATIONS = Migrations("localaik")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Frame:
+    offset_ms: float     # from the start of the request to the moment the frame was complete
+    data: bytes          # the raw upstream SSE event, exactly as received, incl. its blank line
+
+
+@dataclass
+class Recording:
+    key: str
+    ordinal: int                 # 0, or the n-th answer for this key (LK_REPEATS=sequence)
+    family: str
+    operation: str
+    model: str | None
+    stream: bool
+    request: str                 # canonical JSON text of the client request
+    upstream_request: str        # JSON text: {"method","endpoint","body"} as sent upstream
+    status: int                  # upstream HTTP status
+    content_type: str
+    body: bytes | None           # the upstream body (non-stream answers, error answers)
+    frames: list[Frame]          # the upstream stream (empty for non-stream)
+    duration_ms: float           # request start to the last byte
+    recorded_at: str             # ISO 8601 UTC, e.g. "2026-11-25T14:03:07.123Z"
+    localaik_version: str
+    upstream: str                # redacted upstream URL (no credentials)
+    upstream_model: str | None   # the model id the upstream reported
+    upstream_build: str | None   # llama.cpp build (system_fingerprint) when known
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What miss diagnosis needs about a recording: cheap to load for 100k of them."""
+
+    id: int
+    key: str
+    ordinal: int
+    family: str
+    operation: str
+    model: str | None
+    stream: bool
+    recorded_at: str
+    request: str
+
+
+@MIGRATIONS()
+def m001_recordings_and_frames(db: Database) -> None:
+    """The first schema: recordings with their fields as columns, frames in their own table."""
+    # Flush-left SQL: sqlite_master keeps it verbatim, and `.schema` shows it to people.
+    db.execute("""CREATE TABLE recordings (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  ordinal INTEGER NOT NULL DEFAULT 0,
+  family TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  model TEXT,
+  stream INTEGER NOT NULL CHECK (stream IN (0, 1)),
+  request TEXT NOT NULL,
+  upstream_request TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  body BLOB,
+  duration_ms REAL NOT NULL,
+  recorded_at TEXT NOT NULL,
+  localaik_version TEXT NOT NULL,
+  upstream TEXT NOT NULL,
+  upstream_model TEXT,
+  upstream_build TEXT
+)""")
+    db.execute("CREATE UNIQUE INDEX recordings_key_ordinal ON recordings (key, ordinal)")
+    db.execute("CREATE INDEX recordings_family_operation ON recordings (family, operation)")
+    db.execute("""CREATE TABLE frames (
+  recording_id INTEGER NOT NULL REFERENCES recordings (id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  offset_ms REAL NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (recording_id, seq)
+)""")
+    db.execute("PRAGMA user_version = 1")
+
+
+_COLUMNS = ("key", "ordinal", "family", "operation", "model", "stream", "request",
+            "upstream_request", "status", "content_type", "body", "duration_ms", "recorded_at",
+            "localaik_version", "upstream", "upstream_model", "upstream_build")
+_INSERT = (f"INSERT INTO recordings ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+_SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM recordings WHERE key = ? AND ordinal = ?"
+_SUMMARIES = ("SELECT id, key, ordinal, family, operation, model, stream, recorded_at, request "
+              "FROM recordings ORDER BY id")
+
+
+@contextmanager
+def _write(db: Database) -> Iterator[None]:
+    """One write transaction that takes the write lock up front (waiting up to the busy
+    timeout), so two processes sharing a cassette queue instead of failing mid-transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+
+
+@contextmanager
+def _read(db: Database) -> Iterator[None]:
+    """One read transaction: a recording and its frames come from the same snapshot, even
+    while another process replaces it."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.rollback()
+
+
+def _migrate(db: Database, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise Error(f"cassette {path} has schema version {version}, newer than this "
+                    f"localaik understands ({SCHEMA_VERSION}); upgrade localaik to use it")
+    if not MIGRATIONS.pending(db):
+        return
+    with _write(db):
+        MIGRATIONS.apply(db)  # checks again under the write lock: another process may have won
+
+
+class Cassette:
+    """One cassette file. All SQLite work runs in this object's single worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db: Database | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"Cassette({str(self.path)!r})"
+
+    # -- the async API (the server) -------------------------------------------------------
+
+    async def open(self, *, create: bool) -> bool:
+        """Open (and migrate) the file. False when it does not exist and `create` is False."""
+        return await self._run(self._open, create)
+
+    async def get(self, key: str, ordinal: int = 0) -> Recording | None:
+        return await self._run(self._get, key, ordinal)
+
+    async def ordinals(self, key: str) -> int:
+        """How many ordinals exist for `key`, which is also the next free ordinal."""
+        return await self._run(self._ordinals, key)
+
+    async def save(self, recording: Recording, *, replace: bool = False) -> int:
+        """Store `recording` and its frames in one transaction; returns its id.
+
+        `replace=True` overwrites the recording at the same (key, ordinal). Raises
+        SecretRefused, writing nothing, when the recording holds something shaped like a key.
+        """
+        self._refuse_secrets(recording)
+        return await self._run(self._save, recording, replace)
+
+    async def summaries(self) -> list[Summary]:
+        return await self._run(self._summaries)
+
+    async def close(self) -> None:
+        """Close the connection (in its thread) and stop the worker. Safe to call twice."""
+        if self._executor is None:
+            return
+        try:
+            await self._run(self._close)
+        finally:
+            self._shutdown()
+
+    # -- the sync twins (CLI, tests): the same work, waited for on the same thread --------
+
+    def open_sync(self, *, create: bool) -> bool:
+        return self._run_sync(self._open, create)
+
+    def get_sync(self, key: str, ordinal: int = 0) -> Recording | None:
+        return self._run_sync(self._get, key, ordinal)
+
+    def ordinals_sync(self, key: str) -> int:
+        return self._run_sync(self._ordinals, key)
+
+    def save_sync(self, recording: Recording, *, replace: bool = False) -> int:
+        self._refuse_secrets(recording)
+        return self._run_sync(self._save, recording, replace)
+
+    def summaries_sync(self) -> list[Summary]:
+        return self._run_sync(self._summaries)
+
+    def close_sync(self) -> None:
+        if self._executor is None:
+            return
+        try:
+            self._run_sync(self._close)
+        finally:
+            self._shutdown()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"cassette-{self.path.name}")
+        return self._executor
+
+    def _shutdown(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)  # the close job was the last; nothing is left
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker(), fn, *args)
+
+    def _run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._worker().submit(fn, *args).result()
+
+    def _refuse_secrets(self, recording: Recording) -> None:
+        found = locate_secret(recording)
+        if found is not None:
+            kind, where = found
+            article = "an" if kind[0] in "AEIOU" else "a"
+            raise SecretRefused(
+                f"not recording into cassette {self.path}: the {where} field holds something "
+                f"shaped like {article} {kind}. Cassettes are meant to be committed, so "
+                f"localaik never stores keys or tokens; take it out of the request and retry.")
+
+    def _connection(self) -> Database:
+        if self._db is None:
+            raise Internal(f"cassette {self.path} is not open")
+        return self._db
+
+    @contextmanager
+    def _sqlite_errors(self, doing: str) -> Iterator[None]:
+        """The SQLite error boundary: sqlite3 errors become localaik errors naming the file."""
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise Internal(f"cannot {doing} in cassette {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise Error(f"cannot {doing} in cassette {self.path}: {exc}") from exc
+
+    # -- the work, always on the worker thread --------------------------------------------
+
+    def _open(self, create: bool) -> bool:
+        if self._db is not None:
+            return True
+        if not create and not self.path.exists():
+            return False
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # mode=rw: a cassette that vanished since the check above is not created after all.
+        uri = f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.OperationalError as exc:
+            if not create and not self.path.exists():
+                return False
+            raise Error(f"cannot open cassette {self.path}: {exc}") from exc
+        try:
+            with self._sqlite_errors("open the schema"):
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                db = Database(conn, execute_plugins=False)
+                db.enable_wal()
+                conn.execute("PRAGMA synchronous = NORMAL")
+                _migrate(db, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        self._db = db
+        return True
+
+    def _get(self, key: str, ordinal: int) -> Recording | None:
+        db = self._connection()
+        with self._sqlite_errors("read a recording"), _read(db):
+            row = db.execute(_SELECT, (key, ordinal)).fetchone()
+            if row is None:
+                return None
+            frames = [Frame(offset_ms, data) for offset_ms, data in db.execute(
+                "SELECT offset_ms, data FROM frames WHERE recording_id = ? ORDER BY seq",
+                (row[0],))]
+        values = dict(zip(_COLUMNS, row[1:], strict=True))
+        values["stream"] = bool(values["stream"])
+        return Recording(**values, frames=frames, id=row[0])
+
+    def _ordinals(self, key: str) -> int:
+        db = self._connection()
+        with self._sqlite_errors("count recordings"):
+            (count,) = db.execute(
+                "SELECT coalesce(max(ordinal) + 1, 0) FROM recordings WHERE key = ?",
+                (key,)).fetchone()
+        return int(count)
+
+    def _save(self, recording: Recording, replace: bool) -> int:
+        db = self._connection()
+        values = [getattr(recording, column) for column in _COLUMNS]
+        values[_COLUMNS.index("stream")] = int(recording.stream)
+        with self._sqlite_errors("save a recording"):
+            try:
+                with _write(db):
+                    if replace:
+                        db.execute("DELETE FROM recordings WHERE key = ? AND ordinal = ?",
+                                   (recording.key, recording.ordinal))  # its frames cascade
+                    recording_id = db.execute(_INSERT, values).lastrowid
+                    assert recording_id is not None
+                    db.conn.executemany(
+                        "INSERT INTO frames (recording_id, seq, offset_ms, data) "
+                        "VALUES (?, ?, ?, ?)",
+                        [(recording_id, seq, frame.offset_ms, bytes(frame.data))
+                         for seq, frame in enumerate(recording.frames)])
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" not in str(exc):
+                    raise
+                raise Internal(
+                    f"cassette {self.path} already holds a recording for key {recording.key} "
+                    f"ordinal {recording.ordinal}; save with replace=True to overwrite it"
+                ) from exc
+            # Copy the write into the .db file now, so a cassette committed while the server
+            # still runs holds every recording (WAL would otherwise keep them beside it).
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return recording_id
+
+    def _summaries(self) -> list[Summary]:
+        db = self._connection()
+        with self._sqlite_errors("list recordings"):
+            rows = db.execute(_SUMMARIES).fetchall()
+        return [Summary(id, key, ordinal, family, operation, model, bool(stream), recorded_at,
+                        request)
+                for id, key, ordinal, family, operation, model, stream, recorded_at, request
+                in rows]
+
+    def _close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()

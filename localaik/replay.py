@@ -178,7 +178,8 @@ class Replayer:
             return Exchange(recording.status, recording.content_type, recording.body or b"",
                             source=source)
         return Exchange(recording.status, recording.content_type,
-                        frames=_paced(recording.frames, speed), source=source)
+                        frames=_paced(recording.frames, speed, time.perf_counter()),
+                        source=source)
 
     async def _miss(self, entry: _Open, path: Path, key: str,
                     canon: dict[str, Any]) -> ReplayMiss:
@@ -258,9 +259,12 @@ class Replayer:
                 recorded_at=draft.recorded_at, request=draft.request))
 
 
-async def _paced(frames: list[Frame], speed: float) -> AsyncIterator[bytes]:
-    """Recorded frames, at once (speed 0) or at their recorded offsets divided by speed."""
-    start = time.perf_counter()
+async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterator[bytes]:
+    """Recorded frames, at once (speed 0) or at their recorded offsets divided by speed.
+
+    Offsets count from `start`, the moment the request was looked up, as they counted from the
+    moment the recorded request was sent upstream.
+    """
     for frame in frames:
         if speed > 0:
             wait = start + frame.offset_ms / 1000 / speed - time.perf_counter()

@@ -16,8 +16,11 @@ escape (`\\nsk-...`), so text holding backslashes is scanned once more with JSON
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import TYPE_CHECKING
+
+from localaik.sse import parse_frame
 
 if TYPE_CHECKING:
     from localaik.store import Recording
@@ -127,11 +130,50 @@ def locate_secret(recording: Recording) -> tuple[str, str] | None:
                 for index, data in enumerate(datas):
                     if (in_frame := find_secret(_latin1(data))) is not None:
                         return in_frame, f"{field.name}[{index}]"
+            # A model streams its answer a few characters per event: a token in the answer is
+            # only whole once the pieces are joined.
+            for text in _streamed_texts(datas):
+                if (kind := find_secret(text)) is not None:
+                    return kind, f"{field.name} (the streamed text)"
         else:
             continue
         if kind is not None:
             return kind, field.name
     return None
+
+
+_PIECES = ("content", "text", "arguments", "reasoning_content", "refusal")
+
+
+def _streamed_texts(frames: list[bytes | bytearray]) -> list[str]:
+    """The text each stream choice built up, pieces joined: one string per choice index."""
+    texts: dict[int, list[str]] = {}
+    for raw in frames:
+        event = parse_frame(bytes(raw))
+        if event is None:
+            continue
+        try:
+            chunk = json.loads(event.data)
+        except ValueError:
+            continue
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        for choice in choices if isinstance(choices, list) else []:
+            if isinstance(choice, dict):
+                index = choice.get("index") if isinstance(choice.get("index"), int) else 0
+                _collect(choice, texts.setdefault(index, []))
+    return ["".join(pieces) for pieces in texts.values()]
+
+
+def _collect(value: object, pieces: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _PIECES and isinstance(item, str):
+                pieces.append(item)
+            else:
+                _collect(item, pieces)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, pieces)
 
 
 def scan_recording(recording: Recording) -> str | None:

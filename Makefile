@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install system-deps js-deps test serve clean
+.PHONY: help install system-deps js-deps runtime test serve clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,11 +17,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-system-deps:  ## Debian packages: poppler-utils (PDF pages) and fonts for it
-	@if ! command -v pdftoppm >/dev/null 2>&1; then \
+system-deps:  ## Debian packages: poppler-utils (PDF pages), fonts, and the llama-server build tools
+	@missing=""; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils fonts-liberation"; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v ninja >/dev/null 2>&1 || missing="$$missing ninja-build"; \
+	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils fonts-liberation; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+runtime: install system-deps  ## build llama-server and fetch the default model (cached)
+	$(VENV)/bin/localaik runtime install
 
 js-deps: tests/js/node_modules/.installed  ## the JavaScript SDKs used by the tests
 
@@ -29,10 +37,11 @@ tests/js/node_modules/.installed: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install system-deps js-deps  ## install everything needed, then run all tests
+test: install system-deps js-deps runtime  ## install everything needed, then run all tests
 	$(PY) -m pytest
 
-serve: install  ## run the server on port 8090 (UPSTREAM=http://host:port/v1 to choose the model server)
+serve: install  ## serve on :8090 with the bundled model (UPSTREAM=http://host:port/v1 for another)
+	$(if $(UPSTREAM),,$(MAKE) runtime)
 	$(VENV)/bin/localaik serve $(if $(UPSTREAM),--upstream $(UPSTREAM))
 
 clean:  ## remove the virtualenv and caches

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -13,12 +14,21 @@ from litestar.exceptions import HTTPException
 
 from localaik.access_log import AccessLog
 from localaik.config import Settings
-from localaik.errors import Error, Internal, MethodNotAllowed, NotFound, PayloadTooLarge, render
+from localaik.errors import (
+    Error,
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UpstreamStatus,
+    render,
+)
 from localaik.media import LocalMedia
 from localaik.protocol import family_of
 from localaik.replay import Cassettes, Replayer
 from localaik.routes import gemini, health, openai
 from localaik.routes.common import Services, json_response
+from localaik.runtime import LlamaServer
 from localaik.upstream import Upstream, make_client
 
 log = logging.getLogger("localaik")
@@ -64,26 +74,61 @@ def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _error_response(request, Internal("internal error in localaik; see its log"))
 
 
-def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None) -> Any:
-    """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport)."""
+# The upstream of a replay-only server: never contacted.
+UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
+
+
+def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
+    """Requests that need the model wait while it loads; a failed runtime answers 503."""
+    ready = asyncio.ensure_future(runtime.wait_ready())
+
+    def log_failure(task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s", task.exception())
+
+    ready.add_done_callback(log_failure)
+
+    async def gate() -> None:
+        if runtime.state == "ready":
+            return
+        if runtime.state == "failed" or (ready.done() and ready.exception() is not None):
+            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's "
+                                      "log")
+        await asyncio.shield(ready)
+
+    return gate
+
+
+def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
+               runtime: LlamaServer | None = None) -> Any:
+    """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
+    `runtime` is the bundled llama-server to start, supervise and stop with the app."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = client is None
         http = make_client(settings) if own else client
         assert http is not None
-        upstream = Upstream(settings.upstream, http, auth_header=settings.upstream_auth_header)
+        gate = None
+        if runtime is not None:
+            await runtime.start()
+            gate = _ready_gate(runtime)
+        url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
+        upstream = Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate)
         cassettes = Cassettes(settings.cassette)
         app.state.services = Services(
             settings=settings, upstream=upstream, media=LocalMedia(settings),
             checking_media=LocalMedia(settings, render=False),
             replayer=Replayer(settings, upstream, cassettes))
+        app.state.runtime = runtime
         try:
             yield
         finally:
             await cassettes.close()
             if own:
                 await http.aclose()
+            if runtime is not None:
+                await runtime.stop()
 
     app = Litestar(
         route_handlers=ROUTES,

@@ -26,7 +26,8 @@ def cli() -> None:
 @click.option("--host", default=None, help="Address to listen on. [env LK_HOST; 127.0.0.1]")
 @click.option("--port", default=None, type=int, help="Port. [env LK_PORT or PORT; 8090]")
 @click.option("--upstream", default=None,
-              help="OpenAI-compatible base URL. [env LK_UPSTREAM; http://127.0.0.1:8080/v1]")
+              help="OpenAI-compatible base URL. [env LK_UPSTREAM; unset: the bundled "
+                   "llama-server]")
 @click.option("--mode", default=None, type=click.Choice(MODES, case_sensitive=False),
               help="record, replay, refresh or passthrough. [env LK_MODE; replay when CI is "
                    "true, else record]")
@@ -51,9 +52,11 @@ def run(settings: Settings) -> None:
     if not settings.log:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
+    runtime = bundled_runtime(settings, log)
     upstream = "not used" if settings.mode == "replay" else settings.upstream_shown
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+    config = uvicorn.Config(create_app(settings, runtime=runtime), host=settings.host,
+                            port=settings.port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
@@ -68,6 +71,40 @@ def run(settings: Settings) -> None:
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()
+
+
+def bundled_runtime(settings: Settings, log: logging.Logger) -> Any:
+    """The llama-server to start when no upstream is given and the mode may need one."""
+    if settings.upstream or settings.mode == "replay":
+        return None
+    from localaik import install
+    from localaik.runtime import LlamaServer, free_port, llama_server_args
+
+    try:
+        # LK_LLAMA_SERVER and LK_CACHE_DIR (validated in Settings) are read with PATH here.
+        binary = install.find_llama_server()
+        if binary is None:
+            raise install.InstallError(
+                "no llama-server found: run `localaik runtime install` (builds it once, about "
+                "5 minutes), or set LK_LLAMA_SERVER, or give an upstream with --upstream / "
+                "LK_UPSTREAM")
+        files = install.ensure_model(settings.model, progress=log.info, mmproj=settings.mmproj)
+    except install.InstallError as exc:
+        raise click.ClickException(str(exc)) from None
+    port = free_port()
+    args = llama_server_args(settings.runtime_env(), model=files.gguf,
+                             chat_template=files.chat_template, mmproj=files.mmproj, port=port)
+    log.info("starting %s with model %s", binary, files.name)
+    return LlamaServer(binary, args, port, log=logging.getLogger("localaik.runtime"))
+
+
+def _register() -> None:
+    from localaik.cli_runtime import runtime
+
+    cli.add_command(runtime)
+
+
+_register()
 
 
 def main() -> None:

@@ -157,9 +157,10 @@ class Settings:
         "LK_HOST", help="Address to listen on (`--host`)."))
     port: int = field(default=8090, metadata=_meta(
         "LK_PORT", "PORT", parse=_port, help="Port to listen on (`--port`); `0` picks a free one."))
-    upstream: str = field(default="http://127.0.0.1:8080/v1", metadata=_meta(
+    upstream: str | None = field(default=None, metadata=_meta(
         "LK_UPSTREAM", parse=_upstream,
-        help="OpenAI-compatible upstream base URL, ending in `/v1` (`--upstream`)."))
+        help="OpenAI-compatible upstream base URL, ending in `/v1` (`--upstream`). Unset: "
+             "localaik starts its bundled llama-server (not in replay mode)."))
     upstream_auth_header: tuple[str, str] | None = field(default=None, metadata=_meta(
         "LK_UPSTREAM_AUTH_HEADER", parse=_auth_header,
         help="One header line sent to the upstream only, e.g. `Authorization: Bearer …`; "
@@ -203,6 +204,47 @@ class Settings:
         "LK_IGNORE", parse=_ignore,
         help="Comma-separated JSON paths left out of the request key, e.g. "
              "`metadata.run_id, messages[*].name` (Gemini paths in camelCase)."))
+    model: str | None = field(default=None, metadata=_meta(
+        "LK_MODEL", help="Bundled runtime: a model name (`smollm2-135m`, the default, or "
+                         "`gemma3-270m`) or the path of a `.gguf` file."))
+    mmproj: str | None = field(default=None, metadata=_meta(
+        "LK_MMPROJ", help="Bundled runtime: the path of a vision projector (`.gguf`) for the "
+                          "model, so that it accepts images."))
+    llama_server: str | None = field(default=None, metadata=_meta(
+        "LK_LLAMA_SERVER", help="Bundled runtime: the llama-server binary to run (else "
+                                "`llama-server` on PATH, else localaik's own build)."))
+    cache_dir: str | None = field(default=None, metadata=_meta(
+        "LK_CACHE_DIR", help="Where `localaik runtime install` keeps llama-server and models "
+                             "(default `~/.cache/localaik`)."))
+    ctx_size: str | None = field(default=None, metadata=_meta(
+        "LK_CTX_SIZE", help="llama-server context size in tokens (`-c`; default 4096)."))
+    threads: str | None = field(default=None, metadata=_meta(
+        "LK_THREADS", help="llama-server CPU threads for generation (`--threads`)."))
+    threads_batch: str | None = field(default=None, metadata=_meta(
+        "LK_THREADS_BATCH", help="llama-server CPU threads for prompt processing."))
+    batch_size: str | None = field(default=None, metadata=_meta(
+        "LK_BATCH_SIZE", help="llama-server prompt batch size (`--batch-size`)."))
+    ubatch_size: str | None = field(default=None, metadata=_meta(
+        "LK_UBATCH_SIZE", help="llama-server micro-batch size (`--ubatch-size`)."))
+    gpu_layers: str | None = field(default=None, metadata=_meta(
+        "LK_GPU_LAYERS", help="Layers offloaded to a GPU (`--n-gpu-layers`; `all`)."))
+    parallel: str | None = field(default=None, metadata=_meta(
+        "LK_PARALLEL", help="llama-server slots (`--parallel`; default 1: one slot keeps "
+                            "answers identical under concurrent requests)."))
+    flash_attn: str | None = field(default=None, metadata=_meta(
+        "LK_FLASH_ATTN", help="Flash attention: `on`, `off` or `auto` (`1`/`0` accepted)."))
+    cont_batching: str | None = field(default=None, metadata=_meta(
+        "LK_CONT_BATCHING", help="Continuous batching on (`1`) or off (`0`)."))
+    mlock: str | None = field(default=None, metadata=_meta(
+        "LK_MLOCK", help="`1` locks the model in RAM."))
+    seed: str | None = field(default=None, metadata=_meta(
+        "LK_SEED", help="llama-server's default sampling seed (default 42, fixed so that "
+                        "recordings repeat)."))
+    cache_prompt: str | None = field(default=None, metadata=_meta(
+        "LK_CACHE_PROMPT", help="`1` lets llama-server reuse its prompt cache (faster, but "
+                                "later answers may differ); off by default."))
+    llama_args: str | None = field(default=None, metadata=_meta(
+        "LK_LLAMA_ARGS", help="More llama-server arguments, shell-quoted, added last."))
     log: bool = field(default=True, metadata=_meta(
         "LK_LOG", parse=_bool, help="Access log, one line per request on stderr; `off` silences."))
 
@@ -220,11 +262,34 @@ class Settings:
             flag = flags.get(f.name)
             if flag is not None:
                 values[f.name] = setting.parse(str(flag), f"--{f.name.replace('_', '-')}")
-        return cls(**values)
+        settings = cls(**values)
+        settings.check_runtime()
+        return settings
+
+    def runtime_env(self) -> dict[str, str]:
+        """The `LK_*` variables that shape the bundled llama-server, as set."""
+        out = {}
+        for f in fields(self):
+            names = f.metadata["setting"].env
+            if f.name in RUNTIME_FIELDS and getattr(self, f.name) is not None:
+                out[names[0]] = str(getattr(self, f.name))
+        return out
+
+    def check_runtime(self) -> None:
+        """Validate the llama-server settings now, so a bad one stops the start, named."""
+        from localaik.runtime import llama_server_args
+
+        llama_server_args(self.runtime_env(), model=Path("model.gguf"), chat_template=None,
+                          mmproj=None, port=1)
 
     @property
     def upstream_shown(self) -> str:
-        return redact_url(self.upstream)
+        return redact_url(self.upstream) if self.upstream else "bundled llama-server"
+
+
+RUNTIME_FIELDS = ("ctx_size", "threads", "threads_batch", "batch_size", "ubatch_size",
+                  "gpu_layers", "parallel", "flash_attn", "cont_batching", "mlock", "seed",
+                  "cache_prompt", "llama_args")
 
 
 def _positive_int(text: str, name: str) -> int:

@@ -16,7 +16,7 @@ translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 
@@ -69,7 +69,8 @@ class Upstream:
     """URLs and calls of one upstream server."""
 
     def __init__(self, base_url: str, client: httpx.AsyncClient, *,
-                 auth_header: tuple[str, str] | None = None) -> None:
+                 auth_header: tuple[str, str] | None = None,
+                 gate: Callable[[], Awaitable[None]] | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
         self.client = client
@@ -77,6 +78,8 @@ class Upstream:
         # The operator's credential for the upstream; redirects are never followed, so it
         # cannot travel to another host.
         self.headers = dict([auth_header]) if auth_header else {}
+        # Waits until a bundled llama-server is ready (or raises when it cannot be).
+        self.gate = gate
 
     def url(self, endpoint: str) -> str:
         path, anchor = ENDPOINTS[endpoint]
@@ -84,6 +87,8 @@ class Upstream:
 
     async def send(self, call: UpstreamCall) -> Exchange:
         """Send one call; the answer comes back whatever its status (see `Exchange`)."""
+        if self.gate is not None:
+            await self.gate()
         headers = dict(self.headers)
         if call.stream:
             headers["Accept"] = "text/event-stream"

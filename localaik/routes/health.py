@@ -23,8 +23,16 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
         # Replay never needs the upstream: health does not depend on it.
         body["upstream"] = {"url": svc.upstream.shown, "used": False}
         return json_response(body)
+    runtime = request.app.state.runtime
+    if runtime is not None and runtime.state != "ready":
+        # The bundled llama-server: loading, restarting after a crash, or failed for good.
+        body["status"] = "unhealthy" if runtime.state == "failed" else "loading"
+        body["upstream"] = {"url": svc.upstream.shown, "ok": False, "runtime": runtime.state}
+        return json_response(body, 503)
     ok = await svc.upstream.healthy()
     body["upstream"] = {"url": svc.upstream.shown, "ok": ok}
+    if runtime is not None:
+        body["upstream"]["runtime"] = runtime.state
     if not ok:
         body["status"] = "unhealthy"
     return json_response(body, 200 if ok else 503)

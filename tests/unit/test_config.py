@@ -15,7 +15,7 @@ def test_defaults() -> None:
     assert settings == Settings()
     assert settings.host == "127.0.0.1"
     assert settings.port == 8090
-    assert settings.upstream == "http://127.0.0.1:8080/v1"
+    assert settings.upstream is None  # unset: the bundled llama-server
     assert settings.upstream_auth_header is None
     assert settings.upstream_model == "localaik"
     assert settings.upstream_timeout == 300.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -9,9 +10,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from localaik.store import Cassette, Recording
 
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 
@@ -64,3 +69,45 @@ class LocalaikProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def assert_error(response: httpx.Response, status: int, family: str) -> dict[str, Any]:
+    """The response is an error of `status` in `family`'s shape; returns the inner error."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    if family == "gemini":
+        assert set(error) == {"code", "message", "status"}, error
+        assert error["code"] == status
+        assert isinstance(error["status"], str) and error["status"].isupper()
+    elif family == "openai":
+        assert set(error) == {"message", "type", "param", "code"}, error
+        assert isinstance(error["type"], str)
+    else:
+        assert set(error) == {"code", "message"}, error
+        assert error["code"] == status
+    assert isinstance(error["message"], str) and error["message"]
+    return error  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Cassette]:
+    """A cassette opened for inspection, closed afterwards."""
+    cassette = Cassette(path)
+    assert cassette.open_sync(create=False), f"cassette {path} does not exist"
+    try:
+        yield cassette
+    finally:
+        cassette.close_sync()
+
+
+def all_recordings(path: Path) -> list[Recording]:
+    """Every recording in the cassette at `path` ([] when the file does not exist)."""
+    if not path.exists():
+        return []
+    with opened(path) as cassette:
+        found = [cassette.get_sync(s.key, s.ordinal) for s in cassette.summaries_sync()]
+    assert all(r is not None for r in found)
+    return found  # type: ignore[return-value]

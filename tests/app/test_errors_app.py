@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.app.conftest import RaisingTransport
+from tests.support import assert_error
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"
 STREAM_SSE = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
@@ -22,27 +23,6 @@ def gemini_body(text: str = "hi") -> dict[str, Any]:
 
 def chat_body(text: str = "hi", **extra: Any) -> dict[str, Any]:
     return {"model": "gpt-4o", "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_error(response: httpx.Response, status: int, family: str) -> dict[str, Any]:
-    """The response is an error of `status` in `family`'s shape; returns the inner error."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    if family == "gemini":
-        assert set(error) == {"code", "message", "status"}, error
-        assert error["code"] == status
-        assert isinstance(error["status"], str) and error["status"].isupper()
-    elif family == "openai":
-        assert set(error) == {"message", "type", "param", "code"}, error
-        assert isinstance(error["type"], str)
-    else:
-        assert set(error) == {"code", "message"}, error
-        assert error["code"] == status
-    assert isinstance(error["message"], str) and error["message"]
-    return error
 
 
 def gemini_sse_chunks(body: bytes) -> list[dict[str, Any]]:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import random
 import shutil
 import string
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.store import Cassette, Recording
+from localaik.store import Cassette
 from tests.app.conftest import FakeTransport
+from tests.support import all_recordings, assert_error
 
 MODEL = "gemini-2.0-flash"
 GENERATE = f"/v1beta/models/{MODEL}:generateContent"
@@ -41,42 +40,6 @@ def gemini_body(text: str = "hello") -> dict[str, Any]:
 
 def chat_body(text: str = "hello", **extra: Any) -> dict[str, Any]:
     return {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **extra}
-
-
-def assert_error(response: httpx.Response, status: int, family: str) -> dict[str, Any]:
-    """`response` is an error of `status` in `family`'s shape; returns the inner error."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    if family == "gemini":
-        assert set(error) == {"code", "message", "status"}, error
-        assert error["code"] == status
-    else:
-        assert set(error) == {"message", "type", "param", "code"}, error
-    assert isinstance(error["message"], str) and error["message"]
-    return error
-
-
-@contextlib.contextmanager
-def opened(path: Path) -> Iterator[Cassette]:
-    cassette = Cassette(path)
-    assert cassette.open_sync(create=False), f"cassette {path} does not exist"
-    try:
-        yield cassette
-    finally:
-        cassette.close_sync()
-
-
-def all_recordings(path: Path) -> list[Recording]:
-    """Every recording in the cassette ([] when the file does not exist)."""
-    if not path.exists():
-        return []
-    with opened(path) as cassette:
-        found = [cassette.get_sync(s.key, s.ordinal) for s in cassette.summaries_sync()]
-    assert all(r is not None for r in found)
-    return found  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------

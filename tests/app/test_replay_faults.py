@@ -10,17 +10,16 @@ fault is there) and by a replay-mode app on the same cassette, which misses.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from localaik.store import Cassette, Recording
 from tests.app.conftest import RaisingTransport
+from tests.support import all_recordings, assert_error
 
 MODEL = "gemini-2.0-flash"
 GENERATE = f"/v1beta/models/{MODEL}:generateContent"
@@ -54,39 +53,6 @@ ROUTES: dict[str, Route] = {
                            lambda text: {"model": "m", "prompt": text, "stream": True}),
 }
 STREAM_ROUTES = ["gemini-sse", "gemini-array", "openai-stream", "completions-stream"]
-
-
-def assert_error(response: httpx.Response, status: int, family: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    if family == "gemini":
-        assert set(error) == {"code", "message", "status"}, error
-        assert error["code"] == status
-    else:
-        assert set(error) == {"message", "type", "param", "code"}, error
-    assert isinstance(error["message"], str) and error["message"]
-    return error
-
-
-@contextlib.contextmanager
-def opened(path: Path) -> Iterator[Cassette]:
-    cassette = Cassette(path)
-    assert cassette.open_sync(create=False), f"cassette {path} does not exist"
-    try:
-        yield cassette
-    finally:
-        cassette.close_sync()
-
-
-def all_recordings(path: Path) -> list[Recording]:
-    if not path.exists():
-        return []
-    with opened(path) as cassette:
-        found = [cassette.get_sync(s.key, s.ordinal) for s in cassette.summaries_sync()]
-    return [r for r in found if r is not None]
 
 
 def chat_calls(fake: Any) -> int:

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.store import Cassette, Recording
+from localaik.store import Recording
 from tests.fakes.fake_llama import FakeLlama
-from tests.support import LocalaikProcess
+from tests.support import LocalaikProcess, all_recordings
 
 MODEL = "gemini-2.0-flash"
 GEMINI_SSE = f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
@@ -55,30 +55,6 @@ def chat_body(text: str, *, stream: bool = False) -> dict[str, Any]:
     if stream:
         body["stream"] = True
     return body
-
-
-@contextlib.contextmanager
-def opened(path: Path) -> Iterator[Cassette]:
-    """A cassette opened read-write for inspection, closed afterwards."""
-    cassette = Cassette(path)
-    assert cassette.open_sync(create=False), f"cassette {path} does not exist"
-    try:
-        yield cassette
-    finally:
-        cassette.close_sync()
-
-
-def all_recordings(path: Path) -> list[Recording]:
-    """Every recording in the cassette at `path` ([] when the file does not exist)."""
-    if not path.exists():
-        return []
-    with opened(path) as cassette:
-        recordings = []
-        for summary in cassette.summaries_sync():
-            recording = cassette.get_sync(summary.key, summary.ordinal)
-            assert recording is not None
-            recordings.append(recording)
-        return recordings
 
 
 def integrity(path: Path) -> tuple[str, list[Any]]:

@@ -39,7 +39,11 @@ def serve(**flags: Any) -> None:
         settings = Settings.load(**flags)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    run(settings)
+    try:
+        run(settings)
+    except KeyboardInterrupt:
+        # Ctrl-C (SIGINT) is how a person stops the server: a clean exit, not "Aborted!".
+        pass
 
 
 def run(settings: Settings) -> None:

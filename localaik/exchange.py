@@ -45,7 +45,7 @@ class Exchange:
     body: bytes = b""
     frames: AsyncIterator[bytes] | None = None
     source: str = "upstream"
-    on_close: list[Callable[[], Any]] = field(default_factory=list)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,9 +88,7 @@ class Exchange:
             await frames.aclose()
         callbacks, self.on_close = self.on_close, []
         for callback in callbacks:
-            result = callback()
-            if hasattr(result, "__await__"):
-                await result
+            callback()
 
 
 def error_message(status: int, body: bytes) -> str:

@@ -56,11 +56,7 @@ def _boundary(shown: str) -> Iterator[None]:
         raise
     except httpx.TimeoutException:
         raise UpstreamTimeout(f"upstream {shown} did not answer in time") from None
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError,
-            httpx.WriteError) as exc:
-        raise UpstreamUnreachable(f"failed to reach upstream {shown}: "
-                                  f"{type(exc).__name__}") from None
-    except httpx.HTTPError as exc:
+    except httpx.HTTPError as exc:  # connect, reset, protocol errors: the upstream is not there
         raise UpstreamUnreachable(f"failed to reach upstream {shown}: "
                                   f"{type(exc).__name__}") from None
 

@@ -103,9 +103,11 @@ def bundled_runtime(settings: Settings, log: logging.Logger) -> Any:
 
 
 def _register() -> None:
+    from localaik.cli_cassette import cassette
     from localaik.cli_runtime import runtime
 
     cli.add_command(runtime)
+    cli.add_command(cassette)
 
 
 _register()

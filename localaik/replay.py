@@ -38,6 +38,7 @@ from localaik.normalize import ClientRequest, canonical, canonical_json, parse_i
 from localaik.secret_scan import find_secret
 from localaik.store import Cassette, Frame, Recording, Summary
 from localaik.upstream import Upstream
+from localaik.usage import UsageLog
 
 log = logging.getLogger("localaik.replay")
 
@@ -101,6 +102,10 @@ class Replayer:
         self.ignore = parse_ignore(settings.ignore)
         self._inflight: dict[tuple[Path, str, int], asyncio.Future[None]] = {}
         self._served: dict[tuple[Path, str], int] = {}
+        self.usage = UsageLog()
+        # Every miss message of this session, in order, for the pytest plugin to fail the test
+        # that caused it even when the code under test swallowed the SDK's error.
+        self.misses: list[str] = []
 
     async def exchange(self, request: ClientRequest, translate: Translate, *,
                        validate: Validate, cassette: str | None = None) -> Exchange:
@@ -117,6 +122,7 @@ class Replayer:
             if mode != "refresh" and entry.exists:
                 recording = await self._lookup(entry.cassette, key, ordinal)
                 if recording is not None:
+                    self.usage.used(path, recording.key, recording.ordinal)
                     return await self._replay(recording)
             if mode == "replay":
                 await validate()
@@ -193,6 +199,7 @@ class Replayer:
         message = miss_message(cassette=str(path) if entry.exists else f"{path} (does not exist)",
                                key=key, mode=self.settings.mode, canon=canon, nearest=nearest)
         log.warning("%s", message)
+        self.misses.append(message)
         return ReplayMiss(message)
 
     # -- record -----------------------------------------------------------------------------
@@ -252,6 +259,7 @@ class Replayer:
         except SecretRefused as exc:
             log.warning("%s", exc.message)
             raise
+        self.usage.used(path, draft.key, draft.ordinal)
         if entry.index is not None:
             entry.index.add(Summary(
                 id=draft.id, key=draft.key, ordinal=draft.ordinal, family=draft.family,

@@ -173,6 +173,17 @@ def _migrate(db: Database, path: Path) -> None:
         MIGRATIONS.apply(db)  # checks again under the write lock: another process may have won
 
 
+def _check_readable(db: Database, path: Path) -> None:
+    """A file opened read-only must be a localaik cassette this version can read."""
+    tables = set(db.table_names())  # raises "file is not a database" for other files
+    if "recordings" not in tables:
+        raise Error(f"{path} is not a localaik cassette (no recordings table)")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise Error(f"cassette {path} has schema version {version}, newer than this "
+                    f"localaik understands ({SCHEMA_VERSION}); upgrade localaik to use it")
+
+
 class Cassette:
     """One cassette file. All SQLite work runs in this object's single worker thread."""
 
@@ -188,7 +199,7 @@ class Cassette:
 
     async def open(self, *, create: bool) -> bool:
         """Open (and migrate) the file. False when it does not exist and `create` is False."""
-        return await self._run(self._open, create)
+        return await self._run(self._open, create, False)
 
     async def get(self, key: str, ordinal: int = 0) -> Recording | None:
         return await self._run(self._get, key, ordinal)
@@ -220,8 +231,10 @@ class Cassette:
 
     # -- the sync twins (CLI, tests): the same work, waited for on the same thread --------
 
-    def open_sync(self, *, create: bool) -> bool:
-        return self._run_sync(self._open, create)
+    def open_sync(self, *, create: bool = False, readonly: bool = False) -> bool:
+        """As `open`; `readonly` opens an existing cassette without writing anything to it
+        (no migration: a cassette of an older schema is read as it is)."""
+        return self._run_sync(self._open, create and not readonly, readonly)
 
     def get_sync(self, key: str, ordinal: int = 0) -> Recording | None:
         return self._run_sync(self._get, key, ordinal)
@@ -235,6 +248,23 @@ class Cassette:
 
     def summaries_sync(self) -> list[Summary]:
         return self._run_sync(self._summaries)
+
+    def recordings_sync(self) -> Iterator[Recording]:
+        """Every recording with its frames, in id order, read a batch at a time."""
+        ids = self._run_sync(self._ids)
+        for start in range(0, len(ids), 200):
+            yield from self._run_sync(self._get_ids, ids[start:start + 200])
+
+    def delete_sync(self, ids: list[int]) -> int:
+        """Delete the recordings with these ids (and their frames) in one transaction."""
+        return self._run_sync(self._delete, ids)
+
+    def check_sync(self) -> list[str]:
+        """SQLite's own checks (integrity, foreign keys) and the schema's: problems found."""
+        return self._run_sync(self._check)
+
+    def schema_version_sync(self) -> int:
+        return self._run_sync(self._schema_version)
 
     def close_sync(self) -> None:
         if self._executor is None:
@@ -290,7 +320,7 @@ class Cassette:
 
     # -- the work, always on the worker thread --------------------------------------------
 
-    def _open(self, create: bool) -> bool:
+    def _open(self, create: bool, readonly: bool) -> bool:
         if self._db is not None:
             return True
         if not create and not self.path.exists():
@@ -298,7 +328,8 @@ class Cassette:
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # mode=rw: a cassette that vanished since the check above is not created after all.
-        uri = f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+        mode = "ro" if readonly else "rwc" if create else "rw"
+        uri = f"{self.path.resolve().as_uri()}?mode={mode}"
         try:
             conn = sqlite3.connect(uri, uri=True)
         except sqlite3.OperationalError as exc:
@@ -310,9 +341,12 @@ class Cassette:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA foreign_keys = ON")
                 db = Database(conn, execute_plugins=False)
-                db.enable_wal()
-                conn.execute("PRAGMA synchronous = NORMAL")
-                _migrate(db, self.path)
+                if readonly:
+                    _check_readable(db, self.path)
+                else:
+                    db.enable_wal()
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                    _migrate(db, self.path)
         except BaseException:
             conn.close()
             raise
@@ -377,6 +411,64 @@ class Cassette:
                         request)
                 for id, key, ordinal, family, operation, model, stream, recorded_at, request
                 in rows]
+
+    def _ids(self) -> list[int]:
+        db = self._connection()
+        with self._sqlite_errors("list recordings"):
+            return [row[0] for row in db.execute("SELECT id FROM recordings ORDER BY id")]
+
+    def _get_ids(self, ids: list[int]) -> list[Recording]:
+        db = self._connection()
+        marks = ", ".join("?" * len(ids))
+        with self._sqlite_errors("read recordings"), _read(db):
+            rows = db.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM recordings "
+                              f"WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
+            frames: dict[int, list[Frame]] = {}
+            for recording_id, offset_ms, data in db.execute(
+                    "SELECT recording_id, offset_ms, data FROM frames "
+                    f"WHERE recording_id IN ({marks}) ORDER BY recording_id, seq", ids):
+                frames.setdefault(recording_id, []).append(Frame(offset_ms, data))
+        found = []
+        for row in rows:
+            values = dict(zip(_COLUMNS, row[1:], strict=True))
+            values["stream"] = bool(values["stream"])
+            found.append(Recording(**values, frames=frames.get(row[0], []), id=row[0]))
+        return found
+
+    def _delete(self, ids: list[int]) -> int:
+        db = self._connection()
+        deleted = 0
+        with self._sqlite_errors("delete recordings"):
+            with _write(db):
+                for start in range(0, len(ids), 500):
+                    part = ids[start:start + 500]
+                    deleted += db.execute(
+                        f"DELETE FROM recordings WHERE id IN ({', '.join('?' * len(part))})",
+                        part).rowcount
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return deleted
+
+    def _check(self) -> list[str]:
+        db = self._connection()
+        problems: list[str] = []
+        with self._sqlite_errors("check the file"):
+            for (row,) in db.execute("PRAGMA integrity_check"):
+                if row != "ok":
+                    problems.append(f"SQLite integrity: {row}")
+            for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check"):
+                problems.append(f"SQLite foreign keys: {table} row {rowid} points to a "
+                                f"missing {parent} row")
+            version = self._schema_version()
+            if version != SCHEMA_VERSION:
+                problems.append(f"schema version {version}, expected {SCHEMA_VERSION} "
+                                "(open it with `localaik serve` in record mode to migrate)")
+            for table in ("recordings", "frames"):
+                if table not in db.table_names():
+                    problems.append(f"the {table} table is missing")
+        return problems
+
+    def _schema_version(self) -> int:
+        return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
 
     def _close(self) -> None:
         db, self._db = self._db, None

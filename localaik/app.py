@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
             gate = _ready_gate(runtime)
         url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
         upstream = Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate)
-        cassettes = Cassettes(settings.cassette)
+        cassettes = Cassettes(settings.cassette, readonly=settings.mode == "replay")
         app.state.services = Services(
             settings=settings, upstream=upstream, media=LocalMedia(settings),
             checking_media=LocalMedia(settings, render=False),

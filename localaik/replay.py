@@ -61,8 +61,11 @@ class _Open:
 class Cassettes:
     """The cassette files this server uses: the default one and those named by header."""
 
-    def __init__(self, default: Path) -> None:
+    def __init__(self, default: Path, *, readonly: bool = False) -> None:
         self.default = default
+        # Replay only reads: opening read-only leaves a committed cassette byte for byte as
+        # checked out (a read-write open bumps SQLite's change counter in the header).
+        self.readonly = readonly
         self._open: dict[Path, _Open] = {}
 
     def path_for(self, name: str | None) -> Path:
@@ -83,7 +86,8 @@ class Cassettes:
         if not entry.exists:
             async with entry.lock:
                 if not entry.exists:
-                    entry.exists = await entry.cassette.open(create=create)
+                    entry.exists = await entry.cassette.open(create=create,
+                                                             readonly=self.readonly)
         return entry
 
     async def close(self) -> None:

@@ -190,6 +190,7 @@ class Cassette:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db: Database | None = None
+        self._readonly = False
         self._executor: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
@@ -197,9 +198,10 @@ class Cassette:
 
     # -- the async API (the server) -------------------------------------------------------
 
-    async def open(self, *, create: bool) -> bool:
-        """Open (and migrate) the file. False when it does not exist and `create` is False."""
-        return await self._run(self._open, create, False)
+    async def open(self, *, create: bool, readonly: bool = False) -> bool:
+        """Open (and migrate) the file. False when it does not exist and `create` is False.
+        `readonly` as for `open_sync`."""
+        return await self._run(self._open, create and not readonly, readonly)
 
     async def get(self, key: str, ordinal: int = 0) -> Recording | None:
         return await self._run(self._get, key, ordinal)
@@ -246,8 +248,18 @@ class Cassette:
         self._refuse_secrets(recording)
         return self._run_sync(self._save, recording, replace)
 
+    def save_all_sync(self, recordings: list[Recording], *, replace: bool = False) -> list[int]:
+        """Save several recordings in one transaction: all of them, or none."""
+        for recording in recordings:
+            self._refuse_secrets(recording)
+        return self._run_sync(self._save_all, recordings, replace)
+
     def summaries_sync(self) -> list[Summary]:
         return self._run_sync(self._summaries)
+
+    def sizes_sync(self) -> dict[int, int]:
+        """Bytes of answer (body and frames) per recording id."""
+        return self._run_sync(self._sizes)
 
     def recordings_sync(self) -> Iterator[Recording]:
         """Every recording with its frames, in id order, read a batch at a time."""
@@ -351,6 +363,7 @@ class Cassette:
             conn.close()
             raise
         self._db = db
+        self._readonly = readonly
         return True
 
     def _get(self, key: str, ordinal: int) -> Recording | None:
@@ -375,33 +388,50 @@ class Cassette:
         return int(count)
 
     def _save(self, recording: Recording, replace: bool) -> int:
+        return self._save_all([recording], replace)[0]
+
+    def _save_all(self, recordings: list[Recording], replace: bool) -> list[int]:
         db = self._connection()
-        values = [getattr(recording, column) for column in _COLUMNS]
-        values[_COLUMNS.index("stream")] = int(recording.stream)
+        ids = []
         with self._sqlite_errors("save a recording"):
-            try:
-                with _write(db):
-                    if replace:
-                        db.execute("DELETE FROM recordings WHERE key = ? AND ordinal = ?",
-                                   (recording.key, recording.ordinal))  # its frames cascade
-                    recording_id = db.execute(_INSERT, values).lastrowid
-                    assert recording_id is not None
-                    db.conn.executemany(
-                        "INSERT INTO frames (recording_id, seq, offset_ms, data) "
-                        "VALUES (?, ?, ?, ?)",
-                        [(recording_id, seq, frame.offset_ms, bytes(frame.data))
-                         for seq, frame in enumerate(recording.frames)])
-            except sqlite3.IntegrityError as exc:
-                if "UNIQUE" not in str(exc):
-                    raise
-                raise Internal(
-                    f"cassette {self.path} already holds a recording for key {recording.key} "
-                    f"ordinal {recording.ordinal}; save with replace=True to overwrite it"
-                ) from exc
+            with _write(db):
+                for recording in recordings:
+                    ids.append(self._insert(db, recording, replace))
             # Copy the write into the .db file now, so a cassette committed while the server
             # still runs holds every recording (WAL would otherwise keep them beside it).
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return ids
+
+    def _insert(self, db: Database, recording: Recording, replace: bool) -> int:
+        values = [getattr(recording, column) for column in _COLUMNS]
+        values[_COLUMNS.index("stream")] = int(recording.stream)
+        try:
+            if replace:
+                db.execute("DELETE FROM recordings WHERE key = ? AND ordinal = ?",
+                           (recording.key, recording.ordinal))  # its frames cascade
+            recording_id = db.execute(_INSERT, values).lastrowid
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" not in str(exc):
+                raise
+            raise Internal(
+                f"cassette {self.path} already holds a recording for key {recording.key} "
+                f"ordinal {recording.ordinal}; save with replace=True to overwrite it"
+            ) from exc
+        assert recording_id is not None
+        db.conn.executemany(
+            "INSERT INTO frames (recording_id, seq, offset_ms, data) VALUES (?, ?, ?, ?)",
+            [(recording_id, seq, frame.offset_ms, bytes(frame.data))
+             for seq, frame in enumerate(recording.frames)])
         return recording_id
+
+    def _sizes(self) -> dict[int, int]:
+        db = self._connection()
+        with self._sqlite_errors("measure recordings"):
+            rows = db.execute(
+                "SELECT r.id, coalesce(length(r.body), 0) + coalesce("
+                "(SELECT sum(length(f.data)) FROM frames f WHERE f.recording_id = r.id), 0) "
+                "FROM recordings r").fetchall()
+        return {recording_id: int(size) for recording_id, size in rows}
 
     def _summaries(self) -> list[Summary]:
         db = self._connection()
@@ -472,5 +502,15 @@ class Cassette:
 
     def _close(self) -> None:
         db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        if db is None:
+            return
+        if not self._readonly:
+            # Leave the file in rollback-journal mode: a committed cassette is then read (by
+            # `cassette ls`, git's diff driver, a read-only checkout) without SQLite creating
+            # -wal and -shm files beside it. Only the last connection can switch; while
+            # another process still has the file open this fails, and that one switches later.
+            try:
+                db.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error:
+                pass
+        db.close()

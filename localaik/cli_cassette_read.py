@@ -20,6 +20,7 @@ import click
 from localaik import export, transcript, usage
 from localaik.config import Settings, SettingsError
 from localaik.errors import Error
+from localaik.secret_scan import locate_secret
 from localaik.store import Cassette, Recording
 
 EXPORT_FILE = re.compile(r"^[0-9a-f]{32}\.\d+\.json$")
@@ -338,29 +339,40 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
     --replace.
     """
     recordings = _read_export(source)
-    path = path or default_cassette()
-    cassette = Cassette(path)
-    try:
-        cassette.open_sync(create=True)
-        new, same, different = [], 0, []
-        for recording in recordings:
-            held = cassette.get_sync(recording.key, recording.ordinal)
-            if held is None:
-                new.append(recording)
-            elif export.answer(held) == export.answer(recording):
-                same += 1
-            else:
-                different.append(recording)
-        if different and not replace:
-            shown = ", ".join(transcript.short_key(r) for r in different[:5])
+    for recording in recordings:
+        found = locate_secret(recording)
+        if found is not None:
             raise click.ClickException(
-                f"{len(different)} recording(s) in {source} answer differently from those in "
-                f"{path} ({shown}); nothing imported. Use --replace to overwrite them")
-        cassette.save_all_sync(new + different, replace=True)
-    except Error as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        cassette.close_sync()
+                f"nothing imported: recording {transcript.short_key(recording)} holds something "
+                f"shaped like a {found[0]} in its {found[1]} field; cassettes never hold secrets")
+    path = path or default_cassette()
+    new, same, different = list(recordings), 0, []
+    if path.exists():
+        # Compared on a read-only open: a refused import leaves the file byte for byte.
+        with reading(path) as held_cassette:
+            new = []
+            for recording in recordings:
+                held = held_cassette.get_sync(recording.key, recording.ordinal)
+                if held is None:
+                    new.append(recording)
+                elif export.answer(held) == export.answer(recording):
+                    same += 1
+                else:
+                    different.append(recording)
+    if different and not replace:
+        shown = ", ".join(transcript.short_key(r) for r in different[:5])
+        raise click.ClickException(
+            f"{len(different)} recording(s) in {source} answer differently from those in "
+            f"{path} ({shown}); nothing imported. Use --replace to overwrite them")
+    if new or different:
+        cassette = Cassette(path)
+        try:
+            cassette.open_sync(create=True)
+            cassette.save_all_sync(new + different, replace=True)
+        except Error as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            cassette.close_sync()
     click.echo(f"imported {len(new)} new and {len(different)} replaced recordings into {path}; "
                f"{same} already there", err=True)
 

@@ -1,0 +1,71 @@
+"""What serving does to the cassette files: replay never writes, every run leaves a usage note.
+
+A committed cassette must come out of a CI run byte for byte as checked out (else `git status`
+shows it changed after every test run), and a recording run must leave one self-contained file
+(no -wal or -shm beside it) so what gets committed is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from localaik import usage
+from tests.support import all_recordings
+
+GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"
+CHAT = "/v1/chat/completions"
+
+
+def gemini_body(text: str) -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+
+
+def chat_body(text: str) -> dict[str, Any]:
+    return {"model": "m", "stream": True, "messages": [{"role": "user", "content": text}]}
+
+
+async def record(make_localaik: Any, cassette: Path, *texts: str) -> None:
+    async with make_localaik(mode="record", cassette=cassette) as client:
+        for text in texts:
+            assert (await client.post(GENERATE, json=gemini_body(text))).status_code == 200
+            assert (await client.post(CHAT, json=chat_body(text))).status_code == 200
+
+
+async def test_recording_leaves_one_self_contained_file(make_localaik: Any,
+                                                        tmp_path: Path) -> None:
+    cassette = tmp_path / "c.db"
+    await record(make_localaik, cassette, "one", "two")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.db", "c.db-used"]
+    assert len(all_recordings(cassette)) == 4
+    # Rollback-journal mode: readable by any SQLite without creating files beside it.
+    assert cassette.read_bytes()[18:20] == b"\x01\x01"
+
+
+async def test_replay_leaves_the_cassette_byte_for_byte(make_localaik: Any,
+                                                        tmp_path: Path) -> None:
+    cassette = tmp_path / "c.db"
+    await record(make_localaik, cassette, "one")
+    before = hashlib.sha256(cassette.read_bytes()).hexdigest()
+    async with make_localaik(mode="replay", cassette=cassette) as client:
+        assert (await client.post(GENERATE, json=gemini_body("one"))).status_code == 200
+        assert (await client.post(CHAT, json=chat_body("one"))).status_code == 200
+        assert (await client.post(CHAT, json=chat_body("missing"))).status_code == 404
+    assert hashlib.sha256(cassette.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.db", "c.db-used"]
+
+
+async def test_each_run_notes_what_it_served_and_recorded(make_localaik: Any,
+                                                          tmp_path: Path) -> None:
+    cassette = tmp_path / "c.db"
+    await record(make_localaik, cassette, "one", "two")
+    async with make_localaik(mode="replay", cassette=cassette) as client:
+        await client.post(GENERATE, json=gemini_body("two"))
+        await client.post(GENERATE, json=gemini_body("two"))
+    recorded, replayed = usage.read_runs(cassette)
+    assert len(recorded.used) == 4
+    (served,) = replayed.used
+    two = [r for r in all_recordings(cassette)
+           if r.family == "gemini" and '"two"' in r.request]
+    assert served == (two[0].key, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from localaik.cli import cli
@@ -71,3 +72,34 @@ def test_readme_miss_example_is_what_localaik_says() -> None:
                         mode="replay", canon=query,
                         nearest=NearestIndex(summaries).nearest(query))
     assert text.strip() == example.strip()
+
+
+def _commands(group: click.Group, prefix: str) -> dict[str, click.Command]:
+    """Every visible leaf command under `group`, by its full name (`cassette ls`)."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        if isinstance(command, click.Group):
+            found.update(_commands(command, f"{prefix}{name} "))
+        else:
+            found[f"{prefix}{name}"] = command
+    return found
+
+
+def test_readme_command_reference_matches_the_cli() -> None:
+    """Every command is in the README's reference, with only options it really takes."""
+    block = README.split("## Command line", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    lines = [line.removeprefix("localaik ") for line in block.strip().splitlines()]
+    commands = _commands(cli, "")
+    for name, command in commands.items():
+        shown = [line for line in lines if line == name or line.startswith(name + " ")]
+        assert shown, f"`localaik {name}` is missing from the README's command reference"
+        accepted = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", shown[0][len(name):]):
+            assert flag in accepted, f"README shows `localaik {name} {flag}`, not accepted"
+    for line in lines:
+        if line.startswith("-"):
+            continue
+        assert any(line == n or line.startswith(n + " ") for n in commands), \
+            f"README documents `localaik {line}`, which is not a command"

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
@@ -29,6 +32,7 @@ from localaik.store import Cassette
 from localaik.verify import client_request, verify
 from tests.fakes.fake_llama import make_app
 
+ROOT = Path(__file__).resolve().parents[2]
 OPENAI = {"authorization": "Bearer test"}
 GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}],
                "generationConfig": {"temperature": 0.0}}
@@ -89,6 +93,27 @@ def keys(path: Path, where: str = "1") -> list[str]:
 
 def problems(path: Path) -> list[str]:
     return [problem.line() for problem in verify(path).problems]
+
+
+def in_terminal(args: list[str], typed: str) -> tuple[int, str]:
+    """Run `localaik` with a pseudo-terminal as stdin and stdout, `typed` already typed."""
+    leader, follower = os.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+    process = subprocess.Popen([sys.executable, "-m", "localaik", *args], cwd=ROOT,
+                               stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    os.write(leader, typed.encode())
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:   # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(leader)
+    return process.wait(30), output.decode().replace("\r\n", "\n")
 
 
 @pytest.fixture()
@@ -288,3 +313,14 @@ def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
     assert body["model"] == "gpt-4o-mini" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     assert "user" not in body   # volatile: never part of the key
+
+
+def test_progress_on_a_terminal_for_many_recordings(tmp_path: Path) -> None:
+    path = tmp_path / "many.db"
+    record_cassette(path, [chat(f"question {n}") for n in range(60)])
+    code, output = in_terminal(["cassette", "verify", str(path)], "")
+    assert code == 0, output
+    assert f"verifying {path}" in output and "100%" in output
+    assert output.endswith("60 recordings, 0 problems\n")
+    few = CliRunner().invoke(cli, ["cassette", "verify", str(path)])   # not a terminal
+    assert few.output == "60 recordings, 0 problems\n"

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install system-deps js-deps runtime test serve clean
+.PHONY: help install system-deps js-deps runtime test serve examples-record clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,10 +31,14 @@ system-deps:  ## Debian packages: poppler-utils (PDF pages), fonts, and the llam
 runtime: install system-deps  ## build llama-server and fetch the default model (cached)
 	$(VENV)/bin/localaik runtime install
 
-js-deps: tests/js/node_modules/.installed  ## the JavaScript SDKs used by the tests
+js-deps: tests/js/node_modules/.installed examples/js/node_modules/.installed  ## the JavaScript SDKs used by the tests and the examples
 
 tests/js/node_modules/.installed: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+examples/js/node_modules/.installed: examples/js/package-lock.json
+	npm ci --prefix examples/js --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: install system-deps js-deps runtime  ## install everything needed, then run all tests
@@ -44,5 +48,8 @@ serve: install  ## serve on :8090 with the bundled model (UPSTREAM=http://host:p
 	$(if $(UPSTREAM),,$(MAKE) runtime)
 	$(VENV)/bin/localaik serve $(if $(UPSTREAM),--upstream $(UPSTREAM))
 
+examples-record: install runtime js-deps  ## re-record cassettes/examples.db from the bundled model
+	bash examples/record.sh
+
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) tests/js/node_modules .pytest_cache
+	rm -rf $(VENV) tests/js/node_modules examples/js/node_modules .pytest_cache

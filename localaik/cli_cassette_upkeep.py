@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import stat
 import sys
 from collections.abc import Iterator
@@ -306,7 +307,7 @@ def git_setup_command(pattern: str, check: bool) -> None:
     if not result.attributes and not result.ignored:
         click.echo(".gitattributes and .gitignore already had their lines")
     for name, value in result.config.items():
-        click.echo(f"git config {name} {value}")
+        click.echo(f"git config {name} {shlex.quote(value)}")
 
 
 def register(group: click.Group) -> None:

@@ -3,8 +3,8 @@
 A cassette is a SQLite file, so by default `git diff` says "Binary files differ" and two
 branches that each recorded a request conflict on merge. Git has a hook for both:
 
-- `.gitattributes` gives cassette files `diff=localaik merge=localaik`; it is committed, so the
-  whole team shares it;
+- `.gitattributes` gives cassette files `-text diff=localaik merge=localaik` (`-text`: no
+  line-ending conversion ever touches them); it is committed, so the whole team shares it;
 - the drivers themselves live in the repository's local config (git never runs commands from
   a committed file, for safety): `diff.localaik.textconv` turns a cassette into the stable text
   dump (`localaik cassette textconv`), and `merge.localaik.driver` runs the 3-way cassette merge

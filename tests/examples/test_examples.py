@@ -344,3 +344,18 @@ def test_github_actions_workflow_steps_replay(tmp_path: Path, answers: Answers) 
     assert f"gemini: {answers.gemini}" in result.stdout
     assert f"openai: {answers.openai}" in result.stdout
     assert "replay miss" not in log
+
+
+def yaml_block_after(heading: str) -> str:
+    """The first ```yaml block in README.md after `heading`."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```yaml\n", readme.index(heading)) + len("```yaml\n")
+    return readme[start:readme.index("```", start)]
+
+
+def test_readme_shows_the_workflow_and_the_compose_file_as_they_are() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
+    assert yaml.safe_load(yaml_block_after("## GitHub Actions with pip")) == workflow
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert yaml.safe_load(yaml_block_after("### Docker Compose")) == compose

@@ -90,6 +90,13 @@ class Cassettes:
                                                              readonly=self.readonly)
         return entry
 
+    async def release(self, path: Path) -> None:
+        """Close one cassette until its next use (the pytest plugin's per-test cassettes:
+        each open cassette holds a thread and a connection)."""
+        entry = self._open.pop(path, None)
+        if entry is not None:
+            await entry.cassette.close()
+
     async def close(self) -> None:
         for entry in self._open.values():
             await entry.cassette.close()

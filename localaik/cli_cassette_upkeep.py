@@ -86,8 +86,11 @@ class _Bar:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of lines.")
 def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check cassettes: SQLite integrity, each recording, secrets, and that every recording
-    replays (its request is rebuilt and sent through localaik in replay mode, on a copy).
+    """Check that cassettes are sound, hold no secrets, and replay.
+
+    Checks SQLite's integrity and the schema, each recording (key, request, stream frames,
+    body), the secret scan, and that every recording replays: its request is rebuilt and sent
+    through localaik in replay mode, on a copy.
 
     PATHS default to the configured cassette (LK_CASSETTE, cassettes/localaik.db). Prints one
     line per problem and exits 1 if there is any.
@@ -286,9 +289,11 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, name: str | None)
               help="Which files are cassettes (a .gitattributes pattern).")
 @click.option("--check", is_flag=True, help="Only say what is missing; exit 1 if anything is.")
 def git_setup_command(pattern: str, check: bool) -> None:
-    """Make git diff and merge cassettes: the .gitattributes line (commit it), .gitignore lines
-    for SQLite's side files and the usage record, and the drivers in this clone's git config
-    (git never runs commands from committed files: every clone runs this once)."""
+    """Set git up to diff and merge cassettes.
+
+    Writes the .gitattributes line (commit it), .gitignore lines for SQLite's side files and
+    the usage record, and the drivers in this clone's git config (git never runs commands from
+    committed files: every clone runs this once)."""
     with _edge():
         if check:
             lacking = gitsetup.missing()

@@ -31,7 +31,7 @@ import pytest
 from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
 from localaik.secret_scan import locate_secret
 from localaik.store import Cassette, Recording
-from tests.support import LocalaikProcess, all_recordings
+from tests.support import LocalaikProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -68,20 +68,30 @@ def recorded_text(recording: Recording) -> str:
     return "".join(pieces)
 
 
-def read_answers(path: Path) -> Answers:
+def committed_recordings() -> list[Recording]:
+    """The committed cassette's recordings, read-only: a test must not touch the file in git."""
+    cassette = Cassette(CASSETTE)
+    assert cassette.open_sync(readonly=True), f"{CASSETTE} is missing"
+    try:
+        return list(cassette.recordings_sync())
+    finally:
+        cassette.close_sync()
+
+
+def read_answers() -> Answers:
     found: dict[tuple[str, bool], str] = {}
-    for recording in all_recordings(path):
+    for recording in committed_recordings():
         slot = (recording.family, recording.stream)
-        assert slot not in found, f"two {slot} recordings in {path}: the examples make one each"
+        assert slot not in found, f"two {slot} recordings: the examples make one each"
         found[slot] = recorded_text(recording).strip()
-    assert all(found.values()), f"an empty answer in {path}: {found}"
+    assert all(found.values()), f"an empty answer: {found}"
     return Answers(gemini=found[("gemini", False)], gemini_stream=found[("gemini", True)],
                    openai=found[("openai", False)], openai_stream=found[("openai", True)])
 
 
 @pytest.fixture(scope="module")
 def answers() -> Answers:
-    return read_answers(CASSETTE)
+    return read_answers()
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +153,7 @@ def test_cassette_is_a_sound_self_contained_file(tmp_path: Path) -> None:
 
 
 def test_every_recording_matches_its_key_and_holds_no_secret() -> None:
-    for recording in all_recordings(CASSETTE):
+    for recording in committed_recordings():
         assert request_key(recording.request) == recording.key
         # Still the canonical form under today's rules: a normalisation change shows up here.
         request = json.loads(recording.request)

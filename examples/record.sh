@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-.venv/bin/python}
-CASSETTE=cassettes/examples.db
+CASSETTE=${CASSETTE:-cassettes/examples.db}   # CASSETTE=/tmp/x.db to try without replacing it
 work=$(mktemp -d)
 server=""
 
@@ -79,14 +79,16 @@ say "java"
 if ! command -v mvn >/dev/null || ! command -v java >/dev/null; then
   echo "skipped: mvn and java are needed"
 elif ! mvn -B -q -f examples/java/pom.xml dependency:resolve >"$work/mvn.log" 2>&1; then
-  echo "skipped: the Java SDKs cannot be fetched ($(grep -m1 ERROR "$work/mvn.log" | cut -c1-160))"
+  why=$(grep -m1 'ERROR' "$work/mvn.log" | sed 's/\x1b\[[0-9;]*m//g' || true)
+  [ "${#why}" -le 160 ] || why="...${why: -160}"
+  echo "skipped: the Java SDKs cannot be fetched ($why)"
 else
   for main in examples.GeminiExample examples.OpenAIExample; do
     mvn -B -q -f examples/java/pom.xml compile exec:java -Dexec.mainClass="$main"
   done
 fi
 
-# A clean stop closes the cassette, which folds its write-ahead log back into the one file.
+# A clean stop closes the cassette: one self-contained file, nothing beside it.
 kill -TERM "$server"
 wait "$server" || true
 server=""

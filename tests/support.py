@@ -94,9 +94,10 @@ def assert_error(response: httpx.Response, status: int, family: str) -> dict[str
 
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[Cassette]:
-    """A cassette opened for inspection, closed afterwards."""
+    """A cassette opened read-only for inspection (the file stays byte for byte), closed
+    afterwards."""
     cassette = Cassette(path)
-    assert cassette.open_sync(create=False), f"cassette {path} does not exist"
+    assert cassette.open_sync(readonly=True), f"cassette {path} does not exist"
     try:
         yield cassette
     finally:

@@ -7,9 +7,14 @@ shows it changed after every test run), and a recording run must leave one self-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from localaik import usage
 from tests.support import all_recordings
@@ -69,3 +74,36 @@ async def test_each_run_notes_what_it_served_and_recorded(make_localaik: Any,
     two = [r for r in all_recordings(cassette)
            if r.family == "gemini" and '"two"' in r.request]
     assert served == (two[0].key, 0)
+
+
+@contextlib.contextmanager
+def read_only_view(folder: Path, view: Path) -> Iterator[Path]:
+    """`folder` seen through a read-only bind mount at `view` (needs root and mount)."""
+    view.mkdir()
+    try:
+        subprocess.run(["mount", "--bind", str(folder), str(view)], check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no bind mount here: {exc}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True,
+                       capture_output=True)
+        yield view
+    finally:
+        subprocess.run(["umount", str(view)], check=False, capture_output=True)
+
+
+async def test_replay_works_from_a_read_only_checkout(make_localaik: Any,
+                                                      tmp_path: Path) -> None:
+    folder = tmp_path / "checkout"
+    cassette = folder / "c.db"
+    await record(make_localaik, cassette, "one")
+    usage.usage_path(cassette).unlink()
+    with read_only_view(folder, tmp_path / "view") as view:
+        with pytest.raises(OSError):
+            (view / "probe").write_text("x")
+        async with make_localaik(mode="replay", cassette=view / "c.db") as client:
+            answer = await client.post(GENERATE, json=gemini_body("one"))
+            assert answer.status_code == 200, answer.text
+            assert (await client.post(CHAT, json=chat_body("one"))).status_code == 200
+    assert sorted(p.name for p in folder.iterdir()) == ["c.db"]

@@ -132,8 +132,8 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
 def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> None:
     """Remove the recordings that none of the last N runs used.
 
-    Each server run notes what it served in PATH-used, beside the cassette (default: the
-    configured cassette). Prune keeps what the last N runs used and removes the rest, so run
+    Each server run notes what it served in .localaik/NAME.used beside the cassette (default:
+    the configured cassette). Prune keeps what the last N runs used and removes the rest, so run
     your *whole* test suite first: after a run of only some tests, prune would remove the
     recordings of every other test. With no usage record at all it refuses.
     """
@@ -142,7 +142,7 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
         history = read_runs(path)
         if not history:
             raise click.ClickException(
-                f"no usage record for {path} ({usage_path(path).name} is missing or empty): run "
+                f"no usage record for {path} ({usage_path(path)} is missing or empty): run "
                 "your tests against it first; prune never removes everything")
         used = set().union(*(run.used for run in history[-runs:]))
         cassette = Cassette(path)

@@ -13,8 +13,8 @@ branches that each recorded a request conflict on merge. Git has a hook for both
 The commands name this Python (`sys.executable`), not `localaik` on PATH, so they work when git
 runs from an IDE or a hook that does not have the virtualenv activated.
 
-`*.db-wal`, `*.db-shm` (SQLite's side files while a cassette is open) and `*.db-used` (the
-usage record, see `usage.py`) are local state and go to `.gitignore`.
+`*.db-wal` and `*.db-shm` (SQLite's side files while a cassette is open) are local state and go
+to `.gitignore` (the usage record, see `usage.py`, ignores itself).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DRIVER = "localaik"
 # `**/` at the start matches any folder (also none), and `/**/` in the middle any depth (also
 # none): cassettes/localaik.db, cassettes/test_x/test_y.db and tests/cassettes/a.db alike.
 DEFAULT_PATTERN = "**/cassettes/**/*.db"
-IGNORED = ("*.db-wal", "*.db-shm", "*.db-used")
+IGNORED = ("*.db-wal", "*.db-shm")
 
 
 class GitError(Exception):

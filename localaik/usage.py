@@ -2,13 +2,14 @@
 
 A run is one server session (a `localaik serve`, or the pytest plugin's session). The first
 time a run serves (or records) a recording, one line is appended to the cassette's usage file,
-`<cassette>-used` beside it (`cassettes/localaik.db-used`):
+`.localaik/<cassette name>.used` in the cassette's folder (`cassettes/.localaik/localaik.db.used`):
 
     {"run": "2026-11-25T10:00:00.000Z-4242-1a2b", "started": "2026-11-25T10:00:00.000Z",
      "at": "2026-11-25T10:00:01.250Z", "key": "…", "ordinal": 0}
 
-It is a separate file so that replaying never writes to a committed cassette (a CI run leaves
-the `.db` byte for byte as checked out); like `-wal` and `-shm` it belongs in `.gitignore`.
+It is kept out of the cassette so that replaying never writes to a committed file (a CI run
+leaves the `.db` byte for byte as checked out), and out of git by the folder's own `.gitignore`
+(`*`, as `.pytest_cache` does), so `git add cassettes` commits cassettes and nothing else.
 Appends of one short line are atomic on POSIX, so parallel servers (pytest-xdist) can share a
 file. When it grows past `COMPACT_BYTES` it is rewritten keeping the newest `KEEP_RUNS` runs.
 A usage file that cannot be written costs a warning, never a request.
@@ -26,13 +27,28 @@ from pathlib import Path
 
 log = logging.getLogger("localaik.usage")
 
-SUFFIX = "-used"
+FOLDER = ".localaik"
+SUFFIX = ".used"
+GITIGNORE = "# Created by localaik: local state, never committed.\n*\n"
 COMPACT_BYTES = 4 * 1024 * 1024
 KEEP_RUNS = 20
 
 
 def usage_path(cassette: Path) -> Path:
-    return cassette.with_name(cassette.name + SUFFIX)
+    return cassette.parent / FOLDER / (cassette.name + SUFFIX)
+
+
+def _cassette_of(path: Path) -> Path:
+    return path.parent.parent / path.name[: -len(SUFFIX)]
+
+
+def _make_folder(folder: Path) -> None:
+    """The usage folder, ignored by git from the start (its `.gitignore` says `*`)."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(GITIGNORE, encoding="utf-8")
 
 
 def now() -> str:
@@ -66,6 +82,7 @@ class UsageLog:
                            "ordinal": ordinal}, separators=(",", ":")) + "\n"
         path = usage_path(cassette)
         try:
+            _make_folder(path.parent)
             if path.exists() and path.stat().st_size > COMPACT_BYTES:
                 compact(path)
             with path.open("a", encoding="utf-8") as out:
@@ -116,8 +133,7 @@ def last_used(cassette: Path) -> dict[tuple[str, int], str]:
 
 def compact(path: Path, keep: int = KEEP_RUNS) -> None:
     """Rewrite the usage file at `path` with only its newest `keep` runs (atomic replace)."""
-    cassette = path.with_name(path.name[: -len(SUFFIX)])
-    runs = read_runs(cassette)[-keep:]
+    runs = read_runs(_cassette_of(path))[-keep:]
     lines = [json.dumps({"run": run.id, "started": run.started, "at": at, "key": key,
                          "ordinal": ordinal}, separators=(",", ":")) + "\n"
              for run in runs for (key, ordinal), at in sorted(run.used.items())]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,7 @@ async def test_recording_leaves_one_self_contained_file(make_localaik: Any,
                                                         tmp_path: Path) -> None:
     cassette = tmp_path / "c.db"
     await record(make_localaik, cassette, "one", "two")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.db", "c.db-used"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".localaik", "c.db"]
     assert len(all_recordings(cassette)) == 4
     # Rollback-journal mode: readable by any SQLite without creating files beside it.
     assert cassette.read_bytes()[18:20] == b"\x01\x01"
@@ -58,7 +59,7 @@ async def test_replay_leaves_the_cassette_byte_for_byte(make_localaik: Any,
         assert (await client.post(CHAT, json=chat_body("one"))).status_code == 200
         assert (await client.post(CHAT, json=chat_body("missing"))).status_code == 404
     assert hashlib.sha256(cassette.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.db", "c.db-used"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".localaik", "c.db"]
 
 
 async def test_each_run_notes_what_it_served_and_recorded(make_localaik: Any,
@@ -98,7 +99,7 @@ async def test_replay_works_from_a_read_only_checkout(make_localaik: Any,
     folder = tmp_path / "checkout"
     cassette = folder / "c.db"
     await record(make_localaik, cassette, "one")
-    usage.usage_path(cassette).unlink()
+    shutil.rmtree(usage.usage_path(cassette).parent)
     with read_only_view(folder, tmp_path / "view") as view:
         with pytest.raises(OSError):
             (view / "probe").write_text("x")

@@ -175,8 +175,9 @@ def test_git_holds_the_cassette_without_its_sidecars() -> None:
     tracked = subprocess.run(["git", "ls-files", "cassettes"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
     assert "cassettes/examples.db" in tracked
-    for suffix in ("-wal", "-shm", "-journal", "-used"):
+    for suffix in ("-wal", "-shm", "-journal"):
         assert f"cassettes/examples.db{suffix}" not in tracked
+    assert not [name for name in tracked if "/.localaik/" in name]
 
 
 # -- the examples, replayed ----------------------------------------------------------------------

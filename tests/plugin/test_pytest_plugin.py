@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -241,11 +242,23 @@ def test_the_readme_example_records_then_replays_in_ci(inner: pytest.Pytester,
     run(inner).assert_outcomes(passed=1)
     assert len(all_recordings(inner.path / claimed.group(1))) == 1
 
+    # `git add cassettes && git commit`, then CI's fresh checkout: only committed files.
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                               *args], cwd=inner.path, check=True, capture_output=True,
+                              text=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull,
+                                              "GIT_CONFIG_NOSYSTEM": "1"}).stdout
+    git("init", "-q")
+    git("add", "tests", "cassettes")
+    git("commit", "-qm", "record")
+    git("clean", "-qfdx")
+
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("LK_UPSTREAM", DEAD_UPSTREAM)
     replayed = run(inner)
     replayed.assert_outcomes(passed=1)
     assert summary_line(replayed).startswith("localaik: mode replay, 1 cassette: 1 replayed")
+    assert git("status", "--porcelain", "--untracked-files=no") == ""  # replay changed nothing
 
 
 def test_inert_without_fixture_or_marker(inner: pytest.Pytester) -> None:

@@ -95,7 +95,7 @@ def test_setup_is_idempotent_and_outside_a_repository_is_an_error(repo: Path,
     again = localaik(repo, "cassette", "git-setup")
     assert ".gitattributes and .gitignore already had their lines" in again.stdout
     assert (repo / ".gitattributes").read_text() == attributes
-    assert ignore.splitlines() == ["*.db-wal", "*.db-shm", "*.db-used"]
+    assert ignore.splitlines() == ["*.db-wal", "*.db-shm"]
     assert (repo / ".gitignore").read_text() == ignore
     driver = git(repo, "config", "--get", "merge.localaik.driver").stdout.strip()
     assert driver.endswith("-m localaik cassette merge-driver %O %A %B %P")
@@ -118,7 +118,7 @@ def test_check_names_what_is_missing(tmp_path: Path) -> None:
     checked = localaik(tmp_path, "cassette", "git-setup", "--check", check=False)
     assert checked.returncode == 1
     assert "git config merge.localaik.driver is not set" in checked.stdout
-    assert ".gitignore lacks *.db-used" in checked.stdout
+    assert ".gitignore lacks *.db-shm" in checked.stdout
 
 
 def test_two_branches_that_recorded_different_requests_merge(repo: Path,

@@ -1,7 +1,7 @@
 """`localaik cassette prune`: remove what the last run(s) did not use, never everything.
 
 The usage record is the real one: each `record_cassette` call is one run of the app (record or
-replay mode), which notes what it served in `<cassette>-used`.
+replay mode), which notes what it served in `.localaik/<cassette>.used`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from localaik.cli import cli
-from localaik.usage import read_runs
+from localaik.usage import read_runs, usage_path
 from tests.support import all_recordings
 from tests.unit.test_verify import chat, in_terminal, record_cassette
 
@@ -75,17 +75,19 @@ def test_dry_run_lists_and_removes_nothing(cassette: Path) -> None:
 def test_no_usage_record_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     record_cassette(path, [chat("first")])
-    path.with_name("c.db-used").unlink()
+    usage_path(path).unlink()
     code, output = prune(str(path), "--yes")
     assert code == 1
-    assert output == (f"Error: no usage record for {path} (c.db-used is missing or empty): "
+    assert output == (f"Error: no usage record for {path} ({usage_path(path)} is missing or "
+                      "empty): "
                       "run your tests against it first; prune never removes everything\n")
     assert prompts(path) == ["first"]
 
 
 def test_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    path.with_name("c.db-used").write_text(
+    usage_path(path).parent.mkdir()
+    usage_path(path).write_text(
         '{"run":"r","started":"2026-01-01T00:00:00.000Z","at":"2026-01-01T00:00:00.000Z",'
         '"key":"k","ordinal":0}\n')
     assert prune(str(path)) == (1, f"Error: cassette {path} does not exist\n")

@@ -62,8 +62,16 @@ def test_compaction_keeps_the_newest_runs(tmp_path: Path) -> None:
 def test_an_unwritable_usage_file_costs_a_warning_not_a_request(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cassette = tmp_path / "c.db"
-    usage.usage_path(cassette).mkdir()  # unwritable even for root, which ignores modes
+    usage.usage_path(cassette).mkdir(parents=True)  # unwritable even for root
     log = usage.UsageLog()
     assert log.used(cassette, "a", 0)
     assert log.used(cassette, "b", 0)
     assert sum("cannot note recording use" in r.message for r in caplog.records) == 1
+
+
+def test_the_usage_folder_keeps_itself_out_of_git(tmp_path: Path) -> None:
+    cassette = tmp_path / "cassettes" / "c.db"
+    usage.UsageLog().used(cassette, "a", 0)
+    folder = usage.usage_path(cassette).parent
+    assert folder == tmp_path / "cassettes" / ".localaik"
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"

@@ -21,8 +21,12 @@ is a system message, ``" [N images]"`` suffix for image parts); tools produce a
 tool call with arguments built from the tool's JSON schema; a trailing tool
 message produces ``"Tool said: ..."``; ``response_format`` produces JSON.
 
-Directives written inside LAST (or inside the prompt of ``/v1/completions``)
-change the behaviour:
+Embeddings are 8 values from a hash of each input, scaled to unit length; a
+token array is one input; an empty string is a 400 and an input of more than
+512 words a 500, as llama-server answers them with its default batch size.
+
+Directives written inside LAST (or inside the prompt of ``/v1/completions``, or
+an embeddings input) change the behaviour:
 
 ``[[error:CODE]]``  answer HTTP CODE with a llama-server style error body.
 ``[[garbage]]``     answer 200 with the body ``this is not json``.
@@ -45,6 +49,7 @@ import asyncio
 import atexit
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -71,6 +76,7 @@ FINGERPRINT = "b0-fake"
 HANG_SECONDS = 3600.0
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 GARBAGE_BODY = b"this is not json"
+EMBED_BATCH_TOKENS = 512  # llama-server's default physical batch: longer inputs get a 500
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -155,8 +161,25 @@ def word_token(word: str) -> int:
 
 
 def embed_text(text: str) -> list[float]:
-    digest = stable_hash(text)
-    return [round(byte / 255.0 * 2.0 - 1.0, 6) for byte in digest[:8]]
+    """8 values from the text's hash, scaled to unit length (as llama-server normalises)."""
+    raw = [byte / 255.0 * 2.0 - 1.0 for byte in stable_hash(text)[:8]]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [round(x / norm, 6) for x in raw]
+
+
+def is_token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def embedding_input(item: Any) -> str:
+    """The text of one embeddings input; a token array stands for its ids."""
+    if isinstance(item, list) and item and all(is_token(token) for token in item):
+        return "tokens: " + " ".join(str(token) for token in item)
+    if not isinstance(item, str):
+        raise BadRequest("each input must be a string or a list of token ids")
+    if not item:
+        raise BadRequest("Input content cannot be empty")
+    return item
 
 
 def content_text(content: Any) -> tuple[str, int]:
@@ -580,11 +603,25 @@ class FakeLlamaApp:
     async def handle_embeddings(self, request: Request, receive: Receive, send: Send) -> None:
         body = require_object(request.body)
         inputs = body.get("input", body.get("content"))
-        if isinstance(inputs, (str, int)):
-            inputs = [inputs]
+        if isinstance(inputs, str) or (
+            isinstance(inputs, list) and inputs and all(is_token(item) for item in inputs)
+        ):
+            inputs = [inputs]  # one text, or one token array
         if not isinstance(inputs, list) or not inputs:
             raise BadRequest("'input' must be a string or a non-empty list")
-        texts = [str(item) for item in inputs]
+        texts = [embedding_input(item) for item in inputs]
+        directives = Directives.parse(" ".join(texts))
+        if await self.apply_early_directives(directives, receive, send):
+            return
+        for text in texts:
+            if count_words(text) > EMBED_BATCH_TOKENS:  # as llama-server with its default -ub
+                await send_error(
+                    send,
+                    500,
+                    f"input ({count_words(text)} tokens) is too large to process. increase the "
+                    f"physical batch size (current batch size: {EMBED_BATCH_TOKENS})",
+                )
+                return
         data = [
             {"object": "embedding", "index": index, "embedding": embed_text(text)}
             for index, text in enumerate(texts)

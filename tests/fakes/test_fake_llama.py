@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -162,6 +163,35 @@ async def test_embeddings(client: httpx.AsyncClient) -> None:
     single = (await client.post("/embeddings", json={"input": "a b", "model": "m"})).json()
     assert single["model"] == "m"
     assert single["data"][0]["embedding"] == vector
+    assert abs(math.sqrt(sum(x * x for x in vector)) - 1.0) < 1e-5  # unit length
+    assert body["data"][1]["embedding"] != vector
+
+
+@pytest.mark.asyncio
+async def test_embeddings_token_arrays(client: httpx.AsyncClient) -> None:
+    # A list of token ids is ONE input (as llama-server reads it), a list of lists is several.
+    one = (await client.post("/v1/embeddings", json={"input": [5, 6, 7]})).json()
+    assert len(one["data"]) == 1
+    two = (await client.post("/v1/embeddings", json={"input": [[5, 6, 7], [8]]})).json()
+    assert [item["index"] for item in two["data"]] == [0, 1]
+    assert two["data"][0]["embedding"] == one["data"][0]["embedding"]
+    text = (await client.post("/v1/embeddings", json={"input": "5 6 7"})).json()
+    assert text["data"][0]["embedding"] != one["data"][0]["embedding"]
+
+
+@pytest.mark.asyncio
+async def test_embeddings_refusals_are_llama_servers(client: httpx.AsyncClient) -> None:
+    empty = await client.post("/v1/embeddings", json={"input": ["a", ""]})
+    assert empty.status_code == 400
+    assert empty.json()["error"]["message"] == "Input content cannot be empty"
+    long = await client.post("/v1/embeddings", json={"input": ["short", "w " * 513]})
+    assert long.status_code == 500
+    assert long.json()["error"]["message"].startswith(
+        "input (513 tokens) is too large to process. increase the physical batch size")
+    fits = await client.post("/v1/embeddings", json={"input": "w " * 512})
+    assert fits.status_code == 200
+    failed = await client.post("/v1/embeddings", json={"input": ["x", "[[error:503]] y"]})
+    assert failed.status_code == 503
 
 
 @pytest.mark.asyncio

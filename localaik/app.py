@@ -26,9 +26,9 @@ from localaik.errors import (
 from localaik.media import LocalMedia
 from localaik.protocol import family_of
 from localaik.replay import Cassettes, Replayer
-from localaik.routes import gemini, health, openai
+from localaik.routes import embeddings, gemini, health, openai
 from localaik.routes.common import Services, json_response
-from localaik.runtime import LlamaServer
+from localaik.runtime import LlamaServer, RuntimeStartError
 from localaik.upstream import Upstream, make_client
 
 log = logging.getLogger("localaik")
@@ -36,6 +36,7 @@ log = logging.getLogger("localaik")
 ROUTES = [
     gemini.model_action, gemini.list_models, gemini.get_model,
     openai.chat_completions, openai.completions, openai.list_models, openai.get_model,
+    embeddings.openai_embeddings,
     health.health,
 ]
 
@@ -99,10 +100,42 @@ def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
     return gate
 
 
+def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
+    """Like `_ready_gate`, but the first request that needs the server starts it."""
+    gate: Callable[[], Awaitable[None]] | None = None
+    lock = asyncio.Lock()
+
+    async def lazy() -> None:
+        nonlocal gate
+        if gate is None:
+            async with lock:
+                if gate is None:
+                    log.info("starting the embeddings llama-server for the first embeddings "
+                             "request")
+                    try:
+                        await runtime.start()
+                    except RuntimeStartError as exc:
+                        log.error("%s", exc)
+                        raise UpstreamStatus(503, "the bundled embeddings llama-server cannot "
+                                                  "start; see localaik's log") from None
+                    gate = _ready_gate(runtime)
+        await gate()
+
+    return lazy
+
+
+async def _embeddings_off() -> None:
+    raise UpstreamStatus(501, "embeddings are off in this localaik (LK_EMBEDDINGS=off): no "
+                              "embeddings llama-server runs")
+
+
 def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
-               runtime: LlamaServer | None = None) -> Any:
+               runtime: LlamaServer | None = None,
+               embed_runtime: LlamaServer | None = None) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
-    `runtime` is the bundled llama-server to start, supervise and stop with the app."""
+    `runtime` is the bundled llama-server to start, supervise and stop with the app, and
+    `embed_runtime` the one that serves its embeddings (started lazily unless
+    `LK_EMBEDDINGS=on`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -113,14 +146,26 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
         if runtime is not None:
             await runtime.start()
             gate = _ready_gate(runtime)
+        embeddings = None
+        if embed_runtime is not None:
+            if settings.embeddings == "on":
+                await embed_runtime.start()
+                embed_gate = _ready_gate(embed_runtime)
+            else:
+                embed_gate = _lazy_gate(embed_runtime)
+            embeddings = Upstream(embed_runtime.url, http, gate=embed_gate)
+        elif runtime is not None:
+            embeddings = Upstream(runtime.url, http, gate=_embeddings_off)
         url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
-        upstream = Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate)
+        upstream = Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate,
+                            embeddings=embeddings)
         cassettes = Cassettes(settings.cassette, readonly=settings.mode == "replay")
         app.state.services = Services(
             settings=settings, upstream=upstream, media=LocalMedia(settings),
             checking_media=LocalMedia(settings, render=False),
             replayer=Replayer(settings, upstream, cassettes))
         app.state.runtime = runtime
+        app.state.embed_runtime = embed_runtime
         try:
             yield
         finally:
@@ -129,6 +174,8 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
                 await http.aclose()
             if runtime is not None:
                 await runtime.stop()
+            if embed_runtime is not None:
+                await embed_runtime.stop()
 
     app = Litestar(
         route_handlers=ROUTES,

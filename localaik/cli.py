@@ -56,10 +56,11 @@ def run(settings: Settings) -> None:
     if not settings.log:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
-    runtime = bundled_runtime(settings, log)
+    runtime, embed_runtime = bundled_runtimes(settings, log)
     upstream = "not used" if settings.mode == "replay" else settings.upstream_shown
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
-    config = uvicorn.Config(create_app(settings, runtime=runtime), host=settings.host,
+    config = uvicorn.Config(create_app(settings, runtime=runtime, embed_runtime=embed_runtime),
+                            host=settings.host,
                             port=settings.port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
@@ -77,12 +78,18 @@ def run(settings: Settings) -> None:
     server.run()
 
 
-def bundled_runtime(settings: Settings, log: logging.Logger) -> Any:
-    """The llama-server to start when no upstream is given and the mode may need one."""
+def bundled_runtimes(settings: Settings, log: logging.Logger) -> tuple[Any, Any]:
+    """The llama-servers to start when no upstream is given and the mode may need them: the chat
+    server, and the embeddings server (None with `LK_EMBEDDINGS=off`). Neither is started here."""
     if settings.upstream or settings.mode == "replay":
-        return None
+        return None, None
     from localaik import install
-    from localaik.runtime import LlamaServer, free_port, llama_server_args
+    from localaik.runtime import (
+        LlamaServer,
+        embedding_server_args,
+        free_port,
+        llama_server_args,
+    )
 
     try:
         # LK_LLAMA_SERVER and LK_CACHE_DIR (validated in Settings) are read with PATH here.
@@ -93,13 +100,28 @@ def bundled_runtime(settings: Settings, log: logging.Logger) -> Any:
                 "5 minutes), or set LK_LLAMA_SERVER, or give an upstream with --upstream / "
                 "LK_UPSTREAM")
         files = install.ensure_model(settings.model, progress=log.info, mmproj=settings.mmproj)
+        embed_files = files
+        if settings.embeddings != "off" and settings.embed_model not in (None, settings.model,
+                                                                          files.name):
+            embed_files = install.ensure_model(settings.embed_model, progress=log.info)
     except install.InstallError as exc:
         raise click.ClickException(str(exc)) from None
     port = free_port()
     args = llama_server_args(settings.runtime_env(), model=files.gguf,
                              chat_template=files.chat_template, mmproj=files.mmproj, port=port)
     log.info("starting %s with model %s", binary, files.name)
-    return LlamaServer(binary, args, port, log=logging.getLogger("localaik.runtime"))
+    runtime = LlamaServer(binary, args, port, log=logging.getLogger("localaik.runtime"))
+    if settings.embeddings == "off":
+        return runtime, None
+    embed_port = free_port()
+    embed_args = embedding_server_args(settings.runtime_env(), model=embed_files.gguf,
+                                       port=embed_port, pooling=settings.embed_pooling)
+    log.info("embeddings: %s with model %s (%s)", binary, embed_files.name,
+             "started with localaik" if settings.embeddings == "on"
+             else "started at the first embeddings request")
+    embed_runtime = LlamaServer(binary, embed_args, embed_port,
+                                log=logging.getLogger("localaik.runtime.embeddings"))
+    return runtime, embed_runtime
 
 
 def _register() -> None:

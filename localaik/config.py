@@ -96,6 +96,8 @@ def _auth_header(text: str, name: str) -> tuple[str, str] | None:
 
 MODES = ("record", "replay", "refresh", "passthrough")
 REPEATS = ("first", "sequence")
+EMBEDDINGS = ("lazy", "on", "off")
+POOLINGS = ("mean", "cls", "last", "model")
 
 
 def _choice(options: tuple[str, ...]) -> Any:
@@ -245,6 +247,18 @@ class Settings:
                                 "later answers may differ); off by default."))
     llama_args: str | None = field(default=None, metadata=_meta(
         "LK_LLAMA_ARGS", help="More llama-server arguments, shell-quoted, added last."))
+    embeddings: str = field(default="lazy", metadata=_meta(
+        "LK_EMBEDDINGS", parse=_choice(EMBEDDINGS),
+        help="Bundled runtime: the second llama-server that serves embeddings starts at the "
+             "first embeddings request (`lazy`), with localaik (`on`), or never (`off`: "
+             "embeddings get 501)."))
+    embed_model: str | None = field(default=None, metadata=_meta(
+        "LK_EMBED_MODEL", help="Bundled runtime: the embeddings model, a model name or the path "
+                               "of a `.gguf` file (default: the chat model, `LK_MODEL`)."))
+    embed_pooling: str = field(default="mean", metadata=_meta(
+        "LK_EMBED_POOLING", parse=_choice(POOLINGS),
+        help="Bundled runtime: how token vectors become one embedding: `mean`, `cls`, `last`, "
+             "or `model` (the pooling the `.gguf` declares)."))
     log: bool = field(default=True, metadata=_meta(
         "LK_LOG", parse=_bool, help="Access log, one line per request on stderr; `off` silences."))
 

@@ -22,7 +22,9 @@ The body rewrites, in order:
    share a key.
 3. Fields that are not part of the question: OpenAI `model` and `stream` (separate canonical
    fields) and the volatile `user`, `safety_identifier`, `prompt_cache_key`, `metadata`,
-   `store`; Gemini `labels`.
+   `store`; Gemini `labels`. Per operation: OpenAI embeddings' `encoding_format` (the same
+   floats answer both encodings); the `model` inside Gemini embedding requests (it must repeat
+   the path's model, the canonical `model` field).
 4. The user's LK_IGNORE paths (`parse_ignore`), applied to the normalised body (so Gemini
    paths are camelCase); whatever they leave empty is dropped as in step 2.
 
@@ -185,6 +187,13 @@ def _remove(node: Any, steps: tuple[Step, ...]) -> None:
 
 # -- normalisation -----------------------------------------------------------------------------
 
+# Body fields that never enter the key, per (family, operation), as ignore paths.
+_OPERATION_VOLATILE = {
+    ("openai", "embeddings"): parse_ignore("encoding_format"),
+    ("gemini", "embedContent"): parse_ignore("model"),
+    ("gemini", "batchEmbedContents"): parse_ignore("requests[*].model"),
+}
+
 
 def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
     """The canonical form of a request: what the key hashes and what a miss is compared on."""
@@ -196,6 +205,8 @@ def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = ()) -> dict
         if isinstance(body, dict):
             for name in _VOLATILE.get(request.family, ()):
                 body.pop(name, None)
+            for rule in _OPERATION_VOLATILE.get((request.family, request.operation), ()):
+                _remove(body, rule.steps)
         if ignore:
             for rule in ignore:
                 _remove(body, rule.steps)

@@ -140,15 +140,15 @@ class LocalaikServer:
         import uvicorn
 
         from localaik.app import create_app
-        from localaik.cli import bundled_runtime
+        from localaik.cli import bundled_runtimes
 
         settings = Settings.load(mode=options.mode, host="127.0.0.1", port=0,
                                  cassette=str(options.cassette_dir / SESSION_CASSETTE))
         try:
-            runtime = bundled_runtime(settings, logging.getLogger("localaik"))
+            runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except click.ClickException as exc:
             raise StartError(exc.message) from None
-        app = create_app(settings, runtime=runtime)
+        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -233,7 +233,8 @@ class Replayer:
             model=request.model, stream=request.stream, request=canon_text,
             upstream_request=upstream_text, status=live.status,
             content_type=live.content_type, body=None, frames=[], duration_ms=0.0,
-            recorded_at="", localaik_version=__version__, upstream=self.upstream.shown,
+            recorded_at="", localaik_version=__version__,
+            upstream=self.upstream.for_call(call).shown,
             upstream_model=None, upstream_build=None)
         if live.status >= 500:
             return live

@@ -223,6 +223,58 @@ def llama_server_args(
     return args
 
 
+# The tuning variables the embeddings llama-server shares with the chat one: hardware only.
+_EMBEDDING_FLAGS = ("LK_THREADS", "LK_THREADS_BATCH")
+
+
+def embedding_server_args(
+    settings_env: Mapping[str, str],
+    *,
+    model: Path,
+    port: int,
+    pooling: str = "mean",
+    alias: str = "localaik",
+) -> list[str]:
+    """The second llama-server's arguments: `--embeddings` with `pooling` (`model`: what the GGUF
+    declares), one slot, and one batch as large as the context, because llama.cpp embeds an
+    input only when it fits one micro-batch (with the default 512, longer inputs fail).
+
+    Kept out of the chat server: with `--embeddings` llama-server computes an output for every
+    prompt token, and a larger micro-batch there would change how chat prompts are batched;
+    its one slot would also make embeddings wait behind a generation. `LK_LLAMA_ARGS`, the
+    seed, prompt cache and batch settings are the chat server's; threads, GPU layers, flash
+    attention and mlock apply to both.
+    """
+    env = settings_env
+    ctx_size = _value(env, "LK_CTX_SIZE")
+    ctx = DEFAULT_CTX_SIZE if ctx_size is None else _integer(ctx_size, "LK_CTX_SIZE", 0)
+    ctx = ctx or DEFAULT_CTX_SIZE  # 0 (the model's own size) is unknown here
+    args = [
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "-m", str(model),
+        "--alias", alias,
+        "--offline",
+        "--embeddings",
+        "-c", str(ctx), "-b", str(ctx), "-ub", str(ctx),
+        "-np", "1",
+    ]
+    if pooling != "model":
+        args += ["--pooling", pooling]
+    for name in _EMBEDDING_FLAGS:
+        text = _value(env, name)
+        if text is not None:
+            flag, minimum = _INTEGER_FLAGS[name]
+            args += [flag, str(_integer(text, name, minimum))]
+    if (text := _value(env, "LK_GPU_LAYERS")) is not None:
+        args += ["--n-gpu-layers", _gpu_layers(text, "LK_GPU_LAYERS")]
+    if (text := _value(env, "LK_FLASH_ATTN")) is not None:
+        args += ["--flash-attn", _flash_attn(text, "LK_FLASH_ATTN")]
+    if (text := _value(env, "LK_MLOCK")) is not None and _switch(text, "LK_MLOCK"):
+        args += ["--load-mode", "mmap+mlock"]
+    return args
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -66,7 +66,8 @@ class Upstream:
 
     def __init__(self, base_url: str, client: httpx.AsyncClient, *,
                  auth_header: tuple[str, str] | None = None,
-                 gate: Callable[[], Awaitable[None]] | None = None) -> None:
+                 gate: Callable[[], Awaitable[None]] | None = None,
+                 embeddings: Upstream | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
         self.client = client
@@ -76,6 +77,15 @@ class Upstream:
         self.headers = dict([auth_header]) if auth_header else {}
         # Waits until a bundled llama-server is ready (or raises when it cannot be).
         self.gate = gate
+        # Where `embeddings` calls go when another server answers them (the bundled runtime's
+        # embeddings llama-server); None: this one.
+        self.embeddings = embeddings
+
+    def for_call(self, call: UpstreamCall) -> Upstream:
+        """The upstream that answers `call`."""
+        if call.endpoint == "embeddings" and self.embeddings is not None:
+            return self.embeddings
+        return self
 
     def url(self, endpoint: str) -> str:
         path, anchor = ENDPOINTS[endpoint]
@@ -83,6 +93,8 @@ class Upstream:
 
     async def send(self, call: UpstreamCall) -> Exchange:
         """Send one call; the answer comes back whatever its status (see `Exchange`)."""
+        if self.for_call(call) is not self:
+            return await self.for_call(call).send(call)
         if self.gate is not None:
             await self.gate()
         headers = dict(self.headers)

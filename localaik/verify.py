@@ -242,9 +242,10 @@ def client_request(recording: Recording) -> HttpRequest | str:
     segment = quote(model or "", safe=_PATH_SAFE)
     if family == "gemini":
         headers = {"x-goog-api-key": "verify"}
-        if operation in ("generateContent", "countTokens"):
+        if operation in ("generateContent", "countTokens", "embedContent",
+                         "batchEmbedContents"):
             action = ("streamGenerateContent?alt=sse" if stream else "generateContent") \
-                if operation == "generateContent" else "countTokens"
+                if operation == "generateContent" else operation
             return HttpRequest("POST", f"/v1beta/models/{segment}:{action}", _json(body),
                                headers)
         if operation == "models.list":
@@ -253,7 +254,8 @@ def client_request(recording: Recording) -> HttpRequest | str:
             return HttpRequest("GET", f"/v1beta/models/{segment}", None, headers)
     if family == "openai":
         headers = {"authorization": "Bearer verify"}
-        endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions"}
+        endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
+                     "embeddings": "/v1/embeddings"}
         if operation in endpoints and isinstance(body, dict):
             # The routes take `model` and `stream` out of the body into their own fields.
             sent = dict(body)

@@ -26,24 +26,28 @@ from localaik.exchange import Exchange, UpstreamCall
 from localaik.normalize import ClientRequest
 from localaik.protocol import Family
 from localaik.protocol import gemini as protocol
+from localaik.routes import embeddings
 from localaik.routes.common import Services, exchange, fixed, json_response, read_json, services
 from localaik.translate import gemini
 from localaik.translate import openai as openai_translate
 
 GENERATION_ACTIONS = ("generateContent", "streamGenerateContent")
+POST_ACTIONS = (*GENERATION_ACTIONS, "countTokens", *embeddings.GEMINI_ACTIONS)
 
 
 @post(["/v1beta/models/{model_action:str}", "/v1/models/{model_action:str}"], status_code=200)
 async def model_action(model_action: FromPath[str],
                        request: Request[Any, Any, Any]) -> Response[Any]:
     path_model, action = protocol.split_model_action(model_action)
-    if not path_model or action not in (*GENERATION_ACTIONS, "countTokens"):
+    if not path_model or action not in POST_ACTIONS:
         raise NotFound(f"unknown Gemini method {action or model_action!r}: localaik serves "
-                       "generateContent, streamGenerateContent and countTokens")
+                       f"{', '.join(POST_ACTIONS)}")
     body = protocol.camelize_request(await read_json(request))
     model = gemini.model_name(path_model)
     if action == "countTokens":
         return await _count_tokens(request, model, body)
+    if action in embeddings.GEMINI_ACTIONS:
+        return await embeddings.gemini_embed(request, action, model, body)
     svc = services(request)
     stream = action == "streamGenerateContent"
 
@@ -193,7 +197,7 @@ async def model_get(request: Request[Any, Any, Any], model: str) -> Response[Any
     """Any model name is served by the upstream's model, so any name answers."""
     name = gemini.model_name(model)
     _, action = protocol.split_model_action(name)
-    if action in (*GENERATION_ACTIONS, "countTokens"):
+    if action in POST_ACTIONS:
         raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}: "
                                f"{action} takes POST", allow="POST")
     if not name or "/" in name or ":" in name:

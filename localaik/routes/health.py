@@ -33,6 +33,11 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     body["upstream"] = {"url": svc.upstream.shown, "ok": ok}
     if runtime is not None:
         body["upstream"]["runtime"] = runtime.state
+    embed_runtime = request.app.state.embed_runtime
+    if embed_runtime is not None:
+        # The embeddings llama-server: "stopped" until the first embeddings request when lazy;
+        # chat answers do not depend on it, so it does not decide the status.
+        body["upstream"]["embeddings_runtime"] = embed_runtime.state
     if not ok:
         body["status"] = "unhealthy"
     return json_response(body, 200 if ok else 503)

@@ -58,6 +58,11 @@ SAME_KEY = [
     ("wire_o_chat", "wire_o_async_chat", "wire_o_envvar"),
     # OpenAI JS and Python
     ("wire_js_o_chat", "wire_js_o_chat_as_python"),
+    # embeddings: encoding_format base64 (the SDK's default), float, or none (curl)
+    ("wire_o_embed_default", "wire_o_embed_default_as_float", "wire_o_embed_default_as_curl"),
+    # batchEmbedContents with and without each item's model, camelCase and snake_case
+    ("wire_g_embed", "wire_g_embed_as_curl"),
+    ("wire_js_g_embed", "wire_js_g_embed_as_python"),
 ]
 
 
@@ -172,7 +177,8 @@ def route(method: str, path: str, body: Any) -> tuple[str, str, str | None, bool
         if action == "streamGenerateContent":
             return "gemini", "generateContent", model, True
         return "gemini", action, model, False
-    operation = {"chat/completions": "chat.completions"}["/".join(parts[1:])]
+    operation = {"chat/completions": "chat.completions",
+                 "embeddings": "embeddings"}["/".join(parts[1:])]
     return "openai", operation, body.get("model"), body.get("stream") is True
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from localaik import __version__
 from localaik.config import MODES, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from localaik.runtime import LlamaServer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +81,8 @@ def run(settings: Settings) -> None:
     server.run()
 
 
-def bundled_runtimes(settings: Settings, log: logging.Logger) -> tuple[Any, Any]:
+def bundled_runtimes(settings: Settings,
+                     log: logging.Logger) -> tuple[LlamaServer | None, LlamaServer | None]:
     """The llama-servers to start when no upstream is given and the mode may need them: the chat
     server, and the embeddings server (None with `LK_EMBEDDINGS=off`). Neither is started here."""
     if settings.upstream or settings.mode == "replay":

@@ -149,7 +149,8 @@ def test_openai_dimensions_give_unit_vectors() -> None:
         assert math.isclose(math.sqrt(sum(x * x for x in short)), 1.0, rel_tol=1e-12)
         # the direction of the first `size` values is kept
         scale = short[0] / vector[0]
-        assert all(math.isclose(a, b * scale, rel_tol=1e-12) for a, b in zip(short, vector))
+        assert all(math.isclose(a, b * scale, rel_tol=1e-12)
+                   for a, b in zip(short, vector[:size], strict=True))
 
 
 def test_gemini_output_dimensionality_keeps_the_values_as_they_are() -> None:

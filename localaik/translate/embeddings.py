@@ -263,7 +263,7 @@ def upstream_vectors(answer: Any, count: int) -> tuple[list[list[float]], dict[s
             raise UpstreamBadResponse("upstream /embeddings data items have bad indexes")
         slots[index] = _vector(item.get("embedding"))
     vectors = [vector for vector in slots if vector is not None]
-    usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+    usage: dict[str, Any] = answer["usage"] if isinstance(answer.get("usage"), dict) else {}
     prompt = usage.get("prompt_tokens")
     prompt = prompt if isinstance(prompt, int) and not isinstance(prompt, bool) else 0
     total = usage.get("total_tokens")

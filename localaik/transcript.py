@@ -16,12 +16,16 @@
       upstream model gemma-3-4b-it, build b4567-1a2b3c4d
 
 The `answer:` line joins the text the model produced (every chunk's content), which is the
-line a reviewer reads in `git diff`. For diffs (`timing=False`) frame offsets and durations are
-left out: re-recording the same answer then changes only the provenance lines.
+line a reviewer reads in `git diff`; for embeddings it counts them. Embedding vectors print as
+one line each, `<576 floats: 0.0127, -0.0188, 0.0010, … sha256 1a2b3c4d5e6f>`: hundreds of
+numbers per vector would bury the rest, and the hash still changes when any value does.
+For diffs (`timing=False`) frame offsets and durations are left out: re-recording the same
+answer then changes only the provenance lines.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -70,7 +74,7 @@ def lines(recording: Recording, *, timing: bool = True, color: bool = False) -> 
     if text is not None:
         yield f"{INDENT}answer: " + (click.style(text, fg="cyan") if color else text)
     if recording.body is not None:
-        yield from _block(_body(recording.body))
+        yield from _block(_summarised(_body(recording.body)))
     for frame in recording.frames:
         data = bytes(frame.data).decode("utf-8", "replace").rstrip("\r\n")
         offset = dim(f"+{frame.offset_ms:g} ms  ") if timing else ""
@@ -97,7 +101,13 @@ def answer_text(recording: Recording) -> str | None:
                 continue
             _collect(_json(event.data), pieces)
     elif recording.body is not None:
-        _collect(_json(bytes(recording.body).decode("utf-8", "replace")), pieces)
+        body = _json(bytes(recording.body).decode("utf-8", "replace"))
+        vectors = _vectors(body)
+        if vectors:
+            size = len(vectors[0])
+            return (f"{len(vectors)} embedding{'s' if len(vectors) > 1 else ''} of {size} "
+                    f"value{'s' if size != 1 else ''}")
+        _collect(body, pieces)
     joined = "".join(pieces)
     return joined.replace("\r", "\\r").replace("\n", "\\n") if joined else None
 
@@ -114,6 +124,36 @@ def _collect(value: Any, pieces: list[str]) -> None:
                 pieces.append(holder["content"])
         if isinstance(choice.get("text"), str):
             pieces.append(choice["text"])
+
+
+def _vectors(value: Any) -> list[list[Any]]:
+    """The embedding vectors of an upstream `/embeddings` answer ([] for any other body)."""
+    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
+        return []
+    return [item["embedding"] for item in value["data"]
+            if isinstance(item, dict) and _is_vector(item.get("embedding"))]
+
+
+def _is_vector(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+
+
+def _summarised(value: Any) -> Any:
+    """`value` with every `embedding` vector as one line of text (see the module docstring)."""
+    if isinstance(value, dict):
+        return {key: _vector_line(item) if key == "embedding" and _is_vector(item)
+                else _summarised(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_summarised(item) for item in value]
+    return value
+
+
+def _vector_line(vector: list[Any]) -> str:
+    digest = hashlib.sha256(json.dumps(vector).encode()).hexdigest()[:12]
+    first = ", ".join(str(x) for x in vector[:3])
+    more = ", …" if len(vector) > 3 else ""
+    return f"<{len(vector)} floats: {first}{more} sha256 {digest}>"
 
 
 def _json(text: str) -> Any:

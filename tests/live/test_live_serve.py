@@ -195,7 +195,8 @@ def test_the_bundled_runtime_starts_and_health_says_loading_then_ok(
     assert health["status"] == "ok"
     assert health["mode"] == "record"
     assert health["upstream"] == {"url": f"http://127.0.0.1:{record_server.llama_port}/v1",
-                                  "ok": True, "runtime": "ready"}
+                                  "ok": True, "runtime": "ready",
+                                  "embeddings_runtime": "stopped"}  # lazy: no request yet
     assert record_server.llama_model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
     # llama-server is localaik's child and runs with the reproducible settings.
     assert llama_servers(port=record_server.llama_port,

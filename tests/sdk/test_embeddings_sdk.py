@@ -6,16 +6,21 @@ openai: `embeddings.create` with the SDK's default (it asks for base64 and decod
 `encoding_format="float"`, `dimensions`, token arrays, and the async client. google-genai:
 `embed_content` with one and with several contents, a config (task type, title, output
 dimensionality), the multimodal-model spelling (one content of several parts), on `v1` and
-`v1beta` (Python sends `batchEmbedContents` on both), sync and async. Raw HTTP for what no SDK
-sends here: `embedContent`, and OpenAI without `encoding_format`.
+`v1beta` (Python sends `batchEmbedContents` on both), sync and async. The JS SDKs
+(`tests/js/embeddings.mjs`), two of whose requests are the Python ones: they replay the Python
+recordings. Raw HTTP for what no SDK sends here: `embedContent`, and OpenAI without
+`encoding_format`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
+import shutil
 import struct
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,8 @@ GEMINI_MODEL = "gemini-embedding-001"
 MULTIMODAL_MODEL = "gemini-embedding-2"
 VERSIONS = ("v1", "v1beta")
 DEAD_UPSTREAM = "http://127.0.0.1:9/v1"
+JS_SCRIPT = Path(__file__).resolve().parent.parent / "js" / "embeddings.mjs"
+JS_STEPS = ("gemini_batch", "gemini_single", "openai_default", "openai_float")
 FOREIGN_ENV_PREFIXES = ("GOOGLE_", "GEMINI_", "OPENAI_")
 BATCH_CONFIG = types.EmbedContentConfig(task_type="RETRIEVAL_DOCUMENT", title="t",
                                         output_dimensionality=4)
@@ -145,6 +152,22 @@ def raw_steps(url: str) -> dict[str, Callable[[], Any]]:
     }
 
 
+def run_js(url: str) -> dict[str, Any]:
+    """`node tests/js/embeddings.mjs`: its one JSON line, or the failure."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/js`")
+    for package in ("@google/genai", "openai"):
+        if not (JS_SCRIPT.parent / "node_modules" / package / "package.json").is_file():
+            pytest.fail(f"the JavaScript SDKs are not installed: run `npm ci --prefix tests/js` "
+                        f"({package} is missing)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
+    done = subprocess.run(["node", str(JS_SCRIPT)], env={**env, "LOCALAIK_URL": url},
+                          capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        return {"raised": "node", "message": f"exit {done.returncode}: {done.stderr[-3000:]}"}
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def failure(exc: BaseException) -> dict[str, Any]:
     return {"raised": type(exc).__name__, "message": str(exc)[:3000]}
 
@@ -173,6 +196,9 @@ def run_scenario(url: str) -> dict[str, Any]:
             client.close()
     asyncio.run(async_steps(url, results))
     run("raw", raw_steps(url))
+    js = run_js(url)
+    for name in JS_STEPS:
+        results[f"js.{name}"] = js if is_failure(js) else js.get(name)
     return results
 
 
@@ -181,7 +207,8 @@ STEPS = sorted(
     + [f"genai.{v}.{name}" for v in VERSIONS for name in ("single", "batch", "multimodal")]
     + ["openai.aio"] + [f"genai.{v}.aio" for v in VERSIONS]
     + [f"raw.{name}" for name in ("embed_content_v1", "embed_content_v1beta",
-                                  "openai_no_encoding")])
+                                  "openai_no_encoding")]
+    + [f"js.{name}" for name in JS_STEPS])
 
 
 @dataclass
@@ -246,13 +273,13 @@ def test_each_recording_was_one_upstream_call(runs: Runs) -> None:
     # one recording per request whatever the encoding (default/float_list, float/raw without
     # encoding) or the Gemini API version
     assert sorted((r.family, r.operation) for r in recordings) == sorted(
-        [("openai", "embeddings")] * 5 + [("gemini", "batchEmbedContents")] * 4
+        [("openai", "embeddings")] * 6 + [("gemini", "batchEmbedContents")] * 5
         + [("gemini", "embedContent")])
 
 
 def test_the_cassette_verifies(runs: Runs) -> None:
     report = verify(runs.cassette)
-    assert report.problems == [] and report.recordings == 10
+    assert report.problems == [] and report.recordings == 12
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +328,14 @@ def test_genai_single_and_batch_on_both_versions(runs: Runs) -> None:
     assert raw == runs.recorded["raw.embed_content_v1"]
     assert httpx.Response(200, text=raw["body"]).json() == \
         {"embedding": {"values": embed_text("raw single")}}
+
+
+def test_js_sdks_share_the_python_recordings(runs: Runs) -> None:
+    recorded = runs.recorded
+    assert recorded["js.gemini_batch"] == vectors(recorded["genai.v1beta.batch"], "embeddings")
+    assert recorded["js.openai_default"] == vectors(recorded["openai.default"])
+    assert recorded["js.gemini_single"] == [embed_text("js single")]
+    assert recorded["js.openai_float"] == [embed_text("js float")]
 
 
 # ---------------------------------------------------------------------------------------------

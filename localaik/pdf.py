@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import re
 
-from localaik.errors import BadRequest, Unsupported
+from localaik.errors import BadRequest, Error, Unsupported
 
 MAX_SIDE_PX = 4096
 INFO_TIMEOUT = 30
@@ -80,6 +80,44 @@ def page_runs(info: dict[str, object], pages: int, dpi: int) -> list[tuple[int, 
         else:
             runs.append((page, page, page_dpi))
     return runs
+
+
+def assemble(objects: list[bytes]) -> bytes:
+    """A PDF of numbered `objects` (1 is the catalog), with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def probe() -> str | None:
+    """Render one line of Helvetica (a standard-14 font, named and not embedded, as in most
+    PDFs): None when it shows, else what went wrong. `localaik doctor` asks this."""
+    text = b"BT /F1 24 Tf 8 24 Td (localaik) Tj ET"
+    data = assemble([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 72] /Resources << /Font << /F1 4 0 R"
+        b" >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+    ])
+    try:
+        (page,) = render(data, max_pages=1, dpi=72, where="probe")
+    except Error as exc:
+        return exc.message.removeprefix("probe: ")
+    from PIL import Image
+
+    if not sum(Image.open(io.BytesIO(page)).convert("L").histogram()[:128]):
+        return "text in the standard PDF fonts does not show: install fonts-liberation"
+    return None
 
 
 def _reason(stderr: str) -> str:

@@ -1,6 +1,7 @@
 """Small PDFs made by the tests themselves: pages of chosen sizes, text, rotation, damage.
 
-The writer emits a correct cross-reference table, so poppler reads the files without repairs.
+`localaik.pdf.assemble` writes a correct cross-reference table, so poppler reads the files
+without repairs.
 Text uses Helvetica, one of the standard 14 fonts, which a PDF names but does not embed: it
 renders only when the machine has a substitute font (fonts-liberation), as real PDFs need.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+
+from localaik import pdf
 
 
 @dataclass(frozen=True)
@@ -40,31 +43,20 @@ def make_pdf(*pages: Page) -> bytes:
         kids.append(b"%d 0 R" % len(objects))
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
-
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    return pdf.assemble(objects)
 
 
-def encrypted(pdf: bytes, user_password: str = "secret") -> bytes:
-    """`pdf` encrypted with a user password (RC4-128, as older tools write it)."""
+def encrypted(data: bytes, user_password: str = "secret") -> bytes:
+    """`data` encrypted with a user password (RC4-128, as older tools write it)."""
     from pypdf import PdfReader, PdfWriter
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
     writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
 
 
-def corrupt(pdf: bytes) -> bytes:
+def corrupt(data: bytes) -> bytes:
     """A PDF header with the body cut away: what a truncated download looks like."""
-    return pdf[:40]
+    return data[:40]

@@ -1128,6 +1128,9 @@ class FakeLlama:
     def set_health(self, status_code: int) -> None:
         self.call("POST", "/__fake/health", {"status": status_code})
 
+    def set_vision(self, vision: bool) -> None:
+        self.call("POST", "/__fake/vision", {"vision": vision})
+
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, wait, SIGKILL if needed; reaps the process, removes temp files."""
         atexit.unregister(self.stop)

@@ -277,7 +277,7 @@ def _content_parts(content: Any, media: Media, where: str, role: str) -> list[Pa
         kind = part.get("type") if isinstance(part, dict) else None
         if kind in _TEXT_PARTS or kind == "refusal":
             key = "refusal" if kind == "refusal" else "text"
-            text = part.get(key)  # type: ignore[union-attr]
+            text = part.get(key)
             if not isinstance(text, str):
                 raise BadRequest(f"{at}.{key} must be a string", param=f"{at}.{key}")
             if text:
@@ -286,9 +286,9 @@ def _content_parts(content: Any, media: Media, where: str, role: str) -> list[Pa
             raise BadRequest(f"{at}: an assistant message holds text only (output_text)",
                              param=at)
         elif kind == "input_image":
-            parts.extend(_image(part, media, at))  # type: ignore[arg-type]
+            parts.extend(_image(part, media, at))
         elif kind == "input_file":
-            parts.extend(_file(part, media, at))  # type: ignore[arg-type]
+            parts.extend(_file(part, media, at))
         elif kind == "input_audio":
             raise Unsupported(f"{at}: localaik does not take audio input", param=at)
         else:
@@ -330,7 +330,8 @@ def _file(part: dict[str, Any], media: Media, where: str) -> list[Part]:
     if not isinstance(data, str) or not data:
         raise BadRequest(f"{where}.file_data: required string (a data: URL or base64)",
                          param=f"{where}.file_data")
-    filename = part.get("filename") if isinstance(part.get("filename"), str) else ""
+    filename = part.get("filename")
+    filename = filename if isinstance(filename, str) else ""
     if data.startswith("data:"):
         mime, raw = media_parts.decode_data_uri(data, f"{where}.file_data")
     else:

@@ -57,6 +57,11 @@ class _Ids:
         return call_id
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (upstream fields may be absent)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _status(finish_reason: Any) -> tuple[str, dict[str, Any] | None]:
     if isinstance(finish_reason, str) and finish_reason in protocol.FINISH:
         status, reason = protocol.FINISH[finish_reason]
@@ -113,8 +118,8 @@ def chat_response_to_responses(response: Any, ctx: ResponsesContext) -> dict[str
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list) \
             or not response["choices"] or not isinstance(response["choices"][0], dict):
         raise UpstreamBadResponse("upstream answer has no choices")
-    choice = response["choices"][0]
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    choice: dict[str, Any] = response["choices"][0]
+    message = _object(choice.get("message"))
     ids = _Ids(response.get("id"), ctx.fallback_id)
     status, incomplete = _status(choice.get("finish_reason"))
     text = _text(message.get("content"))
@@ -123,7 +128,7 @@ def chat_response_to_responses(response: Any, ctx: ResponsesContext) -> dict[str
     if text or not calls:
         output.append(protocol.message_item(ids.message(), status, [protocol.output_text(text)]))
     for index, call in enumerate(calls):
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        function = _object(call.get("function"))
         name = function.get("name")
         if not isinstance(name, str) or not name:
             raise UpstreamBadResponse("upstream returned a tool call without a function name")
@@ -203,7 +208,7 @@ class ResponsesStream:
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta = _object(choice.get("delta"))
             content = _text(delta.get("content"))
             if content:
                 events += self._text_delta(content)
@@ -238,9 +243,10 @@ class ResponsesStream:
                                      delta=text, logprobs=[])]
 
     def _call_delta(self, delta: dict[str, Any]) -> list[Event]:
-        index = delta.get("index") if isinstance(delta.get("index"), int) else len(self.calls)
+        given = delta.get("index")
+        index = given if isinstance(given, int) else len(self.calls)
         call = self.calls.setdefault(index, _Call())
-        function = delta.get("function") if isinstance(delta.get("function"), dict) else {}
+        function = _object(delta.get("function"))
         if delta.get("id") and call.upstream_id is None:
             call.upstream_id = delta["id"]
         if isinstance(function.get("name"), str) and function["name"] and call.item is None:

@@ -223,6 +223,8 @@ def _error_of(data: str) -> str | None:
         return None
     if isinstance(value, list) and value:
         value = value[-1]
+    if isinstance(value, dict) and value.get("type") == "error" and "message" in value:
+        return str(value["message"] or "error")   # a Responses API error event
     if not isinstance(value, dict) or "error" not in value:
         return None
     error = value["error"]
@@ -253,7 +255,8 @@ def client_request(recording: Recording) -> HttpRequest | str:
             return HttpRequest("GET", f"/v1beta/models/{segment}", None, headers)
     if family == "openai":
         headers = {"authorization": "Bearer verify"}
-        endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions"}
+        endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
+                     "responses": "/v1/responses"}
         if operation in endpoints and isinstance(body, dict):
             # The routes take `model` and `stream` out of the body into their own fields.
             sent = dict(body)

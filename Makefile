@@ -17,9 +17,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-system-deps:  ## Debian packages: poppler-utils (PDF pages), fonts, and the llama-server build tools
+system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), and the llama-server build tools
 	@missing=""; \
-	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils fonts-liberation"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	[ -d /usr/share/fonts/truetype/liberation ] || missing="$$missing fonts-liberation"; \
 	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
 	command -v ninja >/dev/null 2>&1 || missing="$$missing ninja-build"; \

@@ -128,6 +128,28 @@ def bundled_runtimes(settings: Settings,
     return runtime, embed_runtime
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list of checks.")
+def doctor(as_json: bool) -> None:
+    """Check what localaik needs here: Python, settings, llama-server and model, poppler,
+    the files root and the cassette. Exits 1 when serve in this mode would not work."""
+    import json
+
+    from localaik import doctor as checks
+
+    found = checks.run()
+    if as_json:
+        click.echo(json.dumps([check.as_dict() for check in found], indent=2))
+    else:
+        colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+        width = max(len(check.name) for check in found)
+        for check in found:
+            click.echo(f"{click.style(check.status.ljust(4), fg=colours[check.status])}  "
+                       f"{check.name.ljust(width)}  {check.detail}")
+    if any(check.status == "fail" for check in found):
+        sys.exit(1)
+
+
 def _register() -> None:
     from localaik.cli_cassette import cassette
     from localaik.cli_runtime import runtime

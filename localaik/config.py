@@ -185,8 +185,9 @@ class Settings:
         "LK_PDF_MAX_PAGES", parse=lambda text, name: _positive_int(text, name),
         help="Most pages of one PDF rendered for the model; more gives 400."))
     pdf_dpi: int = field(default=100, metadata=_meta(
-        "LK_PDF_DPI", parse=lambda text, name: _positive_int(text, name),
-        help="Resolution of rendered PDF pages."))
+        "LK_PDF_DPI", parse=lambda text, name: _bounded_int(text, name, 1, 600),
+        help="Resolution of rendered PDF pages (at most 600); a page wider or taller than "
+             "4096 pixels at it renders at the resolution that fits."))
     mode: str = field(default="record", metadata=_meta(
         "LK_MODE", parse=_choice(MODES),
         help="`record`, `replay`, `refresh` or `passthrough` (`--mode`); default `replay` when "
@@ -309,6 +310,12 @@ RUNTIME_FIELDS = ("ctx_size", "threads", "threads_batch", "batch_size", "ubatch_
 def _positive_int(text: str, name: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise SettingsError(f"{name}={text!r}: expected a whole number of at least 1")
+    return int(text)
+
+
+def _bounded_int(text: str, name: str, low: int, high: int) -> int:
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise SettingsError(f"{name}={text!r}: expected a whole number from {low} to {high}")
     return int(text)
 
 

@@ -4,7 +4,7 @@ Upstream parsing follows the SSE spec (CR, LF or CRLF line ends; `data:` lines j
 newline; comments and unknown fields skipped; a last event without its blank line still counts).
 Client framing is what each SDK was measured to accept (reference/wire.md): Gemini wants exactly
 `data: <one-line JSON>` and a blank line per event, nothing else; OpenAI chat ends with
-`data: [DONE]`.
+`data: [DONE]`; the Responses API names each event on an `event:` line and has no `[DONE]`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def openai_frame(value: Any) -> bytes:
 
 
 OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+def responses_frame(event: dict[str, Any]) -> bytes:
+    """An OpenAI Responses API event: its type on an `event:` line, then its data."""
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + dumps(event).encode() \
+        + b"\n\n"
 
 
 class EventParser:

@@ -9,6 +9,11 @@ This is the one boundary where httpx errors become localaik errors:
 Answers come back as an `Exchange` whatever their status: error statuses and bodies that are
 not JSON are judged there, once for live and replayed answers.
 
+A request with images for an upstream whose model cannot see them is refused here with a 400
+that names the settings that give it vision, not llama-server's bare 500: llama-server says in
+`/props` whether it has a vision projector (asked once), and its 500 "image input is not
+supported" is recognised for servers that do not say.
+
 Client API keys never reach this module: each request to the upstream is built fresh from the
 translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
 """
@@ -23,6 +28,7 @@ import httpx
 from localaik import sse
 from localaik.config import Settings, redact_url
 from localaik.errors import (
+    Unsupported,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamTimeout,
@@ -38,7 +44,13 @@ ENDPOINTS = {
     "embeddings": ("/embeddings", "base"),
     "tokenize": ("/tokenize", "root"),
     "health": ("/health", "root"),
+    "props": ("/props", "root"),
 }
+
+NO_VISION = ("the upstream model cannot read images (it has no vision projector). For the "
+             "bundled runtime, set LK_MODEL to a vision model and LK_MMPROJ to its projector "
+             "(.gguf); or set LK_UPSTREAM to a server whose model reads images")
+NO_VISION_MARK = b"image input is not supported"
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
@@ -77,6 +89,8 @@ class Upstream:
         self.headers = dict([auth_header]) if auth_header else {}
         # Waits until a bundled llama-server is ready (or raises when it cannot be).
         self.gate = gate
+        self._vision: bool | None = None
+        self._vision_asked = False
         # Where `embeddings` calls go when another server answers them (the bundled runtime's
         # embeddings llama-server); None: this one.
         self.embeddings = embeddings
@@ -97,6 +111,9 @@ class Upstream:
             return await self.for_call(call).send(call)
         if self.gate is not None:
             await self.gate()
+        images = call.endpoint == "chat" and has_images(call.body)
+        if images and await self.vision() is False:
+            raise Unsupported(NO_VISION)
         headers = dict(self.headers)
         if call.stream:
             headers["Accept"] = "text/event-stream"
@@ -113,6 +130,8 @@ class Upstream:
                     body = await _read(response, limit)
                 finally:
                     await response.aclose()
+                if images and response.status_code == 500 and NO_VISION_MARK in body:
+                    raise Unsupported(NO_VISION)
                 return Exchange(response.status_code, content_type, body, source=self.shown)
         return Exchange(response.status_code, content_type,
                         frames=self._frames(response), source=self.shown)
@@ -132,6 +151,25 @@ class Upstream:
         finally:
             await response.aclose()
 
+    async def vision(self) -> bool | None:
+        """Whether the upstream's model reads images, as its `/props` says; None if unsaid."""
+        if not self._vision_asked:
+            try:
+                with _boundary(self.shown):
+                    response = await self.client.get(self.url("props"), headers=self.headers,
+                                                     timeout=5.0, follow_redirects=False)
+            except UpstreamError:
+                return None  # not reachable now: the call itself will say so; ask again later
+            self._vision_asked = True
+            try:
+                modalities = response.json().get("modalities") \
+                    if response.status_code == 200 else None
+            except (ValueError, AttributeError):
+                modalities = None
+            if isinstance(modalities, dict) and isinstance(modalities.get("vision"), bool):
+                self._vision = modalities["vision"]
+        return self._vision
+
     async def healthy(self) -> bool:
         try:
             with _boundary(self.shown):
@@ -140,6 +178,16 @@ class Upstream:
         except UpstreamError:
             return False
         return response.status_code == 200
+
+
+def has_images(body: object) -> bool:
+    """Whether a chat completions body holds an image part."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return isinstance(messages, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in messages if isinstance(message, dict)
+        for part in (message.get("content") if isinstance(message.get("content"), list)
+                     else ()))
 
 
 async def _read(response: httpx.Response, limit: int | None) -> bytes:

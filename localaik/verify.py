@@ -223,6 +223,8 @@ def _error_of(data: str) -> str | None:
         return None
     if isinstance(value, list) and value:
         value = value[-1]
+    if isinstance(value, dict) and value.get("type") == "error" and "message" in value:
+        return str(value["message"] or "error")   # a Responses API error event
     if not isinstance(value, dict) or "error" not in value:
         return None
     error = value["error"]
@@ -255,7 +257,7 @@ def client_request(recording: Recording) -> HttpRequest | str:
     if family == "openai":
         headers = {"authorization": "Bearer verify"}
         endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
-                     "embeddings": "/v1/embeddings"}
+                     "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
         if operation in endpoints and isinstance(body, dict):
             # The routes take `model` and `stream` out of the body into their own fields.
             sent = dict(body)

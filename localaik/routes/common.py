@@ -36,13 +36,14 @@ def services(request: Request[Any, Any, Any]) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-async def _valid() -> None:
+async def no_check() -> None:
+    """The validation of a request that needs no more than its route already did."""
     return None
 
 
 async def exchange(request: Request[Any, Any, Any], client_request: ClientRequest,
                    call: Callable[[], Awaitable[UpstreamCall]],
-                   validate: Callable[[], Awaitable[None]] = _valid) -> Exchange:
+                   validate: Callable[[], Awaitable[None]] = no_check) -> Exchange:
     """The upstream answer for a client request: from the cassette or live, by mode."""
     return await services(request).replayer.exchange(
         client_request, call, validate=validate,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Stream
@@ -17,29 +18,54 @@ from localaik.exchange import Exchange, UpstreamCall
 from localaik.normalize import ClientRequest
 from localaik.protocol import Family, family_of
 from localaik.routes import gemini as gemini_routes
-from localaik.routes.common import exchange, fixed, json_response, read_json
+from localaik.routes.common import (
+    exchange,
+    fixed,
+    json_response,
+    no_check,
+    read_json,
+    services,
+)
 from localaik.translate import openai
 
 
 @post("/v1/chat/completions", status_code=200)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
     body = openai.validate_chat_request(await read_json(request))
-    return await _forward(request, "chat", body, "chat.completion", "chat.completion.chunk")
+    svc = services(request)
+    stream = body.get("stream") is True
+
+    async def translate() -> UpstreamCall:
+        def run() -> dict[str, Any]:
+            return openai.chat_request_to_upstream(body, svc.media)
+
+        # A PDF renders in poppler: keep it off the event loop.
+        sent = await anyio.to_thread.run_sync(run) if openai.has_files(body) else run()
+        return UpstreamCall("chat", sent, stream=stream)
+
+    async def validate() -> None:
+        openai.chat_request_to_upstream(body, svc.checking_media)
+
+    return await _forward(request, "chat", body, "chat.completion", "chat.completion.chunk",
+                          translate, validate)
 
 
 @post("/v1/completions", status_code=200)
 async def completions(request: Request[Any, Any, Any]) -> Response[Any]:
     body = openai.validate_completion_request(await read_json(request))
-    return await _forward(request, "completions", body, "text_completion", "text_completion")
+    call = UpstreamCall("completions", body, stream=body.get("stream") is True)
+    return await _forward(request, "completions", body, "text_completion", "text_completion",
+                          fixed(call))
 
 
 async def _forward(request: Request[Any, Any, Any], endpoint: str, body: dict[str, Any],
-                   kind: str, chunk_kind: str) -> Response[Any]:
+                   kind: str, chunk_kind: str, translate: Callable[[], Awaitable[UpstreamCall]],
+                   validate: Callable[[], Awaitable[None]] = no_check) -> Response[Any]:
     model = openai.requested_model(body)
     stream = body.get("stream") is True
     operation = "chat.completions" if endpoint == "chat" else "completions"
-    answer = await exchange(request, ClientRequest("openai", operation, model, stream, body),
-                            fixed(UpstreamCall(endpoint, body, stream=stream)))
+    client_request = ClientRequest("openai", operation, model, stream, body)
+    answer = await exchange(request, client_request, translate, validate)
     if not stream:
         return json_response(openai.response_for_client(answer.json(), model, kind))
     await answer.require_stream()

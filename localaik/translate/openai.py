@@ -1,15 +1,20 @@
 """OpenAI chat/completions answers from an OpenAI-compatible upstream, for OpenAI clients.
 
-The request goes upstream as the client wrote it (validated, never rewritten). The answer is
+The request goes upstream as the client wrote it (validated), with one rewrite: `file` content
+parts (a PDF or a text file as `file_data`), which llama-server does not read, become what the
+file holds, as Gemini's inline data does (PDF pages as images, text as text). The answer is
 passed on with two fixes: `model` says the model the client asked for (llama-server reports its
 own alias), and stream chunks always carry the `object` field the SDK's stream helper filters on.
 """
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from localaik.errors import BadRequest, UpstreamBadResponse
+from localaik.translate import media as media_parts
+from localaik.translate.media import Media, Part
 
 
 def validate_chat_request(body: Any) -> dict[str, Any]:
@@ -24,6 +29,73 @@ def validate_chat_request(body: Any) -> dict[str, Any]:
                              param=f"messages[{i}].role")
     _validate_common(body)
     return body
+
+
+def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, Any]:
+    """The body to send upstream: `body` itself, or a copy with its file parts expanded.
+
+    Image parts are checked (a data URI must hold valid base64) and go up as sent.
+    """
+    messages: list[Any] = body["messages"]
+    expanded: list[Any] = []
+    changed = False
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            expanded.append(message)
+            continue
+        parts: list[Any] = []
+        for j, part in enumerate(content):
+            where = f"messages[{i}].content[{j}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "image_url":
+                _check_image(part, where)
+            if kind == "file":
+                parts.extend(_file_parts(part.get("file"), media, f"{where}.file"))
+                changed = True
+            else:
+                parts.append(part)
+        expanded.append({**message, "content": parts} if changed else message)
+    return {**body, "messages": expanded} if changed else body
+
+
+def has_files(body: dict[str, Any]) -> bool:
+    """Whether a chat body has file parts (whose expansion may render a PDF: slow, blocking)."""
+    return any(isinstance(part, dict) and part.get("type") == "file"
+               for message in body["messages"] if isinstance(message.get("content"), list)
+               for part in message["content"])
+
+
+def _check_image(part: dict[str, Any], where: str) -> None:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    if not isinstance(url, str) or not url:
+        raise BadRequest(f"{where}.image_url.url: required string",
+                         param=f"{where}.image_url.url")
+    if url.startswith("data:"):
+        media_parts.decode_data_uri(url, f"{where}.image_url.url")
+
+
+def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
+    if not isinstance(file, dict):
+        raise BadRequest(f"{where}: expected an object with file_data", param=where)
+    if file.get("file_id") is not None and file.get("file_data") is None:
+        raise BadRequest(f"{where}.file_id: localaik has no Files API, so uploaded files "
+                         "cannot be referenced; send the content as file_data", param=where)
+    data, filename = file.get("file_data"), file.get("filename")
+    if not isinstance(data, str) or not data:
+        raise BadRequest(f"{where}.file_data: required string", param=f"{where}.file_data")
+    if filename is not None and not isinstance(filename, str):
+        raise BadRequest(f"{where}.filename: expected a string", param=f"{where}.filename")
+    if data.startswith("data:"):
+        mime, raw = media_parts.decode_data_uri(data, f"{where}.file_data")
+    else:
+        raw = media_parts.decode_base64(data, f"{where}.file_data")
+        mime = ""
+    if not mime or mime == "application/octet-stream":
+        guessed = mimetypes.guess_type(filename or "")[0]
+        mime = guessed or ("application/pdf" if raw.startswith(b"%PDF-") else mime)
+    return media_parts.blob_to_parts(mime, raw, media, f"{where}.file_data")
 
 
 def validate_completion_request(body: Any) -> dict[str, Any]:

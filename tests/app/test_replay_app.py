@@ -23,6 +23,7 @@ import pytest
 
 from localaik.store import Cassette
 from tests.app.conftest import FakeTransport
+from tests.pdfs import Page, make_pdf
 from tests.support import all_recordings, assert_error
 
 MODEL = "gemini-2.0-flash"
@@ -176,21 +177,8 @@ async def test_replay_answers_as_the_recording_did(make_localaik: Any, fake: Any
 
 
 def tiny_pdf() -> bytes:
-    """A valid one-page PDF (72 × 72 pt, blank), with a correct cross-reference table."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] /Resources << >> >>"]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
+    """A valid one-page PDF (72 × 72 pt, blank)."""
+    return make_pdf(Page(72, 72))
 
 
 def pdf_body(pdf: bytes, text: str = "What is in this document?") -> dict[str, Any]:

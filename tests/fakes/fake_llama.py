@@ -12,8 +12,12 @@ The fake is a plain ASGI application (no framework, stdlib ``json`` only):
 Endpoints (as llama-server): ``GET /health``, ``GET /v1/models`` (``/models``),
 ``POST /v1/chat/completions`` (``/chat/completions``), ``POST /v1/completions``
 (``/completions``), ``POST /tokenize``, ``POST /v1/embeddings``
-(``/embeddings``).  Control endpoints for tests: ``GET /__fake/requests``,
-``POST /__fake/reset``, ``POST /__fake/health`` with ``{"status": 503}``.
+(``/embeddings``), ``GET /props`` (``modalities.vision``).  Control endpoints
+for tests: ``GET /__fake/requests``, ``POST /__fake/reset``, ``POST
+/__fake/health`` with ``{"status": 503}``, ``POST /__fake/vision`` with
+``{"vision": false}`` (then, as llama-server without a vision projector, a chat
+request holding an image gets llama-server's 500 "image input is not
+supported").
 
 Chat replies are deterministic.  By default the reply is ``"Echo: " + LAST``
 where LAST is the text of the last user message (``"[sys] "`` prefix if there
@@ -77,6 +81,9 @@ HANG_SECONDS = 3600.0
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 GARBAGE_BODY = b"this is not json"
 EMBED_BATCH_TOKENS = 512  # llama-server's default physical batch: longer inputs get a 500
+# What llama-server answers a chat request with an image when it has no vision projector.
+NO_VISION_MESSAGE = ("image input is not supported - hint: if this is unexpected, you may need "
+                     "to provide the mmproj")
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -499,6 +506,7 @@ class FakeLlamaApp:
         self.health_status = 200
         self.completion_counter = 0
         self.call_counter = 0
+        self.vision = True
         self.routes: dict[tuple[str, str], Handler] = {
             ("GET", "/health"): self.handle_health,
             ("GET", "/v1/health"): self.handle_health,
@@ -509,17 +517,20 @@ class FakeLlamaApp:
             ("POST", "/v1/completions"): self.handle_completion,
             ("POST", "/completions"): self.handle_completion,
             ("POST", "/tokenize"): self.handle_tokenize,
+            ("GET", "/props"): self.handle_props,
             ("POST", "/v1/embeddings"): self.handle_embeddings,
             ("POST", "/embeddings"): self.handle_embeddings,
             ("GET", "/__fake/requests"): self.handle_fake_requests,
             ("POST", "/__fake/reset"): self.handle_fake_reset,
             ("POST", "/__fake/health"): self.handle_fake_health,
+            ("POST", "/__fake/vision"): self.handle_fake_vision,
         }
 
     def reset(self) -> None:
-        """Clear the request log, restore health 200 and reset id counters."""
+        """Clear the request log, restore health 200 and vision, and reset id counters."""
         self.requests.clear()
         self.health_status = 200
+        self.vision = True
         self.completion_counter = 0
         self.call_counter = 0
 
@@ -577,7 +588,8 @@ class FakeLlamaApp:
     def should_log(request: Request) -> bool:
         if request.path.startswith("/__fake/"):
             return False
-        return not (request.method == "GET" and request.path in ("/health", "/v1/health"))
+        return not (request.method == "GET"
+                    and request.path in ("/health", "/v1/health", "/props"))
 
     # -- simple endpoints ----------------------------------------------------
 
@@ -588,6 +600,11 @@ class FakeLlamaApp:
             await send_error(send, 503, "Loading model")
         else:
             await send_error(send, self.health_status, f"fake health {self.health_status}")
+
+    async def handle_props(self, request: Request, receive: Receive, send: Send) -> None:
+        await send_json(send, 200, {
+            "total_slots": 1, "model_path": DEFAULT_MODEL, "build_info": FINGERPRINT,
+            "modalities": {"vision": self.vision, "video": False, "audio": False}})
 
     async def handle_models(self, request: Request, receive: Receive, send: Send) -> None:
         await send_json(send, 200, MODELS_BODY)
@@ -654,6 +671,13 @@ class FakeLlamaApp:
         self.health_status = status
         await send_json(send, 200, {"status": status})
 
+    async def handle_fake_vision(self, request: Request, receive: Receive, send: Send) -> None:
+        vision = require_object(request.body).get("vision")
+        if not isinstance(vision, bool):
+            raise BadRequest("'vision' must be true or false")
+        self.vision = vision
+        await send_json(send, 200, {"vision": vision})
+
     # -- shared directive handling -------------------------------------------
 
     async def apply_early_directives(
@@ -685,6 +709,10 @@ class FakeLlamaApp:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise BadRequest("'messages' is required and must be a non-empty list")
+        if not self.vision and any(content_text(m.get("content"))[1] for m in messages
+                                   if isinstance(m, dict)):
+            await send_error(send, 500, NO_VISION_MESSAGE)
+            return
         last_text, images = last_user_content(messages)
         directives = Directives.parse(last_text)
         if await self.apply_early_directives(directives, receive, send):
@@ -1136,6 +1164,9 @@ class FakeLlama:
 
     def set_health(self, status_code: int) -> None:
         self.call("POST", "/__fake/health", {"status": status_code})
+
+    def set_vision(self, vision: bool) -> None:
+        self.call("POST", "/__fake/vision", {"vision": vision})
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, wait, SIGKILL if needed; reaps the process, removes temp files."""

@@ -247,6 +247,23 @@ async def test_chat_system_images_and_directives_removed(client: httpx.AsyncClie
 
 
 @pytest.mark.asyncio
+async def test_without_vision_images_get_llama_servers_500(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/props")).json()["modalities"]["vision"] is True
+    assert (await client.post("/__fake/vision", json={"vision": False})).status_code == 200
+    assert (await client.get("/props")).json()["modalities"]["vision"] is False
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    earlier = [{"role": "user", "content": [image]}, {"role": "assistant", "content": "ok"},
+               {"role": "user", "content": "and now?"}]
+    refused = await chat(client, messages=earlier)
+    assert refused.status_code == 500
+    assert refused.json()["error"]["message"].startswith("image input is not supported")
+    assert (await chat(client, messages=[{"role": "user", "content": "text"}])).status_code == 200
+    assert (await client.post("/__fake/vision", json={"vision": "no"})).status_code == 400
+    await client.post("/__fake/reset")
+    assert (await chat(client, messages=earlier)).status_code == 200
+
+
+@pytest.mark.asyncio
 async def test_chat_n_and_max_tokens(client: httpx.AsyncClient) -> None:
     body = (await chat(client, n=2, messages=[user("one two three")])).json()
     assert [c["message"]["content"] for c in body["choices"]] == [

@@ -54,6 +54,8 @@ EVERY_KIND: list[tuple[str, str, Any, dict[str, str]]] = [
      {"model": "m", "messages": [{"role": "user", "content": "[[error:400]] bad"}]}, OPENAI),
     ("GET", "/v1/models", None, OPENAI),
     ("GET", "/v1/models/some-model", None, OPENAI),
+    ("POST", "/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "store": True}, OPENAI),
+    ("POST", "/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "stream": True}, OPENAI),
 ]
 
 

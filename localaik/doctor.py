@@ -4,6 +4,7 @@
     settings      every LK_* setting parses (the same check `serve` makes at start)
     upstream      LK_UPSTREAM answers /health; or the bundled llama-server that serve would run
     model         the bundled model is cached and its sha256 matches (or the .gguf path exists)
+    embeddings    the same for LK_EMBED_MODEL, when it names another model than the chat one
     poppler       pdfinfo and pdftoppm render a page with standard-14 text (PDF input)
     files root    LK_FILES_ROOT is a readable folder, when set
     cassette      the cassette folder can be written (record) or the cassette read (replay)
@@ -95,29 +96,34 @@ def upstream(settings: Settings, environ: dict[str, str], needed: bool) -> list[
     else:
         checks.append(Check("llama-server", bad, error + unneeded))
     checks.append(model(settings, needed, install.cache_dir(environ)))
+    if settings.embeddings != "off" and settings.embed_model not in (None, settings.model):
+        checks.append(model(settings, needed, install.cache_dir(environ), label="embeddings",
+                            name=settings.embed_model))
     return checks
 
 
-def model(settings: Settings, needed: bool, cache: Path) -> Check:
+def model(settings: Settings, needed: bool, cache: Path, *, label: str = "model",
+          name: str | None = None) -> Check:
     bad = "fail" if needed else "warn"
     unneeded = "" if needed else " (not needed in replay)"
-    name = settings.model or models.DEFAULT
-    vision = (f"; vision projector {settings.mmproj}" if settings.mmproj
-              else "; no vision projector (images get a 400; LK_MMPROJ adds one)")
+    name = name or settings.model or models.DEFAULT
+    vision = "" if label != "model" else (
+        f"; vision projector {settings.mmproj}" if settings.mmproj
+        else "; no vision projector (images get a 400; LK_MMPROJ adds one)")
     entry = models.CATALOGUE.get(name)
     if entry is None:
         path = Path(name).expanduser()
         if path.is_file():
-            return Check("model", "ok", f"{path}{vision}")
-        return Check("model", bad, f"{name}: no such file{unneeded}")
+            return Check(label, "ok", f"{path}{vision}")
+        return Check(label, bad, f"{name}: no such file{unneeded}")
     path = install.model_path(entry, cache)
     if not path.is_file():
-        return Check("model", bad, f"{name} is not installed: run `localaik runtime install "
-                                   f"--model {name}`{unneeded}")
+        return Check(label, bad, f"{name} is not installed: run `localaik runtime install "
+                                 f"--model {name}`{unneeded}")
     if install.sha256_file(path) != entry.sha256:
-        return Check("model", bad, f"{path}: sha256 mismatch: run `localaik runtime install "
-                                   f"--model {name} --force`{unneeded}")
-    return Check("model", "ok", f"{name}: {path} (sha256 verified){vision}")
+        return Check(label, bad, f"{path}: sha256 mismatch: run `localaik runtime install "
+                                 f"--model {name} --force`{unneeded}")
+    return Check(label, "ok", f"{name}: {path} (sha256 verified){vision}")
 
 
 def poppler(needed: bool) -> Check:

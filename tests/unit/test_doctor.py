@@ -149,3 +149,18 @@ def test_cassette_counts_recordings_and_spots_strangers(tmp_path: Path) -> None:
     stranger.write_text("not sqlite at all, " * 100)
     _, checks = doctor(LK_MODE="replay", LK_CASSETTE=str(stranger))
     assert checks["cassette"][1].startswith(f"{stranger} (cannot be read as a cassette: ")
+
+
+def test_an_embeddings_model_of_its_own_is_checked(tmp_path: Path) -> None:
+    chat = tmp_path / "chat.gguf"
+    chat.write_bytes(b"GGUF")
+    code, checks = doctor(LK_MODE="record", LK_MODEL=str(chat),
+                          LK_EMBED_MODEL=str(tmp_path / "embed.gguf"))
+    assert code == 1
+    assert checks["embeddings"] == ("fail", f"{tmp_path / 'embed.gguf'}: no such file")
+    (tmp_path / "embed.gguf").write_bytes(b"GGUF")
+    code, checks = doctor(LK_MODE="record", LK_MODEL=str(chat),
+                          LK_EMBED_MODEL=str(tmp_path / "embed.gguf"))
+    assert checks["embeddings"] == ("ok", str(tmp_path / "embed.gguf"))
+    _, checks = doctor(LK_MODE="record", LK_MODEL=str(chat), LK_EMBED_MODEL=str(chat))
+    assert "embeddings" not in checks   # the chat model: nothing more to check

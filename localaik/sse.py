@@ -4,7 +4,7 @@ Upstream parsing follows the SSE spec (CR, LF or CRLF line ends; `data:` lines j
 newline; comments and unknown fields skipped; a last event without its blank line still counts).
 Client framing is what each SDK was measured to accept (reference/wire.md): Gemini wants exactly
 `data: <one-line JSON>` and a blank line per event, nothing else; OpenAI chat ends with
-`data: [DONE]`.
+`data: [DONE]`; Anthropic names every event (`event: message_start` before its `data:` line).
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ def openai_frame(value: Any) -> bytes:
 
 
 OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+def anthropic_frame(event: str, value: Any) -> bytes:
+    """`event: <name>`, `data: <one-line JSON>`, a blank line: what the Anthropic SDKs parse."""
+    return b"event: " + event.encode() + b"\ndata: " + dumps(value).encode() + b"\n\n"
 
 
 class EventParser:

@@ -460,3 +460,16 @@ async def test_a_secret_in_the_request_is_refused_and_not_stored(make_localaik: 
     assert "Anthropic key" in error["message"] and secret not in error["message"]
     assert fake.requests == []
     assert all_recordings(cassette) == []
+
+
+async def test_body_over_the_cap_is_413_request_too_large(make_localaik: Any,
+                                                          fake: Any) -> None:
+    async with make_localaik(max_body_size=1024) as client:
+        response = await client.post(MESSAGES, json=body("x" * 4096), headers=HEADERS)
+        small = await client.post(MESSAGES, json=body("fits"), headers=HEADERS)
+
+    error = assert_error(response, 413, "anthropic")
+    assert error["type"] == "request_too_large"
+    assert "LK_MAX_BODY_SIZE" in error["message"]
+    assert small.status_code == 200
+    assert len(fake.requests) == 1

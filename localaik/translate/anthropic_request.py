@@ -453,11 +453,11 @@ def _document(block: Block, media: Media, at: str) -> list[Part]:
         mime, data = _base64(source, at)
         parts = media_parts.blob_to_parts(mime, data, media, at)
     elif kind == "text":
-        data = source.get("data")
-        if not isinstance(data, str):
+        text = source.get("data")
+        if not isinstance(text, str):
             raise BadRequest(f"{at}.source.data: Field required (a string)",
                              param=f"{at}.source.data")
-        parts = [media_parts.text_part(data)] if data else []
+        parts = [media_parts.text_part(text)] if text else []
     elif kind == "content":
         parts = []
         for block_item, where in _blocks(source.get("content"), f"{at}.source"):
@@ -623,7 +623,9 @@ def _block_texts(block: Any) -> list[str]:
             return [content]
         return [t for item in content or [] for t in _block_texts(item)]
     if kind == "document":
-        source = block.get("source") if isinstance(block.get("source"), dict) else {}
+        source = block.get("source")
+        if not isinstance(source, dict):
+            return []
         if source.get("type") == "text" and isinstance(source.get("data"), str):
             return [source["data"]]
         if source.get("type") == "content":

@@ -94,6 +94,14 @@ def _tool_blocks(calls: list[dict[str, Any]], upstream_id: Any) -> list[dict[str
     return blocks
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _index(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _thinking_block(text: str) -> dict[str, Any]:
     # The SDK requires a signature; a local model signs nothing.
     return {"type": "thinking", "thinking": text, "signature": ""}
@@ -103,7 +111,7 @@ def _first_choice(choices: list[Any]) -> dict[str, Any]:
     found = [c for c in choices if isinstance(c, dict)]
     if not found:
         raise UpstreamBadResponse("upstream answer has no choices")
-    return min(found, key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
+    return min(found, key=lambda c: _index(c.get("index"), 0))
 
 
 def _text(content: Any) -> str:
@@ -120,7 +128,7 @@ def openai_response_to_anthropic(response: Any, ctx: AnthropicContext) -> dict[s
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise UpstreamBadResponse("upstream answer has no choices")
     choice = _first_choice(response["choices"])
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = _object(choice.get("message"))
     content: list[dict[str, Any]] = []
     reasoning = message.get("reasoning_content")
     if ctx.thinking and isinstance(reasoning, str) and reasoning:
@@ -179,12 +187,12 @@ class AnthropicStream:
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict):
                 continue
-            index = choice.get("index") if isinstance(choice.get("index"), int) else 0
+            index = _index(choice.get("index"), 0)
             if self.follow is None:
                 self.follow = index
             if index != self.follow:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta = _object(choice.get("delta"))
             reasoning = delta.get("reasoning_content")
             if self.ctx.thinking and isinstance(reasoning, str) and reasoning:
                 events += self._delta("thinking", {"type": "thinking_delta",
@@ -230,17 +238,18 @@ class AnthropicStream:
     def _accumulate(self, call: Any) -> None:
         if not isinstance(call, dict):
             return
-        index = call.get("index") if isinstance(call.get("index"), int) else len(self.calls)
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        fragment = function.get("arguments") if isinstance(function.get("arguments"), str) \
-            else ""
+        index = _index(call.get("index"), len(self.calls))
+        function = _object(call.get("function"))
+        arguments = function.get("arguments")
+        fragment = arguments if isinstance(arguments, str) else ""
         if self._restated(index, call.get("id"), fragment):
             return
         entry = self.calls.setdefault(index, _Call())
-        if isinstance(call.get("id"), str) and call["id"] and entry.id is None:
-            entry.id = call["id"]
-        if isinstance(function.get("name"), str) and function["name"]:
-            entry.name = function["name"]
+        call_id, name = call.get("id"), function.get("name")
+        if isinstance(call_id, str) and call_id and entry.id is None:
+            entry.id = call_id
+        if isinstance(name, str) and name:
+            entry.name = name
         entry.arguments += fragment
 
     def _restated(self, index: int, call_id: Any, fragment: str) -> bool:

@@ -63,6 +63,13 @@ def check_request(request: Any, *, count_tokens: bool = False) -> Checked:
         raise BadRequest("model: Field required", param="model")
     if not isinstance(model, str) or not model:
         raise BadRequest("model: must be a non-empty string", param="model")
+    if request.get("thread") is not None:
+        # The Anthropic SDK's tool runner asks for a server-held thread, and on this error
+        # (its error_code) goes on without one, sending the whole conversation every turn.
+        raise Unsupported("thread: localaik holds no conversation between requests; send the "
+                          "whole conversation", param="thread",
+                          details={"error_code": "thread_unsupported_request",
+                                   "unsupported": ["thread"]})
     stream = request.get("stream", False)
     if not isinstance(stream, bool):
         raise BadRequest(f"stream: must be a boolean (got {stream!r})", param="stream")

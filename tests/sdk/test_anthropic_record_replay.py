@@ -1,7 +1,8 @@
 """Record, then replay, with the official `anthropic` SDK against `localaik serve` (D3–D8).
 
 A scenario of SDK calls (create, stream with text and with tool use, the raw event stream,
-a tool round trip, structured output, count_tokens, models, async, an upstream error) runs
+a tool round trip, the SDK's tool runner, structured output, count_tokens, models, async, an
+upstream error) runs
 through a localaik in `record` mode in front of its own fake llama-server. Then both are
 stopped, and the same scenario runs against `replay` on the same cassette, once with the SDK
 pointed by `base_url` at an upstream where nothing listens, once pointed by
@@ -100,6 +101,20 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
                                  output_format=Person)
         return {"message": dump(message), "parsed": dump(message.parsed_output)}
 
+    def tool_runner() -> Any:
+        seen: list[str] = []
+
+        @anthropic.beta_tool
+        def get_weather(city: str) -> str:
+            """Weather for a city."""
+            seen.append(city)
+            return f"Sunny in {city}"
+
+        runner = client.beta.messages.tool_runner(model=MODEL, max_tokens=64,
+                                                  tools=[get_weather],
+                                                  messages=user("Weather in Lima?"))
+        return {"replies": dump(list(runner)), "calls": seen}
+
     def upstream_400() -> Any:
         with pytest.raises(anthropic.BadRequestError) as caught:
             messages.create(model=MODEL, max_tokens=64, messages=user("bad [[error:400]]"))
@@ -119,6 +134,7 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
                                                            messages=user("one two three"))),
         "models_list": lambda: dump(list(client.models.list())),
         "models_retrieve": lambda: dump(client.models.retrieve(MODEL)),
+        "tool_runner": tool_runner,
         "upstream_400": upstream_400,
     }
 
@@ -160,8 +176,8 @@ def run_scenario(make_client: Callable[[], Anthropic], url: str) -> dict[str, An
 
 
 STEPS = ("create", "stream_text", "stream_tools", "raw_events", "tool_round_trip", "parse",
-         "count_tokens", "models_list", "models_retrieve", "upstream_400", "async",
-         "raw_stream")
+         "count_tokens", "models_list", "models_retrieve", "tool_runner", "upstream_400",
+         "async", "raw_stream")
 
 
 def by_base_url(url: str) -> Callable[[], Anthropic]:
@@ -248,6 +264,8 @@ def test_recorded_results_are_real_answers(main: Main) -> None:
     assert results["count_tokens"] == {"input_tokens": 3}
     assert [m["id"] for m in results["models_list"]] == ["fake-model"]
     assert results["models_retrieve"]["id"] == MODEL
+    assert results["tool_runner"]["calls"] == ["text"]
+    assert results["tool_runner"]["replies"][-1]["content"][0]["text"] == "Tool said: Sunny in text"
     assert results["upstream_400"]["status"] == 400
     assert "".join(results["async"]["stream"]["pieces"]) == "Echo: async stream"
     raw = results["raw_stream"]

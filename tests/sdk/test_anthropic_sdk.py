@@ -194,6 +194,31 @@ def test_tool_use_round_trip(sdk: Anthropic, fake_llama: FakeLlama) -> None:
                        "name": "get_weather"}
 
 
+def test_beta_tool_runner_runs_the_tool_and_answers(sdk: Anthropic,
+                                                    fake_llama: FakeLlama) -> None:
+    """The SDK's agent loop. Where it asks for a server-held thread, localaik's refusal (its
+    error_code) makes it send the whole conversation instead, as it would to any server
+    without threads."""
+    seen: list[str] = []
+
+    @anthropic.beta_tool
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        seen.append(city)
+        return f"Sunny in {city}"
+
+    runner = sdk.beta.messages.tool_runner(model=MODEL, max_tokens=64, tools=[get_weather],
+                                           messages=user("Weather in Oslo?"))
+    replies = list(runner)
+
+    assert seen == ["text"]
+    assert [r.stop_reason for r in replies] == ["tool_use", "end_turn"]
+    assert replies[-1].content[0].text == "Tool said: Sunny in text"  # type: ignore[union-attr]
+    sent = chat_requests(fake_llama)
+    assert len(sent) == 2
+    assert [m["role"] for m in sent[1]["body"]["messages"]] == ["user", "assistant", "tool"]
+
+
 def test_tool_choice_none_answers_with_text(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     message = sdk.messages.create(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore
                                   tool_choice={"type": "none"}, messages=user("Just talk"))

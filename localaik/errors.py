@@ -172,7 +172,7 @@ def error_body(family: Family, status: int, message: str, *, code: str | None = 
     if family is Family.GEMINI:
         return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
     if family is Family.ANTHROPIC:
-        error = {"type": anthropic_type(status), "message": message}
+        error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
         if details:
             error["details"] = details
         return {"type": "error", "error": error}

@@ -78,7 +78,8 @@ def test_google_genai_pdf_from_bytes_records_then_replays_without_poppler(
                           "LK_CASSETTE": str(cassette), "PATH": str(no_poppler)}) as server:
         client = gemini(server.url, version)
         replayed = client.models.generate_content(model="gemini-2.5-flash", contents=contents)
-        with pytest.raises(errors.ClientError) as missed:  # another PDF: a miss, not a poppler error
+        # Another PDF: a miss, not a poppler error.
+        with pytest.raises(errors.ClientError) as missed:
             client.models.generate_content(
                 model="gemini-2.5-flash", contents=["Summarise this document.",
                                                     types.Part.from_bytes(

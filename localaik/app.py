@@ -26,7 +26,7 @@ from localaik.errors import (
 from localaik.media import LocalMedia
 from localaik.protocol import family_of
 from localaik.replay import Cassettes, Replayer
-from localaik.routes import embeddings, gemini, health, openai, responses
+from localaik.routes import anthropic, embeddings, gemini, health, openai, responses
 from localaik.routes.common import Services, json_response
 from localaik.runtime import LlamaServer, RuntimeStartError
 from localaik.upstream import Upstream, make_client
@@ -37,6 +37,7 @@ ROUTES = [
     gemini.model_action, gemini.list_models, gemini.get_model,
     openai.chat_completions, openai.completions, openai.list_models, openai.get_model,
     responses.create_response, responses.stored_response,
+    anthropic.messages, anthropic.count_tokens,
     embeddings.openai_embeddings,
     health.health,
 ]

@@ -19,7 +19,7 @@ Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at o
 (`upstream.py` for httpx). Every class renders in each API family's own error shape through
 `render`: Gemini `{"error":{"code","message","status"}}`, OpenAI
 `{"error":{"message","type","param","code"}}`, Anthropic
-`{"type":"error","error":{"type","message"}}`.
+`{"type":"error","error":{"type","message"}}` (with `details` when the error has them).
 """
 
 from __future__ import annotations
@@ -73,10 +73,14 @@ class Error(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        # Machine-readable detail for the Anthropic shape (`error.details.error_code`), which
+        # the Anthropic SDK acts on; the other shapes have no place for it.
+        self.details = details
 
 
 class BadRequest(Error):
@@ -163,12 +167,15 @@ def anthropic_type(status: int) -> str:
 
 
 def error_body(family: Family, status: int, message: str, *, code: str | None = None,
-               param: str | None = None) -> dict[str, Any]:
+               param: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """The error envelope of one API family, from one status table."""
     if family is Family.GEMINI:
         return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
     if family is Family.ANTHROPIC:
-        return {"type": "error", "error": {"type": anthropic_type(status), "message": message}}
+        error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
+        if details:
+            error["details"] = details
+        return {"type": "error", "error": error}
     if family is Family.OPENAI:
         return {"error": {"message": message, "type": openai_type(status), "param": param,
                           "code": code}}
@@ -178,4 +185,4 @@ def error_body(family: Family, status: int, message: str, *, code: str | None = 
 def render(error: Error, family: Family) -> tuple[int, dict[str, Any]]:
     """Status and body for `error` in the shape of `family`."""
     return error.status, error_body(family, error.status, error.message, code=error.code,
-                                    param=error.param)
+                                    param=error.param, details=error.details)

@@ -20,11 +20,12 @@ The body rewrites, in order:
    length carry meaning), and Gemini tool switches that are empty objects by design
    (`{"googleSearch": {}}`, `{"codeExecution": {}}`) are kept, or two different tools would
    share a key.
-3. Fields that are not part of the question: OpenAI `model` and `stream` (separate canonical
-   fields) and the volatile `user`, `safety_identifier`, `prompt_cache_key`, `metadata`,
-   `store`; Gemini `labels`. Per operation: OpenAI embeddings' `encoding_format` (the same
-   floats answer both encodings); the `model` inside Gemini embedding requests (it must repeat
-   the path's model, the canonical `model` field).
+3. Fields that are not part of the question: OpenAI and Anthropic `model` and `stream`
+   (separate canonical fields); the volatile OpenAI `user`, `safety_identifier`,
+   `prompt_cache_key`, `metadata`, `store`; Anthropic `metadata` (its `user_id`); Gemini
+   `labels`. Per operation: OpenAI embeddings' `encoding_format` (the same floats answer both
+   encodings); the `model` inside Gemini embedding requests (it must repeat the path's model,
+   the canonical `model` field).
 4. The user's LK_IGNORE paths (`parse_ignore`), applied to the normalised body (so Gemini
    paths are camelCase); whatever they leave empty is dropped as in step 2.
 
@@ -50,6 +51,7 @@ _VOLATILE = {
     "openai": frozenset({"model", "stream", "user", "safety_identifier", "prompt_cache_key",
                          "metadata", "store"}),
     "gemini": frozenset({"labels"}),
+    "anthropic": frozenset({"model", "stream", "metadata"}),
 }
 
 
@@ -59,8 +61,8 @@ class ClientRequest:
 
     family: str          # "gemini" | "openai" | "anthropic"
     operation: str       # "generateContent", "countTokens", "chat.completions", "models.list", …
-    model: str | None    # Gemini: the path's model without "models/"; OpenAI: body["model"]
-    stream: bool         # Gemini: streamGenerateContent; OpenAI: body["stream"] is True
+    model: str | None    # Gemini: the path's model without "models/"; OpenAI, Anthropic: body
+    stream: bool         # Gemini: streamGenerateContent; OpenAI, Anthropic: body["stream"]
     body: Any            # the parsed JSON body as received (None for GET)
 
 

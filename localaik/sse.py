@@ -4,7 +4,8 @@ Upstream parsing follows the SSE spec (CR, LF or CRLF line ends; `data:` lines j
 newline; comments and unknown fields skipped; a last event without its blank line still counts).
 Client framing is what each SDK was measured to accept (reference/wire.md): Gemini wants exactly
 `data: <one-line JSON>` and a blank line per event, nothing else; OpenAI chat ends with
-`data: [DONE]`; the Responses API names each event on an `event:` line and has no `[DONE]`.
+`data: [DONE]`; Anthropic and the Responses API name every event (`event: message_start`
+before its `data:` line), and the Responses API has no `[DONE]`.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ def openai_frame(value: Any) -> bytes:
 OPENAI_DONE = b"data: [DONE]\n\n"
 
 
+def anthropic_frame(event: str, value: Any) -> bytes:
+    """`event: <name>`, `data: <one-line JSON>`, a blank line: what the Anthropic SDKs parse."""
+    return b"event: " + event.encode() + b"\ndata: " + dumps(value).encode() + b"\n\n"
+
+
 def responses_frame(event: dict[str, Any]) -> bytes:
-    """An OpenAI Responses API event: its type on an `event:` line, then its data."""
-    return b"event: " + str(event["type"]).encode() + b"\ndata: " + dumps(event).encode() \
-        + b"\n\n"
+    """An OpenAI Responses API event: framed as Anthropic's, named by its `type`."""
+    return anthropic_frame(str(event["type"]), event)
 
 
 class EventParser:

@@ -270,6 +270,21 @@ def client_request(recording: Recording) -> HttpRequest | str:
             return HttpRequest("GET", "/v1/models", None, headers)
         if operation == "models.get":
             return HttpRequest("GET", f"/v1/models/{segment}", None, headers)
+    if family == "anthropic":
+        headers = {"x-api-key": "verify", "anthropic-version": "2023-06-01"}
+        endpoints = {"messages": "/v1/messages",
+                     "messages.count_tokens": "/v1/messages/count_tokens"}
+        if operation in endpoints and isinstance(body, dict):
+            sent = dict(body)
+            if model is not None:
+                sent["model"] = model
+            if stream:
+                sent["stream"] = True
+            return HttpRequest("POST", endpoints[operation], _json(sent), headers)
+        if operation == "models.list":
+            return HttpRequest("GET", "/v1/models", None, headers)
+        if operation == "models.get":
+            return HttpRequest("GET", f"/v1/models/{segment}", None, headers)
     return (f"it cannot be replayed: this localaik serves no {family} {operation} request")
 
 

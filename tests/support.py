@@ -76,6 +76,12 @@ def assert_error(response: httpx.Response, status: int, family: str) -> dict[str
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
+    if family == "anthropic":
+        assert set(body) == {"type", "error"} and body["type"] == "error", body
+        error = body["error"]
+        assert set(error) == {"type", "message"}, error
+        assert isinstance(error["message"], str) and error["message"]
+        return error  # type: ignore[no-any-return]
     assert set(body) == {"error"}, body
     error = body["error"]
     if family == "gemini":

@@ -11,7 +11,7 @@ from litestar import Request, Response
 
 from localaik import sse
 from localaik.config import Settings
-from localaik.errors import BadRequest
+from localaik.errors import BadRequest, UpstreamBadResponse, UpstreamStatus
 from localaik.exchange import Exchange, UpstreamCall
 from localaik.media import LocalMedia
 from localaik.normalize import ClientRequest
@@ -83,3 +83,16 @@ async def read_json(request: Request[Any, Any, Any]) -> Any:
 def json_response(value: Any, status: int = 200) -> Response[bytes]:
     return Response(content=sse.dumps(value).encode(), status_code=status,
                     media_type="application/json")
+
+
+def upstream_chunk(data: str) -> Any:
+    """One upstream stream event's JSON; an error object in the stream raises its error."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
+    if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
+        error = chunk["error"]
+        status = error.get("code") if isinstance(error.get("code"), int) else 500
+        raise UpstreamStatus(status, str(error.get("message") or "upstream error"))
+    return chunk

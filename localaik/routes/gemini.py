@@ -19,7 +19,6 @@ from localaik.errors import (
     MethodNotAllowed,
     NotFound,
     UpstreamBadResponse,
-    UpstreamStatus,
     error_body,
 )
 from localaik.exchange import Exchange, UpstreamCall
@@ -27,7 +26,15 @@ from localaik.normalize import ClientRequest
 from localaik.protocol import Family
 from localaik.protocol import gemini as protocol
 from localaik.routes import embeddings
-from localaik.routes.common import Services, exchange, fixed, json_response, read_json, services
+from localaik.routes.common import (
+    Services,
+    exchange,
+    fixed,
+    json_response,
+    read_json,
+    services,
+    upstream_chunk,
+)
 from localaik.translate import gemini
 from localaik.translate import openai as openai_translate
 
@@ -108,7 +115,7 @@ async def gemini_chunks(upstream_stream: Exchange,
                 if event.data.strip() == "[DONE]":
                     finished = True
                     break
-                for chunk in translator.feed(_chunk(event.data)):
+                for chunk in translator.feed(upstream_chunk(event.data)):
                     yield chunk
         if not finished:
             raise UpstreamBadResponse("upstream stream ended before it was complete")
@@ -118,18 +125,6 @@ async def gemini_chunks(upstream_stream: Exchange,
         yield error_body(Family.GEMINI, exc.status, exc.message)
     finally:
         await upstream_stream.aclose()
-
-
-def _chunk(data: str) -> Any:
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
-    if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
-        error = chunk["error"]
-        status = error.get("code") if isinstance(error.get("code"), int) else 500
-        raise UpstreamStatus(status, str(error.get("message") or "upstream error"))
-    return chunk
 
 
 async def _sse_body(upstream_stream: Exchange,

@@ -1,4 +1,5 @@
-"""OpenAI routes: chat completions, legacy completions, models (shared with Gemini v1)."""
+"""OpenAI routes: chat completions, legacy completions, models (shared with Gemini v1 and
+Anthropic clients)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from localaik.errors import Error, NotFound, UpstreamBadResponse, error_body
 from localaik.exchange import Exchange, UpstreamCall
 from localaik.normalize import ClientRequest
 from localaik.protocol import Family, family_of
+from localaik.routes import anthropic as anthropic_routes
 from localaik.routes import gemini as gemini_routes
 from localaik.routes.common import (
     exchange,
@@ -107,8 +109,11 @@ async def _models(request: Request[Any, Any, Any], operation: str,
 
 @get("/v1/models")
 async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
-    if family_of(request.url.path, dict(request.headers)) is Family.GEMINI:
+    family = family_of(request.url.path, dict(request.headers))
+    if family is Family.GEMINI:
         return await gemini_routes.models_list(request)
+    if family is Family.ANTHROPIC:
+        return await anthropic_routes.models_list(request)
     entries = await _models(request, "models.list", None)
     return json_response({"object": "list",
                           "data": [openai.model_object(m["id"], m) for m in entries]})
@@ -116,8 +121,11 @@ async def list_models(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/v1/models/{model:str}")
 async def get_model(model: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
-    if family_of(request.url.path, dict(request.headers)) is Family.GEMINI:
+    family = family_of(request.url.path, dict(request.headers))
+    if family is Family.GEMINI:
         return await gemini_routes.model_get(request, model)
+    if family is Family.ANTHROPIC:
+        return await anthropic_routes.model_get(request, model)
     entries = await _models(request, "models.get", model)
     if not entries:
         raise NotFound("the upstream serves no model")

@@ -18,10 +18,17 @@ from litestar import Request, Response, post, route
 from litestar.response import Stream
 
 from localaik import sse
-from localaik.errors import Error, Unsupported, UpstreamBadResponse, UpstreamStatus
+from localaik.errors import Error, Unsupported, UpstreamBadResponse
 from localaik.exchange import Exchange, UpstreamCall
 from localaik.normalize import ClientRequest
-from localaik.routes.common import Services, exchange, json_response, read_json, services
+from localaik.routes.common import (
+    Services,
+    exchange,
+    json_response,
+    read_json,
+    services,
+    upstream_chunk,
+)
 from localaik.translate import responses
 from localaik.translate.responses_output import ResponsesStream, chat_response_to_responses
 
@@ -68,18 +75,6 @@ async def _translate(body: dict[str, Any], svc: Services, *, stream: bool) -> di
     return run()
 
 
-def _chunk(data: str) -> Any:
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
-    if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
-        error = chunk["error"]
-        status = error.get("code") if isinstance(error.get("code"), int) else 500
-        raise UpstreamStatus(status, str(error.get("message") or "upstream error"))
-    return chunk
-
-
 async def _events(upstream_stream: Exchange, ctx: responses.ResponsesContext) \
         -> AsyncIterator[bytes]:
     """The Responses events of one upstream stream; a failure ends it with `error` and
@@ -92,7 +87,7 @@ async def _events(upstream_stream: Exchange, ctx: responses.ResponsesContext) \
                 if event.data.strip() == "[DONE]":
                     finished = True
                     break
-                for out in translator.feed(_chunk(event.data)):
+                for out in translator.feed(upstream_chunk(event.data)):
                     yield sse.responses_frame(out)
         if not finished:
             raise UpstreamBadResponse("upstream stream ended before it was complete")

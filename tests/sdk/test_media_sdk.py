@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 from google import genai
@@ -78,7 +79,8 @@ def test_google_genai_pdf_from_bytes_records_then_replays_without_poppler(
                           "LK_CASSETTE": str(cassette), "PATH": str(no_poppler)}) as server:
         client = gemini(server.url, version)
         replayed = client.models.generate_content(model="gemini-2.5-flash", contents=contents)
-        with pytest.raises(errors.ClientError) as missed:  # another PDF: a miss, not a poppler error
+        # Another PDF: a miss, not a poppler error.
+        with pytest.raises(errors.ClientError) as missed:
             client.models.generate_content(
                 model="gemini-2.5-flash", contents=["Summarise this document.",
                                                     types.Part.from_bytes(
@@ -134,3 +136,41 @@ def test_a_model_without_vision_is_a_typed_400_naming_the_setting(
     for message in (str(gemini_error.value.message), openai_error.value.message):
         assert "the upstream model cannot read images" in message
         assert "LK_MMPROJ" in message
+
+
+def test_anthropic_document_and_image_blocks(localaik_url: str, fake_llama: FakeLlama) -> None:
+    with anthropic.Anthropic(api_key="test", base_url=localaik_url, max_retries=0) as client:
+        answer = client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[{
+            "role": "user", "content": [
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                                "data": base64.b64encode(PDF).decode()}},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain",
+                                                "data": "plain words"}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": base64.b64encode(PNG).decode()}},
+                {"type": "text", "text": "Compare them."}]}])
+        with pytest.raises(anthropic.BadRequestError) as remote_pdf:
+            client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[{
+                "role": "user", "content": [
+                    {"type": "document", "source": {"type": "url",
+                                                    "url": "https://example.com/paper.pdf"}},
+                    {"type": "text", "text": "Read it."}]}])
+    assert answer.content[0].text.endswith("[3 images]")
+    assert page_sizes(fake_llama) == [[(100, 100), (200, 100), (1, 1)]]
+    sent = fake_llama.requests()[0]["body"]["messages"][-1]["content"]
+    assert {"type": "text", "text": "plain words"} in sent
+    assert "localaik does not fetch remote documents" in remote_pdf.value.message
+    assert len(fake_llama.requests()) == 1  # the remote PDF was neither fetched nor forwarded
+
+
+def test_anthropic_image_for_a_model_without_vision(localaik_url: str,
+                                                    fake_llama: FakeLlama) -> None:
+    fake_llama.set_vision(False)
+    with anthropic.Anthropic(api_key="test", base_url=localaik_url, max_retries=0) as client:
+        with pytest.raises(anthropic.BadRequestError) as refused:
+            client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=[{
+                "role": "user", "content": [
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                 "data": base64.b64encode(PNG).decode()}}]}])
+    assert "the upstream model cannot read images" in refused.value.message
+    assert "LK_MMPROJ" in refused.value.message

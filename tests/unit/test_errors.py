@@ -151,3 +151,14 @@ def test_openai_type(status: int, expected: str) -> None:
 ])
 def test_anthropic_type(status: int, expected: str) -> None:
     assert error_body(Family.ANTHROPIC, status, "m")["error"]["type"] == expected
+
+
+def test_details_appear_in_the_anthropic_shape_only() -> None:
+    details = {"error_code": "thread_unsupported_request", "unsupported": ["thread"]}
+    error = errors.Unsupported("no threads", param="thread", details=details)
+
+    assert render(error, Family.ANTHROPIC) == (400, {"type": "error", "error": {
+        "type": "invalid_request_error", "message": "no threads", "details": details}})
+    assert render(error, Family.GEMINI)[1] == {"error": {
+        "code": 400, "message": "no threads", "status": "INVALID_ARGUMENT"}}
+    assert "details" not in render(error, Family.OPENAI)[1]["error"]

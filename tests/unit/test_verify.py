@@ -37,6 +37,19 @@ OPENAI = {"authorization": "Bearer test"}
 GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}],
                "generationConfig": {"temperature": 0.0}}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "user": "u1"}
+ANTHROPIC = {"x-api-key": "test", "anthropic-version": "2023-06-01"}
+# A final assistant message without content and a tool input of {}: the key drops both, and
+# the request rebuilt from the key must still be valid.
+ANTHROPIC_BODY = {"model": "claude-haiku-4-5", "max_tokens": 20, "metadata": {"user_id": "u1"},
+                  "tools": [{"name": "now", "input_schema": {"type": "object"}}],
+                  "messages": [{"role": "user", "content": "time?"},
+                               {"role": "assistant", "content": [
+                                   {"type": "tool_use", "id": "toolu_1", "name": "now",
+                                    "input": {}}]},
+                               {"role": "user", "content": [
+                                   {"type": "tool_result", "tool_use_id": "toolu_1",
+                                    "content": []}]},
+                               {"role": "assistant", "content": []}]}
 
 # (method, path, JSON body, headers): one request of every kind the routes record.
 EVERY_KIND: list[tuple[str, str, Any, dict[str, str]]] = [
@@ -56,6 +69,11 @@ EVERY_KIND: list[tuple[str, str, Any, dict[str, str]]] = [
     ("GET", "/v1/models/some-model", None, OPENAI),
     ("POST", "/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "store": True}, OPENAI),
     ("POST", "/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "stream": True}, OPENAI),
+    ("POST", "/v1/messages", ANTHROPIC_BODY, ANTHROPIC),
+    ("POST", "/v1/messages", {**ANTHROPIC_BODY, "stream": True}, ANTHROPIC),
+    ("POST", "/v1/messages/count_tokens", ANTHROPIC_BODY, ANTHROPIC),
+    ("GET", "/v1/models", None, ANTHROPIC),
+    ("GET", "/v1/models/claude-haiku-4-5", None, ANTHROPIC),
 ]
 
 
@@ -230,13 +248,13 @@ def test_a_family_this_localaik_cannot_serve(tmp_path: Path) -> None:
     cassette = Cassette(path)
     cassette.open_sync()
     [recording] = list(cassette.recordings_sync())
-    canon = {**json.loads(recording.request), "family": "anthropic", "operation": "messages"}
+    canon = {**json.loads(recording.request), "family": "anthropic", "operation": "complete"}
     text = canonical_json(canon)
     cassette.save_sync(dataclasses.replace(recording, key=request_key(text), request=text,
-                                           family="anthropic", operation="messages"))
+                                           family="anthropic", operation="complete"))
     cassette.close_sync()
     assert problems(path) == [f"{path}: {request_key(text)[:12]}: it cannot be replayed: this "
-                              "localaik serves no anthropic messages request"]
+                              "localaik serves no anthropic complete request"]
 
 
 def test_later_ordinals_replay_in_sequence(tmp_path: Path) -> None:
@@ -318,6 +336,30 @@ def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
     assert body["model"] == "gpt-4o-mini" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     assert "user" not in body   # volatile: never part of the key
+
+
+def test_anthropic_requests_get_model_stream_and_headers_back(recorded: Path) -> None:
+    cassette = Cassette(recorded)
+    cassette.open_sync(readonly=True)
+    found = {(r.operation, r.stream): r for r in cassette.recordings_sync()
+             if r.family == "anthropic"}
+    cassette.close_sync()
+    assert set(found) == {("messages", False), ("messages", True),
+                          ("messages.count_tokens", False), ("models.list", False),
+                          ("models.get", False)}
+    streamed = client_request(found[("messages", True)])
+    assert not isinstance(streamed, str)
+    assert (streamed.method, streamed.path) == ("POST", "/v1/messages")
+    assert streamed.headers["anthropic-version"]   # what makes /v1/models answer Anthropic
+    body = json.loads(streamed.body or b"")
+    assert body["model"] == "claude-haiku-4-5" and body["stream"] is True
+    assert "metadata" not in body   # volatile: never part of the key
+    assert body["messages"][3] == {"role": "assistant"}
+    count = client_request(found[("messages.count_tokens", False)])
+    assert not isinstance(count, str) and count.path == "/v1/messages/count_tokens"
+    got = client_request(found[("models.get", False)])
+    assert not isinstance(got, str)
+    assert (got.method, got.path, got.body) == ("GET", "/v1/models/claude-haiku-4-5", None)
 
 
 def test_progress_on_a_terminal_for_many_recordings(tmp_path: Path) -> None:

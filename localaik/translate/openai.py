@@ -9,37 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from localaik.errors import BadRequest, UpstreamBadResponse
+from localaik.errors import UpstreamBadResponse
+from localaik.translate import openai_validation
 
 
 def validate_chat_request(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest("messages: a non-empty list of messages is required", param="messages")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequest(f"messages[{i}]: each message needs a string role",
-                             param=f"messages[{i}].role")
-    _validate_common(body)
-    return body
+    return openai_validation.check_chat_request(body)
 
 
 def validate_completion_request(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    if "prompt" not in body:
-        raise BadRequest("prompt is required", param="prompt")
-    _validate_common(body)
-    return body
-
-
-def _validate_common(body: dict[str, Any]) -> None:
-    if "model" in body and not isinstance(body["model"], str):
-        raise BadRequest("model must be a string", param="model")
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise BadRequest("stream must be a boolean", param="stream")
+    return openai_validation.check_completion_request(body)
 
 
 def requested_model(body: dict[str, Any]) -> str | None:

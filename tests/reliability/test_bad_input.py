@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,61 +23,18 @@ import httpx
 import pytest
 
 from tests.fakes.fake_llama import FakeLlama
+from tests.reliability.families import (
+    CHAT,
+    COMPLETIONS,
+    FAMILIES,
+    GEMINI,
+    GEMINI_COUNT,
+    GEMINI_SSE,
+    GEMINI_V1,
+)
 from tests.support import LocalaikProcess
 
 MAX_BODY = 1024 * 1024
-
-GEMINI = "/v1beta/models/gemini-2.0-flash:generateContent"
-GEMINI_V1 = "/v1/models/gemini-2.0-flash:generateContent"
-GEMINI_SSE = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
-GEMINI_COUNT = "/v1beta/models/gemini-2.0-flash:countTokens"
-CHAT = "/v1/chat/completions"
-COMPLETIONS = "/v1/completions"
-
-
-# --------------------------------------------------------------------------------------------
-# Families: the error shape, and a good request that must replay after every case
-
-
-def gemini_shape(body: Any, status: int) -> str:
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "status"}, error
-    assert error["code"] == status
-    assert isinstance(error["status"], str) and error["status"].isupper()
-    if status == 400:
-        assert error["status"] == "INVALID_ARGUMENT"
-    return str(error["message"])
-
-
-def openai_shape(body: Any, status: int) -> str:
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"message", "type", "param", "code"}, error
-    assert error["type"] == "invalid_request_error"
-    assert error["param"] is None or isinstance(error["param"], str)
-    assert isinstance(error["code"], str) and error["code"]
-    return str(error["message"])
-
-
-def plain_shape(body: Any, status: int) -> str:
-    assert body == {"error": {"code": status, "message": body["error"]["message"]}}, body
-    return str(body["error"]["message"])
-
-
-@dataclass(frozen=True)
-class Family:
-    shape: Callable[[Any, int], str]
-    good: tuple[str, str, dict[str, Any]]   # method, path, JSON body: recorded, then replayed
-
-
-FAMILIES: dict[str, Family] = {
-    "gemini": Family(gemini_shape, ("POST", GEMINI, {
-        "contents": [{"role": "user", "parts": [{"text": "the good request"}]}]})),
-    "openai": Family(openai_shape, ("POST", CHAT, {
-        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "the good request"}]})),
-    "plain": Family(plain_shape, ("GET", "/health", {})),
-}
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,8 +34,9 @@ from tests.fakes.fake_llama import make_app
 from tests.reliability.families import FAMILIES, ROUTES, Route
 
 # Deterministic in CI (a red build is then reproducible), exploring anew on a developer's run.
-FUZZ = settings(max_examples=int(os.environ.get("LK_FUZZ_EXAMPLES", "150")), deadline=None,
-                derandomize=bool(os.environ.get("CI")), database=None,
+EXAMPLES = int(os.environ.get("LOCALAIK_TEST_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
+                database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -5,7 +5,8 @@ families); the clients are this test process, the server its own. Every answer m
 with exactly the recorded bytes (0 errors), and the server's memory must not grow without bound:
 its RSS is taken after a warm-up with all 200 connections open, then every second; the growth
 over the run and the trend between its middle and last thirds are bounded. The figures are
-printed with the test's result. LK_LOAD_SECONDS and LK_LOAD_CLIENTS change the run.
+printed with the test's result. LOCALAIK_TEST_LOAD_SECONDS and LOCALAIK_TEST_LOAD_CLIENTS
+change the run.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from tests.fakes.fake_llama import FakeLlama
 from tests.reliability.families import CHAT, GEMINI, GEMINI_SSE
 from tests.support import LocalaikProcess
 
-SECONDS = float(os.environ.get("LK_LOAD_SECONDS", "30"))
-CLIENTS = int(os.environ.get("LK_LOAD_CLIENTS", "200"))
+SECONDS = float(os.environ.get("LOCALAIK_TEST_LOAD_SECONDS", "30"))
+CLIENTS = int(os.environ.get("LOCALAIK_TEST_LOAD_CLIENTS", "200"))
 WARMUP_SECONDS = 3.0
 MIB = 1024 * 1024
 

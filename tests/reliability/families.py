@@ -39,6 +39,16 @@ def openai_shape(body: Any, status: int) -> str:
     return str(error["message"])
 
 
+def anthropic_shape(body: Any, status: int) -> str:
+    """For the Anthropic family: register it in FAMILIES with its good request and routes."""
+    assert set(body) == {"type", "error"} and body["type"] == "error", body
+    error = body["error"]
+    assert set(error) == {"type", "message"}, error
+    if status == 400:
+        assert error["type"] == "invalid_request_error"
+    return str(error["message"])
+
+
 def plain_shape(body: Any, status: int) -> str:
     assert body == {"error": {"code": status, "message": body["error"]["message"]}}, body
     return str(body["error"]["message"])

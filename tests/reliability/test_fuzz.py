@@ -18,7 +18,6 @@ import json
 import os
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -185,7 +184,7 @@ def test_any_model_path_never_gets_a_5xx(client: TestClient[Any], model: str,
     check(client, route, dumps(route.template))
 
 
-def test_the_templates_replay(client: TestClient[Any], tmp_path: Path) -> None:
+def test_the_templates_replay(client: TestClient[Any]) -> None:
     """The fuzzing starts from requests that are valid: each replays its recording."""
     for route in ROUTES.values():
         assert client.post(route.path, json=route.template).status_code == 200

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install system-deps js-deps runtime test serve examples-record clean
+.PHONY: help install system-deps js-deps runtime test bench serve examples-record clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,6 +44,12 @@ examples/js/node_modules/.installed: examples/js/package-lock.json
 
 test: install system-deps js-deps runtime  ## install everything needed, then run all tests
 	$(PY) -m pytest
+
+bench: install runtime  ## the benchmarks (installs wrk and the bench extras); BENCH=name runs one
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m bench.run $(BENCH)
 
 serve: install  ## serve on :8090 with the bundled model (UPSTREAM=http://host:port/v1 for another)
 	$(if $(UPSTREAM),,$(MAKE) runtime)

@@ -18,6 +18,8 @@ log = logging.getLogger("localaik.access")
 
 def _printable(text: str) -> str:
     """One field: spaces and control characters escaped, so a path cannot fake more fields."""
+    if text.isprintable() and " " not in text:
+        return text  # the common case, without a pass per character
     return "".join("%20" if c == " " else c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 

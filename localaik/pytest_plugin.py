@@ -140,7 +140,7 @@ class LocalaikServer:
         import uvicorn
 
         from localaik.app import create_app
-        from localaik.cli import bundled_runtimes
+        from localaik.cli import SERVER_OPTIONS, bundled_runtimes
 
         settings = Settings.load(mode=options.mode, host="127.0.0.1", port=0,
                                  cassette=str(options.cassette_dir / SESSION_CASSETTE))
@@ -154,7 +154,8 @@ class LocalaikServer:
         port = sock.getsockname()[1]
         # log_config=None: the test session's logging stays as the user configured it.
         server = uvicorn.Server(uvicorn.Config(
-            app, lifespan="on", log_config=None, access_log=False, timeout_graceful_shutdown=5))
+            app, **SERVER_OPTIONS, lifespan="on", log_config=None, access_log=False,
+            timeout_graceful_shutdown=5))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name="localaik-server", daemon=True)
         thread.start()

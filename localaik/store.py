@@ -12,6 +12,11 @@ none of it. `synchronous=NORMAL` is enough under WAL: a power cut may lose the l
 never consistency. Closing the last connection folds the WAL back into the main file, so a
 cleanly closed cassette is one self-contained file, ready to commit.
 
+Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving it again costs
+no SQL and no trip to the worker thread. An entry is good while the cassette file and its
+WAL file keep their size and modification time, and this object's own saves drop them all, so
+a recording changed by another process is read anew.
+
 Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
 So each Cassette owns one worker thread; every query runs there, the async methods await it
 through `loop.run_in_executor` (the event loop never blocks on disk), and the `*_sync` twins
@@ -26,7 +31,9 @@ version is also written to `PRAGMA user_version` so any SQLite tool can see it.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -184,6 +191,62 @@ def _check_readable(db: Database, path: Path) -> None:
                     f"localaik understands ({SCHEMA_VERSION}); upgrade localaik to use it")
 
 
+class _HitCache:
+    """Recordings already read, by (key, ordinal), for as long as the files are unchanged."""
+
+    ENTRIES = 1024
+    BYTES = 64 * 1024 * 1024
+
+    def __init__(self, path: Path) -> None:
+        self.files = (path, path.with_name(path.name + "-wal"))
+        self.entries: OrderedDict[tuple[str, int], tuple[Recording, int]] = OrderedDict()
+        self.size = 0
+        self.stamp: tuple[int, ...] | None = None
+
+    def _stamp(self) -> tuple[int, ...]:
+        found: list[int] = []
+        for file in self.files:
+            try:
+                info = os.stat(file)
+            except OSError:
+                found += [-1, -1]
+            else:
+                found += [info.st_mtime_ns, info.st_size]
+        return tuple(found)
+
+    def get(self, key: str, ordinal: int) -> Recording | None:
+        if not self.entries:
+            return None
+        if self._stamp() != self.stamp:
+            self.clear()
+            return None
+        found = self.entries.get((key, ordinal))
+        if found is None:
+            return None
+        self.entries.move_to_end((key, ordinal))
+        return found[0]
+
+    def put(self, recording: Recording, stamp: tuple[int, ...]) -> None:
+        if stamp != self.stamp:
+            self.clear()
+            self.stamp = stamp
+        size = len(recording.body or b"") + sum(len(f.data) for f in recording.frames) \
+            + len(recording.request) + len(recording.upstream_request)
+        if size > self.BYTES // 8:
+            return
+        old = self.entries.pop((recording.key, recording.ordinal), None)
+        self.size += size - (old[1] if old else 0)
+        self.entries[(recording.key, recording.ordinal)] = (recording, size)
+        while len(self.entries) > self.ENTRIES or self.size > self.BYTES:
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.size -= dropped
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+        self.stamp = None
+
+
 class Cassette:
     """One cassette file. All SQLite work runs in this object's single worker thread."""
 
@@ -192,6 +255,7 @@ class Cassette:
         self._db: Database | None = None
         self._readonly = False
         self._executor: ThreadPoolExecutor | None = None
+        self._hits = _HitCache(self.path)
 
     def __repr__(self) -> str:
         return f"Cassette({str(self.path)!r})"
@@ -204,7 +268,15 @@ class Cassette:
         return await self._run(self._open, create and not readonly, readonly)
 
     async def get(self, key: str, ordinal: int = 0) -> Recording | None:
-        return await self._run(self._get, key, ordinal)
+        found = self._hits.get(key, ordinal)
+        if found is not None:
+            return found
+        # The files' stamp from before the read: a change during it makes the entry stale.
+        stamp = self._hits._stamp()
+        found = await self._run(self._get, key, ordinal)
+        if found is not None:
+            self._hits.put(found, stamp)
+        return found
 
     async def ordinals(self, key: str) -> int:
         """How many ordinals exist for `key`, which is also the next free ordinal."""
@@ -217,13 +289,18 @@ class Cassette:
         SecretRefused, writing nothing, when the recording holds something shaped like a key.
         """
         self._refuse_secrets(recording)
-        return await self._run(self._save, recording, replace)
+        self._hits.clear()
+        try:
+            return await self._run(self._save, recording, replace)
+        finally:
+            self._hits.clear()
 
     async def summaries(self) -> list[Summary]:
         return await self._run(self._summaries)
 
     async def close(self) -> None:
         """Close the connection (in its thread) and stop the worker. Safe to call twice."""
+        self._hits.clear()
         if self._executor is None:
             return
         try:
@@ -246,12 +323,14 @@ class Cassette:
 
     def save_sync(self, recording: Recording, *, replace: bool = False) -> int:
         self._refuse_secrets(recording)
+        self._hits.clear()
         return self._run_sync(self._save, recording, replace)
 
     def save_all_sync(self, recordings: list[Recording], *, replace: bool = False) -> list[int]:
         """Save several recordings in one transaction: all of them, or none."""
         for recording in recordings:
             self._refuse_secrets(recording)
+        self._hits.clear()
         return self._run_sync(self._save_all, recordings, replace)
 
     def summaries_sync(self) -> list[Summary]:
@@ -269,6 +348,7 @@ class Cassette:
 
     def delete_sync(self, ids: list[int]) -> int:
         """Delete the recordings with these ids (and their frames) in one transaction."""
+        self._hits.clear()
         return self._run_sync(self._delete, ids)
 
     def check_sync(self) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +67,19 @@ async def read_json(request: Request[Any, Any, Any]) -> Any:
     if content_type.startswith(_REFUSED_TYPES):
         raise BadRequest(f"Content-Type {content_type.split(';')[0]} is not accepted: send the "
                          "request as application/json")
-    raw = await request.body()
+    return parse_json(await request.body())
+
+
+# Deeper documents are refused: the real APIs refuse them too (protobuf's JSON parser stops at
+# 100 levels), and localaik's own recursive walks (normalising, miss diagnosis) stay far from
+# Python's recursion limit.
+MAX_DEPTH = 100
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as strict JSON (RFC 8259): UTF-8, no NaN or Infinity, no unpaired
+    surrogates, at most MAX_DEPTH levels deep. Anything else is a BadRequest naming why."""
     if not raw.strip():
         raise BadRequest("the request body is empty: a JSON object is required")
     try:
@@ -73,11 +87,50 @@ async def read_json(request: Request[Any, Any, Any]) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
-        raise BadRequest("the request body is nested too deeply") from None
+        raise BadRequest(f"the request body is nested too deeply (more than {MAX_DEPTH} "
+                         "levels)") from None
     except ValueError as exc:
         raise BadRequest(f"invalid JSON in the request body: {exc}") from None
+    # Nesting needs an opening bracket per level: most bodies cannot be deep, and skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_over(value, MAX_DEPTH):
+        raise BadRequest(f"the request body is nested too deeply (more than {MAX_DEPTH} levels)")
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("invalid JSON in the request body: a string holds an unpaired "
+                             f"UTF-16 surrogate ({exc.object[exc.start]!r}), which is not "
+                             "Unicode text") from None
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` nests objects and arrays more than `limit` deep (iteratively)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node \
+            if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False
 
 
 def json_response(value: Any, status: int = 200) -> Response[bytes]:

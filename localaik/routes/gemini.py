@@ -162,10 +162,12 @@ async def _upstream_models(request: Request[Any, Any, Any], family: str, operati
 
 async def models_list(request: Request[Any, Any, Any]) -> Response[Any]:
     """Gemini models.list, paged with pageSize/pageToken like the real API."""
+    size = _page_size(request.query_params.get("pageSize"))
+    token = request.query_params.get("pageToken")
+    _page_token(token, None)  # a malformed token is refused before the upstream is asked
     entries = await _upstream_models(request, "gemini", "models.list", None)
     models = [gemini.gemini_model(m["id"], m) for m in entries]
-    size = _page_size(request.query_params.get("pageSize"))
-    start = _page_token(request.query_params.get("pageToken"), len(models))
+    start = _page_token(token, len(models))
     page: dict[str, Any] = {"models": models[start:start + size]}
     if start + size < len(models):
         page["nextPageToken"] = str(start + size)
@@ -175,15 +177,15 @@ async def models_list(request: Request[Any, Any, Any]) -> Response[Any]:
 def _page_size(text: str | None) -> int:
     if text is None:
         return 50
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise BadRequest(f"pageSize must be a whole number (got {text!r})")
     return max(1, min(int(text), 1000))
 
 
-def _page_token(text: str | None, total: int) -> int:
+def _page_token(text: str | None, total: int | None) -> int:
     if not text:
         return 0
-    if not text.isdigit() or int(text) > total:
+    if not (text.isascii() and text.isdigit()) or (total is not None and int(text) > total):
         raise BadRequest("pageToken is not one this server gave out")
     return int(text)
 

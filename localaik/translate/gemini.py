@@ -68,6 +68,12 @@ def gemini_request_to_openai(request: Any, *, upstream_model: str, stream: bool,
     if "cachedContent" in request:
         raise Unsupported("cachedContent is not supported by localaik: send the contents inline",
                           param="cachedContent")
+    if request.get("safetySettings") is not None \
+            and not isinstance(request["safetySettings"], list):
+        raise BadRequest("safetySettings must be a list of SafetySetting objects",
+                         param="safetySettings")
+    if request.get("toolConfig") is not None:
+        _check_tool_config(request["toolConfig"])
     messages: list[Message] = []
     system = request.get("systemInstruction")
     if system is not None:
@@ -326,6 +332,8 @@ def _function_response(value: Any, ids: _CallIds, where: str) -> Message:
     name = response.get("name")
     if not isinstance(name, str) or not name:
         raise BadRequest(f"{where}.functionResponse.name: required string")
+    if response.get("response") is not None:
+        _object(response["response"], f"{where}.functionResponse.response")
     payload: dict[str, Any] = {"response": response.get("response")}
     if isinstance(response.get("parts"), list) and response["parts"]:
         payload["parts"] = response["parts"]
@@ -350,6 +358,14 @@ def _number(config: dict[str, Any], key: str) -> float | int:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _integer(config: dict[str, Any], key: str) -> int:
+    value = _number(config, key)
+    if not isinstance(value, int):
+        raise BadRequest(f"generationConfig.{key} must be a whole number (got {value!r})",
+                         param=f"generationConfig.{key}")
+    return value
+
+
 def _generation_config(config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, target in _NUMBER_FIELDS.items():
@@ -357,9 +373,14 @@ def _generation_config(config: dict[str, Any]) -> dict[str, Any]:
             out[target] = _number(config, key)
     for key, target in _INT_FIELDS.items():
         if config.get(key) is not None:
-            out[target] = int(_number(config, key))
+            out[target] = _integer(config, key)
+    # llama-server reads a negative max_tokens as "no limit": refuse it rather than change
+    # the answer's length.
+    if out.get("max_tokens", 1) < 1:
+        raise BadRequest(f"generationConfig.maxOutputTokens must be at least 1 (got "
+                         f"{out['max_tokens']})", param="generationConfig.maxOutputTokens")
     if config.get("candidateCount") is not None:
-        count = int(_number(config, "candidateCount"))
+        count = _integer(config, "candidateCount")
         if count < 1:
             raise BadRequest("generationConfig.candidateCount must be at least 1")
         if count != 1:
@@ -373,7 +394,7 @@ def _generation_config(config: dict[str, Any]) -> dict[str, Any]:
         out["logprobs"] = True
     if config.get("logprobs") is not None:
         out["logprobs"] = True
-        out["top_logprobs"] = int(_number(config, "logprobs"))
+        out["top_logprobs"] = _integer(config, "logprobs")
     modalities = config.get("responseModalities")
     if isinstance(modalities, list) and any(str(m).upper() != "TEXT" for m in modalities):
         raise Unsupported("generationConfig.responseModalities: localaik answers with TEXT only",
@@ -389,6 +410,9 @@ def _generation_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _response_format(config: dict[str, Any]) -> dict[str, Any] | None:
     mime = config.get("responseMimeType")
+    if mime is not None and not isinstance(mime, str):
+        raise BadRequest(f"generationConfig.responseMimeType must be a string (got {mime!r})",
+                         param="generationConfig.responseMimeType")
     mime = mime.lower() if isinstance(mime, str) else ""
     schema: Any = None
     if config.get("responseSchema") is not None:
@@ -442,8 +466,20 @@ def _function_tool(declaration: Any, where: str) -> dict[str, Any]:
     if declaration.get("parametersJsonSchema") is not None:
         function["parameters"] = declaration["parametersJsonSchema"]
     elif declaration.get("parameters") is not None:
+        _object(declaration["parameters"], f"{where}.parameters")
         function["parameters"] = gemini_schema_to_json_schema(declaration["parameters"])
     return {"type": "function", "function": function}
+
+
+def _check_tool_config(tool_config: Any) -> None:
+    calling = _object(tool_config, "toolConfig").get("functionCallingConfig")
+    if calling is None:
+        return
+    allowed = _object(calling, "toolConfig.functionCallingConfig").get("allowedFunctionNames")
+    if allowed is not None and (not isinstance(allowed, list)
+                                or not all(isinstance(n, str) for n in allowed)):
+        raise BadRequest("toolConfig.functionCallingConfig.allowedFunctionNames must be a list "
+                         "of function names", param="toolConfig")
 
 
 def _tool_choice(tool_config: Any, names: list[str]) -> Any:
@@ -687,7 +723,12 @@ def count_tokens_text(request: Any) -> str:
         if not isinstance(content, dict) or not isinstance(content.get("parts", []), list):
             raise BadRequest("contents must be a list of Content objects", param="contents")
         for part in content.get("parts", []):
-            if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
+            if not isinstance(part, dict):
+                raise BadRequest("contents[].parts[] must be Part objects", param="contents")
+            if "text" in part and not isinstance(part["text"], str):
+                raise BadRequest(f"a text part must hold a string (got {part['text']!r:.40})",
+                                 param="contents")
+            if part.get("text"):
                 texts.append(part["text"])
     return "\n".join(texts)
 

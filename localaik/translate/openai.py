@@ -14,27 +14,18 @@ from typing import Any
 
 from localaik.errors import BadRequest, UpstreamBadResponse
 from localaik.translate import media as media_parts
+from localaik.translate import openai_validation
 from localaik.translate.media import Media, Part
 
 
 def validate_chat_request(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest("messages: a non-empty list of messages is required", param="messages")
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequest(f"messages[{i}]: each message needs a string role",
-                             param=f"messages[{i}].role")
-    _validate_common(body)
-    return body
+    return openai_validation.check_chat_request(body)
 
 
 def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, Any]:
     """The body to send upstream: `body` itself, or a copy with its file parts expanded.
 
-    Image parts are checked (a data URI must hold valid base64) and go up as sent.
+    Image parts go up as sent (`openai_validation` checked them).
     """
     messages: list[Any] = body["messages"]
     expanded: list[Any] = []
@@ -48,8 +39,6 @@ def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, An
         for j, part in enumerate(content):
             where = f"messages[{i}].content[{j}]"
             kind = part.get("type") if isinstance(part, dict) else None
-            if kind == "image_url":
-                _check_image(part, where)
             if kind == "file":
                 parts.extend(_file_parts(part.get("file"), media, f"{where}.file"))
                 changed = True
@@ -66,22 +55,21 @@ def has_files(body: dict[str, Any]) -> bool:
                for part in message["content"])
 
 
-def _check_image(part: dict[str, Any], where: str) -> None:
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    if not isinstance(url, str) or not url:
-        raise BadRequest(f"{where}.image_url.url: required string",
-                         param=f"{where}.image_url.url")
-    if url.startswith("data:"):
-        media_parts.decode_data_uri(url, f"{where}.image_url.url")
-
-
 def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
+    try:
+        return _file_content(file, media, where)
+    except BadRequest as exc:
+        exc.param = exc.param or f"{where}.file_data"
+        raise
+
+
+def _file_content(file: Any, media: Media, where: str) -> list[Part]:
     if not isinstance(file, dict):
         raise BadRequest(f"{where}: expected an object with file_data", param=where)
     if file.get("file_id") is not None and file.get("file_data") is None:
         raise BadRequest(f"{where}.file_id: localaik has no Files API, so uploaded files "
-                         "cannot be referenced; send the content as file_data", param=where)
+                         "cannot be referenced; send the content as file_data",
+                         param=f"{where}.file_id")
     data, filename = file.get("file_data"), file.get("filename")
     if not isinstance(data, str) or not data:
         raise BadRequest(f"{where}.file_data: required string", param=f"{where}.file_data")
@@ -99,19 +87,7 @@ def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
 
 
 def validate_completion_request(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    if "prompt" not in body:
-        raise BadRequest("prompt is required", param="prompt")
-    _validate_common(body)
-    return body
-
-
-def _validate_common(body: dict[str, Any]) -> None:
-    if "model" in body and not isinstance(body["model"], str):
-        raise BadRequest("model must be a string", param="model")
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise BadRequest("stream must be a boolean", param="stream")
+    return openai_validation.check_completion_request(body)
 
 
 def requested_model(body: dict[str, Any]) -> str | None:

@@ -165,23 +165,29 @@ async def test_openai_image_parts_go_up_as_sent(make_localaik: Any, fake: Any) -
     assert sent["body"] == body  # nothing rewritten, and nothing fetched
 
 
-@pytest.mark.parametrize(("part", "says"), [
+IMAGE = "messages[0].content[1].image_url.url"
+FILE = "messages[0].content[1].file"
+
+
+@pytest.mark.parametrize(("part", "says", "param"), [
     ({"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!"}},
-     "messages[0].content[1].image_url.url: invalid base64 data"),
-    ({"type": "image_url", "image_url": {}}, "messages[0].content[1].image_url.url: required"),
+     f"{IMAGE}: invalid base64 data", IMAGE),
+    ({"type": "image_url", "image_url": {}},
+     f"Invalid type for '{IMAGE}': expected a string", IMAGE),
     ({"type": "file", "file": {"file_id": "file-abc123"}},
-     "messages[0].content[1].file.file_id: localaik has no Files API"),
-    ({"type": "file", "file": {"file_data": "%%%"}},
-     "messages[0].content[1].file.file_data: invalid base64 data"),
-    ({"type": "file", "file": "doc.pdf"}, "messages[0].content[1].file: expected an object"),
+     f"{FILE}.file_id: localaik has no Files API", f"{FILE}.file_id"),
+    ({"type": "file", "file": {"file_data": "%%%"}}, f"{FILE}.file_data: invalid base64 data",
+     f"{FILE}.file_data"),
+    ({"type": "file", "file": "doc.pdf"}, f"{FILE}: expected an object", FILE),
 ], ids=["bad-base64-image", "image-without-url", "file-id", "bad-base64-file", "file-string"])
 async def test_bad_openai_media_is_a_400_in_every_mode(make_localaik: Any, fake: Any,
                                                        tmp_path: Path, part: dict[str, Any],
-                                                       says: str) -> None:
+                                                       says: str, param: str) -> None:
     for mode in ("record", "replay"):
         async with make_localaik(mode=mode, cassette=tmp_path / "c.db") as client:
             error = assert_error(await client.post(CHAT, json=chat_with(part)), 400, "openai")
         assert error["message"].startswith(says), error["message"]
+        assert error["param"] == param
     assert fake.requests == []
     assert not (tmp_path / "c.db").exists()
 

@@ -38,6 +38,8 @@ an embeddings input) change the behaviour:
 ``[[slow:MS]]``     streams only: sleep MS milliseconds before each frame.
 ``[[cut:N]]``       streams only: send N frames, then abort the connection
                     (never sends ``[DONE]``).
+``[[stall:N]]``     streams only: send N frames, then nothing more (until the
+                    client goes away).
 ``[[nofinish]]``    streams only: no chunk carries a finish_reason.
 ``[[finish:R]]``    use R as finish_reason (e.g. ``length``).
 ``[[notool]]``      never answer with a tool call.
@@ -238,6 +240,7 @@ class Directives:
     hang: bool = False
     slow_ms: int = 0
     cut: int | None = None
+    stall: int | None = None
     nofinish: bool = False
     finish: str | None = None
     notool: bool = False
@@ -262,6 +265,8 @@ class Directives:
             self.slow_ms = int(arg)
         elif name == "cut" and arg.isdigit():
             self.cut = int(arg)
+        elif name == "stall" and arg.isdigit():
+            self.stall = int(arg)
         elif name == "nofinish":
             self.nofinish = True
         elif name == "finish" and arg:
@@ -417,7 +422,8 @@ async def send_error(send: Send, code: int, message: str) -> None:
     await send_json(send, code, error_body(code, message))
 
 
-async def send_stream(send: Send, frames: list[bytes], directives: Directives) -> None:
+async def send_stream(send: Send, frames: list[bytes], directives: Directives,
+                      receive: Receive | None = None) -> None:
     """Send SSE frames one body chunk at a time, honouring slow/cut."""
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -427,6 +433,8 @@ async def send_stream(send: Send, frames: list[bytes], directives: Directives) -
     for index, frame in enumerate(frames):
         if index >= limit:
             raise ConnectionCut(f"fake stream cut after {limit} frames")
+        if index == directives.stall and receive is not None and await hang(receive):
+            return  # the client went away while the stream stalled
         if directives.slow_ms:
             await asyncio.sleep(directives.slow_ms / 1000.0)
         await send({"type": "http.response.body", "body": frame, "more_body": True})
@@ -732,7 +740,7 @@ class FakeLlamaApp:
         if body.get("stream"):
             chunks = chat_stream_chunks(base, choices, directives.nofinish)
             chunks = finish_stream_chunks(chunks, body, usage, timings)
-            await send_stream(send, sse_frames(chunks), directives)
+            await send_stream(send, sse_frames(chunks), directives, receive)
             return
         await send_json(
             send,
@@ -825,7 +833,7 @@ class FakeLlamaApp:
         if body.get("stream"):
             chunks = completion_stream_chunks(base, choices, directives.nofinish)
             chunks = finish_stream_chunks(chunks, body, usage, timings)
-            await send_stream(send, sse_frames(chunks), directives)
+            await send_stream(send, sse_frames(chunks), directives, receive)
             return
         response = dict(base)
         response["choices"] = [

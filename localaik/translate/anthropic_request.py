@@ -267,7 +267,8 @@ def _check_tool_pairs(found: list[_Turn]) -> None:
         else:
             asked = set()
             if t > 0 and found[t - 1].role == "assistant":
-                asked = {b.get("id") for b, _ in found[t - 1].blocks if b["type"] == "tool_use"}
+                asked = {b.get("id") for b, _ in found[t - 1].blocks
+                         if b["type"] == "tool_use" and isinstance(b.get("id"), str)}
             for block, at in turn.blocks:
                 if block["type"] == "tool_result":
                     result_id = _required_str(block, "tool_use_id", at)
@@ -281,7 +282,8 @@ def _check_tool_pairs(found: list[_Turn]) -> None:
 def _result_ids(turn: _Turn) -> set[Any]:
     if turn.role != "user":
         return set()
-    return {b.get("tool_use_id") for b, _ in turn.blocks if b["type"] == "tool_result"}
+    return {b.get("tool_use_id") for b, _ in turn.blocks
+            if b["type"] == "tool_result" and isinstance(b.get("tool_use_id"), str)}
 
 
 def _messages(messages: Any, media: Media) -> list[Message]:

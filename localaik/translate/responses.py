@@ -212,7 +212,7 @@ def _input_messages(value: Any, media: Media, system: list[Part]) -> list[Messag
         where = f"input[{i}]"
         if not isinstance(item, dict):
             raise BadRequest(f"{where} must be an object", param=where)
-        kind = item.get("type")
+        kind = _kind(item, where)
         if kind is None and "role" in item:
             kind = "message"
         if kind == "message":
@@ -274,7 +274,7 @@ def _content_parts(content: Any, media: Media, where: str, role: str) -> list[Pa
     parts: list[Part] = []
     for j, part in enumerate(content):
         at = f"{where}.content[{j}]"
-        kind = part.get("type") if isinstance(part, dict) else None
+        kind = _kind(part, at) if isinstance(part, dict) else None
         if kind in _TEXT_PARTS or kind == "refusal":
             key = "refusal" if kind == "refusal" else "text"
             text = part.get(key)
@@ -433,7 +433,7 @@ def _tool_choice(choice: Any, names: list[str]) -> Any:
     kind = choice.get("type")
     if kind == "function":
         name = choice.get("name")
-        if name not in names:
+        if not isinstance(name, str) or name not in names:
             raise BadRequest(f"tool_choice.name: {name!r} is not one of the function tools",
                              param="tool_choice.name")
         return {"type": "function", "function": {"name": name}}
@@ -483,3 +483,11 @@ def _response_format(text: Any) -> dict[str, Any] | None:
         return {"type": "json_schema", "json_schema": spec}
     raise BadRequest(f"text.format.type must be text, json_object or json_schema (got "
                      f"{kind!r})", param="text.format.type")
+
+
+def _kind(item: dict[str, Any], where: str) -> str | None:
+    """An item's or part's `type`: a string, or absent."""
+    kind = item.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise BadRequest(f"{where}.type must be a string", param=f"{where}.type")
+    return kind

@@ -1,7 +1,7 @@
 """The API families of the reliability tests: their routes, error shapes and a good request.
 
-Adding a family (Anthropic) to the bad-input matrix and the fuzzing is adding its entry here
-(`FAMILIES` and `ROUTES`) and its cases beside the others.
+Adding a family to the bad-input matrix and the fuzzing is adding its entry here (`FAMILIES`
+and `ROUTES`) and its cases beside the others.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ GEMINI = "/v1beta/models/gemini-2.0-flash:generateContent"
 GEMINI_V1 = "/v1/models/gemini-2.0-flash:generateContent"
 GEMINI_SSE = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
 GEMINI_COUNT = "/v1beta/models/gemini-2.0-flash:countTokens"
+GEMINI_EMBED = "/v1beta/models/gemini-embedding-001:embedContent"
+GEMINI_BATCH_EMBED = "/v1/models/gemini-embedding-001:batchEmbedContents"
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
+RESPONSES = "/v1/responses"
+EMBEDDINGS = "/v1/embeddings"
+MESSAGES = "/v1/messages"
+MESSAGES_COUNT = "/v1/messages/count_tokens"
 
 
 def gemini_shape(body: Any, status: int) -> str:
@@ -40,7 +46,6 @@ def openai_shape(body: Any, status: int) -> str:
 
 
 def anthropic_shape(body: Any, status: int) -> str:
-    """For the Anthropic family: register it in FAMILIES with its good request and routes."""
     assert set(body) == {"type", "error"} and body["type"] == "error", body
     error = body["error"]
     assert set(error) == {"type", "message"}, error
@@ -65,6 +70,9 @@ FAMILIES: dict[str, Family] = {
         "contents": [{"role": "user", "parts": [{"text": "the good request"}]}]})),
     "openai": Family(openai_shape, ("POST", CHAT, {
         "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "the good request"}]})),
+    "anthropic": Family(anthropic_shape, ("POST", MESSAGES, {
+        "model": "claude-haiku-4-5", "max_tokens": 16,
+        "messages": [{"role": "user", "content": "the good request"}]})),
     "plain": Family(plain_shape, ("GET", "/health", {})),
 }
 
@@ -112,6 +120,45 @@ CHAT_FULL: dict[str, Any] = {
 }
 
 
+ANTHROPIC_FULL: dict[str, Any] = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 10,
+    "system": [{"type": "text", "text": "be brief"}],
+    "messages": [
+        {"role": "user", "content": [
+            {"type": "text", "text": "hi"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                         "data": PNG}}]},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"}]},
+    ],
+    "temperature": 0.5, "top_p": 0.9, "top_k": 5, "stop_sequences": ["x"],
+    "tools": [{"name": "f", "description": "a function", "input_schema": {
+        "type": "object", "properties": {"a": {"type": "integer"}}}}],
+    "tool_choice": {"type": "auto"},
+    "metadata": {"user_id": "u1"},
+}
+
+RESPONSES_FULL: dict[str, Any] = {
+    "model": "gpt-4o-mini",
+    "instructions": "be brief",
+    "input": [
+        {"role": "user", "content": [
+            {"type": "input_text", "text": "hi"},
+            {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+    ],
+    "tools": [{"type": "function", "name": "f", "parameters": {
+        "type": "object", "properties": {"a": {"type": "integer"}}}}],
+    "tool_choice": "auto", "temperature": 0.5, "top_p": 0.9, "max_output_tokens": 16,
+    "text": {"format": {"type": "json_schema", "name": "out", "schema": {
+        "type": "object", "properties": {"a": {"type": "string"}}}}},
+}
+
+
 @dataclass(frozen=True)
 class Route:
     family: str
@@ -128,4 +175,19 @@ ROUTES: dict[str, Route] = {
                                                  "stream_options": {"include_usage": True}}),
     "openai-completions": Route("openai", COMPLETIONS, {"model": "m", "prompt": "hi",
                                                         "max_tokens": 5, "echo": False}),
+    "openai-responses": Route("openai", RESPONSES, RESPONSES_FULL),
+    "openai-responses-stream": Route("openai", RESPONSES, {**RESPONSES_FULL, "stream": True}),
+    "openai-embeddings": Route("openai", EMBEDDINGS, {
+        "model": "text-embedding-3-small", "input": ["hi", "there"],
+        "encoding_format": "float", "dimensions": 4}),
+    "gemini-embed": Route("gemini", GEMINI_EMBED, {
+        "content": {"parts": [{"text": "hi"}]}, "taskType": "RETRIEVAL_DOCUMENT",
+        "title": "t", "outputDimensionality": 4}),
+    "gemini-batch-embed": Route("gemini", GEMINI_BATCH_EMBED, {"requests": [
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "hi"}]}},
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "there"}]}}]}),
+    "anthropic-messages": Route("anthropic", MESSAGES, ANTHROPIC_FULL),
+    "anthropic-stream": Route("anthropic", MESSAGES, {**ANTHROPIC_FULL, "stream": True}),
+    "anthropic-count": Route("anthropic", MESSAGES_COUNT, {
+        key: value for key, value in ANTHROPIC_FULL.items() if key != "max_tokens"}),
 }

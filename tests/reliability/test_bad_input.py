@@ -26,11 +26,17 @@ from tests.fakes.fake_llama import FakeLlama
 from tests.reliability.families import (
     CHAT,
     COMPLETIONS,
+    EMBEDDINGS,
     FAMILIES,
     GEMINI,
+    GEMINI_BATCH_EMBED,
     GEMINI_COUNT,
+    GEMINI_EMBED,
     GEMINI_SSE,
     GEMINI_V1,
+    MESSAGES,
+    MESSAGES_COUNT,
+    RESPONSES,
 )
 from tests.support import LocalaikProcess
 
@@ -271,12 +277,128 @@ OPENAI_CASES = [
     route("openai-completions-by-delete", "openai", "DELETE", COMPLETIONS, "DELETE", 405),
 ]
 
+def responses(**extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-4o-mini", "input": "hi", **extra}
+
+
+def embed(**extra: Any) -> dict[str, Any]:
+    return {"model": "text-embedding-3-small", "input": "hi", **extra}
+
+
+RESPONSES_CASES = [
+    raw("responses-invalid-json", "openai", RESPONSES, b"{", "invalid JSON"),
+    raw("responses-array", "openai", RESPONSES, b"[]", "JSON object"),
+    body("responses-input-missing", "openai", RESPONSES, {"model": "gpt-4o-mini"}, "input"),
+    body("responses-input-number", "openai", RESPONSES, responses(input=5), "input"),
+    body("responses-item-type-list", "openai", RESPONSES,
+         responses(input=[{"type": [], "role": "user", "content": "hi"}]), "type"),
+    body("responses-role-unknown", "openai", RESPONSES,
+         responses(input=[{"role": "robot", "content": "hi"}]), "role"),
+    body("responses-previous-response", "openai", RESPONSES,
+         responses(previous_response_id="resp_1"), "previous_response_id"),
+    body("responses-web-search", "openai", RESPONSES, responses(tools=[{"type": "web_search"}]),
+         "web_search"),
+    body("responses-max-tokens-string", "openai", RESPONSES,
+         responses(max_output_tokens="many"), "max_output_tokens"),
+    body("responses-unknown-field", "openai", RESPONSES, responses(colour="blue"), "colour"),
+    body("responses-output-without-call", "openai", RESPONSES, responses(input=[
+        {"type": "function_call_output", "call_id": "nope", "output": "x"}]), "call_id"),
+    route("responses-retrieve", "openai", "GET", f"{RESPONSES}/resp_1",
+          "does not store responses", 400),
+]
+
+EMBEDDING_CASES = [
+    raw("embeddings-invalid-json", "openai", EMBEDDINGS, b"{", "invalid JSON"),
+    body("embeddings-input-missing", "openai", EMBEDDINGS, {"model": "m"}, "input"),
+    body("embeddings-input-empty", "openai", EMBEDDINGS, embed(input=[]), "input"),
+    body("embeddings-input-object", "openai", EMBEDDINGS, embed(input={"text": "hi"}), "input"),
+    body("embeddings-encoding-hex", "openai", EMBEDDINGS, embed(encoding_format="hex"),
+         "encoding_format"),
+    body("embeddings-dimensions-zero", "openai", EMBEDDINGS, embed(dimensions=0), "dimensions"),
+    body("embeddings-unknown-field", "openai", EMBEDDINGS, embed(colour="blue"), "colour"),
+    route("embeddings-by-get", "openai", "GET", EMBEDDINGS, "GET", 405),
+    body("gemini-embed-content-missing", "gemini", GEMINI_EMBED, {}, "content"),
+    body("gemini-embed-image", "gemini", GEMINI_EMBED, {"content": {"parts": [
+        {"inlineData": {"mimeType": "image/png", "data": "aGk="}}]}}, "inlineData"),
+    body("gemini-embed-dimensions-string", "gemini", GEMINI_EMBED,
+         {"content": {"parts": [{"text": "hi"}]}, "outputDimensionality": "four"},
+         "outputDimensionality"),
+    body("gemini-embed-task-unknown", "gemini", GEMINI_EMBED,
+         {"content": {"parts": [{"text": "hi"}]}, "taskType": "DREAMING"}, "taskType"),
+    body("gemini-batch-requests-object", "gemini", GEMINI_BATCH_EMBED, {"requests": {}},
+         "requests"),
+    body("gemini-batch-requests-empty", "gemini", GEMINI_BATCH_EMBED, {"requests": []},
+         "requests"),
+    route("gemini-embed-by-get", "gemini", "GET", GEMINI_EMBED, "GET", 405),
+]
+
+
+def anthropic(**extra: Any) -> dict[str, Any]:
+    return {"model": "claude-haiku-4-5", "max_tokens": 16,
+            "messages": [{"role": "user", "content": "hi"}], **extra}
+
+
+def blocks(*content: Any) -> dict[str, Any]:
+    return anthropic(messages=[{"role": "user", "content": list(content)}])
+
+
+ANTHROPIC_CASES = [
+    *any_body_cases("anthropic", MESSAGES, anthropic()),
+    body("anthropic-max-tokens-missing", "anthropic", MESSAGES,
+         {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hi"}]},
+         "max_tokens"),
+    body("anthropic-max-tokens-zero", "anthropic", MESSAGES, anthropic(max_tokens=0),
+         "max_tokens"),
+    body("anthropic-max-tokens-string", "anthropic", MESSAGES, anthropic(max_tokens="many"),
+         "max_tokens"),
+    body("anthropic-messages-missing", "anthropic", MESSAGES,
+         {"model": "claude-haiku-4-5", "max_tokens": 16}, "messages"),
+    body("anthropic-messages-empty", "anthropic", MESSAGES, anthropic(messages=[]), "messages"),
+    body("anthropic-messages-string", "anthropic", MESSAGES, anthropic(messages="hi"),
+         "messages"),
+    body("anthropic-role-unknown", "anthropic", MESSAGES,
+         anthropic(messages=[{"role": "robot", "content": "hi"}]), "role"),
+    body("anthropic-content-number", "anthropic", MESSAGES,
+         anthropic(messages=[{"role": "user", "content": 5}]), "content"),
+    body("anthropic-block-type-unknown", "anthropic", MESSAGES,
+         blocks({"type": "hologram", "data": "x"}), "hologram"),
+    body("anthropic-image-without-media-type", "anthropic", MESSAGES,
+         blocks({"type": "image", "source": {"type": "base64", "data": "aGk="}}), "media_type"),
+    body("anthropic-image-bad-base64", "anthropic", MESSAGES, blocks(
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                     "data": "not base64!"}}), "base64"),
+    body("anthropic-remote-pdf", "anthropic", MESSAGES, blocks(
+        {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}}),
+        "does not fetch"),
+    body("anthropic-temperature-high", "anthropic", MESSAGES, anthropic(temperature=2),
+         "temperature"),
+    body("anthropic-top-k-negative", "anthropic", MESSAGES, anthropic(top_k=-1), "top_k"),
+    body("anthropic-stop-string", "anthropic", MESSAGES, anthropic(stop_sequences="x"),
+         "stop_sequences"),
+    body("anthropic-system-number", "anthropic", MESSAGES, anthropic(system=5), "system"),
+    body("anthropic-tool-result-unasked", "anthropic", MESSAGES, blocks(
+        {"type": "tool_result", "tool_use_id": "toolu_x", "content": "x"}), "tool_use_id"),
+    body("anthropic-tool-without-schema", "anthropic", MESSAGES,
+         anthropic(tools=[{"name": "f"}]), "input_schema"),
+    body("anthropic-web-search", "anthropic", MESSAGES,
+         anthropic(tools=[{"type": "web_search_20250305", "name": "web_search"}]),
+         "web_search"),
+    body("anthropic-tool-choice-unknown", "anthropic", MESSAGES,
+         anthropic(tool_choice={"type": "sometimes"}), "tool_choice"),
+    body("anthropic-count-messages-missing", "anthropic", MESSAGES_COUNT,
+         {"model": "claude-haiku-4-5"}, "messages"),
+    raw("anthropic-count-invalid-json", "anthropic", MESSAGES_COUNT, b"{", "invalid"),
+    route("anthropic-messages-by-get", "anthropic", "GET", MESSAGES, "GET", 405),
+    route("anthropic-batches", "anthropic", "POST", f"{MESSAGES}/batches", "no route", 404),
+]
+
 PLAIN_CASES = [
     route("plain-unknown-path", "plain", "GET", "/nope", "no route", 404),
     route("plain-health-by-post", "plain", "POST", "/health", "POST", 405),
 ]
 
-CASES = [*GEMINI_CASES, *OPENAI_CASES, *PLAIN_CASES]
+CASES = [*GEMINI_CASES, *OPENAI_CASES, *RESPONSES_CASES, *EMBEDDING_CASES, *ANTHROPIC_CASES,
+         *PLAIN_CASES]
 
 
 def test_the_matrix_is_large_and_has_unique_ids() -> None:

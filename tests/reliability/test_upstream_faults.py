@@ -176,3 +176,66 @@ async def test_slow_frames_within_the_timeout_are_answered_and_recorded_with_the
 
     assert replayed.content == live.content
     assert fake.requests == []
+
+
+# --------------------------------------------------------------------------------------------
+# The event-named streams: Anthropic Messages and the OpenAI Responses API
+
+NAMED_ROUTES: dict[str, tuple[str, str, Any]] = {
+    "anthropic-stream": ("anthropic", "/v1/messages", lambda text: {
+        "model": "claude-haiku-4-5", "max_tokens": 64, "stream": True,
+        "messages": [{"role": "user", "content": text}]}),
+    "responses-stream": ("openai", "/v1/responses", lambda text: {
+        "model": "gpt-4o-mini", "input": text, "stream": True}),
+}
+NAMED_CASES = [(fault, route) for fault in FAULTS for route in NAMED_ROUTES]
+
+
+def named_events(content: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each `event:`/`data:` frame."""
+    found = []
+    for frame in content.decode().split("\n\n"):
+        if frame.strip():
+            event = parse_frame(frame.encode())
+            assert event is not None and event.event, frame
+            found.append((event.event, json.loads(event.data)))
+    return found
+
+
+@pytest.mark.parametrize(("fault", "route"), NAMED_CASES,
+                         ids=[f"{f}-{r}" for f, r in NAMED_CASES])
+async def test_fault_in_an_event_named_stream(make_localaik: Any, fake: Any,
+                                              fake_llama: FakeLlama, tmp_path: Path,
+                                              fault: str, route: str) -> None:
+    spec = FAULTS[fault]
+    family, path, make_body = NAMED_ROUTES[route]
+    body = make_body(f"tell me a long story {spec.directive}")
+    cassette = tmp_path / "c.db"
+    anchor = await record_anchor(make_localaik, cassette)
+    upstream = f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" \
+        else fake_llama.url + "/v1"
+
+    async with over_sockets(upstream, cassette) as client:
+        response = await client.post(path, json=body)
+        healthy = await client.post(path, json=make_body("and now a short one"),
+                                    headers={"x-localaik-cassette": "after"})
+
+    if spec.mid_stream:
+        assert response.status_code == 200
+        found = named_events(response.content)
+        names = [name for name, _ in found]
+        if family == "anthropic":
+            assert names[-1] == "error" and "message_stop" not in names
+            message = found[-1][1]["error"]["message"]
+            assert found[-1][1]["error"]["type"] == "api_error"
+        else:
+            assert names[-2:] == ["error", "response.failed"]
+            assert "response.completed" not in names
+            message = found[-2][1]["message"]
+            assert found[-1][1]["response"]["status"] == "failed"
+    else:
+        message = assert_error(response, spec.status, family)["message"]
+    assert spec.says in message
+    if fault != "refused":
+        assert healthy.status_code == 200
+    await assert_only_the_anchor(make_localaik, fake, cassette, path, body, family, anchor)

@@ -24,6 +24,7 @@ from localaik.errors import (
     render,
 )
 from localaik.media import LocalMedia
+from localaik.memo import HitMemo
 from localaik.protocol import family_of
 from localaik.replay import Cassettes, Replayer
 from localaik.routes import anthropic, embeddings, gemini, health, openai, responses
@@ -131,6 +132,13 @@ async def _embeddings_off() -> None:
                               "embeddings llama-server runs")
 
 
+def services_of(app: Any) -> Services:
+    """The services of an app `create_app` built (inside its ASGI layers), once started."""
+    while not isinstance(app, Litestar):
+        app = app.app
+    return app.state.services  # type: ignore[no-any-return]
+
+
 def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
                runtime: LlamaServer | None = None,
                embed_runtime: LlamaServer | None = None) -> Any:
@@ -188,4 +196,5 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
         logging_config=None,
         debug=False,
     )
-    return AccessLog(app) if settings.log else app
+    served = HitMemo(app, lambda: getattr(app.state, "services", None))
+    return AccessLog(served) if settings.log else served

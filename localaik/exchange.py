@@ -15,6 +15,7 @@ from typing import Any
 
 from localaik import sse
 from localaik.errors import UpstreamBadResponse, UpstreamStatus
+from localaik.memo import Hit
 
 ERROR_BODY_LIMIT = 64 * 1024
 
@@ -45,6 +46,7 @@ class Exchange:
     body: bytes = b""
     frames: AsyncIterator[bytes] | None = None
     source: str = "upstream"
+    hit: Hit | None = None  # set when the answer comes from a recording
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property

@@ -116,7 +116,7 @@ class LocalaikServer:
 
     def __init__(self, settings: Settings, app: Any, server: Any, thread: threading.Thread,
                  url: str, cassette_dir: Path) -> None:
-        from localaik.access_log import AccessLog
+        from localaik.app import services_of
 
         self.settings = settings
         self.url = url
@@ -125,8 +125,7 @@ class LocalaikServer:
         self._server = server
         self._thread = thread
         self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
-        litestar = app.app if isinstance(app, AccessLog) else app
-        self.replayer = litestar.state.services.replayer
+        self.replayer = services_of(app).replayer
         self.test_cassettes: dict[Path, None] = {}   # the tests' cassettes, first use first
 
     @property

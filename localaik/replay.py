@@ -33,10 +33,11 @@ from localaik import __version__, sse
 from localaik.config import Settings
 from localaik.errors import BadRequest, ReplayMiss, SecretRefused
 from localaik.exchange import Exchange, UpstreamCall
+from localaik.memo import Hit
 from localaik.miss import NearestIndex, miss_message
 from localaik.normalize import ClientRequest, canonical, canonical_json, parse_ignore, request_key
 from localaik.secret_scan import find_secret
-from localaik.store import Cassette, Frame, Recording, Summary
+from localaik.store import Cassette, Frame, Recording, Summary, file_stamp
 from localaik.upstream import Upstream
 from localaik.usage import UsageLog
 
@@ -131,10 +132,13 @@ class Replayer:
         while True:
             entry = await self.cassettes.get(path, create=False)
             if mode != "refresh" and entry.exists:
+                stamp = file_stamp(path)  # before the lookup: a change during it shows
                 recording = await self._lookup(entry.cassette, key, ordinal)
                 if recording is not None:
                     self.usage.used(path, recording.key, recording.ordinal)
-                    return await self._replay(recording)
+                    answer = await self._replay(recording)
+                    answer.hit = Hit(path, recording.key, recording.ordinal, stamp)
+                    return answer
             if mode == "replay":
                 await validate()
                 raise await self._miss(entry, path, key, canon)

@@ -191,6 +191,20 @@ def _check_readable(db: Database, path: Path) -> None:
                     f"localaik understands ({SCHEMA_VERSION}); upgrade localaik to use it")
 
 
+def file_stamp(path: Path) -> tuple[int, ...]:
+    """What changes when a cassette changes: the modification time and size of the file and of
+    its write-ahead log (-1 for a file that is not there)."""
+    found: list[int] = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = os.stat(file)
+        except OSError:
+            found += [-1, -1]
+        else:
+            found += [info.st_mtime_ns, info.st_size]
+    return tuple(found)
+
+
 class _HitCache:
     """Recordings already read, by (key, ordinal), for as long as the files are unchanged."""
 
@@ -198,21 +212,13 @@ class _HitCache:
     BYTES = 64 * 1024 * 1024
 
     def __init__(self, path: Path) -> None:
-        self.files = (path, path.with_name(path.name + "-wal"))
+        self.path = path
         self.entries: OrderedDict[tuple[str, int], tuple[Recording, int]] = OrderedDict()
         self.size = 0
         self.stamp: tuple[int, ...] | None = None
 
     def _stamp(self) -> tuple[int, ...]:
-        found: list[int] = []
-        for file in self.files:
-            try:
-                info = os.stat(file)
-            except OSError:
-                found += [-1, -1]
-            else:
-                found += [info.st_mtime_ns, info.st_size]
-        return tuple(found)
+        return file_stamp(self.path)
 
     def get(self, key: str, ordinal: int) -> Recording | None:
         if not self.entries:

@@ -302,7 +302,7 @@ def _replay_all(path: Path, items: list[_Replayable],
         return []
     from litestar.testing import TestClient
 
-    from localaik.app import create_app
+    from localaik.app import create_app, services_of
     from localaik.config import Settings
 
     problems: list[Problem] = []
@@ -315,8 +315,9 @@ def _replay_all(path: Path, items: list[_Replayable],
         settings = Settings(mode="replay", cassette=copy, log=False, repeats="sequence",
                             max_body_size=2**31)
         done = 0
-        with TestClient(app=create_app(settings)) as client:
-            replayer = client.app.state.services.replayer
+        app = create_app(settings)
+        with TestClient(app=app) as client:
+            replayer = services_of(app).replayer
             for key, slots in by_key.items():
                 # Ordinal n answers the n-th identical request (LK_REPEATS=sequence).
                 for ordinal in range(max(slots) + 1):

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from localaik import sse
+from localaik import memo, sse
 from localaik.config import Settings
 from localaik.errors import BadRequest, UpstreamBadResponse, UpstreamStatus
 from localaik.exchange import Exchange, UpstreamCall
@@ -47,9 +47,13 @@ async def exchange(request: Request[Any, Any, Any], client_request: ClientReques
                    call: Callable[[], Awaitable[UpstreamCall]],
                    validate: Callable[[], Awaitable[None]] = no_check) -> Exchange:
     """The upstream answer for a client request: from the cassette or live, by mode."""
-    return await services(request).replayer.exchange(
+    answer = await services(request).replayer.exchange(
         client_request, call, validate=validate,
         cassette=request.headers.get("x-localaik-cassette"))
+    made = request.scope.get(memo.EXCHANGES)  # type: ignore[call-overload]
+    if made is not None:
+        made.append(answer.hit)
+    return answer
 
 
 def fixed(call: UpstreamCall) -> Callable[[], Awaitable[UpstreamCall]]:

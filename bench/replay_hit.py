@@ -7,6 +7,8 @@ logging) answering a recorded non-stream Gemini and OpenAI answer of about 2 KB,
 keep-alive connections (wrk, its own process), against a bare Litestar app that answers the
 same bytes on the same routes under the same ASGI server and options (bench/apps.py).
 Targets: ≥ 0.6× the baseline's throughput and ≥ 1,000 req/s; added p50 ≤ 1 ms, p99 ≤ 5 ms.
+The same with `LK_MEMO=off` is reported beside them: what a request's first replay costs, when
+it is parsed, keyed, looked up and translated rather than answered from the memo.
 
 Part 2, the choice of ASGI server: the same two apps under uvicorn (h11 + asyncio, and
 httptools + uvloop), granian and hypercorn, Gemini route, 1 and 16 connections.
@@ -74,6 +76,11 @@ def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> Non
     with localaik_serve({"LK_MODE": "replay", "LK_CASSETTE": str(cassette),
                          "LK_LOG": "off"}) as server:
         quiet = {c: load(server.url, "gemini", c, seconds) for c in (1, 16)}
+    # Every hit parsed, keyed, looked up and translated again: a request's first replay.
+    with localaik_serve({"LK_MODE": "replay", "LK_CASSETTE": str(cassette),
+                         "LK_MEMO": "off"}) as server:
+        unmemoised = {(f, c): load(server.url, f, c, seconds) for f in REQUESTS
+                      for c in (1, 16)}
     with serve(SHIPPED, "bench.apps:baseline_app",
                clean_env(BENCH_ANSWERS=str(answers))) as base:
         for family, (path, body) in REQUESTS.items():
@@ -96,6 +103,12 @@ def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> Non
         report.add(f"{label} p99", mine.p99_ms, base_load.p99_ms, "ms", "added ≤ 5 ms",
                    added99 <= 5.0, note=f"added {added99:+.2f} ms")
         report.details[label] = {"localaik": vars(mine), "baseline": vars(base_load)}
+    for (family, connections), mine in unmemoised.items():
+        base_load = theirs[(family, connections)]
+        report.add(f"{family} c={connections} throughput, LK_MEMO=off", mine.rps, base_load.rps,
+                   "req/s", "", None, note=f"p50 {mine.p50_ms:.2f} ms, p99 {mine.p99_ms:.2f} ms "
+                   "(each hit parsed, keyed, looked up and translated: a first replay)")
+        report.details[f"{family} c={connections} LK_MEMO=off"] = vars(mine)
     for connections, mine in quiet.items():
         base_load = theirs[("gemini", connections)]
         report.add(f"gemini c={connections} throughput, LK_LOG=off", mine.rps, base_load.rps,

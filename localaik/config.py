@@ -203,6 +203,11 @@ class Settings:
         "LK_REPEATS", parse=_choice(REPEATS),
         help="`first`: an identical request replays the first recording; `sequence`: the n-th "
              "identical request replays the n-th recording (the last one repeats)."))
+    memo: bool = field(default=True, metadata=_meta(
+        "LK_MEMO", parse=_bool,
+        help="Answer an identical request replayed from an unchanged cassette with the bytes "
+             "sent last time, without parsing and translating it again; `off` does the work "
+             "each time."))
     ignore: str = field(default="", metadata=_meta(
         "LK_IGNORE", parse=_ignore,
         help="Comma-separated JSON paths left out of the request key, e.g. "

@@ -14,7 +14,8 @@ What makes an entry unsafe is never served:
 - only answers the app built from exactly one exchange, a cassette hit, are kept: not live
   answers, misses, errors or streams;
 - only while replaying is pure: modes `record` and `replay`, `LK_REPEATS=first` (a sequence
-  moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design);
+  moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design); `LK_MEMO=off`
+  turns it off;
 - an entry names its cassette file and the file's stamp at the lookup: any change to the file
   (a new recording, another process) drops it; the cassette a request resolves to (its header,
   the server's default, which the pytest plugin switches per test) is part of the key;
@@ -125,8 +126,8 @@ class HitMemo:
 
 
 def _pure(settings: Any) -> bool:
-    return settings.mode in ("record", "replay") and settings.repeats == "first" \
-        and settings.replay_speed == 0
+    return settings.memo and settings.mode in ("record", "replay") \
+        and settings.repeats == "first" and settings.replay_speed == 0
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -122,7 +122,8 @@ async def test_the_cassette_a_request_resolves_to_is_part_of_the_key(fake: Any,
     {"mode": "replay", "replay_speed": 2.0},
     {"mode": "refresh"},
     {"mode": "passthrough"},
-], ids=["sequence", "paced", "refresh", "passthrough"])
+    {"mode": "replay", "memo": False},
+], ids=["sequence", "paced", "refresh", "passthrough", "off"])
 async def test_only_pure_replay_is_memoised(fake: Any, tmp_path: Path,
                                             settings: dict[str, Any]) -> None:
     cassette = tmp_path / "c.db"

@@ -235,6 +235,17 @@ def _error_of(data: str) -> str | None:
 # -- the client request -------------------------------------------------------------------------
 
 
+# The headers a family's clients send (they pick the /v1/models shape) and its POST routes.
+POST_ROUTES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "openai": ({"authorization": "Bearer verify"},
+               {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
+                "responses": "/v1/responses", "embeddings": "/v1/embeddings"}),
+    "anthropic": ({"x-api-key": "verify", "anthropic-version": "2023-06-01"},
+                  {"messages": "/v1/messages",
+                   "messages.count_tokens": "/v1/messages/count_tokens"}),
+}
+
+
 def client_request(recording: Recording) -> HttpRequest | str:
     """The HTTP request a client sends for this recording's canonical request, as the routes
     read it; a problem (str) when no route serves its family and operation."""
@@ -254,27 +265,10 @@ def client_request(recording: Recording) -> HttpRequest | str:
             return HttpRequest("GET", "/v1beta/models", None, headers)
         if operation == "models.get":
             return HttpRequest("GET", f"/v1beta/models/{segment}", None, headers)
-    if family == "openai":
-        headers = {"authorization": "Bearer verify"}
-        endpoints = {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
-                     "responses": "/v1/responses", "embeddings": "/v1/embeddings"}
+    if family in POST_ROUTES:
+        headers, endpoints = POST_ROUTES[family]
         if operation in endpoints and isinstance(body, dict):
             # The routes take `model` and `stream` out of the body into their own fields.
-            sent = dict(body)
-            if model is not None:
-                sent["model"] = model
-            if stream:
-                sent["stream"] = True
-            return HttpRequest("POST", endpoints[operation], _json(sent), headers)
-        if operation == "models.list":
-            return HttpRequest("GET", "/v1/models", None, headers)
-        if operation == "models.get":
-            return HttpRequest("GET", f"/v1/models/{segment}", None, headers)
-    if family == "anthropic":
-        headers = {"x-api-key": "verify", "anthropic-version": "2023-06-01"}
-        endpoints = {"messages": "/v1/messages",
-                     "messages.count_tokens": "/v1/messages/count_tokens"}
-        if operation in endpoints and isinstance(body, dict):
             sent = dict(body)
             if model is not None:
                 sent["model"] = model

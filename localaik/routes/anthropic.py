@@ -27,7 +27,7 @@ from localaik.routes.common import (
     json_response,
     read_json,
     services,
-    upstream_chunk,
+    upstream_chunks,
 )
 from localaik.translate import anthropic_request as request_translate
 from localaik.translate import anthropic_response as response_translate
@@ -75,16 +75,10 @@ async def _sse_body(upstream_stream: Exchange,
     event (the SDK raises it), and an upstream stream cut before `[DONE]` is a failure."""
     translator = response_translate.AnthropicStream(ctx)
     try:
-        finished = False
-        async with contextlib.aclosing(upstream_stream.events()) as events:
-            async for event in events:
-                if event.data.strip() == "[DONE]":
-                    finished = True
-                    break
-                for name, data in translator.feed(upstream_chunk(event.data)):
+        async with contextlib.aclosing(upstream_chunks(upstream_stream)) as chunks:
+            async for upstream in chunks:
+                for name, data in translator.feed(upstream):
                     yield sse.anthropic_frame(name, data)
-        if not finished:
-            raise UpstreamBadResponse("upstream stream ended before it was complete")
         for name, data in translator.finish_events():
             yield sse.anthropic_frame(name, data)
     except Error as exc:

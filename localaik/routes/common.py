@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,18 @@ def _depth_over(value: Any, limit: int) -> bool:
 def json_response(value: Any, status: int = 200) -> Response[bytes]:
     return Response(content=sse.dumps(value).encode(), status_code=status,
                     media_type="application/json")
+
+
+async def upstream_chunks(upstream_stream: Exchange) -> AsyncIterator[Any]:
+    """The JSON chunks of an upstream chat stream, up to its `[DONE]`. A stream that ends
+    before it raises UpstreamBadResponse; an error object in it raises its error. Iterate it
+    inside `contextlib.aclosing`."""
+    async with contextlib.aclosing(upstream_stream.events()) as events:
+        async for event in events:
+            if event.data.strip() == "[DONE]":
+                return
+            yield upstream_chunk(event.data)
+    raise UpstreamBadResponse("upstream stream ended before it was complete")
 
 
 def upstream_chunk(data: str) -> Any:

@@ -33,7 +33,7 @@ from localaik.routes.common import (
     json_response,
     read_json,
     services,
-    upstream_chunk,
+    upstream_chunks,
 )
 from localaik.translate import gemini
 from localaik.translate import openai as openai_translate
@@ -109,16 +109,10 @@ async def gemini_chunks(upstream_stream: Exchange,
     """Translated chunks of one upstream stream; a failure ends it with an error object."""
     translator = gemini.GeminiStream(ctx)
     try:
-        finished = False
-        async with contextlib.aclosing(upstream_stream.events()) as events:
-            async for event in events:
-                if event.data.strip() == "[DONE]":
-                    finished = True
-                    break
-                for chunk in translator.feed(upstream_chunk(event.data)):
+        async with contextlib.aclosing(upstream_chunks(upstream_stream)) as chunks:
+            async for upstream in chunks:
+                for chunk in translator.feed(upstream):
                     yield chunk
-        if not finished:
-            raise UpstreamBadResponse("upstream stream ended before it was complete")
         for chunk in translator.finish():
             yield chunk
     except Error as exc:

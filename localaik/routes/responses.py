@@ -18,7 +18,7 @@ from litestar import Request, Response, post, route
 from litestar.response import Stream
 
 from localaik import sse
-from localaik.errors import Error, Unsupported, UpstreamBadResponse
+from localaik.errors import Error, Unsupported
 from localaik.exchange import Exchange, UpstreamCall
 from localaik.normalize import ClientRequest
 from localaik.routes.common import (
@@ -27,7 +27,7 @@ from localaik.routes.common import (
     json_response,
     read_json,
     services,
-    upstream_chunk,
+    upstream_chunks,
 )
 from localaik.translate import responses
 from localaik.translate.responses_output import ResponsesStream, chat_response_to_responses
@@ -81,16 +81,10 @@ async def _events(upstream_stream: Exchange, ctx: responses.ResponsesContext) \
     `response.failed` events."""
     translator = ResponsesStream(ctx)
     try:
-        finished = False
-        async with contextlib.aclosing(upstream_stream.events()) as events:
-            async for event in events:
-                if event.data.strip() == "[DONE]":
-                    finished = True
-                    break
-                for out in translator.feed(upstream_chunk(event.data)):
+        async with contextlib.aclosing(upstream_chunks(upstream_stream)) as chunks:
+            async for upstream in chunks:
+                for out in translator.feed(upstream):
                     yield sse.responses_frame(out)
-        if not finished:
-            raise UpstreamBadResponse("upstream stream ended before it was complete")
         for out in translator.finish():
             yield sse.responses_frame(out)
     except Error as exc:

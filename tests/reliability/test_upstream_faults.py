@@ -99,6 +99,21 @@ def last_event_error(family: str, path: str, content: bytes) -> tuple[list[Any],
     return [json.loads(f) for f in frames], last["error"]
 
 
+async def with_fault(make_localaik: Any, fake_llama: FakeLlama, cassette: Path, fault: str,
+                     path: str, body: Any, make_body: Any) -> tuple[bytes, Any, Any]:
+    """Record the anchor, send `body` (which holds the fault's directive) over real sockets,
+    then a healthy request; returns the anchor's answer and both responses."""
+    anchor = await record_anchor(make_localaik, cassette)
+    upstream = f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" \
+        else fake_llama.url + "/v1"
+    async with over_sockets(upstream, cassette) as client:
+        response = await client.post(path, json=body)
+        # (Recorded in another cassette, so that this one shows what the fault left.)
+        healthy = await client.post(path, json=make_body("and now a short one"),
+                                    headers={"x-localaik-cassette": "after"})
+    return anchor, response, healthy
+
+
 @pytest.mark.parametrize(("fault", "route"), CASES, ids=[f"{f}-{r}" for f, r in CASES])
 async def test_fault_gives_the_documented_error_and_records_nothing(
         make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path, fault: str,
@@ -107,15 +122,8 @@ async def test_fault_gives_the_documented_error_and_records_nothing(
     family, path, make_body = ROUTES[route]
     body = make_body(f"tell me a long story {spec.directive}")
     cassette = tmp_path / "c.db"
-    anchor = await record_anchor(make_localaik, cassette)
-    upstream = f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" \
-        else fake_llama.url + "/v1"
-
-    async with over_sockets(upstream, cassette) as client:
-        response = await client.post(path, json=body)
-        # (Recorded in another cassette, so that this one shows what the fault left.)
-        healthy = await client.post(path, json=make_body("and now a short one"),
-                                    headers={"x-localaik-cassette": "after"})
+    anchor, response, healthy = await with_fault(make_localaik, fake_llama, cassette, fault,
+                                                 path, body, make_body)
 
     if spec.mid_stream:
         assert response.status_code == 200
@@ -211,14 +219,8 @@ async def test_fault_in_an_event_named_stream(make_localaik: Any, fake: Any,
     family, path, make_body = NAMED_ROUTES[route]
     body = make_body(f"tell me a long story {spec.directive}")
     cassette = tmp_path / "c.db"
-    anchor = await record_anchor(make_localaik, cassette)
-    upstream = f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" \
-        else fake_llama.url + "/v1"
-
-    async with over_sockets(upstream, cassette) as client:
-        response = await client.post(path, json=body)
-        healthy = await client.post(path, json=make_body("and now a short one"),
-                                    headers={"x-localaik-cassette": "after"})
+    anchor, response, healthy = await with_fault(make_localaik, fake_llama, cassette, fault,
+                                                 path, body, make_body)
 
     if spec.mid_stream:
         assert response.status_code == 200

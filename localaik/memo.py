@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localaik.errors import BadRequest
 from localaik.store import file_stamp
 
 Scope = dict[str, Any]
@@ -85,7 +86,7 @@ class HitMemo:
         replayer = svc.replayer
         try:
             cassette = replayer.cassettes.path_for(_header(scope, b"x-localaik-cassette"))
-        except Exception:  # an invalid name: the app answers it in the caller's shape
+        except BadRequest:  # an invalid name: the app answers it in the caller's shape
             cassette = None
         key = (scope["path"], scope.get("query_string", b""), cassette, body)
         entry = self.entries.get(key) if cassette is not None else None

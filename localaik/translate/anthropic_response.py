@@ -25,6 +25,7 @@ from typing import Any
 
 from localaik.errors import UpstreamBadResponse
 from localaik.protocol import anthropic as protocol
+from localaik.translate.arguments import call_arguments
 
 Event = tuple[str, dict[str, Any]]
 
@@ -56,24 +57,6 @@ def anthropic_usage(upstream: Any) -> dict[str, int] | None:
             "output_tokens": int(upstream.get("completion_tokens") or 0)}
 
 
-def tool_input(name: str, arguments: Any) -> dict[str, Any]:
-    """The arguments of a call as the tool_use block's `input` (an object)."""
-    if arguments in (None, ""):
-        return {}
-    if isinstance(arguments, dict):
-        return arguments
-    try:
-        value = json.loads(arguments)
-    except (TypeError, ValueError):
-        raise UpstreamBadResponse(
-            f"upstream returned arguments for {name} that are not JSON: {arguments!r:.200}"
-        ) from None
-    if not isinstance(value, dict):
-        raise UpstreamBadResponse(f"upstream returned arguments for {name} that are not a JSON "
-                                  "object")
-    return value
-
-
 def _tool_blocks(calls: list[dict[str, Any]], upstream_id: Any) -> list[dict[str, Any]]:
     """tool_use blocks for accumulated calls ({"id", "name", "arguments"}), ids made unique."""
     stem = message_id(upstream_id).removeprefix("msg_")
@@ -90,7 +73,7 @@ def _tool_blocks(calls: list[dict[str, Any]], upstream_id: Any) -> list[dict[str
             block_id += "_"
         used.add(block_id)
         blocks.append({"type": "tool_use", "id": block_id, "name": name,
-                       "input": tool_input(name, call.get("arguments"))})
+                       "input": call_arguments(name, call.get("arguments"))})
     return blocks
 
 

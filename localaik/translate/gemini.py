@@ -17,6 +17,7 @@ from typing import Any
 from localaik.errors import BadRequest, Unsupported, UpstreamBadResponse
 from localaik.protocol import gemini
 from localaik.translate import media as media_parts
+from localaik.translate.arguments import call_arguments
 from localaik.translate.media import Media, Part
 from localaik.translate.schema import gemini_schema_to_json_schema
 
@@ -563,21 +564,7 @@ def _thought_parts(message: dict[str, Any], ctx: GeminiContext) -> list[Part]:
 def function_call_part(name: Any, arguments: Any) -> Part:
     if not isinstance(name, str) or not name:
         raise UpstreamBadResponse("upstream returned a tool call without a function name")
-    if arguments in (None, ""):
-        args: Any = {}
-    elif isinstance(arguments, dict):
-        args = arguments
-    else:
-        try:
-            args = json.loads(arguments)
-        except (TypeError, ValueError):
-            raise UpstreamBadResponse(
-                f"upstream returned arguments for {name} that are not JSON: {arguments!r:.200}"
-            ) from None
-        if not isinstance(args, dict):
-            raise UpstreamBadResponse(f"upstream returned arguments for {name} that are not "
-                                      "a JSON object")
-    return {"functionCall": {"name": name, "args": args}}
+    return {"functionCall": {"name": name, "args": call_arguments(name, arguments)}}
 
 
 def _envelope(ctx: GeminiContext, upstream_id: Any) -> dict[str, Any]:

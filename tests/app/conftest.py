@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from litestar.testing import AsyncTestClient
 
 from localaik.app import create_app
 from localaik.config import Settings
+from tests.fakes import fake_llama_server_bin
 from tests.fakes.fake_llama import FakeLlamaApp, make_app
 
 FAKE_UPSTREAM = "http://fake/v1"
@@ -125,3 +127,16 @@ async def localaik(make_localaik: MakeLocalaik) -> AsyncIterator[AsyncTestClient
     """localaik with default test settings in front of `fake`."""
     async with make_localaik() as client:
         yield client
+
+@pytest.fixture()
+def fake_bin(tmp_path: Path) -> Path:
+    """The fake llama-server as an executable, for the supervision tests."""
+    return fake_llama_server_bin.executable(tmp_path)
+
+
+@pytest.fixture()
+def argv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the fake executable notes the arguments of each start."""
+    path = tmp_path / "argv.jsonl"
+    monkeypatch.setenv("FAKE_LLAMA_ARGV_FILE", str(path))
+    return path

@@ -24,7 +24,6 @@ from litestar.testing import AsyncTestClient
 from localaik.app import create_app
 from localaik.config import Settings
 from localaik.runtime import LlamaServer, embedding_server_args, free_port, llama_server_args
-from tests.fakes import fake_llama_server_bin
 from tests.support import LocalaikProcess, assert_error
 
 AUTH = {"authorization": "Bearer test"}
@@ -58,18 +57,6 @@ def paths_seen(server: LlamaServer) -> list[str]:
     """The paths of the requests a running fake llama-server received."""
     log = httpx.get(f"http://127.0.0.1:{server.port}/__fake/requests", timeout=5).json()
     return [entry["path"] for entry in log]
-
-
-@pytest.fixture()
-def fake_bin(tmp_path: Path) -> Path:
-    return fake_llama_server_bin.executable(tmp_path)
-
-
-@pytest.fixture()
-def argv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "argv.jsonl"
-    monkeypatch.setenv("FAKE_LLAMA_ARGV_FILE", str(path))
-    return path
 
 
 def starts(argv_file: Path) -> list[list[str]]:

@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from localaik.runtime import LlamaServer, RuntimeStartError, free_port
-from tests.fakes import fake_llama_server_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGGER = "localaik.test.llama"
@@ -57,18 +56,6 @@ async def states_until(server: LlamaServer, final: set[str], timeout: float = 10
         if server.state != seen[-1]:
             seen.append(server.state)
     return seen
-
-
-@pytest.fixture()
-def fake_bin(tmp_path: Path) -> Path:
-    return fake_llama_server_bin.executable(tmp_path)
-
-
-@pytest.fixture()
-def argv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "argv.jsonl"
-    monkeypatch.setenv("FAKE_LLAMA_ARGV_FILE", str(path))
-    return path
 
 
 @pytest.fixture()

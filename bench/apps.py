@@ -23,8 +23,8 @@ from litestar.response import Stream
 
 
 def localaik_app() -> Any:
-    from localaik.app import create_app
     from localaik.config import Settings
+    from localaik.server.app import create_app
 
     return create_app(Settings.load())
 

@@ -96,9 +96,9 @@ def main() -> None:
                     f"{', '.join(f'{x:.2f}' for x in theirs)} s")
     report.add("start to first replayed answer (slowest)", max(ours), max(theirs), "s",
                "≤ 2 s", max(ours) <= 2.0)
-    report.details["slowest_imports_localaik_app"] = slowest_imports("localaik.app")
+    report.details["slowest_imports_localaik_app"] = slowest_imports("localaik.server.app")
     report.details["slowest_imports_localaik_cli"] = slowest_imports("localaik.cli")
-    print("  slowest imports of localaik.app (cumulative):")
+    print("  slowest imports of localaik.server.app (cumulative):")
     for line in report.details["slowest_imports_localaik_app"][:8]:
         print("   ", line)
     raise SystemExit(0 if report.finish() else 1)

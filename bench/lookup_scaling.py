@@ -37,8 +37,8 @@ from bench.common import (
     wrk,
 )
 from localaik import __version__
-from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
-from localaik.store import Cassette, Recording
+from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.store import Cassette, Recording
 
 TOPICS = ["weather", "invoices", "travel", "recipes", "football", "taxes", "gardening", "code"]
 

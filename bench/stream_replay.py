@@ -39,8 +39,8 @@ from bench.common import (
 )
 from bench.replay_hit import SHIPPED
 from localaik import __version__
-from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
-from localaik.store import Cassette, Frame, Recording
+from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.store import Cassette, Frame, Recording
 
 FRAMES = 300
 SPACING_MS = 10.0

@@ -122,7 +122,7 @@ def _speed(text: str, name: str) -> float:
 
 
 def _ignore(text: str, name: str) -> str:
-    from localaik.normalize import parse_ignore
+    from localaik.cassette.key import parse_ignore
 
     try:
         parse_ignore(text)
@@ -297,7 +297,7 @@ class Settings:
 
     def check_runtime(self) -> None:
         """Validate the llama-server settings now, so a bad one stops the start, named."""
-        from localaik.runtime import llama_server_args
+        from localaik.runtime.llama import llama_server_args
 
         llama_server_args(self.runtime_env(), model=Path("model.gguf"), chat_template=None,
                           mmproj=None, port=1)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localaik.protocol import Family
+from localaik.families import Family
 
 GEMINI_STATUS = {
     400: "INVALID_ARGUMENT",

@@ -116,7 +116,7 @@ class LocalaikServer:
 
     def __init__(self, settings: Settings, app: Any, server: Any, thread: threading.Thread,
                  url: str, cassette_dir: Path) -> None:
-        from localaik.app import services_of
+        from localaik.server.app import services_of
 
         self.settings = settings
         self.url = url
@@ -138,8 +138,8 @@ class LocalaikServer:
         import click
         import uvicorn
 
-        from localaik.app import create_app
         from localaik.cli import SERVER_OPTIONS, bundled_runtimes
+        from localaik.server.app import create_app
 
         settings = Settings.load(mode=options.mode, host="127.0.0.1", port=0,
                                  cassette=str(options.cassette_dir / SESSION_CASSETTE))
@@ -422,8 +422,8 @@ class Report:
 
     @classmethod
     def of(cls, server: LocalaikServer) -> Report:
+        from localaik.cassette.store import Cassette
         from localaik.errors import Error
-        from localaik.store import Cassette
 
         usage = server.replayer.usage
         report = cls(server.mode, misses=len(server.replayer.misses))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from localaik import pdf
+from localaik.media import pdf
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from localaik.store import Cassette, Recording
+from localaik.cassette.store import Cassette, Recording
 
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 

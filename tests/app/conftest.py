@@ -18,8 +18,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
+from localaik.server.app import create_app
 from tests.fakes import fake_llama_server_bin
 from tests.fakes.fake_llama import FakeLlamaApp, make_app
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from localaik import usage
+from localaik.cassette import usage
 from tests.support import all_recordings
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik import transcript
-from localaik.verify import verify
+from localaik.cassette import transcript
+from localaik.cassette.verify import verify
 from tests.app.conftest import RaisingTransport
 from tests.fakes.fake_llama import embed_text
 from tests.support import all_recordings, assert_error

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
-from localaik.runtime import LlamaServer, embedding_server_args, free_port, llama_server_args
+from localaik.runtime.llama import LlamaServer, embedding_server_args, free_port, llama_server_args
+from localaik.server.app import create_app
 from tests.support import LocalaikProcess, assert_error
 
 AUTH = {"authorization": "Bearer test"}

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app, services_of
+from localaik.cassette.usage import read_runs
 from localaik.config import Settings
-from localaik.memo import HitMemo
-from localaik.usage import read_runs
+from localaik.server.app import create_app, services_of
+from localaik.server.memo import HitMemo
 from tests.app.conftest import FAKE_UPSTREAM, FakeTransport
 from tests.support import all_recordings
 

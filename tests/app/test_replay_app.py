@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.store import Cassette
+from localaik.cassette.store import Cassette
 from tests.app.conftest import FakeTransport
 from tests.pdfs import Page, make_pdf
 from tests.support import all_recordings, assert_error

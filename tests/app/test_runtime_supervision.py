@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from localaik.runtime import LlamaServer, RuntimeStartError, free_port
+from localaik.runtime.llama import LlamaServer, RuntimeStartError, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGGER = "localaik.test.llama"
@@ -247,7 +247,7 @@ async def test_a_missing_binary_is_a_start_error(make_server: Callable[..., Llam
 CHILD = textwrap.dedent("""
     import asyncio, logging, signal, sys
     from pathlib import Path
-    from localaik.runtime import LlamaServer, free_port
+    from localaik.runtime.llama import LlamaServer, free_port
 
     SERVER = None
 

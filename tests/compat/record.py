@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
+from localaik.server.app import create_app
 from tests.app.conftest import FakeTransport
 from tests.compat.requests import CALLS
 from tests.fakes.fake_llama import make_app

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
+from localaik.server.app import create_app
 from tests.compat.requests import CALLS
 
 HERE = Path(__file__).resolve().parent

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
-from localaik.secret_scan import locate_secret
-from localaik.store import Cassette, Recording
+from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.secrets import locate_secret
+from localaik.cassette.store import Cassette, Recording
 from tests.support import LocalaikProcess
 
 ROOT = Path(__file__).resolve().parents[2]

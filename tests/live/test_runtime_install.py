@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik import models
+from localaik.runtime import catalogue as models
 
 BUILD_TIMEOUT = 45 * 60  # a cold build on a slow machine, with room to spare
 LLAMA_CPP_COMMIT = "0c1e570"  # the llama.cpp vendored in llama-cpp-python 0.3.36

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
+from localaik.server.app import create_app
 from tests.app.conftest import FAKE_UPSTREAM, FakeTransport
 from tests.fakes.fake_llama import make_app
 from tests.reliability.families import FAMILIES, ROUTES, Route

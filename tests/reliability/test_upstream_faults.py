@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
-from localaik.sse import parse_frame
+from localaik.server.app import create_app
+from localaik.wire.sse import parse_frame
 from tests.app.test_replay_faults import (
     ROUTES,
     STREAM_ROUTES,

@@ -25,7 +25,7 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from pydantic import BaseModel
 
-from localaik.store import Cassette
+from localaik.cassette.store import Cassette
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
 

@@ -38,8 +38,14 @@ from google.genai import errors, types
 from openai import AsyncOpenAI, OpenAI
 from pydantic import BaseModel
 
-from localaik.normalize import ClientRequest, canonical, canonical_json, parse_ignore, request_key
-from localaik.store import Cassette, Summary
+from localaik.cassette.key import (
+    ClientRequest,
+    canonical,
+    canonical_json,
+    parse_ignore,
+    request_key,
+)
+from localaik.cassette.store import Cassette, Summary
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
 

@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-from localaik.store import Cassette, Frame, Recording
+from localaik.cassette.store import Cassette, Frame, Recording
 
 
 def frame_data(key: str, seq: int, pad: int) -> bytes:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.app import create_app
 from localaik.config import Settings
+from localaik.server.app import create_app
 from tests.fakes.fake_llama import FakeLlamaApp, make_app
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"

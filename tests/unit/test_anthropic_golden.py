@@ -23,7 +23,8 @@ import anthropic
 import pytest
 
 from localaik import errors
-from localaik.translate import anthropic_request, anthropic_response
+from localaik.families.anthropic import request as anthropic_request
+from localaik.families.anthropic import response as anthropic_response
 from tests.unit.test_golden import GoldenMedia
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

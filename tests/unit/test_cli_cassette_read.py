@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from localaik import export, usage
+from localaik.cassette import export, usage
+from localaik.cassette.store import Cassette, Frame, Recording
 from localaik.cli import cli
-from localaik.store import Cassette, Frame, Recording
 from tests.unit.test_export import keyed
 
 

@@ -26,10 +26,10 @@ import pytest
 import yaml
 
 import localaik
-from localaik import install
+from localaik.cassette.secrets import find_secret
 from localaik.config import Settings, settings_table
-from localaik.runtime import free_port
-from localaik.secret_scan import find_secret
+from localaik.runtime import install
+from localaik.runtime.llama import free_port
 from tests.fakes import fake_llama_server_bin
 from tests.support import LocalaikProcess
 

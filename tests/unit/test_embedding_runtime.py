@@ -10,7 +10,7 @@ import pytest
 
 from localaik.cli import bundled_runtimes
 from localaik.config import Settings, SettingsError
-from localaik.runtime import LlamaServer, RuntimeConfigError, embedding_server_args
+from localaik.runtime.llama import LlamaServer, RuntimeConfigError, embedding_server_args
 
 MODEL = Path("/models/smollm2.gguf")
 BASE = ["--host", "127.0.0.1", "--port", "8124", "-m", "/models/smollm2.gguf",

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from localaik import errors
-from localaik.protocol.gemini import camelize_request
-from localaik.translate import embeddings
+from localaik.families import embeddings
+from localaik.families.gemini.wire import camelize_request
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "embeddings"
 CASES = sorted(GOLDEN.glob("*.json"))

@@ -6,7 +6,7 @@ import pytest
 
 from localaik import errors
 from localaik.errors import Error, error_body, gemini_status, openai_type, render
-from localaik.protocol import Family
+from localaik.families import Family
 
 
 def all_error_classes() -> list[type[Error]]:

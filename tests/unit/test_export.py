@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from localaik import export
-from localaik.normalize import canonical_json, request_key
-from localaik.store import Frame, Recording
+from localaik.cassette import export
+from localaik.cassette.key import canonical_json, request_key
+from localaik.cassette.store import Frame, Recording
 from tests.unit.test_store import make_recording
 
 

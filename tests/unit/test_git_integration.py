@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from localaik.gitsetup import DEFAULT_PATTERN
+from localaik.cassette.gitsetup import DEFAULT_PATTERN
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess, all_recordings
 from tests.unit.test_verify import chat, record_cassette

@@ -26,10 +26,10 @@ import pytest
 from localaik import errors
 from localaik.config import Settings
 from localaik.errors import BadRequest
-from localaik.media import LocalMedia
-from localaik.protocol.gemini import camelize_request, camelize_schema
-from localaik.translate import gemini
-from localaik.translate.schema import gemini_schema_to_json_schema
+from localaik.families.gemini import translate as gemini
+from localaik.families.gemini.schema import gemini_schema_to_json_schema
+from localaik.families.gemini.wire import camelize_request, camelize_schema
+from localaik.media.local import LocalMedia
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 KINDS = ("gemini_request", "gemini_response", "gemini_stream", "schema")

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from localaik import install, models
-from localaik.cli_runtime import runtime
-from localaik.install import InstallError
+from localaik.cli.runtime import runtime
+from localaik.runtime import catalogue as models
+from localaik.runtime import install
+from localaik.runtime.install import InstallError
 
 
 @pytest.fixture()

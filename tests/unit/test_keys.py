@@ -22,7 +22,13 @@ from typing import Any
 
 import pytest
 
-from localaik.normalize import ClientRequest, canonical, canonical_json, parse_ignore, request_key
+from localaik.cassette.key import (
+    ClientRequest,
+    canonical,
+    canonical_json,
+    parse_ignore,
+    request_key,
+)
 
 KEYS = Path(__file__).resolve().parent.parent / "golden" / "keys"
 WIRE_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "wire-samples"

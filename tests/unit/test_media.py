@@ -10,8 +10,8 @@ import pytest
 
 from localaik.config import Settings
 from localaik.errors import BadRequest
-from localaik.media import LocalMedia
-from localaik.translate.media import (
+from localaik.media.local import LocalMedia
+from localaik.media.parts import (
     blob_to_parts,
     decode_base64,
     decode_data_uri,

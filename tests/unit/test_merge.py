@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from localaik.cassette.merge import conflict_between, first_difference, merge
+from localaik.cassette.store import Frame, Recording
 from localaik.cli import cli
-from localaik.merge import conflict_between, first_difference, merge
-from localaik.store import Frame, Recording
 from tests.support import all_recordings
 from tests.unit.test_store import make_recording
 from tests.unit.test_verify import chat, record_cassette

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from localaik.miss import MISSING, Difference, NearestIndex, differences, miss_message
-from localaik.normalize import ClientRequest, canonical, canonical_json, request_key
-from localaik.store import Summary
+from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.miss import MISSING, Difference, NearestIndex, differences, miss_message
+from localaik.cassette.store import Summary
 
 MODEL = "gemini-2.5-flash"
 

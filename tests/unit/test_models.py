@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from localaik import models
+from localaik.runtime import catalogue as models
 
 
 @pytest.mark.parametrize("model", models.CATALOGUE.values(), ids=lambda model: model.name)
@@ -37,7 +37,7 @@ def test_the_default_is_in_the_catalogue() -> None:
 @pytest.mark.parametrize("model", [m for m in models.CATALOGUE.values() if m.chat_template],
                          ids=lambda model: model.name)
 def test_chat_templates_ship_in_the_package(model: models.Model) -> None:
-    shipped = resources.files("localaik.templates") / model.chat_template  # type: ignore[operator]
+    shipped = resources.files("localaik.runtime.templates") / model.chat_template  # type: ignore[operator]
     assert shipped.is_file()
     assert model.chat_template_path is not None and model.chat_template_path.is_file()
 

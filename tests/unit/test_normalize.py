@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localaik.normalize import (
+from localaik.cassette.key import (
     ClientRequest,
     IgnoreRule,
     Wild,

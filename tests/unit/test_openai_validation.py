@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from localaik.errors import BadRequest
-from localaik.translate.openai_validation import check_chat_request, check_completion_request
+from localaik.families.openai.checks import check_chat_request, check_completion_request
 
 
 def chat(**extra: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import shutil
 import pytest
 from PIL import Image
 
-from localaik import pdf
 from localaik.errors import BadRequest
+from localaik.media import pdf
 from tests.pdfs import Page, corrupt, encrypted, make_pdf
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from localaik.cassette.usage import read_runs, usage_path
 from localaik.cli import cli
-from localaik.usage import read_runs, usage_path
 from tests.support import all_recordings
 from tests.unit.test_verify import chat, in_terminal, record_cassette
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from localaik.protocol import responses as protocol
+from localaik.families.openai import responses_wire as protocol
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("### OpenAI Responses API", 1)[1].split("\n## ", 1)[0]

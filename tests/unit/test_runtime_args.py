@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from localaik.config import SettingsError
-from localaik.runtime import RuntimeConfigError, free_port, llama_server_args
+from localaik.runtime.llama import RuntimeConfigError, free_port, llama_server_args
 
 MODEL = Path("/models/smollm2.gguf")
 BASE = ["--host", "127.0.0.1", "--port", "8123", "-m", "/models/smollm2.gguf", "--jinja",

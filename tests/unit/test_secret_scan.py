@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from localaik.cassette.secrets import find_secret, locate_secret, scan_recording
+from localaik.cassette.store import Cassette, Frame
 from localaik.errors import SecretRefused
-from localaik.secret_scan import find_secret, locate_secret, scan_recording
-from localaik.store import Cassette, Frame
 from tests.unit.test_store import make_recording
 
 # Built from parts so that this file itself does not look like it leaks keys.

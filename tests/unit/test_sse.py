@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from localaik import sse
-from localaik.sse import Event, EventParser
+from localaik.wire import sse
+from localaik.wire.sse import Event, EventParser
 
 
 def parse_all(*chunks: bytes) -> list[Event]:

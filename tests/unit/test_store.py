@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from localaik.cassette.store import MIGRATIONS, SCHEMA_VERSION, Cassette, Frame, Recording, Summary
 from localaik.errors import Error, Internal
-from localaik.store import MIGRATIONS, SCHEMA_VERSION, Cassette, Frame, Recording, Summary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("store_crash_child.py")

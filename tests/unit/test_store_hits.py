@@ -7,7 +7,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from localaik.store import Cassette
+from localaik.cassette.store import Cassette
 from tests.unit.test_store import make_recording
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from localaik import usage
+from localaik.cassette import usage
 
 
 def test_each_run_notes_each_recording_once(tmp_path: Path) -> None:

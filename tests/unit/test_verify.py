@@ -24,12 +24,12 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from localaik.app import create_app
+from localaik.cassette.key import canonical_json, request_key
+from localaik.cassette.store import Cassette
+from localaik.cassette.verify import client_request, verify
 from localaik.cli import cli
 from localaik.config import Settings
-from localaik.normalize import canonical_json, request_key
-from localaik.store import Cassette
-from localaik.verify import client_request, verify
+from localaik.server.app import create_app
 from tests.fakes.fake_llama import make_app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,128 @@
+"""OpenAI chat/completions answers from an OpenAI-compatible upstream, for OpenAI clients.
+
+The request goes upstream as the client wrote it (validated), with one rewrite: `file` content
+parts (a PDF or a text file as `file_data`), which llama-server does not read, become what the
+file holds, as Gemini's inline data does (PDF pages as images, text as text). The answer is
+passed on with two fixes: `model` says the model the client asked for (llama-server reports its
+own alias), and stream chunks always carry the `object` field the SDK's stream helper filters on.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from localaik.errors import BadRequest, UpstreamBadResponse
+from localaik.families.openai import checks as openai_validation
+from localaik.media import parts as media_parts
+from localaik.media.parts import Media, Part
+
+
+def validate_chat_request(body: Any) -> dict[str, Any]:
+    return openai_validation.check_chat_request(body)
+
+
+def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, Any]:
+    """The body to send upstream: `body` itself, or a copy with its file parts expanded.
+
+    Image parts go up as sent (`openai_validation` checked them).
+    """
+    messages: list[Any] = body["messages"]
+    expanded: list[Any] = []
+    changed = False
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            expanded.append(message)
+            continue
+        parts: list[Any] = []
+        for j, part in enumerate(content):
+            where = f"messages[{i}].content[{j}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "file":
+                parts.extend(_file_parts(part.get("file"), media, f"{where}.file"))
+                changed = True
+            else:
+                parts.append(part)
+        expanded.append({**message, "content": parts} if changed else message)
+    return {**body, "messages": expanded} if changed else body
+
+
+def has_files(body: dict[str, Any]) -> bool:
+    """Whether a chat body has file parts (whose expansion may render a PDF: slow, blocking)."""
+    return any(isinstance(part, dict) and part.get("type") == "file"
+               for message in body["messages"] if isinstance(message.get("content"), list)
+               for part in message["content"])
+
+
+def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
+    try:
+        return _file_content(file, media, where)
+    except BadRequest as exc:
+        exc.param = exc.param or f"{where}.file_data"
+        raise
+
+
+def _file_content(file: Any, media: Media, where: str) -> list[Part]:
+    if not isinstance(file, dict):
+        raise BadRequest(f"{where}: expected an object with file_data", param=where)
+    if file.get("file_id") is not None and file.get("file_data") is None:
+        raise BadRequest(f"{where}.file_id: localaik has no Files API, so uploaded files "
+                         "cannot be referenced; send the content as file_data",
+                         param=f"{where}.file_id")
+    data, filename = file.get("file_data"), file.get("filename")
+    if not isinstance(data, str) or not data:
+        raise BadRequest(f"{where}.file_data: required string", param=f"{where}.file_data")
+    if filename is not None and not isinstance(filename, str):
+        raise BadRequest(f"{where}.filename: expected a string", param=f"{where}.filename")
+    if data.startswith("data:"):
+        mime, raw = media_parts.decode_data_uri(data, f"{where}.file_data")
+    else:
+        raw = media_parts.decode_base64(data, f"{where}.file_data")
+        mime = ""
+    if not mime or mime == "application/octet-stream":
+        guessed = mimetypes.guess_type(filename or "")[0]
+        mime = guessed or ("application/pdf" if raw.startswith(b"%PDF-") else mime)
+    return media_parts.blob_to_parts(mime, raw, media, f"{where}.file_data")
+
+
+def validate_completion_request(body: Any) -> dict[str, Any]:
+    return openai_validation.check_completion_request(body)
+
+
+def requested_model(body: dict[str, Any]) -> str | None:
+    model = body.get("model")
+    return model if isinstance(model, str) and model else None
+
+
+def response_for_client(response: Any, model: str | None, kind: str) -> dict[str, Any]:
+    """A non-stream chat.completion or text_completion, with the client's model name."""
+    if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
+        raise UpstreamBadResponse("upstream answer has no choices")
+    response.setdefault("object", kind)
+    if model:
+        response["model"] = model
+    return response
+
+
+def chunk_for_client(chunk: Any, model: str | None, kind: str) -> dict[str, Any]:
+    if not isinstance(chunk, dict):
+        raise UpstreamBadResponse("upstream stream chunk is not a JSON object")
+    chunk.setdefault("object", kind)
+    if model:
+        chunk["model"] = model
+    return chunk
+
+
+def model_object(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    created = upstream.get("created") if upstream else None
+    return {"id": model_id, "object": "model",
+            "created": created if isinstance(created, int) else 0,
+            "owned_by": (upstream or {}).get("owned_by") or "localaik"}
+
+
+def upstream_models(listing: Any) -> list[dict[str, Any]]:
+    """The model entries of an upstream `/v1/models` answer."""
+    if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
+        raise UpstreamBadResponse("upstream /models answer has no data list")
+    return [m for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]

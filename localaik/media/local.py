@@ -1,0 +1,53 @@
+"""The media policy: PDF rendering with caps, and local file reads confined to LK_FILES_ROOT."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+from localaik.config import Settings
+from localaik.errors import BadRequest
+from localaik.media import pdf
+
+
+class LocalMedia:
+    """`translate.media.Media` for this process's settings."""
+
+    def __init__(self, settings: Settings, *, render: bool = True) -> None:
+        self.settings = settings
+        self.render = render
+
+    def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
+        if not self.render:
+            # Checking a request (replay mode): the pages are never needed, poppler may be absent.
+            if not data.startswith(b"%PDF-"):
+                raise BadRequest(f"{where}: the data is not a PDF (no %PDF- header)")
+            return []
+        return pdf.render(data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi,
+                          where=where)
+
+    def read_local(self, uri: str, where: str) -> bytes:
+        root = self.settings.files_root
+        if root is None:
+            raise BadRequest(f"{where}: local file references are off; set LK_FILES_ROOT to a "
+                             "folder to allow reading files below it")
+        path = _path_of(uri, where)
+        target = (root / path).resolve() if not path.is_absolute() else path.resolve()
+        if not target.is_relative_to(root):
+            raise BadRequest(f"{where}: the file is outside LK_FILES_ROOT")
+        if not self.render:
+            return b""
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise BadRequest(f"{where}: cannot read the file below LK_FILES_ROOT "
+                             f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _path_of(uri: str, where: str) -> Path:
+    if uri.startswith("file:"):
+        parts = urllib.parse.urlsplit(uri)
+        if parts.netloc not in ("", "localhost"):
+            raise BadRequest(f"{where}: file:// URIs must name a local path")
+        return Path(urllib.parse.unquote(parts.path))
+    return Path(urllib.parse.unquote(uri))

@@ -1,0 +1,189 @@
+"""`localaik doctor`: what this machine has for localaik, checked, one line each.
+
+    python        the interpreter and localaik's version
+    settings      every LK_* setting parses (the same check `serve` makes at start)
+    upstream      LK_UPSTREAM answers /health; or the bundled llama-server that serve would run
+    model         the bundled model is cached and its sha256 matches (or the .gguf path exists)
+    embeddings    the same for LK_EMBED_MODEL, when it names another model than the chat one
+    poppler       pdfinfo and pdftoppm render a page with standard-14 text (PDF input)
+    files root    LK_FILES_ROOT is a readable folder, when set
+    cassette      the cassette folder can be written (record) or the cassette read (replay)
+
+Each check is `ok`, `warn` (works, but something will not) or `fail` (serve in this mode would
+not work). What a mode does not need is never a failure: replay needs no model and no poppler.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from localaik import __version__
+from localaik.config import Settings, SettingsError
+from localaik.errors import Error
+from localaik.media import pdf
+from localaik.runtime import catalogue as models
+from localaik.runtime import install
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok", "warn" or "fail"
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def run(environ: dict[str, str] | None = None) -> list[Check]:
+    """Every check, in order; the settings failing stops at that line (nothing else is sure)."""
+    environ = dict(os.environ if environ is None else environ)
+    checks = [python()]
+    try:
+        settings = Settings.load(environ)
+    except SettingsError as exc:
+        return [*checks, Check("settings", "fail", str(exc))]
+    checks.append(Check("settings", "ok", f"mode {settings.mode}"
+                        + (" (CI is set)" if "CI" in environ and "LK_MODE" not in environ
+                           else "")))
+    needs_model = settings.mode != "replay"
+    steps: list[Callable[[], list[Check]]] = [
+        lambda: upstream(settings, environ, needs_model),
+        lambda: [poppler(needed=needs_model)],
+        lambda: files_root(settings),
+        lambda: [cassette(settings)],
+    ]
+    for step in steps:
+        checks += step()
+    return checks
+
+
+def python() -> Check:
+    version = platform.python_version()
+    status = "ok" if sys.version_info >= (3, 11) else "fail"
+    return Check("python", status, f"Python {version} ({sys.executable}), localaik {__version__}")
+
+
+def upstream(settings: Settings, environ: dict[str, str], needed: bool) -> list[Check]:
+    bad = "fail" if needed else "warn"
+    unneeded = "" if needed else " (not needed in replay)"
+    if settings.upstream:
+        root = settings.upstream.removesuffix("/v1")
+        try:
+            answer = httpx.get(root + "/health", timeout=3.0, follow_redirects=False)
+            ok = answer.status_code == 200
+            said = f"answers /health with {answer.status_code}"
+        except httpx.HTTPError as exc:
+            ok, said = False, f"does not answer ({type(exc).__name__})"
+        return [Check("upstream", "ok" if ok else bad,
+                      f"{settings.upstream_shown} {said}{'' if ok else unneeded}")]
+    checks = []
+    try:
+        located = install.locate_llama_server(environ)
+    except install.InstallError as exc:
+        located, error = None, str(exc)
+    else:
+        error = ("not found: run `localaik runtime install` (or set LK_LLAMA_SERVER, or "
+                 "LK_UPSTREAM)")
+    if located:
+        checks.append(Check("llama-server", "ok", f"{located[0]} (from {located[1]})"))
+    else:
+        checks.append(Check("llama-server", bad, error + unneeded))
+    checks.append(model(settings, needed, install.cache_dir(environ)))
+    if settings.embeddings != "off" and settings.embed_model not in (None, settings.model):
+        checks.append(model(settings, needed, install.cache_dir(environ), label="embeddings",
+                            name=settings.embed_model))
+    return checks
+
+
+def model(settings: Settings, needed: bool, cache: Path, *, label: str = "model",
+          name: str | None = None) -> Check:
+    bad = "fail" if needed else "warn"
+    unneeded = "" if needed else " (not needed in replay)"
+    name = name or settings.model or models.DEFAULT
+    vision = "" if label != "model" else (
+        f"; vision projector {settings.mmproj}" if settings.mmproj
+        else "; no vision projector (images get a 400; LK_MMPROJ adds one)")
+    entry = models.CATALOGUE.get(name)
+    if entry is None:
+        path = Path(name).expanduser()
+        if path.is_file():
+            return Check(label, "ok", f"{path}{vision}")
+        return Check(label, bad, f"{name}: no such file{unneeded}")
+    path = install.model_path(entry, cache)
+    if not path.is_file():
+        return Check(label, bad, f"{name} is not installed: run `localaik runtime install "
+                                 f"--model {name}`{unneeded}")
+    if install.sha256_file(path) != entry.sha256:
+        return Check(label, bad, f"{path}: sha256 mismatch: run `localaik runtime install "
+                                 f"--model {name} --force`{unneeded}")
+    return Check(label, "ok", f"{name}: {path} (sha256 verified){vision}")
+
+
+def poppler(needed: bool) -> Check:
+    missing = [tool for tool in ("pdfinfo", "pdftoppm") if shutil.which(tool) is None]
+    unneeded = "" if needed else " (replay needs no poppler)"
+    if missing:
+        return Check("poppler", "warn", f"{' and '.join(missing)} not found: PDF input gets a "
+                     f"400; install poppler-utils and fonts-liberation{unneeded}")
+    version = subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True,
+                             timeout=10).stderr.strip().splitlines()
+    problem = pdf.probe()
+    if problem:
+        return Check("poppler", "warn", f"{problem}{unneeded}")
+    return Check("poppler", "ok", f"{version[0] if version else 'pdftoppm'}; standard PDF "
+                 "fonts render")
+
+
+def files_root(settings: Settings) -> list[Check]:
+    root = settings.files_root
+    if root is None:
+        return [Check("files root", "ok", "LK_FILES_ROOT unset: local file references are "
+                      "refused")]
+    if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
+        return [Check("files root", "fail", f"LK_FILES_ROOT={root} is not a readable folder")]
+    return [Check("files root", "ok", f"{root}: fileData may read files below it")]
+
+
+def cassette(settings: Settings) -> Check:
+    path = settings.cassette
+    if settings.mode == "replay":
+        if not path.is_file():
+            return Check("cassette", "warn", f"{path} does not exist: every request will be a "
+                         "replay miss")
+        if not os.access(path, os.R_OK):
+            return Check("cassette", "fail", f"{path} cannot be read")
+        return Check("cassette", "ok", f"{path} ({_count(path)}), opened read-only")
+    folder = path.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if path.exists() and not os.access(path, os.W_OK):
+        return Check("cassette", "fail", f"{path} cannot be written (mode {settings.mode})")
+    if not os.access(existing, os.W_OK):
+        return Check("cassette", "fail", f"{existing} cannot be written, so {path} cannot be "
+                     f"created (mode {settings.mode})")
+    if not path.exists():
+        return Check("cassette", "ok", f"{path} will be created at the first recording")
+    return Check("cassette", "ok", f"{path} ({_count(path)})")
+
+
+def _count(path: Path) -> str:
+    from localaik.cassette.store import Cassette
+
+    store = Cassette(path)
+    try:
+        store.open_sync(readonly=True)
+        count = len(store.summaries_sync())
+    except Error as exc:  # not a cassette, or damaged: say so, the other checks still run
+        return f"cannot be read as a cassette: {exc.message}"
+    finally:
+        store.close_sync()
+    return f"{count} recording{'' if count == 1 else 's'}"

@@ -1,0 +1,43 @@
+"""`GET /health`: localaik is up, its mode and cassette, and whether the upstream answers.
+
+In replay mode the upstream is never used, so it does not make localaik unhealthy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+
+from localaik import __version__
+from localaik.server.common import json_response, services
+
+
+@get("/health")
+async def health(request: Request[Any, Any, Any]) -> Response[Any]:
+    svc = services(request)
+    mode = svc.settings.mode
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "mode": mode,
+                            "cassette": str(svc.settings.cassette)}
+    if mode == "replay":
+        # Replay never needs the upstream: health does not depend on it.
+        body["upstream"] = {"url": svc.upstream.shown, "used": False}
+        return json_response(body)
+    runtime = request.app.state.runtime
+    if runtime is not None and runtime.state != "ready":
+        # The bundled llama-server: loading, restarting after a crash, or failed for good.
+        body["status"] = "unhealthy" if runtime.state == "failed" else "loading"
+        body["upstream"] = {"url": svc.upstream.shown, "ok": False, "runtime": runtime.state}
+        return json_response(body, 503)
+    ok = await svc.upstream.healthy()
+    body["upstream"] = {"url": svc.upstream.shown, "ok": ok}
+    if runtime is not None:
+        body["upstream"]["runtime"] = runtime.state
+    embed_runtime = request.app.state.embed_runtime
+    if embed_runtime is not None:
+        # The embeddings llama-server: "stopped" until the first embeddings request when lazy;
+        # chat answers do not depend on it, so it does not decide the status.
+        body["upstream"]["embeddings_runtime"] = embed_runtime.state
+    if not ok:
+        body["status"] = "unhealthy"
+    return json_response(body, 200 if ok else 503)

@@ -1,0 +1,199 @@
+"""The OpenAI-compatible upstream (llama-server), reached through one httpx client.
+
+This is the one boundary where httpx errors become localaik errors:
+
+    connect error, reset before an answer   -> UpstreamUnreachable (502)
+    no data within LK_UPSTREAM_TIMEOUT        -> UpstreamTimeout (504)
+    a stream cut before its end               -> UpstreamBadResponse (502)
+
+Answers come back as an `Exchange` whatever their status: error statuses and bodies that are
+not JSON are judged there, once for live and replayed answers.
+
+A request with images for an upstream whose model cannot see them is refused here with a 400
+that names the settings that give it vision, not llama-server's bare 500: llama-server says in
+`/props` whether it has a vision projector (asked once), and its 500 "image input is not
+supported" is recognised for servers that do not say.
+
+Client API keys never reach this module: each request to the upstream is built fresh from the
+translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import httpx
+
+from localaik.config import Settings, redact_url
+from localaik.errors import (
+    Unsupported,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall
+from localaik.wire import sse
+
+# Endpoint name -> (path, relative to the base URL or to the server root).
+ENDPOINTS = {
+    "chat": ("/chat/completions", "base"),
+    "completions": ("/completions", "base"),
+    "models": ("/models", "base"),
+    "embeddings": ("/embeddings", "base"),
+    "tokenize": ("/tokenize", "root"),
+    "health": ("/health", "root"),
+    "props": ("/props", "root"),
+}
+
+NO_VISION = ("the upstream model cannot read images (it has no vision projector). For the "
+             "bundled runtime, set LK_MODEL to a vision model and LK_MMPROJ to its projector "
+             "(.gguf); or set LK_UPSTREAM to a server whose model reads images")
+NO_VISION_MARK = b"image input is not supported"
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(settings.upstream_timeout, connect=10.0)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                             limits=httpx.Limits(max_connections=64,
+                                                 max_keepalive_connections=16))
+
+
+@contextlib.contextmanager
+def _boundary(shown: str) -> Iterator[None]:
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except httpx.TimeoutException:
+        raise UpstreamTimeout(f"upstream {shown} did not answer in time") from None
+    except httpx.HTTPError as exc:  # connect, reset, protocol errors: the upstream is not there
+        raise UpstreamUnreachable(f"failed to reach upstream {shown}: "
+                                  f"{type(exc).__name__}") from None
+
+
+class Upstream:
+    """URLs and calls of one upstream server."""
+
+    def __init__(self, base_url: str, client: httpx.AsyncClient, *,
+                 auth_header: tuple[str, str] | None = None,
+                 gate: Callable[[], Awaitable[None]] | None = None,
+                 embeddings: Upstream | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self.root = self.base.removesuffix("/v1")
+        self.client = client
+        self.shown = redact_url(self.base)
+        # The operator's credential for the upstream; redirects are never followed, so it
+        # cannot travel to another host.
+        self.headers = dict([auth_header]) if auth_header else {}
+        # Waits until a bundled llama-server is ready (or raises when it cannot be).
+        self.gate = gate
+        self._vision: bool | None = None
+        self._vision_asked = False
+        # Where `embeddings` calls go when another server answers them (the bundled runtime's
+        # embeddings llama-server); None: this one.
+        self.embeddings = embeddings
+
+    def for_call(self, call: UpstreamCall) -> Upstream:
+        """The upstream that answers `call`."""
+        if call.endpoint == "embeddings" and self.embeddings is not None:
+            return self.embeddings
+        return self
+
+    def url(self, endpoint: str) -> str:
+        path, anchor = ENDPOINTS[endpoint]
+        return (self.base if anchor == "base" else self.root) + path
+
+    async def send(self, call: UpstreamCall) -> Exchange:
+        """Send one call; the answer comes back whatever its status (see `Exchange`)."""
+        if self.for_call(call) is not self:
+            return await self.for_call(call).send(call)
+        if self.gate is not None:
+            await self.gate()
+        images = call.endpoint == "chat" and has_images(call.body)
+        if images and await self.vision() is False:
+            raise Unsupported(NO_VISION)
+        headers = dict(self.headers)
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        request = self.client.build_request(call.method, self.url(call.endpoint), json=call.body,
+                                            headers=headers)
+        with _boundary(self.shown):
+            response = await self.client.send(request, stream=True, follow_redirects=False)
+            content_type = response.headers.get("content-type", "")
+            is_stream = call.stream and response.status_code < 400 \
+                and "text/event-stream" in content_type
+            if not is_stream:
+                try:
+                    limit = ERROR_BODY_LIMIT if response.status_code >= 400 else None
+                    body = await _read(response, limit)
+                finally:
+                    await response.aclose()
+                if images and response.status_code == 500 and NO_VISION_MARK in body:
+                    raise Unsupported(NO_VISION)
+                return Exchange(response.status_code, content_type, body, source=self.shown)
+        return Exchange(response.status_code, content_type,
+                        frames=self._frames(response), source=self.shown)
+
+    async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        splitter = sse.FrameSplitter()
+        try:
+            with _boundary(self.shown):
+                async for chunk in response.aiter_bytes():
+                    for frame in splitter.feed(chunk):
+                        yield frame
+            tail = splitter.close()
+            if tail is not None:
+                yield tail
+        except UpstreamUnreachable:
+            raise UpstreamBadResponse(f"upstream {self.shown} ended the stream early") from None
+        finally:
+            await response.aclose()
+
+    async def vision(self) -> bool | None:
+        """Whether the upstream's model reads images, as its `/props` says; None if unsaid."""
+        if not self._vision_asked:
+            try:
+                with _boundary(self.shown):
+                    response = await self.client.get(self.url("props"), headers=self.headers,
+                                                     timeout=5.0, follow_redirects=False)
+            except UpstreamError:
+                return None  # not reachable now: the call itself will say so; ask again later
+            self._vision_asked = True
+            try:
+                modalities = response.json().get("modalities") \
+                    if response.status_code == 200 else None
+            except (ValueError, AttributeError):
+                modalities = None
+            if isinstance(modalities, dict) and isinstance(modalities.get("vision"), bool):
+                self._vision = modalities["vision"]
+        return self._vision
+
+    async def healthy(self) -> bool:
+        try:
+            with _boundary(self.shown):
+                response = await self.client.get(self.url("health"), headers=self.headers,
+                                                 timeout=5.0, follow_redirects=False)
+        except UpstreamError:
+            return False
+        return response.status_code == 200
+
+
+def has_images(body: object) -> bool:
+    """Whether a chat completions body holds an image part."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    return isinstance(messages, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in messages if isinstance(message, dict)
+        for part in (message.get("content") if isinstance(message.get("content"), list)
+                     else ()))
+
+
+async def _read(response: httpx.Response, limit: int | None) -> bytes:
+    content = bytearray()
+    async for chunk in response.aiter_bytes():
+        content += chunk
+        if limit is not None and len(content) >= limit:
+            break
+    return bytes(content[:limit] if limit is not None else content)

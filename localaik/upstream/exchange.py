@@ -1,0 +1,112 @@
+"""One upstream exchange: what was sent upstream and what came back, live or from a cassette.
+
+Routes and translators only see `Exchange`: whether its bytes come from llama-server right now
+or from a recording made last week is invisible to them, so one response path serves both
+(DESIGN §2). Turning an error status or a broken body into a localaik error happens here, once,
+for live and replayed answers alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from localaik.errors import UpstreamBadResponse, UpstreamStatus
+from localaik.server.memo import Hit
+from localaik.wire import sse
+
+ERROR_BODY_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class UpstreamCall:
+    """A request for the upstream: an endpoint name (see `upstream.ENDPOINTS`) and a JSON body."""
+
+    endpoint: str
+    body: Any = None
+    stream: bool = False
+
+    @property
+    def method(self) -> str:
+        return "GET" if self.body is None else "POST"
+
+    def describe(self) -> str:
+        """JSON text of the call, as a cassette stores it (never any header)."""
+        return sse.dumps({"method": self.method, "endpoint": self.endpoint, "body": self.body})
+
+
+@dataclass
+class Exchange:
+    """An upstream answer: status, content type, and a body or a stream of raw SSE frames."""
+
+    status: int
+    content_type: str
+    body: bytes = b""
+    frames: AsyncIterator[bytes] | None = None
+    source: str = "upstream"
+    hit: Hit | None = None  # set when the answer comes from a recording
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    def raise_for_status(self) -> None:
+        if self.status >= 400:
+            raise UpstreamStatus(self.status, error_message(self.status, self.body))
+
+    def json(self) -> Any:
+        """The JSON answer; an error status or a body that is not JSON raises."""
+        self.raise_for_status()
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise UpstreamBadResponse(f"{self.source} answered with a body that is not JSON") \
+                from None
+
+    async def require_stream(self) -> None:
+        """Raise now, before a client sees a 200, unless this is a healthy event stream."""
+        if self.status >= 400 or self.frames is None:
+            await self.aclose()
+            self.raise_for_status()
+            raise UpstreamBadResponse(f"{self.source} answered a stream request without an "
+                                      "event stream")
+
+    async def events(self) -> AsyncIterator[sse.Event]:
+        """The stream's events. Iterate it inside `contextlib.aclosing`, then `aclose()`."""
+        await self.require_stream()
+        assert self.frames is not None
+        async for raw in self.frames:
+            event = sse.parse_frame(raw)
+            if event is not None:
+                yield event
+
+    async def aclose(self) -> None:
+        """Release the upstream connection (or the replay) and run the close callbacks; once."""
+        frames, self.frames = self.frames, None
+        if frames is not None and hasattr(frames, "aclose"):
+            await frames.aclose()
+        callbacks, self.on_close = self.on_close, []
+        for callback in callbacks:
+            callback()
+
+
+def error_message(status: int, body: bytes) -> str:
+    """The message of an OpenAI-style (or any) error body."""
+    body = body[:ERROR_BODY_LIMIT]
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(error, str):
+            return error
+        if isinstance(data.get("message"), str):
+            return data["message"]
+    text = body.decode("utf-8", "replace").strip()
+    return text[:500] if text else f"upstream error {status}"

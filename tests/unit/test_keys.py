@@ -5,9 +5,10 @@ Each file under `tests/golden/keys/` holds a request (`family`, `operation`, `mo
 rules in `localaik/normalize.py`, and the key of that text. Any change to normalisation or to
 the hash changes a file here and shows up in review; it also means old cassettes miss.
 
-`wire_*` cases are requests the official SDKs sent (copied from the captured wire samples,
-with the path and the SDK's identifying headers kept under `sample` for provenance), or a
-captured request rewritten by hand the way the other SDK spells it (`sample.built_from`).
+`wire_*` cases are requests the official SDKs sent (copied from the captured wire samples in
+`tests/golden/wire-samples/`, with the path and the SDK's identifying headers kept under
+`sample` for provenance), or a captured request rewritten by hand the way the other SDK spells
+it (`sample.built_from`).
 `SAME_KEY` lists the cases that are one logical request from different SDKs, SDK versions,
 sync/async clients or API versions: their headers differ, their keys must not. Headers are
 simply not an input: `ClientRequest` has no field for them.
@@ -31,7 +32,7 @@ from localaik.cassette.key import (
 )
 
 KEYS = Path(__file__).resolve().parent.parent / "golden" / "keys"
-WIRE_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "wire-samples"
+WIRE_SAMPLES = Path(__file__).resolve().parent.parent / "golden" / "wire-samples"
 CASES = sorted(path.stem for path in KEYS.glob("*.json"))
 
 REQUIRED = {"description", "request", "canonical", "key"}
@@ -196,7 +197,6 @@ def test_wire_case_fields_follow_from_path_and_body(name: str) -> None:
         request["family"], request["operation"], request["model"], request["stream"])
 
 
-@pytest.mark.skipif(not WIRE_SAMPLES.is_dir(), reason="the captured wire samples are not here")
 @pytest.mark.parametrize("name", [name for name in CASES if name.startswith("wire_")])
 def test_wire_case_matches_its_captured_sample(name: str) -> None:
     case = load(name)

@@ -255,6 +255,8 @@ def go_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
+# The first of these tests also sets up go_module: a fetch and a build, each up to BUILD_TIMEOUT.
+@pytest.mark.timeout(2 * BUILD_TIMEOUT + 300)
 @pytest.mark.parametrize("family", ["gemini", "openai"])
 def test_go_example(family: str, go_module: Path, replay_server: LocalaikProcess,
                     answers: Answers) -> None:
@@ -274,6 +276,8 @@ def java_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
+# As test_go_example: java_project's fetch, then Maven's compile and run.
+@pytest.mark.timeout(2 * BUILD_TIMEOUT + 300)
 @pytest.mark.parametrize("family,main", [("gemini", "examples.GeminiExample"),
                                          ("openai", "examples.OpenAIExample")])
 def test_java_example(family: str, main: str, java_project: Path,

@@ -22,6 +22,10 @@ from localaik.runtime import catalogue as models
 BUILD_TIMEOUT = 45 * 60  # a cold build on a slow machine, with room to spare
 LLAMA_CPP_COMMIT = "0c1e570"  # the llama.cpp vendored in llama-cpp-python 0.3.36
 
+# Every test here needs the `installed` fixture, so whichever runs first (a -k selection picks)
+# may wait for a cold build: the build's own limit, plus the default 300 s for the rest.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT + 300)
+
 
 def localaik(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "LK_LLAMA_SERVER"}

@@ -92,6 +92,8 @@ def cassette(fake_llama_process: FakeLlama, tmp_path_factory: pytest.TempPathFac
     return path, [a.content for a in answers]
 
 
+# The default 300 s, plus the run itself, which LOCALAIK_TEST_LOAD_SECONDS may lengthen.
+@pytest.mark.timeout(300 + WARMUP_SECONDS + SECONDS)
 async def test_200_clients_replay_for_30_seconds_without_errors_or_memory_growth(
         cassette: tuple[Path, list[bytes]], capsys: pytest.CaptureFixture[str]) -> None:
     path, expected = cassette

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help install system-deps js-deps runtime test bench serve examples-record clean
+.PHONY: help install system-deps js-deps runtime test lint bench serve examples-record clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,6 +44,11 @@ examples/js/node_modules/.installed: examples/js/package-lock.json
 
 test: install system-deps js-deps runtime  ## install everything needed, then run all tests
 	$(PY) -m pytest
+
+lint: install  ## ruff (lint and format check) on the code, tests and benchmarks; mypy --strict on the code
+	$(VENV)/bin/ruff check localaik tests bench
+	$(VENV)/bin/ruff format --check localaik tests bench
+	$(VENV)/bin/mypy --strict localaik
 
 bench: install runtime  ## the benchmarks (installs wrk and the bench extras); BENCH=name runs one
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \

@@ -122,7 +122,7 @@ def _speed(text: str, name: str) -> float:
 
 
 def _ignore(text: str, name: str) -> str:
-    from localaik.cassette.key import parse_ignore
+    from localaik.wire.jsonpath import parse_ignore
 
     try:
         parse_ignore(text)

@@ -16,55 +16,14 @@
     └── Internal                   500  a bug in localaik
 
 Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary each
-(`upstream.py` for httpx). Every class renders in each API family's own error shape through
-`render`: Gemini `{"error":{"code","message","status"}}`, OpenAI
-`{"error":{"message","type","param","code"}}`, Anthropic
-`{"type":"error","error":{"type","message"}}` (with `details` when the error has them).
+(`upstream/client.py` for httpx, `cassette/sqlite.py` for SQLite, `media/pdf.py` for poppler).
+Every class renders in each API family's own error shape through one function,
+`families.rendering.render`, which asks the family's descriptor for its envelope.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from localaik.families import Family
-
-GEMINI_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "INVALID_ARGUMENT",
-    409: "ABORTED",
-    413: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    501: "UNIMPLEMENTED",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
-OPENAI_TYPE = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "invalid_request_error",
-    405: "invalid_request_error",
-    409: "invalid_request_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-}
-
-ANTHROPIC_TYPE = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    529: "overloaded_error",
-}
 
 
 class Error(Exception):
@@ -143,46 +102,12 @@ class UpstreamStatus(UpstreamError):
 
     code = "upstream_status"
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, raw: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The error object as the upstream sent it, when it came inside its stream.
+        self.raw = raw
 
 
 class Internal(Error):
     code = "internal_error"
-
-
-def gemini_status(status: int) -> str:
-    if status in GEMINI_STATUS:
-        return GEMINI_STATUS[status]
-    return "INTERNAL" if status >= 500 else "UNKNOWN" if status < 400 else "FAILED_PRECONDITION"
-
-
-def openai_type(status: int) -> str:
-    return OPENAI_TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
-
-
-def anthropic_type(status: int) -> str:
-    return ANTHROPIC_TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def error_body(family: Family, status: int, message: str, *, code: str | None = None,
-               param: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The error envelope of one API family, from one status table."""
-    if family is Family.GEMINI:
-        return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
-    if family is Family.ANTHROPIC:
-        error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
-        if details:
-            error["details"] = details
-        return {"type": "error", "error": error}
-    if family is Family.OPENAI:
-        return {"error": {"message": message, "type": openai_type(status), "param": param,
-                          "code": code}}
-    return {"error": {"code": status, "message": message}}
-
-
-def render(error: Error, family: Family) -> tuple[int, dict[str, Any]]:
-    """Status and body for `error` in the shape of `family`."""
-    return error.status, error_body(family, error.status, error.message, code=error.code,
-                                    param=error.param, details=error.details)

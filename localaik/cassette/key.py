@@ -13,19 +13,20 @@ every SDK release, `+afc`, `+chat`, retry counts; `alt=sse` only decides the fra
 
 The body rewrites, in order:
 
-1. Gemini: one key casing (`protocol.gemini.camelize_request`; user data untouched).
+1. The family's one key casing (`KeyRules.casing`: Gemini's camelCase; user data untouched).
 2. Every family: integral floats become ints (`40.0` -> `40`; bools stay bools); empty objects
    and empty arrays are dropped as object members, children first, so
    `{"generationConfig": {}}` becomes `{}`. Array elements are never dropped (array order and
    length carry meaning), and Gemini tool switches that are empty objects by design
    (`{"googleSearch": {}}`, `{"codeExecution": {}}`) are kept, or two different tools would
    share a key.
-3. Fields that are not part of the question: OpenAI and Anthropic `model` and `stream`
-   (separate canonical fields); the volatile OpenAI `user`, `safety_identifier`,
-   `prompt_cache_key`, `metadata`, `store`; Anthropic `metadata` (its `user_id`); Gemini
-   `labels`. Per operation: OpenAI embeddings' `encoding_format` (the same floats answer both
-   encodings); the `model` inside Gemini embedding requests (it must repeat the path's model,
-   the canonical `model` field).
+3. Fields that are not part of the question, as each family's descriptor says
+   (`KeyRules.volatile`: OpenAI and Anthropic `model` and `stream`, which are separate
+   canonical fields; the volatile OpenAI `user`, `safety_identifier`, `prompt_cache_key`,
+   `metadata`, `store`; Anthropic `metadata` (its `user_id`); Gemini `labels`) and each
+   operation (`Operation.volatile`: OpenAI embeddings' `encoding_format`, since the same floats
+   answer both encodings; the `model` inside Gemini embedding requests, which must repeat the
+   path's model, the canonical `model` field).
 4. The user's LK_IGNORE paths (`parse_ignore`), applied to the normalised body (so Gemini
    paths are camelCase); whatever they leave empty is dropped as in step 2.
 
@@ -35,202 +36,74 @@ canonical text and the key of fixed requests so that such a change shows up in r
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import xxhash
 
-from localaik.families.gemini.wire import camelize_request
-
-# Top-level body fields that never enter the key, per family.
-_VOLATILE = {
-    "openai": frozenset({"model", "stream", "user", "safety_identifier", "prompt_cache_key",
-                         "metadata", "store"}),
-    "gemini": frozenset({"labels"}),
-    "anthropic": frozenset({"model", "stream", "metadata"}),
-}
-
-
-@dataclass(frozen=True)
-class ClientRequest:
-    """What a client asked, as the key sees it. Headers and query strings have no field here."""
-
-    family: str          # "gemini" | "openai" | "anthropic"
-    operation: str       # "generateContent", "countTokens", "chat.completions", "models.list", …
-    model: str | None    # Gemini: the path's model without "models/"; OpenAI, Anthropic: body
-    stream: bool         # Gemini: streamGenerateContent; OpenAI, Anthropic: body["stream"]
-    body: Any            # the parsed JSON body as received (None for GET)
-
-
-# -- LK_IGNORE paths ---------------------------------------------------------------------------
-
-
-class Wild(Enum):
-    """The two wildcard steps of an ignore path."""
-
-    KEY = "*"        # every key of an object
-    INDEX = "[*]"    # every element of an array
-
-
-Step = str | int | Wild
-
-
-@dataclass(frozen=True)
-class IgnoreRule:
-    """One LK_IGNORE path, parsed: `messages[*].name` -> ("messages", Wild.INDEX, "name")."""
-
-    text: str
-    steps: tuple[Step, ...]
-
-
-_NAME = re.compile(r"[^.\[\]*\s,\"]+")
-_INDEX = re.compile(r"\[(\d+|\*)\]")
-_QUOTED = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')
-_SYNTAX = ('dot-separated keys, [N] for an index, [*] for every element, * for every key, '
-           '["key"] for a key with other characters, optional leading "$."')
-
-
-def parse_ignore(text: str) -> list[IgnoreRule]:
-    """Parse LK_IGNORE: comma-separated paths such as `a.b, messages[*].name, *.id`.
-
-    Raises ValueError naming the bad path, the position and the accepted syntax, so a typo is
-    found at start-up rather than by a key that never matches.
-    """
-    rules = []
-    for part in (text or "").split(","):
-        path = part.strip()
-        if path:
-            rules.append(IgnoreRule(path, _parse_path(path)))
-    return rules
-
-
-def _parse_path(path: str) -> tuple[Step, ...]:
-    def fail(pos: int, why: str) -> ValueError:
-        return ValueError(f"LK_IGNORE path {path!r} is not valid at character {pos + 1}: {why} "
-                          f"(paths use {_SYNTAX})")
-
-    pos = 0
-    if path.startswith("$."):
-        pos = 2
-    elif path.startswith("$["):
-        pos = 1
-    elif path == "$":
-        raise fail(0, "it names the whole body; name a field inside it")
-    steps: list[Step] = []
-    expect_name = pos != 1   # right after "$" or a ".", a key (or "*") must follow
-    while pos < len(path):
-        char = path[pos]
-        if expect_name:
-            if char == "*":
-                steps.append(Wild.KEY)
-                pos += 1
-            else:
-                match = _NAME.match(path, pos)
-                if not match:
-                    raise fail(pos, f"expected a key, found {char!r}")
-                steps.append(match.group())
-                pos = match.end()
-            expect_name = False
-        elif char == ".":
-            pos += 1
-            if pos == len(path):
-                raise fail(pos - 1, "a path cannot end with '.'")
-            expect_name = True
-        elif char == "[":
-            match = _INDEX.match(path, pos)
-            quoted = None if match else _QUOTED.match(path, pos)
-            if match:
-                steps.append(Wild.INDEX if match.group(1) == "*" else int(match.group(1)))
-                pos = match.end()
-            elif quoted:
-                steps.append(json.loads(quoted.group(1)))
-                pos = quoted.end()
-            else:
-                raise fail(pos, 'expected [N], [*] or ["key"]')
-        else:
-            raise fail(pos, f"expected '.' or '[' after a key, found {char!r}")
-    if expect_name:
-        raise fail(len(path) - 1, "the path is empty")
-    return tuple(steps)
-
-
-def _remove(node: Any, steps: tuple[Step, ...]) -> None:
-    """Delete, in place, every value `steps` names under `node`; absent paths are no error."""
-    step, rest = steps[0], steps[1:]
-    if isinstance(node, dict):
-        if step is Wild.KEY:
-            names = list(node)
-        elif isinstance(step, str):
-            names = [step] if step in node else []
-        else:
-            return
-        for name in names:
-            if rest:
-                _remove(node[name], rest)
-            else:
-                del node[name]
-    elif isinstance(node, list):
-        if step is Wild.INDEX:
-            if rest:
-                for item in node:
-                    _remove(item, rest)
-            else:
-                node.clear()
-        elif isinstance(step, int) and step < len(node):
-            if rest:
-                _remove(node[step], rest)
-            else:
-                del node[step]
-
+from localaik.families import Family
+from localaik.families.descriptor import KeyRules
+from localaik.families.operation import ClientRequest as ClientRequest
+from localaik.wire.jsonpath import IgnoreRule as IgnoreRule
+from localaik.wire.jsonpath import parse_ignore as parse_ignore
+from localaik.wire.jsonpath import remove
 
 # -- normalisation -----------------------------------------------------------------------------
 
-# Body fields that never enter the key, per (family, operation), as ignore paths.
-_OPERATION_VOLATILE = {
-    ("openai", "embeddings"): parse_ignore("encoding_format"),
-    ("gemini", "embedContent"): parse_ignore("model"),
-    ("gemini", "batchEmbedContents"): parse_ignore("requests[*].model"),
-}
+NO_RULES = KeyRules()
 
 
-def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = ()) -> dict[str, Any]:
-    """The canonical form of a request: what the key hashes and what a miss is compared on."""
+@functools.cache
+def _rules(family: str, operation: str) -> tuple[KeyRules, tuple[IgnoreRule, ...]]:
+    """The family's key rules and the operation's volatile paths (parsed once)."""
+    found = Family.named(family)
+    if found is None:
+        return NO_RULES, ()
+    op = found.descriptor.operation(operation)
+    volatile = parse_ignore(", ".join(op.volatile)) if op is not None else []
+    return found.key_rules, tuple(volatile)
+
+
+def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = (), *,
+              cased: bool = False) -> dict[str, Any]:
+    """The canonical form of a request: what the key hashes and what a miss is compared on.
+
+    `cased`: the body is already in the family's one key spelling (the pipeline's parsed
+    requests are), so step 1 is skipped.
+    """
+    rules, volatile = _rules(request.family, request.operation)
     body = request.body
     if body is not None:
-        if request.family == "gemini":
-            body = camelize_request(body)
-        body = _normal(body, gemini_tools=request.family == "gemini")
+        if rules.casing is not None and not cased:
+            body = rules.casing(body)
+        body = _normal(body, rules.keep_empty_in)
         if isinstance(body, dict):
-            for name in _VOLATILE.get(request.family, ()):
+            for name in rules.volatile:
                 body.pop(name, None)
-            for rule in _OPERATION_VOLATILE.get((request.family, request.operation), ()):
-                _remove(body, rule.steps)
+            for rule in volatile:
+                remove(body, rule.steps)
         if ignore:
             for rule in ignore:
-                _remove(body, rule.steps)
-            body = _normal(body, gemini_tools=request.family == "gemini")
+                remove(body, rule.steps)
+            body = _normal(body, rules.keep_empty_in)
     return {"family": request.family, "operation": request.operation, "model": request.model,
             "stream": bool(request.stream), "body": body}
 
 
-def _normal(value: Any, *, gemini_tools: bool, keep_empty: bool = False) -> Any:
+def _normal(value: Any, keep_empty_in: frozenset[str], keep_empty: bool = False) -> Any:
     """A normalised copy of a JSON value (see the module docstring, step 2)."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for name, item in value.items():
-            item = _normal(item, gemini_tools=gemini_tools,
-                           keep_empty=gemini_tools and name == "tools")
+            item = _normal(item, keep_empty_in, name in keep_empty_in)
             if item or not isinstance(item, dict | list) or (keep_empty and item == {}):
                 out[name] = item
         return out
     if isinstance(value, list):
         # Elements of Gemini `tools` are objects whose empty members are switches.
-        return [_normal(item, gemini_tools=gemini_tools, keep_empty=keep_empty)
-                for item in value]
+        return [_normal(item, keep_empty_in, keep_empty) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

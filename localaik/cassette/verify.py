@@ -19,26 +19,29 @@ writing (WAL mode, migrations) and notes usage beside it, and verify must change
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, urlsplit
 
 from localaik.cassette.key import canonical_json, request_key
 from localaik.cassette.secrets import locate_secret
 from localaik.cassette.store import Cassette, Recording
 from localaik.errors import Error
+from localaik.families import Family
+from localaik.families.operation import Rebuilt
 from localaik.wire import sse
 
 Progress = Callable[[int, int], None]   # (recordings replayed so far, total)
 
-_PATH_SAFE = ":@!$&'()*+,;=-._~"        # characters a path segment may hold as they are
 
 
 @dataclass(frozen=True)
@@ -65,22 +68,12 @@ class Report:
 
 
 @dataclass(frozen=True)
-class HttpRequest:
-    """A client request rebuilt from a canonical request: what an SDK would have sent."""
-
-    method: str
-    path: str
-    body: bytes | None
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
 class _Replayable:
     """What the replay pass needs of a recording, so the recordings need not stay in memory."""
 
     key: str
     ordinal: int
-    request: HttpRequest
+    request: Rebuilt
     status: int
     stream: bool
     error_recorded: bool   # the recorded stream itself carries an error event
@@ -235,56 +228,18 @@ def _error_of(data: str) -> str | None:
 # -- the client request -------------------------------------------------------------------------
 
 
-# The headers a family's clients send (they pick the /v1/models shape) and its POST routes.
-POST_ROUTES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "openai": ({"authorization": "Bearer verify"},
-               {"chat.completions": "/v1/chat/completions", "completions": "/v1/completions",
-                "responses": "/v1/responses", "embeddings": "/v1/embeddings"}),
-    "anthropic": ({"x-api-key": "verify", "anthropic-version": "2023-06-01"},
-                  {"messages": "/v1/messages",
-                   "messages.count_tokens": "/v1/messages/count_tokens"}),
-}
-
-
-def client_request(recording: Recording) -> HttpRequest | str:
-    """The HTTP request a client sends for this recording's canonical request, as the routes
-    read it; a problem (str) when no route serves its family and operation."""
+def client_request(recording: Recording) -> Rebuilt | str:
+    """The HTTP request a client sends for this recording's canonical request, as its family's
+    operation rebuilds it; a problem (str) when no registered operation serves it."""
     canon = json.loads(recording.request)
-    family, operation = canon["family"], canon["operation"]
-    model, stream, body = canon["model"], bool(canon["stream"]), canon["body"]
-    segment = quote(model or "", safe=_PATH_SAFE)
-    if family == "gemini":
-        headers = {"x-goog-api-key": "verify"}
-        if operation in ("generateContent", "countTokens", "embedContent",
-                         "batchEmbedContents"):
-            action = ("streamGenerateContent?alt=sse" if stream else "generateContent") \
-                if operation == "generateContent" else operation
-            return HttpRequest("POST", f"/v1beta/models/{segment}:{action}", _json(body),
-                               headers)
-        if operation == "models.list":
-            return HttpRequest("GET", "/v1beta/models", None, headers)
-        if operation == "models.get":
-            return HttpRequest("GET", f"/v1beta/models/{segment}", None, headers)
-    if family in POST_ROUTES:
-        headers, endpoints = POST_ROUTES[family]
-        if operation in endpoints and isinstance(body, dict):
-            # The routes take `model` and `stream` out of the body into their own fields.
-            sent = dict(body)
-            if model is not None:
-                sent["model"] = model
-            if stream:
-                sent["stream"] = True
-            return HttpRequest("POST", endpoints[operation], _json(sent), headers)
-        if operation == "models.list":
-            return HttpRequest("GET", "/v1/models", None, headers)
-        if operation == "models.get":
-            return HttpRequest("GET", f"/v1/models/{segment}", None, headers)
-    return (f"it cannot be replayed: this localaik serves no {family} {operation} request")
-
-
-def _json(value: Any) -> bytes:
-    # ASCII escapes keep lone surrogates (they cannot be UTF-8) exactly as the client sent them.
-    return json.dumps(value, ensure_ascii=True).encode("ascii")
+    family_name, operation_name = canon["family"], canon["operation"]
+    family = Family.named(family_name)
+    operation = family.descriptor.operation(operation_name) if family is not None else None
+    rebuilt = operation.rebuild(canon) if operation is not None else None
+    if rebuilt is None:
+        return (f"it cannot be replayed: this localaik serves no {family_name} "
+                f"{operation_name} request")
+    return rebuilt
 
 
 # -- replay -------------------------------------------------------------------------------------
@@ -294,49 +249,76 @@ def _replay_all(path: Path, items: list[_Replayable],
                 progress: Progress | None) -> list[Problem]:
     if not items:
         return []
-    from litestar.testing import TestClient
-
-    from localaik.config import Settings
-    from localaik.server.app import create_app, services_of
-
-    problems: list[Problem] = []
     by_key: dict[str, dict[int, _Replayable]] = {}
     for item in items:
         by_key.setdefault(item.key, {})[item.ordinal] = item
     with tempfile.TemporaryDirectory(prefix="localaik-verify-") as folder, _quiet():
         copy = Path(folder) / path.name
         _copy(path, copy)
-        settings = Settings(mode="replay", cassette=copy, log=False, repeats="sequence",
-                            max_body_size=2**31)
-        done = 0
-        app = create_app(settings)
-        with TestClient(app=app) as client:
-            replayer = services_of(app).replayer
-            for key, slots in by_key.items():
-                # Ordinal n answers the n-th identical request (LK_REPEATS=sequence).
-                for ordinal in range(max(slots) + 1):
-                    item = slots.get(ordinal) or slots[max(slots)]
-                    misses = len(replayer.misses)
-                    response = client.request(item.request.method, item.request.path,
-                                              content=item.request.body,
-                                              headers=item.request.headers)
-                    if ordinal not in slots:
-                        continue
-                    if len(replayer.misses) > misses:
-                        message: str | None = (
-                            "it does not replay: its rebuilt request misses (the routes no "
-                            "longer give this key)")
-                    elif (key, ordinal) not in replayer.usage.served(copy):
-                        message = ("it does not replay: its rebuilt request gets another "
-                                   "recording (the routes no longer give this key)")
-                    else:
-                        message = _replay_problem(item, response.status_code, response.content)
-                    if message:
-                        problems.append(Problem(path, message, key, ordinal))
-                    done += 1
-                    if progress is not None:
-                        progress(done, len(items))
+        # A loop of its own, in a thread of its own: verify may be called from async code.
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, _replay_copy(path, copy, by_key, len(items),
+                                                           progress)).result()
+
+
+async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Replayable]],
+                       total: int, progress: Progress | None) -> list[Problem]:
+    """Send every rebuilt request through the request pipeline in replay mode, on `copy`."""
+    from localaik.config import Settings
+    from localaik.server.cassettes import Cassettes
+    from localaik.server.pipeline import Pipeline
+    from localaik.server.policy import Replayer
+
+    settings = Settings(mode="replay", cassette=copy, log=False, repeats="sequence",
+                        max_body_size=2**31)
+    cassettes = Cassettes(copy, readonly=True)
+    replayer = Replayer(settings, None, cassettes)
+    pipeline = Pipeline(settings, None, replayer)
+    problems: list[Problem] = []
+    done = 0
+    try:
+        for key, slots in by_key.items():
+            # Ordinal n answers the n-th identical request (LK_REPEATS=sequence).
+            for ordinal in range(max(slots) + 1):
+                item = slots.get(ordinal) or slots[max(slots)]
+                misses = len(replayer.misses)
+                status, content = await _send(pipeline, item.request)
+                if ordinal not in slots:
+                    continue
+                if len(replayer.misses) > misses:
+                    message: str | None = (
+                        "it does not replay: its rebuilt request misses (the routes no "
+                        "longer give this key)")
+                elif (key, ordinal) not in replayer.usage.served(copy):
+                    message = ("it does not replay: its rebuilt request gets another "
+                               "recording (the routes no longer give this key)")
+                else:
+                    message = _replay_problem(item, status, content)
+                if message:
+                    problems.append(Problem(path, message, key, ordinal))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        await cassettes.close()
     return problems
+
+
+async def _send(pipeline: Any, request: Rebuilt) -> tuple[int, bytes]:
+    """The status and every byte of the pipeline's answer to a rebuilt request."""
+    from localaik.server.pipeline import Incoming
+
+    parts = urlsplit(request.path)
+    body = request.body or b""
+
+    async def read_body() -> bytes:
+        return body
+
+    answer = await pipeline.handle(Incoming(request.method, parts.path, dict(parse_qsl(
+        parts.query)), request.headers, read_body))
+    if answer.frames is None:
+        return answer.status, answer.body
+    return answer.status, b"".join([frame async for frame in answer.frames])
 
 
 def _replay_problem(item: _Replayable, status: int, content: bytes) -> str | None:

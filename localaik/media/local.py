@@ -1,4 +1,11 @@
-"""The media policy: PDF rendering with caps, and local file reads confined to LK_FILES_ROOT."""
+"""The media policy: PDF rendering with caps, and local file reads confined to LK_FILES_ROOT.
+
+Two instances serve a request. The checking one (`render=False`) runs with the translation
+that checks a request: it applies every rule that needs no file contents and no poppler (the
+`%PDF-` header, the files root, symlinks out of it) and counts what it would have rendered or
+read (`pending`). Only when that count is not zero and the request goes upstream does the
+pipeline translate again, off the event loop, with the rendering one.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,25 @@ from localaik.config import Settings
 from localaik.errors import BadRequest
 from localaik.media import pdf
 
+# What the checking policy gives for a local file it did not read: text, and a PDF header, so
+# that every check of the contents passes on it until the file is really read.
+UNREAD = b"%PDF- (a local file, not read while checking the request)"
+
 
 class LocalMedia:
-    """`translate.media.Media` for this process's settings."""
+    """`media.parts.Media` for this process's settings."""
 
     def __init__(self, settings: Settings, *, render: bool = True) -> None:
         self.settings = settings
         self.render = render
+        self.pending = 0   # renders and reads a checking instance left for the rendering one
 
     def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
         if not self.render:
-            # Checking a request (replay mode): the pages are never needed, poppler may be absent.
+            # Checking a request: the pages are not needed yet, poppler may be absent (replay).
             if not data.startswith(b"%PDF-"):
                 raise BadRequest(f"{where}: the data is not a PDF (no %PDF- header)")
+            self.pending += 1
             return []
         return pdf.render(data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi,
                           where=where)
@@ -36,7 +49,8 @@ class LocalMedia:
         if not target.is_relative_to(root):
             raise BadRequest(f"{where}: the file is outside LK_FILES_ROOT")
         if not self.render:
-            return b""
+            self.pending += 1
+            return UNREAD
         try:
             return target.read_bytes()
         except OSError as exc:

@@ -1,140 +1,102 @@
-"""The ASGI application: routes, error rendering per API family, collaborators, access log."""
+"""The ASGI application: the HTTP side of the request pipeline, with its collaborators.
+
+Litestar serves two handlers: `/health`, and one for every other path that hands the request
+to the pipeline (`pipeline.py`), which routes it among the registered API families. Around
+them, two plain ASGI layers: the replay memo (`memo.py`) and the access log (`access_log.py`).
+Errors the framework itself raises (a body over the size cap, anything unexpected) are
+rendered in the caller's family envelope like the pipeline's own.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
+from litestar.response import Stream
 
 from localaik.config import Settings
-from localaik.errors import (
-    Error,
-    Internal,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    UpstreamStatus,
-    render,
-)
-from localaik.families import embeddings_routes as embeddings
+from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
-from localaik.families.anthropic import routes as anthropic
-from localaik.families.gemini import routes as gemini
-from localaik.families.openai import responses_routes as responses
-from localaik.families.openai import routes as openai
-from localaik.media.local import LocalMedia
-from localaik.runtime.llama import LlamaServer, RuntimeStartError
-from localaik.server import health
+from localaik.families.operation import Answer
+from localaik.runtime.llama import LlamaServer
+from localaik.server import memo
 from localaik.server.access_log import AccessLog
-from localaik.server.common import Services, json_response
+from localaik.server.cassettes import Cassettes
+from localaik.server.gates import upstream_for
+from localaik.server.health import health
 from localaik.server.memo import HitMemo
-from localaik.server.replay import Cassettes, Replayer
+from localaik.server.pipeline import Incoming, Pipeline, error_answer
+from localaik.server.policy import Replayer
 from localaik.upstream.client import Upstream, make_client
 
 log = logging.getLogger("localaik")
 
-ROUTES = [
-    gemini.model_action, gemini.list_models, gemini.get_model,
-    openai.chat_completions, openai.completions, openai.list_models, openai.get_model,
-    responses.create_response, responses.stored_response,
-    anthropic.messages, anthropic.count_tokens,
-    embeddings.openai_embeddings,
-    health.health,
-]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 
 
-def _error_response(request: Request[Any, Any, Any], error: Error,
-                    headers: dict[str, str] | None = None) -> Response[Any]:
-    family = family_of(request.url.path, dict(request.headers))
-    status, body = render(error, family)
-    response = json_response(body, status)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+@dataclass
+class Services:
+    """The collaborators of a started app."""
+
+    settings: Settings
+    upstream: Upstream
+    replayer: Replayer
+    pipeline: Pipeline
+
+
+@route(["/", "/{path:path}"], http_method=METHODS)
+async def api(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Every API request: the pipeline answers it."""
+    services: Services = request.app.state.services
+    limit = services.settings.max_body_size
+
+    async def read_body() -> bytes:
+        try:
+            return await request.body()
+        except HTTPException as exc:
+            if exc.status_code == 413:
+                raise PayloadTooLarge(f"the request body is larger than LK_MAX_BODY_SIZE "
+                                      f"({limit} bytes)") from None
+            raise
+
+    incoming = Incoming(request.method, request.url.path, request.query_params,
+                        request.headers, read_body)
+    answer = await services.pipeline.handle(incoming)
+    made = request.scope.get(memo.EXCHANGES)  # type: ignore[call-overload]
+    if made is not None:
+        made.extend(incoming.hits)
+    return _response(answer)
+
+
+def _response(answer: Answer) -> Response[Any]:
+    if answer.frames is not None:
+        return Stream(answer.frames, status_code=answer.status, media_type=answer.media_type,
+                      headers=answer.headers)
+    return Response(content=answer.body, status_code=answer.status,
+                    media_type=answer.media_type, headers=answer.headers)
 
 
 def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, MethodNotAllowed) and exc.allow:
-        return _error_response(request, exc, {"Allow": exc.allow})
-    if isinstance(exc, Error):
-        return _error_response(request, exc)
-    if isinstance(exc, HTTPException):
-        if exc.status_code == 404:
-            return _error_response(request, NotFound(
-                f"no route for {request.method} {request.url.path}"))
-        if exc.status_code == 405:
-            allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
-            return _on_error(request, MethodNotAllowed(
-                f"{request.method} is not allowed on {request.url.path}", allow=allow))
-        if exc.status_code == 413:
-            limit = request.app.state.services.settings.max_body_size
-            return _error_response(request, PayloadTooLarge(
-                f"the request body is larger than LK_MAX_BODY_SIZE ({limit} bytes)"))
-        error = Error(str(exc.detail))
-        error.status = exc.status_code
-        return _error_response(request, error)
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _error_response(request, Internal("internal error in localaik; see its log"))
-
-
-# The upstream of a replay-only server: never contacted.
-UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
-
-
-def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
-    """Requests that need the model wait while it loads; a failed runtime answers 503."""
-    ready = asyncio.ensure_future(runtime.wait_ready())
-
-    def log_failure(task: asyncio.Future[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s", task.exception())
-
-    ready.add_done_callback(log_failure)
-
-    async def gate() -> None:
-        if runtime.state == "ready":
-            return
-        if runtime.state == "failed" or (ready.done() and ready.exception() is not None):
-            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's "
-                                      "log")
-        await asyncio.shield(ready)
-
-    return gate
-
-
-def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
-    """Like `_ready_gate`, but the first request that needs the server starts it."""
-    gate: Callable[[], Awaitable[None]] | None = None
-    lock = asyncio.Lock()
-
-    async def lazy() -> None:
-        nonlocal gate
-        if gate is None:
-            async with lock:
-                if gate is None:
-                    log.info("starting the embeddings llama-server for the first embeddings "
-                             "request")
-                    try:
-                        await runtime.start()
-                    except RuntimeStartError as exc:
-                        log.error("%s", exc)
-                        raise UpstreamStatus(503, "the bundled embeddings llama-server cannot "
-                                                  "start; see localaik's log") from None
-                    gate = _ready_gate(runtime)
-        await gate()
-
-    return lazy
-
-
-async def _embeddings_off() -> None:
-    raise UpstreamStatus(501, "embeddings are off in this localaik (LK_EMBEDDINGS=off): no "
-                              "embeddings llama-server runs")
+    """What the framework raised outside the pipeline, in the caller's family envelope."""
+    if not isinstance(exc, Error):
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            allow = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
+            exc = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}",
+                                   allow=allow)
+        elif isinstance(exc, HTTPException) and exc.status_code < 500:
+            error = Error(str(exc.detail))
+            error.status = exc.status_code
+            exc = error
+        else:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            exc = Internal("internal error in localaik; see its log")
+    return _response(error_answer(exc, family_of(request.url.path, request.headers)))
 
 
 def services_of(app: Any) -> Services:
@@ -157,28 +119,11 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
         own = client is None
         http = make_client(settings) if own else client
         assert http is not None
-        gate = None
-        if runtime is not None:
-            await runtime.start()
-            gate = _ready_gate(runtime)
-        embeddings = None
-        if embed_runtime is not None:
-            if settings.embeddings == "on":
-                await embed_runtime.start()
-                embed_gate = _ready_gate(embed_runtime)
-            else:
-                embed_gate = _lazy_gate(embed_runtime)
-            embeddings = Upstream(embed_runtime.url, http, gate=embed_gate)
-        elif runtime is not None:
-            embeddings = Upstream(runtime.url, http, gate=_embeddings_off)
-        url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
-        upstream = Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate,
-                            embeddings=embeddings)
+        upstream = await upstream_for(settings, http, runtime, embed_runtime)
         cassettes = Cassettes(settings.cassette, readonly=settings.mode == "replay")
-        app.state.services = Services(
-            settings=settings, upstream=upstream, media=LocalMedia(settings),
-            checking_media=LocalMedia(settings, render=False),
-            replayer=Replayer(settings, upstream, cassettes))
+        replayer = Replayer(settings, upstream, cassettes)
+        app.state.services = Services(settings, upstream, replayer,
+                                      Pipeline(settings, upstream, replayer))
         app.state.runtime = runtime
         app.state.embed_runtime = embed_runtime
         try:
@@ -193,7 +138,7 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
                 await embed_runtime.stop()
 
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[health, api],
         lifespan=[lifespan],
         exception_handlers={Exception: _on_error},
         request_max_body_size=settings.max_body_size,

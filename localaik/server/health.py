@@ -10,25 +10,25 @@ from typing import Any
 from litestar import Request, Response, get
 
 from localaik import __version__
-from localaik.server.common import json_response, services
+from localaik.wire.jsontext import dumps
 
 
 @get("/health")
 async def health(request: Request[Any, Any, Any]) -> Response[Any]:
-    svc = services(request)
+    svc = request.app.state.services
     mode = svc.settings.mode
     body: dict[str, Any] = {"status": "ok", "version": __version__, "mode": mode,
                             "cassette": str(svc.settings.cassette)}
     if mode == "replay":
         # Replay never needs the upstream: health does not depend on it.
         body["upstream"] = {"url": svc.upstream.shown, "used": False}
-        return json_response(body)
+        return _json(body)
     runtime = request.app.state.runtime
     if runtime is not None and runtime.state != "ready":
         # The bundled llama-server: loading, restarting after a crash, or failed for good.
         body["status"] = "unhealthy" if runtime.state == "failed" else "loading"
         body["upstream"] = {"url": svc.upstream.shown, "ok": False, "runtime": runtime.state}
-        return json_response(body, 503)
+        return _json(body, 503)
     ok = await svc.upstream.healthy()
     body["upstream"] = {"url": svc.upstream.shown, "ok": ok}
     if runtime is not None:
@@ -40,4 +40,9 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
         body["upstream"]["embeddings_runtime"] = embed_runtime.state
     if not ok:
         body["status"] = "unhealthy"
-    return json_response(body, 200 if ok else 503)
+    return _json(body, 200 if ok else 503)
+
+
+def _json(value: Any, status: int = 200) -> Response[bytes]:
+    return Response(content=dumps(value).encode(), status_code=status,
+                    media_type="application/json")

@@ -29,11 +29,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from localaik.cassette.store import file_stamp
 from localaik.errors import BadRequest
+from localaik.upstream.exchange import Hit
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -45,16 +45,6 @@ MAX_REQUEST = 256 * 1024
 MAX_ANSWER = 1024 * 1024
 ENTRIES = 1024
 BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A request answered from a recording: where from, and the file's stamp at the lookup."""
-
-    cassette: Path
-    key: str
-    ordinal: int
-    stamp: tuple[int, ...]
 
 
 @dataclass(frozen=True)

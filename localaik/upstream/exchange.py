@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from localaik.errors import UpstreamBadResponse, UpstreamStatus
-from localaik.server.memo import Hit
 from localaik.wire import sse
 
 ERROR_BODY_LIMIT = 64 * 1024
@@ -35,6 +35,16 @@ class UpstreamCall:
     def describe(self) -> str:
         """JSON text of the call, as a cassette stores it (never any header)."""
         return sse.dumps({"method": self.method, "endpoint": self.endpoint, "body": self.body})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A request answered from a recording: where from, and the file's stamp at the lookup."""
+
+    cassette: Path
+    key: str
+    ordinal: int
+    stamp: tuple[int, ...]
 
 
 @dataclass

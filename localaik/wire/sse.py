@@ -10,10 +10,11 @@ before its `data:` line), and the Responses API has no `[DONE]`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+from localaik.wire.jsontext import dumps
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,6 @@ class Event:
 
     data: str
     event: str | None = None
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON on one line, UTF-8 kept as is (the form every SDK accepts)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def gemini_frame(value: Any) -> bytes:

@@ -70,7 +70,7 @@ def _stream(case: dict[str, Any]) -> list[list[Any]]:
     events: list[tuple[str, dict[str, Any]]] = []
     for chunk in case["upstream_chunks"]:
         events.extend(stream.feed(chunk))
-    events.extend(stream.finish_events())
+    events.extend(stream.finish())
     return [[name, data] for name, data in events]
 
 
@@ -163,7 +163,7 @@ def test_stream_and_response_agree() -> None:
                                                       "completion_tokens": 2}},
     ]:
         events += stream.feed(chunk)
-    events += stream.finish_events()
+    events += stream.finish()
     from anthropic.lib.streaming._messages import accumulate_event
 
     snapshot = None

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 
 from localaik import errors
-from localaik.families import embeddings
-from localaik.families.gemini.wire import camelize_request
+from localaik.families.gemini import embeddings as gemini_embeddings
+from localaik.families.gemini.casing import camelize_request
+from localaik.families.openai import embeddings as openai_embeddings
+from localaik.upstream import embeddings as upstream_embeddings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "embeddings"
 CASES = sorted(GOLDEN.glob("*.json"))
@@ -42,17 +44,17 @@ def _text(value: Any) -> str:
 
 def _translate_request(case: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if case["family"] == "openai":
-        body = embeddings.validate_openai_request(case["request"])
-        return body, embeddings.openai_upstream_body(body)
-    items = embeddings.gemini_items(camelize_request(case["request"]), case["action"],
+        body = openai_embeddings.validate_openai_request(case["request"])
+        return body, openai_embeddings.openai_upstream_body(body)
+    items = gemini_embeddings.gemini_items(camelize_request(case["request"]), case["action"],
                                     case["path_model"])
-    return items, embeddings.gemini_upstream_body(items, "localaik")
+    return items, gemini_embeddings.gemini_upstream_body(items, "localaik")
 
 
 def _translate_response(case: dict[str, Any], parsed: Any) -> dict[str, Any]:
     if case["family"] == "openai":
-        return embeddings.openai_response(case["upstream"], parsed, parsed.get("model") or None)
-    return embeddings.gemini_response(case["upstream"], parsed, case["action"])
+        return openai_embeddings.openai_response(case["upstream"], parsed, parsed.get("model") or None)
+    return gemini_embeddings.gemini_response(case["upstream"], parsed, case["action"])
 
 
 def _assert_error(exc: errors.Error, expected: dict[str, Any]) -> None:
@@ -117,9 +119,9 @@ def test_python_and_snake_case_spellings_translate_identically() -> None:
 
 
 def _openai_answer(vector: list[float], **request: Any) -> dict[str, Any]:
-    body = embeddings.validate_openai_request({"input": "x", **request})
+    body = openai_embeddings.validate_openai_request({"input": "x", **request})
     upstream = {"data": [{"embedding": vector, "index": 0}]}
-    return embeddings.openai_response(upstream, body, None)
+    return openai_embeddings.openai_response(upstream, body, None)
 
 
 @pytest.mark.parametrize("vector", [
@@ -155,30 +157,30 @@ def test_openai_dimensions_give_unit_vectors() -> None:
 
 def test_gemini_output_dimensionality_keeps_the_values_as_they_are() -> None:
     vector = [0.3, -0.1, 0.7, 0.2]
-    items = embeddings.gemini_items({"content": {"parts": [{"text": "x"}]},
+    items = gemini_embeddings.gemini_items({"content": {"parts": [{"text": "x"}]},
                                      "outputDimensionality": 2}, "embedContent", "m")
-    answer = embeddings.gemini_response({"data": [{"embedding": vector, "index": 0}]}, items,
+    answer = gemini_embeddings.gemini_response({"data": [{"embedding": vector, "index": 0}]}, items,
                                         "embedContent")
     assert answer == {"embedding": {"values": [0.3, -0.1]}}
 
 
 def test_a_batch_holds_at_most_100_requests() -> None:
     one = {"content": {"parts": [{"text": "x"}]}}
-    assert len(embeddings.gemini_items({"requests": [one] * 100}, "batchEmbedContents", "m")) \
+    assert len(gemini_embeddings.gemini_items({"requests": [one] * 100}, "batchEmbedContents", "m")) \
         == 100
     with pytest.raises(errors.BadRequest, match="at most 100 requests can be in one batch"):
-        embeddings.gemini_items({"requests": [one] * 101}, "batchEmbedContents", "m")
+        gemini_embeddings.gemini_items({"requests": [one] * 101}, "batchEmbedContents", "m")
 
 
 def test_openai_input_holds_at_most_2048_items() -> None:
-    assert embeddings.openai_inputs(["x"] * 2048) == 2048
+    assert openai_embeddings.openai_inputs(["x"] * 2048) == 2048
     with pytest.raises(errors.BadRequest, match="at most 2048"):
-        embeddings.openai_inputs(["x"] * 2049)
+        openai_embeddings.openai_inputs(["x"] * 2049)
 
 
 def test_an_upstream_base64_answer_is_read_as_float32() -> None:
     upstream = {"data": [{"embedding": "zczMPc3MTD6amZk+", "index": 0}]}
-    vectors, usage = embeddings.upstream_vectors(upstream, 1)
+    vectors, usage = upstream_embeddings.upstream_vectors(upstream, 1)
     assert vectors == [[struct.unpack("<f", struct.pack("<f", x))[0] for x in (0.1, 0.2, 0.3)]]
     assert usage == {"prompt_tokens": 0, "total_tokens": 0}
 
@@ -193,13 +195,13 @@ def test_an_upstream_base64_answer_is_read_as_float32() -> None:
 ])
 def test_broken_upstream_answers_are_502(data: list[Any]) -> None:
     with pytest.raises(errors.UpstreamBadResponse):
-        embeddings.upstream_vectors({"data": data}, 2)
+        upstream_embeddings.upstream_vectors({"data": data}, 2)
 
 
 def test_llama_servers_too_large_error_becomes_a_400() -> None:
     error = errors.UpstreamStatus(500, "input (2640 tokens) is too large to process. increase "
                                        "the physical batch size (current batch size: 512)")
-    found = embeddings.too_large(error)
+    found = upstream_embeddings.too_large(error)
     assert found is not None and found.status == 400
     assert "2640 tokens" in found.message and "(512)" in found.message
-    assert embeddings.too_large(errors.UpstreamStatus(500, "something else")) is None
+    assert upstream_embeddings.too_large(errors.UpstreamStatus(500, "something else")) is None

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from localaik import errors
-from localaik.errors import Error, error_body, gemini_status, openai_type, render
+from localaik.errors import Error
 from localaik.families import Family
+from localaik.families.gemini.errors import gemini_status
+from localaik.families.openai.errors import openai_type
+from localaik.families.rendering import error_body, render
 
 
 def all_error_classes() -> list[type[Error]]:

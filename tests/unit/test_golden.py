@@ -26,9 +26,10 @@ import pytest
 from localaik import errors
 from localaik.config import Settings
 from localaik.errors import BadRequest
-from localaik.families.gemini import translate as gemini
+from localaik.families.gemini import request as gemini_request
+from localaik.families.gemini import response as gemini_response
+from localaik.families.gemini.casing import camelize_request, camelize_schema
 from localaik.families.gemini.schema import gemini_schema_to_json_schema
-from localaik.families.gemini.wire import camelize_request, camelize_schema
 from localaik.media.local import LocalMedia
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -121,13 +122,13 @@ def _assert_error(exc: errors.Error, expected: dict[str, Any]) -> None:
 
 
 def _translate_request(case: dict[str, Any]) -> dict[str, Any]:
-    return gemini.gemini_request_to_openai(camelize_request(case["request"]),
+    return gemini_request.gemini_request_to_openai(camelize_request(case["request"]),
                                            upstream_model="localaik",
                                            stream=case.get("stream", False), media=GoldenMedia())
 
 
-def _context(case: dict[str, Any]) -> gemini.GeminiContext:
-    return gemini.context_for(camelize_request(case.get("request", {})), case["path_model"])
+def _context(case: dict[str, Any]) -> gemini_response.GeminiContext:
+    return gemini_response.context_for(camelize_request(case.get("request", {})), case["path_model"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,16 +152,16 @@ def test_gemini_response(path: Path) -> None:
     ctx = _context(case)
     if "expected_error" in case:
         with pytest.raises(errors.Error) as caught:
-            gemini.openai_response_to_gemini(case["upstream"], ctx)
+            gemini_response.openai_response_to_gemini(case["upstream"], ctx)
         _assert_error(caught.value, case["expected_error"])
     else:
-        _assert_same(gemini.openai_response_to_gemini(case["upstream"], ctx), case["expected"])
+        _assert_same(gemini_response.openai_response_to_gemini(case["upstream"], ctx), case["expected"])
 
 
 @pytest.mark.parametrize("path", _params("gemini_stream"))
 def test_gemini_stream(path: Path) -> None:
     case = _load(path)
-    stream = gemini.GeminiStream(_context(case))
+    stream = gemini_response.GeminiStream(_context(case))
     chunks: list[dict[str, Any]] = []
     for upstream_chunk in case["upstream_chunks"]:
         chunks.extend(stream.feed(upstream_chunk))

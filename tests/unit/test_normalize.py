@@ -13,15 +13,8 @@ from typing import Any
 
 import pytest
 
-from localaik.cassette.key import (
-    ClientRequest,
-    IgnoreRule,
-    Wild,
-    canonical,
-    canonical_json,
-    parse_ignore,
-    request_key,
-)
+from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.wire.jsonpath import IgnoreRule, Wild, parse_ignore
 
 GEMINI_MODEL = "gemini-2.5-flash"
 

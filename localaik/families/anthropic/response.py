@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from localaik.errors import UpstreamBadResponse
+from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.anthropic import wire as protocol
+from localaik.families.anthropic.errors import error_body
+from localaik.families.rendering import body_of
 from localaik.upstream.arguments import call_arguments
 
 Event = tuple[str, dict[str, Any]]
@@ -157,7 +158,7 @@ class AnthropicStream:
     blocks: int = 0                    # content blocks opened so far
     open_kind: str | None = None       # the kind of the open block: "text" or "thinking"
     calls: dict[int, _Call] = field(default_factory=dict)
-    finish: str | None = None
+    finish_reason: str | None = None
     usage: dict[str, int] | None = None
 
     def feed(self, chunk: Any) -> list[Event]:
@@ -186,7 +187,7 @@ class AnthropicStream:
             for call in delta.get("tool_calls") or []:
                 self._accumulate(call)
             if choice.get("finish_reason"):
-                self.finish = choice["finish_reason"]
+                self.finish_reason = choice["finish_reason"]
         return events
 
     def _start(self, chunk: dict[str, Any]) -> list[Event]:
@@ -243,7 +244,7 @@ class AnthropicStream:
                 return True
         return False
 
-    def finish_events(self) -> list[Event]:
+    def finish(self) -> list[Event]:
         """The end of the message: open block closed, tool calls, stop reason and usage."""
         events = [] if self.started else self._start({})
         events += self._close()
@@ -267,11 +268,15 @@ class AnthropicStream:
                            "output_tokens": self.usage["output_tokens"]}
         events.append(("message_delta", {
             "type": "message_delta",
-            "delta": {"stop_reason": protocol.stop_reason(self.finish, tool_use=bool(tools)),
+            "delta": {"stop_reason": protocol.stop_reason(self.finish_reason, tool_use=bool(tools)),
                       "stop_sequence": None},
             "usage": delta_usage}))
         events.append(("message_stop", {"type": "message_stop"}))
         return events
+
+    def fail(self, error: Error) -> list[Event]:
+        """A failure after the stream began: an `error` event, which the SDK raises."""
+        return [("error", body_of(error, error_body))]
 
 
 def _complete(text: str) -> bool:
@@ -284,25 +289,3 @@ def _complete(text: str) -> bool:
 
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-# ---------------------------------------------------------------------------------------------
-# Models
-
-
-def model_info(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An Anthropic `ModelInfo` for a model id, served by an upstream model entry."""
-    created = (upstream or {}).get("created")
-    when = datetime.fromtimestamp(created if isinstance(created, int) else 0, UTC)
-    out: dict[str, Any] = {
-        "type": "model",
-        "id": model_id,
-        "display_name": model_id,
-        "created_at": when.isoformat().replace("+00:00", "Z"),
-        "lifecycle": "active",
-    }
-    meta = (upstream or {}).get("meta")
-    if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
-        out["max_input_tokens"] = meta["n_ctx_train"]
-        out["max_tokens"] = meta["n_ctx_train"]
-    return out

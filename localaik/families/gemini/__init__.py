@@ -1,0 +1,53 @@
+"""The Gemini API (Generative Language, `generativelanguage.googleapis.com`), as google-genai
+and @google/genai call it: generateContent and its stream, countTokens, embeddings, models.
+
+    casing.py      request bodies in one key spelling (camelCase)
+    request.py     GenerateContentRequest -> chat completions request
+    generation.py  generationConfig, tools, toolConfig -> chat completions fields
+    schema.py      Gemini's Schema dialect -> JSON Schema
+    response.py    chat completions answers and streams -> GenerateContentResponse
+    embeddings.py  embedContent / batchEmbedContents <-> /embeddings
+    models.py      models.list / models.get
+    operations.py  the operations the pipeline calls
+    errors.py      the error envelope
+    wire.py        wire facts (finish reasons)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
+from localaik.families.gemini import models, operations
+from localaik.families.gemini.casing import camelize_request
+from localaik.families.gemini.errors import error_body
+
+
+def claim(path: str, headers: Mapping[str, str]) -> int:
+    """Gemini paths: everything under `/v1beta/`, a `/v1/` path whose last segment names a
+    method after `:`, and the shared `/v1/models` when the client is google-genai (it always
+    sends `x-goog-api-key` or `x-goog-api-client`)."""
+    if path.startswith("/v1beta/"):
+        return 3
+    if path.startswith("/v1/"):
+        if ":" in path.rsplit("/", 1)[-1]:
+            return 3
+        if (path == "/v1/models" or path.startswith("/v1/models/")) and (
+                "x-goog-api-key" in headers or "x-goog-api-client" in headers):
+            return 3
+    return 0
+
+
+DESCRIPTOR = Descriptor(
+    name="gemini",
+    operations=(operations.GenerateContent(), operations.CountTokens(),
+                operations.EmbedContent(), operations.BatchEmbedContents(),
+                models.ListModels(), models.GetModel()),
+    claim=claim,
+    error_body=error_body,
+    key_rules=KeyRules(casing=camelize_request, volatile=frozenset({"labels"}),
+                       keep_empty_in=frozenset({"tools"})),
+    sdk=SdkEnvironment(base_url_variable="GOOGLE_GEMINI_BASE_URL", base_url_suffix="",
+                       key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+                       placeholder_key_variable="GEMINI_API_KEY"),
+)

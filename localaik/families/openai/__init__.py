@@ -1,0 +1,43 @@
+"""The OpenAI API as the openai SDKs call it: chat completions, legacy completions, the
+Responses API, embeddings, models.
+
+    checks.py            what a chat or completions request must get right
+    chat.py              chat and completions requests and answers, passed on (file parts
+                         expanded, the client's model name kept), and their streams
+    responses_request.py Responses API request -> chat completions request
+    responses_output.py  chat completions answers and streams -> Responses API answers
+    responses_wire.py    Responses API facts: fields honoured, accepted, refused; shapes
+    embeddings.py        /v1/embeddings <-> the upstream's /embeddings
+    models.py            /v1/models
+    operations.py        the operations the pipeline calls
+    errors.py            the error envelope
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
+from localaik.families.openai import models, operations
+from localaik.families.openai.errors import error_body
+
+
+def claim(path: str, headers: Mapping[str, str]) -> int:
+    """Every `/v1/` path, weakly: Gemini and Anthropic claim theirs more strongly."""
+    return 1 if path.startswith("/v1/") else 0
+
+
+DESCRIPTOR = Descriptor(
+    name="openai",
+    operations=(operations.ChatCompletions(), operations.Completions(),
+                operations.Responses(), operations.StoredResponses(),
+                operations.Embeddings(), models.ListModels(), models.GetModel()),
+    claim=claim,
+    error_body=error_body,
+    # Bookkeeping that does not change the answer, and what the key holds apart.
+    key_rules=KeyRules(volatile=frozenset({"model", "stream", "user", "safety_identifier",
+                                           "prompt_cache_key", "metadata", "store"})),
+    sdk=SdkEnvironment(base_url_variable="OPENAI_BASE_URL", base_url_suffix="/v1",
+                       key_variables=("OPENAI_API_KEY",),
+                       placeholder_key_variable="OPENAI_API_KEY"),
+)

@@ -12,10 +12,14 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from localaik.errors import BadRequest, UpstreamBadResponse
+from localaik.errors import BadRequest, Error, UpstreamBadResponse, UpstreamStatus
 from localaik.families.openai import checks as openai_validation
+from localaik.families.openai.errors import error_body
+from localaik.families.rendering import body_of
 from localaik.media import parts as media_parts
 from localaik.media.parts import Media, Part
+from localaik.upstream.chunks import in_stream_error
+from localaik.wire import sse
 
 
 def validate_chat_request(body: Any) -> dict[str, Any]:
@@ -46,13 +50,6 @@ def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, An
                 parts.append(part)
         expanded.append({**message, "content": parts} if changed else message)
     return {**body, "messages": expanded} if changed else body
-
-
-def has_files(body: dict[str, Any]) -> bool:
-    """Whether a chat body has file parts (whose expansion may render a PDF: slow, blocking)."""
-    return any(isinstance(part, dict) and part.get("type") == "file"
-               for message in body["messages"] if isinstance(message.get("content"), list)
-               for part in message["content"])
 
 
 def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
@@ -114,15 +111,33 @@ def chunk_for_client(chunk: Any, model: str | None, kind: str) -> dict[str, Any]
     return chunk
 
 
-def model_object(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
-    created = upstream.get("created") if upstream else None
-    return {"id": model_id, "object": "model",
-            "created": created if isinstance(created, int) else 0,
-            "owned_by": (upstream or {}).get("owned_by") or "localaik"}
+DONE = None
+"""The event that ends an OpenAI stream (`data: [DONE]`)."""
+
+ChatEvent = dict[str, Any] | None
 
 
-def upstream_models(listing: Any) -> list[dict[str, Any]]:
-    """The model entries of an upstream `/v1/models` answer."""
-    if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
-        raise UpstreamBadResponse("upstream /models answer has no data list")
-    return [m for m in listing["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+class ChatStream:
+    """Upstream chunks passed on to OpenAI clients with the client's model name; `[DONE]` last.
+    An error object in the stream is passed on as the upstream sent it, and ends it."""
+
+    def __init__(self, model: str | None, kind: str) -> None:
+        self.model = model
+        self.kind = kind
+
+    def feed(self, chunk: Any) -> list[ChatEvent]:
+        if isinstance(chunk, dict) and "error" in chunk:
+            raise in_stream_error(chunk)
+        return [chunk_for_client(chunk, self.model, self.kind)]
+
+    def finish(self) -> list[ChatEvent]:
+        return [DONE]
+
+    def fail(self, error: Error) -> list[ChatEvent]:
+        if isinstance(error, UpstreamStatus) and error.raw is not None:
+            return [error.raw]
+        return [body_of(error, error_body)]
+
+
+def chat_frame(event: ChatEvent) -> bytes:
+    return sse.OPENAI_DONE if event is DONE else sse.openai_frame(event)

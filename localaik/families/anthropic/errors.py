@@ -1,0 +1,29 @@
+"""The Anthropic error envelope: `{"type": "error", "error": {"type", "message"}}`, with
+`details` when the error has them (the SDK's tool runner acts on `details.error_code`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_type(status: int) -> str:
+    return TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
+               details: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
+    if details:
+        error["details"] = details
+    return {"type": "error", "error": error}

@@ -1,0 +1,84 @@
+"""Anthropic `GET /v1/models` (paged with limit / after_id / before_id, like the real API) and
+`GET /v1/models/{model}`, for clients that send `anthropic-version`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from localaik.errors import BadRequest
+from localaik.families import models
+from localaik.families.operation import Route
+
+HEADERS = {"x-api-key": "verify", "anthropic-version": "2023-06-01"}
+DEFAULT_LIMIT = 20
+
+
+def model_info(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An Anthropic `ModelInfo` for a model id, served by an upstream model entry."""
+    created = (upstream or {}).get("created")
+    when = datetime.fromtimestamp(created if isinstance(created, int) else 0, UTC)
+    out: dict[str, Any] = {
+        "type": "model",
+        "id": model_id,
+        "display_name": model_id,
+        "created_at": when.isoformat().replace("+00:00", "Z"),
+        "lifecycle": "active",
+    }
+    meta = (upstream or {}).get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
+        out["max_input_tokens"] = meta["n_ctx_train"]
+        out["max_tokens"] = meta["n_ctx_train"]
+    return out
+
+
+class ListModels(models.ListModels):
+    family = "anthropic"
+    routes = (Route("GET", "/v1/models"),)
+    headers = HEADERS
+
+    def check_query(self, query: models.Query) -> None:
+        _limit(query.get("limit"))
+
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
+        found = [model_info(m["id"], m) for m in entries]
+        limit = _limit(query.get("limit"))
+        ids = [m["id"] for m in found]
+        start, end = 0, len(found)
+        after, before = query.get("after_id"), query.get("before_id")
+        if after:
+            start = _position(ids, after, "after_id") + 1
+        if before:
+            end = _position(ids, before, "before_id")
+        if before and not after:
+            first = max(start, end - limit)
+            page, has_more = found[first:end], first > start
+        else:
+            page, has_more = found[start:min(end, start + limit)], start + limit < end
+        return {"data": page, "has_more": has_more,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None}
+
+
+class GetModel(models.GetModel):
+    family = "anthropic"
+    routes = (Route("GET", "/v1/models/{model}"),)
+    headers = HEADERS
+
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return model_info(model_id, entry)
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise BadRequest(f"limit: must be a whole number from 1 to 1000 (got {text!r})",
+                         param="limit")
+    return int(text)
+
+
+def _position(ids: list[str], model_id: str, name: str) -> int:
+    if model_id not in ids:
+        raise BadRequest(f"{name}: no model with id {model_id!r} in the list", param=name)
+    return ids.index(model_id)

@@ -1,0 +1,98 @@
+"""The Anthropic operations: Messages (stream and not) and count_tokens (models are in
+`models.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from localaik.families.anthropic import request as messages_request
+from localaik.families.anthropic import response
+from localaik.families.anthropic.models import HEADERS
+from localaik.families.operation import (
+    Answer,
+    ClientRequest,
+    Operation,
+    Parsed,
+    Rebuilt,
+    Request,
+    Route,
+    json_answer,
+    rebuilt_post,
+    stream_answer,
+)
+from localaik.families.streaming import Frames, client_stream
+from localaik.media.parts import Media
+from localaik.upstream.answers import token_count, tokenize
+from localaik.upstream.exchange import Exchange, UpstreamCall
+from localaik.wire import sse
+
+FAMILY = "anthropic"
+
+
+@dataclass(frozen=True)
+class Messaging:
+    body: dict[str, Any]
+    answer: response.AnthropicContext
+
+
+def anthropic_frame(event: response.Event) -> bytes:
+    return sse.anthropic_frame(*event)
+
+
+class Messages(Operation[Messaging]):
+    family = FAMILY
+    name = "messages"
+    routes = (Route("POST", "/v1/messages"),)
+
+    def parse(self, request: Request) -> Parsed[Messaging]:
+        checked = messages_request.check_request(request.body)
+        body: dict[str, Any] = request.body
+        return Parsed(ClientRequest(FAMILY, self.name, checked.model, checked.stream, body),
+                      Messaging(body, response.context_for(body)))
+
+    def upstream_call(self, parsed: Parsed[Messaging], media: Media, *,
+                      upstream_model: str) -> UpstreamCall:
+        chat = messages_request.messages_request_to_openai(
+            parsed.context.body, upstream_model=upstream_model, media=media)
+        return UpstreamCall("chat", chat, stream=parsed.client.stream)
+
+    async def respond(self, parsed: Parsed[Messaging], exchange: Exchange) -> Answer:
+        context = parsed.context.answer
+        if not parsed.client.stream:
+            return json_answer(response.openai_response_to_anthropic(exchange.json(), context))
+        await exchange.require_stream()
+        events = response.AnthropicStream(context)
+        return stream_answer(client_stream(exchange, events, Frames(anthropic_frame)))
+
+    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+        return rebuilt_post(self.routes[0].path, canonical, HEADERS)
+
+
+class CountTokens(Operation[dict[str, Any]]):
+    """`/v1/messages/count_tokens`: the whole request is checked as for messages (it takes no
+    max_tokens), and the upstream's tokenizer counts its text."""
+
+    family = FAMILY
+    name = "messages.count_tokens"
+    routes = (Route("POST", "/v1/messages/count_tokens"),)
+    renders_media = False
+
+    def parse(self, request: Request) -> Parsed[dict[str, Any]]:
+        checked = messages_request.check_request(request.body, count_tokens=True)
+        body: dict[str, Any] = request.body
+        return Parsed(ClientRequest(FAMILY, self.name, checked.model, False, body), body)
+
+    def upstream_call(self, parsed: Parsed[dict[str, Any]], media: Media, *,
+                      upstream_model: str) -> UpstreamCall:
+        body = parsed.context
+        messages_request.messages_request_to_openai(
+            {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model,
+            media=media)
+        return tokenize(messages_request.count_tokens_text(body))
+
+    async def respond(self, parsed: Parsed[dict[str, Any]], exchange: Exchange) -> Answer:
+        return json_answer({"input_tokens": token_count(exchange.json())})
+
+    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+        return rebuilt_post(self.routes[0].path, canonical, HEADERS)

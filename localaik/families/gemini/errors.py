@@ -1,0 +1,32 @@
+"""The Gemini error envelope: `{"error": {"code", "message", "status"}}`, with Google's
+canonical status names (what google-genai's `APIError` reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "INVALID_ARGUMENT",
+    409: "ABORTED",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def gemini_status(status: int) -> str:
+    if status in STATUS:
+        return STATUS[status]
+    return "INTERNAL" if status >= 500 else "UNKNOWN" if status < 400 else "FAILED_PRECONDITION"
+
+
+def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
+               details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message, "status": gemini_status(status)}}

@@ -1,0 +1,79 @@
+"""Gemini `models.list` (paged with pageSize/pageToken, like the real API) and `models.get`,
+under both `/v1beta/` and `/v1/`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localaik.errors import BadRequest
+from localaik.families import models
+from localaik.families.gemini.response import model_name
+from localaik.families.operation import Route
+
+VERSIONS = ("/v1beta", "/v1")
+HEADERS = {"x-goog-api-key": "verify"}
+DEFAULT_PAGE = 50
+
+
+def gemini_model(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Gemini `Model` object for a model name, served by an upstream model entry."""
+    served = upstream.get("id") if upstream else None
+    out: dict[str, Any] = {
+        "name": f"models/{model_id}",
+        "version": "001",
+        "displayName": model_id,
+        "description": f"Served by localaik from the local model {served or model_id}",
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+    }
+    meta = upstream.get("meta") if upstream else None
+    if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
+        out["inputTokenLimit"] = meta["n_ctx_train"]
+        out["outputTokenLimit"] = meta["n_ctx_train"]
+    return out
+
+
+class ListModels(models.ListModels):
+    family = "gemini"
+    routes = tuple(Route("GET", f"{version}/models") for version in VERSIONS)
+    headers = HEADERS
+
+    def check_query(self, query: models.Query) -> None:
+        _page_size(query.get("pageSize"))
+        _page_token(query.get("pageToken"), None)
+
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
+        found = [gemini_model(m["id"], m) for m in entries]
+        size = _page_size(query.get("pageSize"))
+        start = _page_token(query.get("pageToken"), len(found))
+        page: dict[str, Any] = {"models": found[start:start + size]}
+        if start + size < len(found):
+            page["nextPageToken"] = str(start + size)
+        return page
+
+
+class GetModel(models.GetModel):
+    family = "gemini"
+    routes = tuple(Route("GET", f"{version}/models/{{model}}") for version in VERSIONS)
+    headers = HEADERS
+
+    def model_id(self, segment: str) -> str:
+        return model_name(segment)
+
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return gemini_model(model_id, entry)
+
+
+def _page_size(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_PAGE
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(f"pageSize must be a whole number (got {text!r})")
+    return max(1, min(int(text), 1000))
+
+
+def _page_token(text: str | None, total: int | None) -> int:
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()) or (total is not None and int(text) > total):
+        raise BadRequest("pageToken is not one this server gave out")
+    return int(text)

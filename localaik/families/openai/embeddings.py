@@ -1,0 +1,121 @@
+"""OpenAI `POST /v1/embeddings` <-> the upstream's `/embeddings`.
+
+One upstream call per request, its inputs in order, always as floats: `encoding_format` only
+decides how the same numbers are written back (a JSON list, or base64 of little-endian float32
+as OpenAI sends it), so it is not part of the request key and one recording answers both.
+`dimensions` keeps the first N values and scales them back to unit length (OpenAI's shortened
+embeddings are normalised); asking for more values than the model gives is a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+from typing import Any
+
+from localaik.errors import BadRequest, UpstreamBadResponse
+from localaik.upstream.embeddings import positive_int, shorten, upstream_vectors
+
+MAX_OPENAI_INPUTS = 2048    # OpenAI: "any array must be 2048 dimensions or less"
+ENCODING_FORMATS = ("float", "base64")
+OPENAI_FIELDS = frozenset({"input", "model", "encoding_format", "dimensions", "user"})
+
+def validate_openai_request(body: Any) -> dict[str, Any]:
+    """The request as sent, or a 400 naming the field (as the real API does)."""
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    unknown = sorted(set(body) - OPENAI_FIELDS)
+    if unknown:
+        raise BadRequest(f"Unrecognized request argument supplied: {', '.join(unknown)}",
+                         param=unknown[0])
+    if "input" not in body:
+        raise BadRequest("input is required", param="input")
+    openai_inputs(body["input"])
+    if "model" in body and not isinstance(body["model"], str):
+        raise BadRequest("model must be a string", param="model")
+    if "encoding_format" in body and body["encoding_format"] not in ENCODING_FORMATS:
+        raise BadRequest(f"encoding_format must be 'float' or 'base64' (got "
+                         f"{body['encoding_format']!r})", param="encoding_format")
+    if "dimensions" in body and not positive_int(body["dimensions"]):
+        raise BadRequest("dimensions must be a whole number of at least 1", param="dimensions")
+    if "user" in body and not isinstance(body["user"], str):
+        raise BadRequest("user must be a string", param="user")
+    return body
+
+
+def openai_inputs(value: Any) -> int:
+    """How many embeddings `input` asks for: a string, a list of strings, a token array (a
+    list of token ids) or a list of token arrays."""
+    if isinstance(value, str):
+        _text(value, "input")
+        return 1
+    if not isinstance(value, list) or not value:
+        raise BadRequest("input must be a non-empty string, list of strings, or token array",
+                         param="input")
+    if all(isinstance(item, str) for item in value):
+        kind = "strings"
+    elif all(_token(item) for item in value):
+        return 1
+    elif all(isinstance(item, list) for item in value):
+        kind = "token arrays"
+    else:
+        raise BadRequest("input must be a string, a list of strings, a list of token ids, or "
+                         "a list of token-id lists (not a mix)", param="input")
+    if len(value) > MAX_OPENAI_INPUTS:
+        raise BadRequest(f"input holds {len(value)} {kind}; at most {MAX_OPENAI_INPUTS} are "
+                         "accepted in one request", param="input")
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            _text(item, f"input[{i}]")
+        elif not item or not all(_token(token) for token in item):
+            raise BadRequest(f"input[{i}] must be a non-empty list of token ids",
+                             param="input")
+    return len(value)
+
+
+def openai_upstream_body(body: dict[str, Any]) -> dict[str, Any]:
+    """What goes upstream: the inputs, always as floats (`dimensions` is applied here)."""
+    upstream: dict[str, Any] = {"input": body["input"], "encoding_format": "float"}
+    if isinstance(body.get("model"), str) and body["model"]:
+        upstream["model"] = body["model"]
+    return upstream
+
+
+def openai_response(answer: Any, body: dict[str, Any], model: str | None) -> dict[str, Any]:
+    """OpenAI's `list` of `embedding` objects, in the encoding the client asked for."""
+    vectors, usage = upstream_vectors(answer, openai_inputs(body["input"]))
+    dimensions = body.get("dimensions")
+    encoding = body.get("encoding_format", "float")
+    data = []
+    for index, vector in enumerate(vectors):
+        if dimensions is not None:
+            vector = _unit(shorten(vector, dimensions, "dimensions"))
+        data.append({"object": "embedding", "index": index,
+                     "embedding": float32_base64(vector) if encoding == "base64" else vector})
+    upstream_model = answer.get("model") if isinstance(answer.get("model"), str) else None
+    return {"object": "list", "data": data, "model": model or upstream_model or "localaik",
+            "usage": usage}
+
+
+def float32_base64(vector: list[float]) -> str:
+    """What OpenAI sends for `encoding_format: base64`: the values as little-endian float32."""
+    try:
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+    except (OverflowError, struct.error):
+        raise UpstreamBadResponse("an upstream embedding value does not fit a float32") \
+            from None
+
+
+def _text(value: str, at: str) -> None:
+    if not value:
+        raise BadRequest(f"{at} must not be an empty string", param="input")
+
+
+def _token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.sqrt(math.fsum(x * x for x in vector))
+    return [x / norm for x in vector] if norm > 0 else vector

@@ -1,0 +1,28 @@
+"""The OpenAI error envelope: `{"error": {"message", "type", "param", "code"}}` (what the
+openai SDKs' `APIError` reads; `type` follows the status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def openai_type(status: int) -> str:
+    return TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
+               details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": openai_type(status), "param": param,
+                      "code": code}}

@@ -1,0 +1,36 @@
+"""OpenAI `GET /v1/models` and `GET /v1/models/{model}` (the paths Gemini v1 and Anthropic
+clients share: the router gives each request to the family that claims it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localaik.families import models
+from localaik.families.operation import Route
+
+HEADERS = {"authorization": "Bearer verify"}
+
+
+def model_object(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    created = upstream.get("created") if upstream else None
+    return {"id": model_id, "object": "model",
+            "created": created if isinstance(created, int) else 0,
+            "owned_by": (upstream or {}).get("owned_by") or "localaik"}
+
+
+class ListModels(models.ListModels):
+    family = "openai"
+    routes = (Route("GET", "/v1/models"),)
+    headers = HEADERS
+
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
+        return {"object": "list", "data": [model_object(m["id"], m) for m in entries]}
+
+
+class GetModel(models.GetModel):
+    family = "openai"
+    routes = (Route("GET", "/v1/models/{model}"),)
+    headers = HEADERS
+
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        return model_object(model_id, entry)

@@ -1,0 +1,43 @@
+"""Errors in the caller's shape: the one place an `Error` becomes a status and a body.
+
+Each family's descriptor knows its envelope (`ErrorShape`: Gemini's `status` names, OpenAI's
+`type`/`param`/`code`, Anthropic's `details`); this module is what turns any error of the
+tree in `localaik.errors` into it, for answers and for in-stream error events alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from localaik.errors import Error
+from localaik.families.descriptor import ErrorShape
+
+
+class HasErrorShape(Protocol):
+    @property
+    def error_body(self) -> ErrorShape: ...
+
+
+def body_of(error: Error, shape: ErrorShape) -> dict[str, Any]:
+    """`error` in the envelope `shape`."""
+    return shape(error.status, error.message, code=error.code, param=error.param,
+                 details=error.details)
+
+
+def render(error: Error, family: HasErrorShape) -> tuple[int, dict[str, Any]]:
+    """Status and body for `error` in the shape of `family` (a `Family` or a descriptor)."""
+    return error.status, body_of(error, family.error_body)
+
+
+def error_body(family: HasErrorShape, status: int, message: str, *, code: str | None = None,
+               param: str | None = None,
+               details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The envelope of `family` for a status and message."""
+    return family.error_body(status, message, code=code, param=param, details=details)
+
+
+def plain_error_body(status: int, message: str, *, code: str | None = None,
+                     param: str | None = None,
+                     details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """For requests of no API family (`/health`, unknown paths outside every family)."""
+    return {"error": {"code": status, "message": message}}

@@ -1,0 +1,68 @@
+"""The cassettes one server uses: the default one (which the pytest plugin switches per test)
+and those a request names with `X-Localaik-Cassette`, each opened once and kept open."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localaik.cassette.store import Cassette
+from localaik.errors import BadRequest
+
+CASSETTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass
+class Opened:
+    """A cassette, once opened (or known not to exist yet)."""
+
+    cassette: Cassette
+    exists: bool
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Cassettes:
+    """The cassette files this server uses: the default one and those named by header."""
+
+    def __init__(self, default: Path, *, readonly: bool = False) -> None:
+        self.default = default
+        # Replay only reads: opening read-only leaves a committed cassette byte for byte as
+        # checked out (a read-write open bumps SQLite's change counter in the header).
+        self.readonly = readonly
+        self._open: dict[Path, Opened] = {}
+
+    def path_for(self, name: str | None) -> Path:
+        """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes)."""
+        if not name:
+            return self.default
+        if not CASSETTE_NAME.match(name) or ".." in name:
+            raise BadRequest(f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "
+                             "(letters, digits, '.', '_', '-'; no paths)")
+        if "." not in name:
+            name += ".db"
+        return self.default.parent / name
+
+    async def get(self, path: Path, *, create: bool) -> Opened:
+        entry = self._open.get(path)
+        if entry is None:
+            entry = self._open.setdefault(path, Opened(Cassette(path), exists=False))
+        if not entry.exists:
+            async with entry.lock:
+                if not entry.exists:
+                    entry.exists = await entry.cassette.open(create=create,
+                                                             readonly=self.readonly)
+        return entry
+
+    async def release(self, path: Path) -> None:
+        """Close one cassette until its next use (the pytest plugin's per-test cassettes:
+        each open cassette holds a thread and a connection)."""
+        entry = self._open.pop(path, None)
+        if entry is not None:
+            await entry.cassette.close()
+
+    async def close(self) -> None:
+        for entry in self._open.values():
+            await entry.cassette.close()
+        self._open.clear()

@@ -1,0 +1,94 @@
+"""The upstreams a server sends to: the one in `LK_UPSTREAM`, or the bundled llama-servers,
+whose requests wait at a gate while the model loads (and the embeddings server is started by
+the first embeddings request unless `LK_EMBEDDINGS=on`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from localaik.config import Settings
+from localaik.errors import UpstreamStatus
+from localaik.runtime.llama import LlamaServer, RuntimeStartError
+from localaik.upstream.client import Upstream
+
+log = logging.getLogger("localaik")
+
+# The upstream of a replay-only server: never contacted.
+UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
+
+
+async def upstream_for(settings: Settings, http: httpx.AsyncClient, runtime: LlamaServer | None,
+                       embed_runtime: LlamaServer | None) -> Upstream:
+    """The upstream of this server, its bundled llama-servers started (the embeddings one
+    only with `LK_EMBEDDINGS=on`)."""
+    gate = None
+    if runtime is not None:
+        await runtime.start()
+        gate = _ready_gate(runtime)
+    embeddings = None
+    if embed_runtime is not None:
+        if settings.embeddings == "on":
+            await embed_runtime.start()
+            embed_gate = _ready_gate(embed_runtime)
+        else:
+            embed_gate = _lazy_gate(embed_runtime)
+        embeddings = Upstream(embed_runtime.url, http, gate=embed_gate)
+    elif runtime is not None:
+        embeddings = Upstream(runtime.url, http, gate=_embeddings_off)
+    url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
+    return Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate,
+                    embeddings=embeddings)
+
+
+def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
+    """Requests that need the model wait while it loads; a failed runtime answers 503."""
+    ready = asyncio.ensure_future(runtime.wait_ready())
+
+    def log_failure(task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s", task.exception())
+
+    ready.add_done_callback(log_failure)
+
+    async def gate() -> None:
+        if runtime.state == "ready":
+            return
+        if runtime.state == "failed" or (ready.done() and ready.exception() is not None):
+            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's "
+                                      "log")
+        await asyncio.shield(ready)
+
+    return gate
+
+
+def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
+    """Like `_ready_gate`, but the first request that needs the server starts it."""
+    gate: Callable[[], Awaitable[None]] | None = None
+    lock = asyncio.Lock()
+
+    async def lazy() -> None:
+        nonlocal gate
+        if gate is None:
+            async with lock:
+                if gate is None:
+                    log.info("starting the embeddings llama-server for the first embeddings "
+                             "request")
+                    try:
+                        await runtime.start()
+                    except RuntimeStartError as exc:
+                        log.error("%s", exc)
+                        raise UpstreamStatus(503, "the bundled embeddings llama-server cannot "
+                                                  "start; see localaik's log") from None
+                    gate = _ready_gate(runtime)
+        await gate()
+
+    return lazy
+
+
+async def _embeddings_off() -> None:
+    raise UpstreamStatus(501, "embeddings are off in this localaik (LK_EMBEDDINGS=off): no "
+                              "embeddings llama-server runs")

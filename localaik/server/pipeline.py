@@ -1,0 +1,147 @@
+"""The one request pipeline: every API request of every family takes the same steps.
+
+    route      the operation that serves the method and path (`routing.Router`)
+    parse      the JSON body, then the operation's parse: the key's input and the answer's
+               context; cheap field checks (4xx)
+    key        the canonical request and its key (`ReplayPolicy.locate`)
+    policy     by mode: a hit is answered from the cassette; otherwise the request is checked
+               (the operation's translation, pure: 4xx on bad input), then refused as a replay
+               miss (404) or forwarded and, outside passthrough, stored (single flight)
+    render     the operation's answer in the caller's shape; any error in the caller's family
+               envelope (`families.rendering`)
+
+No framework types: `handle` takes a `Incoming` and gives an `Answer`, so the HTTP server
+(`app.py`) and `localaik cassette verify` run the same steps. A translation runs once per
+request, on the event loop; only when it found PDF pages to render or local files to read
+(the checking media counted them) and the request goes upstream does it run again, off the
+loop, with the rendering media.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+
+from localaik.config import Settings
+from localaik.errors import BadRequest, Error, MethodNotAllowed
+from localaik.families import Family, family_of
+from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
+from localaik.families.rendering import render
+from localaik.media.local import LocalMedia
+from localaik.server.policy import Replayer, needed
+from localaik.server.routing import Router
+from localaik.upstream.client import Upstream
+from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
+from localaik.wire.jsontext import parse_body
+
+# Paths the HTTP server answers itself, outside every family.
+SERVED = {"/health": ("GET",)}
+
+_REFUSED_TYPES = ("multipart/", "application/octet-stream", "image/", "audio/", "video/")
+
+
+@dataclass
+class Incoming:
+    """A client's request as the pipeline reads it; `read_body` is called only when the
+    operation takes a body (a wrong method or path is answered without reading it)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]                 # lower-case names
+    read_body: Callable[[], Awaitable[bytes]]
+    hits: list[Hit | None] = field(default_factory=list)   # one per exchange made
+
+
+class Pipeline:
+    """Routes, parses, keys, replays or forwards, and renders every API request."""
+
+    def __init__(self, settings: Settings, upstream: Upstream | None, replayer: Replayer,
+                 router: Router | None = None) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.replayer = replayer
+        self.router = router or Router(Family, SERVED)
+        self.media = LocalMedia(settings)
+
+    async def handle(self, incoming: Incoming) -> Answer:
+        """The answer to one request: the operation's, or an error in the caller's shape."""
+        family = None
+        try:
+            match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
+            family = match.family
+            body = await self._body(incoming) if match.operation.takes_body else None
+            request = Request(incoming.method, incoming.path, match.route, match.params,
+                              incoming.query, incoming.headers, body)
+            parsed = match.operation.parse(request)
+            exchange = await self.exchange(match.operation, parsed,
+                                           incoming.headers.get("x-localaik-cassette"))
+            incoming.hits.append(exchange.hit)
+            return await match.operation.respond(parsed, exchange)
+        except Error as exc:
+            return error_answer(exc, family or family_of(incoming.path, incoming.headers))
+
+    async def _body(self, incoming: Incoming) -> Any:
+        content_type = incoming.headers.get("content-type", "").lower()
+        if content_type.startswith(_REFUSED_TYPES):
+            raise BadRequest(f"Content-Type {content_type.split(';')[0]} is not accepted: send "
+                             "the request as application/json")
+        return parse_body(await incoming.read_body())
+
+    async def exchange(self, operation: Operation[Any], parsed: Parsed[Any],
+                       cassette: str | None) -> Exchange:
+        """The upstream's answer to a parsed request, from the cassette or live, by mode."""
+        mode = self.settings.mode
+        if mode == "passthrough":
+            call = await self.translate(operation, parsed, render=True)
+            return await needed(self.upstream).send(call)
+        policy = self.replayer
+        lookup = policy.locate(parsed.client, cassette)
+        replay_hits = mode != "refresh"
+        while True:
+            if replay_hits:
+                hit = await policy.replayed(lookup)
+                if hit is not None:
+                    return hit
+            if mode == "replay":
+                # A request that is not valid is a 400, not a miss: check it first.
+                await self.translate(operation, parsed, render=False)
+                raise await policy.miss(lookup)
+            flight = policy.lead(lookup)
+            if flight is not None:
+                break
+            # Another request is recording this very answer: wait for it, then replay it.
+            await policy.follow(lookup)
+            replay_hits = True
+        try:
+            call = await self.translate(operation, parsed, render=True)
+            return await policy.record(lookup, call, flight, replace=mode == "refresh")
+        except BaseException:
+            flight.land()
+            raise
+
+    async def translate(self, operation: Operation[Any], parsed: Parsed[Any], *,
+                        render: bool) -> UpstreamCall:
+        """The upstream call for a request: every check of it, and with `render` the media
+        the upstream needs, rendered off the event loop."""
+        checking = LocalMedia(self.settings, render=False)
+        upstream_model = self.settings.upstream_model
+        call = operation.upstream_call(parsed, checking, upstream_model=upstream_model)
+        if not (render and checking.pending and operation.renders_media):
+            return call
+        rendering = functools.partial(operation.upstream_call, parsed, self.media,
+                                      upstream_model=upstream_model)
+        return await anyio.to_thread.run_sync(rendering)
+
+
+def error_answer(error: Error, family: Family) -> Answer:
+    """An error in the caller's family envelope, with `Allow` for a 405."""
+    status, body = render(error, family)
+    answer = json_answer(body, status)
+    if isinstance(error, MethodNotAllowed) and error.allow:
+        answer.headers["Allow"] = error.allow
+    return answer

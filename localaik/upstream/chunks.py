@@ -1,0 +1,52 @@
+"""Reading an upstream chat stream: its JSON chunks, up to `[DONE]`.
+
+llama-server (and every OpenAI-compatible server) streams `data: <chat.completion.chunk>`
+events and ends with `data: [DONE]`. A stream that stops before `[DONE]` was cut, and an error
+object in the stream is the upstream's error: both raise here, once for every family, live and
+replayed alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from localaik.errors import UpstreamBadResponse, UpstreamStatus
+from localaik.upstream.exchange import Exchange
+
+
+def is_done(data: str) -> bool:
+    return data.strip() == "[DONE]"
+
+
+async def upstream_chunks(upstream_stream: Exchange) -> AsyncIterator[Any]:
+    """The JSON chunks of an upstream chat stream, up to its `[DONE]`. A stream that ends
+    before it raises UpstreamBadResponse; an error object in it raises UpstreamStatus. Iterate
+    it inside `contextlib.aclosing`."""
+    async with contextlib.aclosing(upstream_stream.events()) as events:
+        async for event in events:
+            if is_done(event.data):
+                return
+            yield upstream_chunk(event.data)
+    raise UpstreamBadResponse("upstream stream ended before it was complete")
+
+
+def upstream_chunk(data: str) -> Any:
+    """One upstream stream event's JSON; an error object in the stream raises its error."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise UpstreamBadResponse("upstream sent a stream event that is not JSON") from None
+    if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
+        raise in_stream_error(chunk)
+    return chunk
+
+
+def in_stream_error(chunk: dict[str, Any]) -> UpstreamStatus:
+    """The error of a chunk that holds an `error` member."""
+    error = chunk.get("error")
+    error = error if isinstance(error, dict) else {"message": error}
+    status = error.get("code") if isinstance(error.get("code"), int) else 500
+    return UpstreamStatus(status, str(error.get("message") or "upstream error"), raw=chunk)

@@ -38,7 +38,8 @@ from bench.common import (
 )
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.store import Cassette
 
 TOPICS = ["weather", "invoices", "travel", "recipes", "football", "taxes", "gardening", "code"]
 

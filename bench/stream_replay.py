@@ -40,7 +40,8 @@ from bench.common import (
 from bench.replay_hit import SHIPPED
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import Cassette
 
 FRAMES = 300
 SPACING_MS = 10.0

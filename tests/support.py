@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.store import Cassette
 
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 

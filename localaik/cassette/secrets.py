@@ -18,12 +18,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import TYPE_CHECKING
 
+from localaik.cassette.recording import Recording
 from localaik.wire.sse import parse_frame
-
-if TYPE_CHECKING:
-    from localaik.cassette.store import Recording
 
 # A token starts where no token character precedes it, or right after a %XX escape in a URL.
 _START = r"(?:(?<![A-Za-z0-9_-])|(?<=%[0-9A-Fa-f]{2}))"

@@ -37,13 +37,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from localaik.cassette.recording import Frame, Recording, Summary
 from localaik.cassette.secrets import locate_secret
 from localaik.errors import Error, Internal, SecretRefused
 
@@ -53,50 +53,6 @@ BUSY_TIMEOUT_MS = 5000
 MIGRATIONS = Migrations("localaik")
 
 T = TypeVar("T")
-
-
-@dataclass
-class Frame:
-    offset_ms: float     # from the start of the request to the moment the frame was complete
-    data: bytes          # the raw upstream SSE event, exactly as received, incl. its blank line
-
-
-@dataclass
-class Recording:
-    key: str
-    ordinal: int                 # 0, or the n-th answer for this key (LK_REPEATS=sequence)
-    family: str
-    operation: str
-    model: str | None
-    stream: bool
-    request: str                 # canonical JSON text of the client request
-    upstream_request: str        # JSON text: {"method","endpoint","body"} as sent upstream
-    status: int                  # upstream HTTP status
-    content_type: str
-    body: bytes | None           # the upstream body (non-stream answers, error answers)
-    frames: list[Frame]          # the upstream stream (empty for non-stream)
-    duration_ms: float           # request start to the last byte
-    recorded_at: str             # ISO 8601 UTC, e.g. "2026-11-25T14:03:07.123Z"
-    localaik_version: str
-    upstream: str                # redacted upstream URL (no credentials)
-    upstream_model: str | None   # the model id the upstream reported
-    upstream_build: str | None   # llama.cpp build (system_fingerprint) when known
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What miss diagnosis needs about a recording: cheap to load for 100k of them."""
-
-    id: int
-    key: str
-    ordinal: int
-    family: str
-    operation: str
-    model: str | None
-    stream: bool
-    recorded_at: str
-    request: str
 
 
 @MIGRATIONS()

@@ -31,8 +31,9 @@ from typing import Any
 from urllib.parse import quote
 
 from localaik.cassette.key import canonical_json, request_key
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.store import Cassette
 from localaik.errors import Error
 from localaik.wire import sse
 

@@ -18,8 +18,9 @@ from typing import Any
 import click
 
 from localaik.cassette import export, transcript, usage
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.store import Cassette
 from localaik.config import Settings, SettingsError
 from localaik.errors import Error
 

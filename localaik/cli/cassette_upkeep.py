@@ -21,7 +21,8 @@ import click
 
 from localaik.cassette import gitsetup
 from localaik.cassette.merge import MergeResult, Side, merge
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.store import Cassette
 from localaik.cassette.usage import read_runs, usage_path
 from localaik.cassette.verify import Report, verify
 from localaik.errors import Error

@@ -38,8 +38,9 @@ from localaik.cassette.key import (
     request_key,
 )
 from localaik.cassette.miss import NearestIndex, miss_message
+from localaik.cassette.recording import Frame, Recording, Summary
 from localaik.cassette.secrets import find_secret
-from localaik.cassette.store import Cassette, Frame, Recording, Summary, file_stamp
+from localaik.cassette.store import Cassette, file_stamp
 from localaik.cassette.usage import UsageLog
 from localaik.config import Settings
 from localaik.errors import BadRequest, ReplayMiss, SecretRefused

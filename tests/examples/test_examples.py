@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.store import Cassette
 from tests.support import LocalaikProcess
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -45,7 +45,8 @@ from localaik.cassette.key import (
     parse_ignore,
     request_key,
 )
-from localaik.cassette.store import Cassette, Summary
+from localaik.cassette.recording import Summary
+from localaik.cassette.store import Cassette
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
 

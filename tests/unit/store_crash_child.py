@@ -15,7 +15,8 @@ import random
 import sys
 from pathlib import Path
 
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import Cassette
 
 
 def frame_data(key: str, seq: int, pad: int) -> bytes:

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from localaik.cassette import export, usage
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import Cassette
 from localaik.cli import cli
 from tests.unit.test_export import keyed
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from localaik.cassette.recording import Frame
 from localaik.cassette.secrets import find_secret, locate_secret, scan_recording
-from localaik.cassette.store import Cassette, Frame
+from localaik.cassette.store import Cassette
 from localaik.errors import SecretRefused
 from tests.unit.test_store import make_recording
 

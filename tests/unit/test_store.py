@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from localaik.cassette.store import MIGRATIONS, SCHEMA_VERSION, Cassette, Frame, Recording, Summary
+from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.cassette.store import MIGRATIONS, SCHEMA_VERSION, Cassette
 from localaik.errors import Error, Internal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -54,4 +54,3 @@ class Summary:
     stream: bool
     recorded_at: str
     request: str
-

@@ -37,10 +37,11 @@ from localaik.cassette.key import (
     parse_ignore,
     request_key,
 )
-from localaik.cassette.miss import NearestIndex, miss_message
-from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.cassette.miss import miss_message
+from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.secrets import find_secret
-from localaik.cassette.store import Cassette, file_stamp
+from localaik.cassette.store import store_for
+from localaik.cassette.threaded import Cassette
 from localaik.cassette.usage import UsageLog
 from localaik.config import Settings
 from localaik.errors import BadRequest, ReplayMiss, SecretRefused
@@ -59,11 +60,10 @@ Validate = Callable[[], Awaitable[None]]
 
 @dataclass
 class _Open:
-    """An opened cassette and, once a miss needed it, its nearest-match index."""
+    """An opened cassette, and whether its file exists."""
 
     cassette: Cassette
     exists: bool
-    index: NearestIndex | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -91,12 +91,12 @@ class Cassettes:
     async def get(self, path: Path, *, create: bool) -> _Open:
         entry = self._open.get(path)
         if entry is None:
-            entry = self._open.setdefault(path, _Open(Cassette(path), exists=False))
+            store = store_for(path, readonly=self.readonly)
+            entry = self._open.setdefault(path, _Open(Cassette(store), exists=False))
         if not entry.exists:
             async with entry.lock:
                 if not entry.exists:
-                    entry.exists = await entry.cassette.open(create=create,
-                                                             readonly=self.readonly)
+                    entry.exists = await entry.cassette.open(create=create)
         return entry
 
     async def release(self, path: Path) -> None:
@@ -140,12 +140,13 @@ class Replayer:
         while True:
             entry = await self.cassettes.get(path, create=False)
             if mode != "refresh" and entry.exists:
-                stamp = file_stamp(path)  # before the lookup: a change during it shows
+                stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
                 recording = await self._lookup(entry.cassette, key, ordinal)
                 if recording is not None:
                     self.usage.used(path, recording.key, recording.ordinal)
                     answer = await self._replay(recording)
-                    answer.hit = Hit(path, recording.key, recording.ordinal, stamp)
+                    answer.hit = Hit(path, recording.key, recording.ordinal, stamp,
+                                     entry.cassette.stamp)
                     return answer
             if mode == "replay":
                 await validate()
@@ -214,11 +215,7 @@ class Replayer:
                     canon: dict[str, Any]) -> ReplayMiss:
         nearest: list[Any] = []
         if entry.exists:
-            if entry.index is None:
-                summaries = await entry.cassette.summaries()
-                # 0.3 s for 10,000 recordings: built off the event loop, once per cassette.
-                entry.index = await asyncio.to_thread(NearestIndex, summaries)
-            nearest = entry.index.nearest(canon)
+            nearest = await entry.cassette.nearest(canon)
         message = miss_message(cassette=str(path) if entry.exists else f"{path} (does not exist)",
                                key=key, mode=self.settings.mode, canon=canon, nearest=nearest)
         log.warning("%s", message)
@@ -284,11 +281,6 @@ class Replayer:
             log.warning("%s", exc.message)
             raise
         self.usage.used(path, draft.key, draft.ordinal)
-        if entry.index is not None:
-            entry.index.add(Summary(
-                id=draft.id, key=draft.key, ordinal=draft.ordinal, family=draft.family,
-                operation=draft.operation, model=draft.model, stream=draft.stream,
-                recorded_at=draft.recorded_at, request=draft.request))
 
 
 async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterator[bytes]:

@@ -2,7 +2,7 @@
 
 The app runs with `mode="record"` or `mode="replay"` on a real SQLite cassette in tmp_path,
 the in-process fake llama-server behind it. "Not stored" is checked on the cassette itself:
-through `localaik.store.Cassette`, and for secrets on the raw bytes of the file and its
+through the cassette store, and for secrets on the raw bytes of the file and its
 `-wal`/`-shm` siblings.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.cassette.store import Cassette
+from localaik.cassette.store import store_for
 from tests.app.conftest import FakeTransport
 from tests.pdfs import Page, make_pdf
 from tests.support import all_recordings, assert_error
@@ -96,9 +96,9 @@ async def test_replay_with_empty_cassette_is_a_404_miss(
         make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any,
         family: str) -> None:
     cassette = tmp_path / "empty.db"
-    empty = Cassette(cassette)
-    empty.open_sync(create=True)
-    empty.close_sync()
+    empty = store_for(cassette)
+    empty.open(create=True)
+    empty.close()
 
     async with make_localaik(mode="replay", cassette=cassette) as client:
         response = await send(client, method, path, body)

@@ -110,6 +110,30 @@ async def test_replay_with_empty_cassette_is_a_404_miss(
 
 
 @pytest.mark.parametrize(("path", "body", "family"), [
+    (GENERATE, gemini_body(), "gemini"),
+    (STREAM_SSE, gemini_body(), "gemini"),
+    (CHAT, chat_body(stream=True), "openai"),
+    ("/v1/messages", {"model": "claude-x", "max_tokens": 16,
+                      "messages": [{"role": "user", "content": "hello"}]}, "anthropic"),
+])
+async def test_a_file_that_is_not_a_cassette_is_a_424_naming_it(
+        make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any,
+        family: str) -> None:
+    """The operator's to fix, not a bug (500) or a miss (404): no SDK retries a 424."""
+    cassette = tmp_path / "notes.db"
+    cassette.write_bytes(b"these are my notes, not a cassette\n" * 100)
+    async with make_localaik(mode="replay", cassette=cassette) as client:
+        response = await client.post(path, json=body)
+
+    error = assert_error(response, 424, family)
+    assert str(cassette) in error["message"] and "not a database" in error["message"]
+    if family == "openai":
+        assert error["code"] == "cassette_error"
+    assert cassette.read_bytes() == b"these are my notes, not a cassette\n" * 100
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(("path", "body", "family"), [
     (GENERATE, {"contents": "not a list"}, "gemini"),
     (GENERATE, {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
                 "generationConfig": {"temperature": "hot"}}, "gemini"),

@@ -38,7 +38,8 @@ from bench.common import (
 )
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.store import store_for
 
 TOPICS = ["weather", "invoices", "travel", "recipes", "football", "taxes", "gardening", "code"]
 
@@ -77,11 +78,11 @@ def recording(i: int) -> Recording:
 
 
 def build(path: Path, size: int) -> None:
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
+    cassette = store_for(path)
+    cassette.open(create=True)
     for start in range(0, size, 5000):
-        cassette.save_all_sync([recording(i) for i in range(start, min(size, start + 5000))])
-    cassette.close_sync()
+        cassette.save_all([recording(i) for i in range(start, min(size, start + 5000))])
+    cassette.close()
 
 
 CLIENT = """

@@ -40,7 +40,8 @@ from bench.common import (
 from bench.replay_hit import SHIPPED
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import store_for
 
 FRAMES = 300
 SPACING_MS = 10.0
@@ -72,8 +73,8 @@ def upstream_frames() -> list[Frame]:
 
 
 def build_cassette(path: Path) -> None:
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
+    cassette = store_for(path)
+    cassette.open(create=True)
     recordings = []
     for family, body in BODIES.items():
         if family == "gemini":
@@ -89,8 +90,8 @@ def build_cassette(path: Path) -> None:
             duration_ms=FRAMES * SPACING_MS, recorded_at="2026-01-01T00:00:00.000Z",
             localaik_version=__version__, upstream="http://bench/v1", upstream_model="bench",
             upstream_build=None))
-    cassette.save_all_sync(recordings)
-    cassette.close_sync()
+    cassette.save_all(recordings)
+    cassette.close()
 
 
 def run_client(url: str, family: str, repeats: int, folder: Path) -> list[list[list[Any]]]:

@@ -8,6 +8,8 @@
     │   └── ReplayMiss             404  replay mode, and no recording matches the request
     ├── MethodNotAllowed           405  known route, wrong method
     ├── PayloadTooLarge            413  body over the configured cap
+    ├── CassetteError              424  the cassette cannot be used (not one, damaged, newer)
+    │   └── CassetteConflict       409  another writer stored that recording first
     ├── UpstreamError              502  the upstream (llama-server) failed us
     │   ├── UpstreamUnreachable    502  connection refused, DNS, reset before an answer
     │   ├── UpstreamTimeout        504  no answer in time
@@ -16,7 +18,12 @@
     └── Internal                   500  a bug in localaik
 
 Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary each
-(`upstream/client.py` for httpx, `cassette/sqlite.py` for SQLite, `media/pdf.py` for poppler).
+(`upstream/client.py` for httpx, `cassette/sqlite.py` for sqlite3, `media/pdf.py` for poppler). A bad cassette is the operator's to
+fix, not a bug, so it is not a 500: 424 (Failed Dependency, gRPC FAILED_PRECONDITION: the
+request needs a cassette that cannot serve it) is retried by no SDK, so a test fails at once with
+the message; a conflict is 409, which the OpenAI and Anthropic SDKs retry, and the retry
+replays the other writer's recording.
+
 Every class renders in each API family's own error shape through one function,
 `families.rendering.render`, which asks the family's descriptor for its envelope.
 """
@@ -77,6 +84,21 @@ class MethodNotAllowed(Error):
 class PayloadTooLarge(Error):
     status = 413
     code = "request_too_large"
+
+
+class CassetteError(Error):
+    """The cassette file cannot be used: not a cassette, damaged, locked, or from a newer
+    localaik. The message names the file and says what to do."""
+
+    status = 424
+    code = "cassette_error"
+
+
+class CassetteConflict(CassetteError):
+    """A save found the (key, ordinal) already recorded: another process recorded it first."""
+
+    status = 409
+    code = "cassette_conflict"
 
 
 class UpstreamError(Error):

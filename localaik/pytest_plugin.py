@@ -422,7 +422,7 @@ class Report:
 
     @classmethod
     def of(cls, server: LocalaikServer) -> Report:
-        from localaik.cassette.store import Cassette
+        from localaik.cassette.store import store_for
         from localaik.errors import Error
 
         usage = server.replayer.usage
@@ -437,15 +437,15 @@ class Report:
         for path in paths:
             if not path.exists():
                 continue
-            cassette = Cassette(path)
+            cassette = store_for(path, readonly=True)
             try:
-                cassette.open_sync(readonly=True)
-                summaries = cassette.summaries_sync()
+                cassette.open()
+                summaries = cassette.summaries()
             except Error as exc:
                 report.unreadable.append(f"{path}: {exc}")
                 continue
             finally:
-                cassette.close_sync()
+                cassette.close()
             served = usage.served(path)
             report.cassettes += 1
             for summary in summaries:

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.sqlite import SQLiteStore
+from localaik.cassette.store import store_for
 
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 
@@ -99,15 +101,15 @@ def assert_error(response: httpx.Response, status: int, family: str) -> dict[str
 
 
 @contextlib.contextmanager
-def opened(path: Path) -> Iterator[Cassette]:
+def opened(path: Path) -> Iterator[SQLiteStore]:
     """A cassette opened read-only for inspection (the file stays byte for byte), closed
     afterwards."""
-    cassette = Cassette(path)
-    assert cassette.open_sync(readonly=True), f"cassette {path} does not exist"
+    cassette = store_for(path, readonly=True)
+    assert cassette.open(), f"cassette {path} does not exist"
     try:
         yield cassette
     finally:
-        cassette.close_sync()
+        cassette.close()
 
 
 def all_recordings(path: Path) -> list[Recording]:
@@ -115,6 +117,6 @@ def all_recordings(path: Path) -> list[Recording]:
     if not path.exists():
         return []
     with opened(path) as cassette:
-        found = [cassette.get_sync(s.key, s.ordinal) for s in cassette.summaries_sync()]
+        found = [cassette.get(s.key, s.ordinal) for s in cassette.summaries()]
     assert all(r is not None for r in found)
     return found  # type: ignore[return-value]

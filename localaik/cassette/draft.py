@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from localaik import __version__
-from localaik.cassette.store import Recording
+from localaik.cassette.recording import Recording
 from localaik.families.operation import ClientRequest
 from localaik.upstream.exchange import Exchange
 from localaik.wire import sse

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from localaik.cassette.key import canonical_json, request_key
-from localaik.cassette.store import Frame, Recording
+from localaik.cassette.recording import Frame, Recording
 from localaik.wire import sse
 
 FORMAT = "localaik-recording/1"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from localaik.cassette.export import answer
-from localaik.cassette.store import Recording
+from localaik.cassette.recording import Recording
 
 Side = Literal["ours", "theirs"]
 Slot = tuple[str, int]

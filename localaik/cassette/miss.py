@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from localaik.cassette.store import Summary
+from localaik.cassette.recording import Summary
 
 DIFFERENCES_SHOWN = 10   # per recording in a miss message
 PREVIEW = 48             # characters of a value shown in a miss message

@@ -18,12 +18,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import TYPE_CHECKING
 
+from localaik.cassette.recording import Recording
+from localaik.errors import SecretRefused
 from localaik.wire.sse import parse_frame
-
-if TYPE_CHECKING:
-    from localaik.cassette.store import Recording
 
 # A token starts where no token character precedes it, or right after a %XX escape in a URL.
 _START = r"(?:(?<![A-Za-z0-9_-])|(?<=%[0-9A-Fa-f]{2}))"
@@ -140,6 +138,19 @@ def locate_secret(recording: Recording) -> tuple[str, str] | None:
         if kind is not None:
             return kind, field.name
     return None
+
+
+def refuse_secrets(recording: Recording, cassette: str) -> None:
+    """Raise SecretRefused, naming the field, when `recording` holds something shaped like a
+    key or token. Every cassette store calls it before any write (DESIGN D7)."""
+    found = locate_secret(recording)
+    if found is not None:
+        kind, where = found
+        article = "an" if kind[0] in "AEIOU" else "a"
+        raise SecretRefused(
+            f"not recording into cassette {cassette}: the {where} field holds something "
+            f"shaped like {article} {kind}. Cassettes are meant to be committed, so "
+            f"localaik never stores keys or tokens; take it out of the request and retry.")
 
 
 _PIECES = ("content", "text", "arguments", "reasoning_content", "refusal")

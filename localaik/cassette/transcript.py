@@ -32,7 +32,7 @@ from typing import Any
 
 import click
 
-from localaik.cassette.store import Recording
+from localaik.cassette.recording import Recording
 from localaik.wire import sse
 
 INDENT = "  "

@@ -3,7 +3,7 @@
 A cassette is committed and replayed in CI by people who did not record it, so `localaik
 cassette verify` answers "will this file work?" before CI does. Four kinds of check:
 
-1. the file: SQLite's integrity and foreign keys, the schema version (`Cassette.check_sync`);
+1. the file: SQLite's integrity and foreign keys, the schema version (`SQLiteStore.check`);
 2. each recording on its own: its key is the hash of its request, the request is canonical JSON
    agreeing with the columns, the upstream request is JSON, a stream holds SSE frames ending in
    `[DONE]`, a body is JSON;
@@ -33,8 +33,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localaik.cassette.key import canonical_json, request_key
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.store import store_for
 from localaik.errors import Error
 from localaik.families import Family
 from localaik.families.operation import Rebuilt
@@ -82,14 +83,14 @@ class _Replayable:
 def verify(path: Path, *, progress: Progress | None = None) -> Report:
     """Every problem of the cassette at `path` (an empty list: it is sound and replays)."""
     report = Report(path)
-    cassette = Cassette(path)
+    cassette = store_for(path, readonly=True)
     try:
-        if not cassette.open_sync(readonly=True):
+        if not cassette.open():
             report.problems.append(Problem(path, "does not exist"))
             return report
-        report.problems += [Problem(path, text) for text in cassette.check_sync()]
+        report.problems += [Problem(path, text) for text in cassette.check()]
         replayable: list[_Replayable] = []
-        for recording in cassette.recordings_sync():
+        for recording in cassette.recordings():
             report.recordings += 1
             found = recording_problems(recording)
             report.problems += [Problem(path, text, recording.key, recording.ordinal)
@@ -105,7 +106,7 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
         report.problems.append(Problem(path, exc.message))
         return report
     finally:
-        cassette.close_sync()
+        cassette.close()
     try:
         report.problems += _replay_all(path, replayable, progress)
     except (Error, sqlite3.Error, OSError) as exc:

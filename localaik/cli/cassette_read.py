@@ -18,8 +18,10 @@ from typing import Any
 import click
 
 from localaik.cassette import export, transcript, usage
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.sqlite import SQLiteStore
+from localaik.cassette.store import CassetteStore, store_for
 from localaik.config import Settings, SettingsError
 from localaik.errors import Error
 
@@ -43,31 +45,31 @@ def default_cassette() -> Path:
 
 
 @contextmanager
-def reading(path: Path | None) -> Iterator[Cassette]:
+def reading(path: Path | None) -> Iterator[SQLiteStore]:
     """The cassette at `path` (or the configured one), opened read-only; one-line errors."""
     path = path or default_cassette()
-    cassette = Cassette(path)
+    cassette = store_for(path, readonly=True)
     try:
-        if not cassette.open_sync(readonly=True):
+        if not cassette.open():
             raise click.ClickException(f"no cassette at {path}")
         yield cassette
     except Error as exc:
         raise click.ClickException(exc.message) from None
     finally:
-        cassette.close_sync()
+        cassette.close()
 
 
-def all_recordings(cassette: Cassette, *, label: str = "reading") -> list[Recording]:
+def all_recordings(cassette: CassetteStore, *, label: str = "reading") -> list[Recording]:
     """Every recording, with a progress bar on a terminal for big cassettes."""
-    count = len(cassette.summaries_sync())
-    recordings = cassette.recordings_sync()
+    count = len(cassette.summaries())
+    recordings = cassette.recordings()
     if count > 200 and sys.stderr.isatty():
         with click.progressbar(recordings, length=count, label=label, file=sys.stderr) as bar:
             return list(bar)
     return list(recordings)
 
 
-def find(cassette: Cassette, wanted: str) -> Recording:
+def find(cassette: SQLiteStore, wanted: str) -> Recording:
     """The recording named by a key prefix, with `/N` for an ordinal; a clear error otherwise."""
     prefix, _, ordinal_text = wanted.strip().partition("/")
     prefix = prefix.lower()
@@ -75,7 +77,7 @@ def find(cassette: Cassette, wanted: str) -> Recording:
                                                          not ordinal_text.isdigit()):
         raise click.ClickException(f"{wanted!r} is not a recording key (hex digits, optionally "
                                    "/ORDINAL), as `localaik cassette ls` shows")
-    matches = [s for s in cassette.summaries_sync() if s.key.startswith(prefix)
+    matches = [s for s in cassette.summaries() if s.key.startswith(prefix)
                and (not ordinal_text or s.ordinal == int(ordinal_text))]
     keys = sorted({s.key for s in matches})
     if not matches:
@@ -85,7 +87,7 @@ def find(cassette: Cassette, wanted: str) -> Recording:
                                    f"{cassette.path} ({', '.join(k[:16] for k in keys[:5])}"
                                    f"{', …' if len(keys) > 5 else ''}); give more of the key")
     chosen = min(matches, key=lambda s: s.ordinal)
-    recording = cassette.get_sync(chosen.key, chosen.ordinal)
+    recording = cassette.get(chosen.key, chosen.ordinal)
     assert recording is not None
     return recording
 
@@ -112,8 +114,8 @@ def ls(path: Path | None, as_json: bool) -> None:
     beside the cassette; "never" when no run on record used it).
     """
     with reading(path) as cassette:
-        summaries = cassette.summaries_sync()
-        sizes = cassette.sizes_sync()
+        summaries = cassette.summaries()
+        sizes = cassette.sizes()
         used = usage.last_used(cassette.path)
     rows = []
     for s in summaries:
@@ -352,7 +354,7 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
         with reading(path) as held_cassette:
             new = []
             for recording in recordings:
-                held = held_cassette.get_sync(recording.key, recording.ordinal)
+                held = held_cassette.get(recording.key, recording.ordinal)
                 if held is None:
                     new.append(recording)
                 elif export.answer(held) == export.answer(recording):
@@ -365,14 +367,14 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
             f"{len(different)} recording(s) in {source} answer differently from those in "
             f"{path} ({shown}); nothing imported. Use --replace to overwrite them")
     if new or different:
-        cassette = Cassette(path)
+        cassette = store_for(path)
         try:
-            cassette.open_sync(create=True)
-            cassette.save_all_sync(new + different, replace=True)
+            cassette.open(create=True)
+            cassette.save_all(new + different, replace=True)
         except Error as exc:
             raise click.ClickException(exc.message) from None
         finally:
-            cassette.close_sync()
+            cassette.close()
     click.echo(f"imported {len(new)} new and {len(different)} replaced recordings into {path}; "
                f"{same} already there", err=True)
 
@@ -416,17 +418,17 @@ def textconv(path: Path) -> None:
     if not path.exists() or path.stat().st_size == 0:
         click.echo("(empty file)")
         return
-    cassette = Cassette(path)
+    cassette = store_for(path, readonly=True)
     try:
-        if not cassette.open_sync(readonly=True):
+        if not cassette.open():
             click.echo("(no file)")
             return
-        recordings = sorted(cassette.recordings_sync(), key=lambda r: (r.key, r.ordinal))
+        recordings = sorted(cassette.recordings(), key=lambda r: (r.key, r.ordinal))
     except Error as exc:
         click.echo(f"(not a readable localaik cassette: {exc.message})")
         return
     finally:
-        cassette.close_sync()
+        cassette.close()
     click.echo(f"localaik cassette, {len(recordings)} recordings")
     for recording in recordings:
         click.echo("")

@@ -21,7 +21,8 @@ import click
 
 from localaik.cassette import gitsetup
 from localaik.cassette.merge import MergeResult, Side, merge
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.recording import Recording
+from localaik.cassette.store import store_for
 from localaik.cassette.usage import read_runs, usage_path
 from localaik.cassette.verify import Report, verify
 from localaik.errors import Error
@@ -145,11 +146,11 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
                 f"no usage record for {path} ({usage_path(path)} is missing or empty): run "
                 "your tests against it first; prune never removes everything")
         used = set().union(*(run.used for run in history[-runs:]))
-        cassette = Cassette(path)
+        cassette = store_for(path, readonly=dry_run)
         try:
-            if not cassette.open_sync(readonly=dry_run):
+            if not cassette.open():
                 raise click.ClickException(f"cassette {path} does not exist")
-            summaries = cassette.summaries_sync()
+            summaries = cassette.summaries()
             unused = [s for s in summaries if (s.key, s.ordinal) not in used]
             which = "the last run" if runs == 1 else f"the last {min(runs, len(history))} runs"
             if not unused:
@@ -166,10 +167,10 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
             if not yes and sys.stdin.isatty():
                 click.confirm(f"Remove these {len(unused)} recordings from {path}?",
                               abort=True)
-            removed = cassette.delete_sync([s.id for s in unused])
+            removed = cassette.delete([s.id for s in unused])
             click.echo(f"removed {removed} of {len(summaries)} recordings (unused by {which})")
         finally:
-            cassette.close_sync()
+            cassette.close()
 
 
 # -- merge --------------------------------------------------------------------------------------
@@ -180,13 +181,13 @@ def _recordings(path: Path) -> list[Recording]:
     where the file did not exist) has none."""
     if path.exists() and path.stat().st_size == 0:
         return []
-    cassette = Cassette(path)
+    cassette = store_for(path, readonly=True)
     try:
-        if not cassette.open_sync(readonly=True):
+        if not cassette.open():
             raise click.ClickException(f"cassette {path} does not exist")
-        return list(cassette.recordings_sync())
+        return list(cassette.recordings())
     finally:
-        cassette.close_sync()
+        cassette.close()
 
 
 def write_cassette(target: Path, recordings: list[Recording]) -> None:
@@ -199,12 +200,12 @@ def write_cassette(target: Path, recordings: list[Recording]) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_with_side_files(temporary)
     try:
-        cassette = Cassette(temporary)
+        cassette = store_for(temporary)
         try:
-            cassette.open_sync(create=True)
-            cassette.save_all_sync(recordings)
+            cassette.open(create=True)
+            cassette.save_all(recordings)
         finally:
-            cassette.close_sync()
+            cassette.close()
         if target.exists():
             os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
         for suffix in SIDE_FILES:

@@ -176,14 +176,14 @@ def cassette(settings: Settings) -> Check:
 
 
 def _count(path: Path) -> str:
-    from localaik.cassette.store import Cassette
+    from localaik.cassette.store import store_for
 
-    store = Cassette(path)
+    store = store_for(path, readonly=True)
     try:
-        store.open_sync(readonly=True)
-        count = len(store.summaries_sync())
+        store.open()
+        count = len(store.summaries())
     except Error as exc:  # not a cassette, or damaged: say so, the other checks still run
         return f"cannot be read as a cassette: {exc.message}"
     finally:
-        store.close_sync()
+        store.close()
     return f"{count} recording{'' if count == 1 else 's'}"

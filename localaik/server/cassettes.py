@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localaik.cassette.store import Cassette
+from localaik.cassette.store import store_for
+from localaik.cassette.threaded import Cassette
 from localaik.errors import BadRequest
 
 CASSETTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -47,12 +48,12 @@ class Cassettes:
     async def get(self, path: Path, *, create: bool) -> Opened:
         entry = self._open.get(path)
         if entry is None:
-            entry = self._open.setdefault(path, Opened(Cassette(path), exists=False))
+            cassette = Cassette(store_for(path, readonly=self.readonly))
+            entry = self._open.setdefault(path, Opened(cassette, exists=False))
         if not entry.exists:
             async with entry.lock:
                 if not entry.exists:
-                    entry.exists = await entry.cassette.open(create=create,
-                                                             readonly=self.readonly)
+                    entry.exists = await entry.cassette.open(create=create)
         return entry
 
     async def release(self, path: Path) -> None:

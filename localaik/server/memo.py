@@ -16,9 +16,9 @@ What makes an entry unsafe is never served:
 - only while replaying is pure: modes `record` and `replay`, `LK_REPEATS=first` (a sequence
   moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design); `LK_MEMO=off`
   turns it off;
-- an entry names its cassette file and the file's stamp at the lookup: any change to the file
-  (a new recording, another process) drops it; the cassette a request resolves to (its header,
-  the server's default, which the pytest plugin switches per test) is part of the key;
+- an entry names its cassette file and the store's stamp at the lookup: any change to the
+  cassette (a new recording, another process) drops it; the cassette a request resolves to (its
+  header, the server's default, which the pytest plugin switches per test) is part of the key;
 - the run's usage record is kept as for any hit.
 
 Bounded: `ENTRIES` entries and `BYTES` bytes of answers, least recently used out first.
@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from localaik.cassette.store import file_stamp
 from localaik.errors import BadRequest
 from localaik.upstream.exchange import Hit
 
@@ -80,7 +79,7 @@ class HitMemo:
             cassette = None
         key = (scope["path"], scope.get("query_string", b""), cassette, body)
         entry = self.entries.get(key) if cassette is not None else None
-        if entry is not None and file_stamp(entry.hit.cassette) == entry.hit.stamp:
+        if entry is not None and entry.hit.fresh():
             self.entries.move_to_end(key)
             replayer.usage.used(entry.hit.cassette, entry.hit.key, entry.hit.ordinal)
             await send(entry.start)

@@ -37,9 +37,9 @@ from localaik.cassette.key import (
     parse_ignore,
     request_key,
 )
-from localaik.cassette.miss import NearestIndex, miss_message
+from localaik.cassette.miss import miss_message
+from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.secrets import find_secret
-from localaik.cassette.store import Frame, Recording, Summary, file_stamp
 from localaik.cassette.usage import UsageLog
 from localaik.config import Settings
 from localaik.errors import Internal, ReplayMiss, SecretRefused
@@ -91,7 +91,6 @@ class Replayer:
         self.ignore = parse_ignore(settings.ignore)
         self._flights: dict[tuple[Path, str, int], asyncio.Future[None]] = {}
         self._served: dict[tuple[Path, str], int] = {}
-        self._indexes: dict[Path, NearestIndex] = {}
         self.usage = UsageLog()
         # Every miss message of this session, in order, for the pytest plugin to fail the test
         # that caused it even when the code under test swallowed the SDK's error.
@@ -120,7 +119,7 @@ class Replayer:
         entry = await self.cassettes.get(lookup.path, create=False)
         if not entry.exists:
             return None
-        stamp = file_stamp(lookup.path)  # before the lookup: a change during it shows
+        stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
         recording = await entry.cassette.get(lookup.key, lookup.ordinal)
         if recording is None and lookup.ordinal > 0 and self.settings.mode == "replay":
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).
@@ -131,7 +130,8 @@ class Replayer:
             return None
         self.usage.used(lookup.path, recording.key, recording.ordinal)
         answer = await self._replay(recording)
-        answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp)
+        answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp,
+                         entry.cassette.stamp)
         return answer
 
     async def _replay(self, recording: Recording) -> Exchange:
@@ -151,13 +151,7 @@ class Replayer:
         entry = await self.cassettes.get(lookup.path, create=False)
         nearest: list[Any] = []
         if entry.exists:
-            index = self._indexes.get(lookup.path)
-            if index is None:
-                summaries = await entry.cassette.summaries()
-                # 0.3 s for 10,000 recordings: built off the event loop, once per cassette.
-                index = self._indexes[lookup.path] = await asyncio.to_thread(NearestIndex,
-                                                                             summaries)
-            nearest = index.nearest(lookup.canon)
+            nearest = await entry.cassette.nearest(lookup.canon)
         where = str(lookup.path) if entry.exists else f"{lookup.path} (does not exist)"
         message = miss_message(cassette=where, key=lookup.key, mode=self.settings.mode,
                                canon=lookup.canon, nearest=nearest)
@@ -243,12 +237,6 @@ class Replayer:
             log.warning("%s", exc.message)
             raise
         self.usage.used(path, draft.key, draft.ordinal)
-        index = self._indexes.get(path)
-        if index is not None:
-            index.add(Summary(
-                id=draft.id, key=draft.key, ordinal=draft.ordinal, family=draft.family,
-                operation=draft.operation, model=draft.model, stream=draft.stream,
-                recorded_at=draft.recorded_at, request=draft.request))
 
 
 async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterator[bytes]:

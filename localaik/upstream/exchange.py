@@ -9,7 +9,7 @@ for live and replayed answers alike.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,18 @@ class UpstreamCall:
 
 @dataclass(frozen=True)
 class Hit:
-    """A request answered from a recording: where from, and the file's stamp at the lookup."""
+    """A request answered from a recording: where from, the store's stamp at the lookup, and
+    how to read the store's stamp now (`cassette.store.Stamp`)."""
 
     cassette: Path
     key: str
     ordinal: int
-    stamp: tuple[int, ...]
+    stamp: Hashable
+    current: Callable[[], Hashable]
+
+    def fresh(self) -> bool:
+        """Whether the cassette is unchanged since the lookup."""
+        return self.current() == self.stamp
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The app runs with `mode="record"` or `mode="replay"` on a real SQLite cassette in tmp_path,
 the in-process fake llama-server behind it. "Not stored" is checked on the cassette itself:
-through `localaik.store.Cassette`, and for secrets on the raw bytes of the file and its
+through the cassette store, and for secrets on the raw bytes of the file and its
 `-wal`/`-shm` siblings.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.cassette.store import Cassette
+from localaik.cassette.store import store_for
 from tests.app.conftest import FakeTransport
 from tests.pdfs import Page, make_pdf
 from tests.support import all_recordings, assert_error
@@ -96,9 +96,9 @@ async def test_replay_with_empty_cassette_is_a_404_miss(
         make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any,
         family: str) -> None:
     cassette = tmp_path / "empty.db"
-    empty = Cassette(cassette)
-    empty.open_sync(create=True)
-    empty.close_sync()
+    empty = store_for(cassette)
+    empty.open(create=True)
+    empty.close()
 
     async with make_localaik(mode="replay", cassette=cassette) as client:
         response = await send(client, method, path, body)
@@ -106,6 +106,30 @@ async def test_replay_with_empty_cassette_is_a_404_miss(
     error = assert_error(response, 404, family)
     assert "empty" in error["message"], error["message"]
     assert str(cassette) in error["message"]
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(("path", "body", "family"), [
+    (GENERATE, gemini_body(), "gemini"),
+    (STREAM_SSE, gemini_body(), "gemini"),
+    (CHAT, chat_body(stream=True), "openai"),
+    ("/v1/messages", {"model": "claude-x", "max_tokens": 16,
+                      "messages": [{"role": "user", "content": "hello"}]}, "anthropic"),
+])
+async def test_a_file_that_is_not_a_cassette_is_a_424_naming_it(
+        make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any,
+        family: str) -> None:
+    """The operator's to fix, not a bug (500) or a miss (404): no SDK retries a 424."""
+    cassette = tmp_path / "notes.db"
+    cassette.write_bytes(b"these are my notes, not a cassette\n" * 100)
+    async with make_localaik(mode="replay", cassette=cassette) as client:
+        response = await client.post(path, json=body)
+
+    error = assert_error(response, 424, family)
+    assert str(cassette) in error["message"] and "not a database" in error["message"]
+    if family == "openai":
+        assert error["code"] == "cassette_error"
+    assert cassette.read_bytes() == b"these are my notes, not a cassette\n" * 100
     assert fake.requests == []
 
 

@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
+from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
-from localaik.cassette.store import Cassette, Recording
+from localaik.cassette.store import store_for
 from tests.support import LocalaikProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,12 +71,12 @@ def recorded_text(recording: Recording) -> str:
 
 def committed_recordings() -> list[Recording]:
     """The committed cassette's recordings, read-only: a test must not touch the file in git."""
-    cassette = Cassette(CASSETTE)
-    assert cassette.open_sync(readonly=True), f"{CASSETTE} is missing"
+    cassette = store_for(CASSETTE, readonly=True)
+    assert cassette.open(), f"{CASSETTE} is missing"
     try:
-        return list(cassette.recordings_sync())
+        return list(cassette.recordings())
     finally:
-        cassette.close_sync()
+        cassette.close()
 
 
 def read_answers() -> Answers:
@@ -140,13 +141,13 @@ def test_cassette_is_a_sound_self_contained_file(tmp_path: Path) -> None:
     """Read-only and alone in a folder (no -wal beside it), it still holds every recording."""
     alone = tmp_path / "examples.db"
     shutil.copyfile(CASSETTE, alone)
-    cassette = Cassette(alone)
-    assert cassette.open_sync(readonly=True)
+    cassette = store_for(alone, readonly=True)
+    assert cassette.open()
     try:
-        assert cassette.check_sync() == []
-        recordings = list(cassette.recordings_sync())
+        assert cassette.check() == []
+        recordings = list(cassette.recordings())
     finally:
-        cassette.close_sync()
+        cassette.close()
     assert sorted(os.listdir(tmp_path)) == ["examples.db"], "a read-only open wrote beside it"
     assert len(recordings) == 4
     assert CASSETTE.stat().st_size < 256 * 1024, "keep the examples' cassette small"

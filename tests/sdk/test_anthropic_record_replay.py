@@ -25,7 +25,7 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from pydantic import BaseModel
 
-from localaik.cassette.store import Cassette
+from localaik.cassette.store import store_for
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
 
@@ -275,12 +275,12 @@ def test_recorded_results_are_real_answers(main: Main) -> None:
 
 
 def test_every_upstream_call_was_recorded_once(main: Main) -> None:
-    cassette = Cassette(main.cassette)
-    assert cassette.open_sync(readonly=True)
+    cassette = store_for(main.cassette, readonly=True)
+    assert cassette.open()
     try:
-        recordings = cassette.summaries_sync()
+        recordings = cassette.summaries()
     finally:
-        cassette.close_sync()
+        cassette.close()
     assert len(main.recorder_requests) == len(recordings)
     assert {s.family for s in recordings} == {"anthropic"}
     assert {s.operation for s in recordings} == {"messages", "messages.count_tokens",

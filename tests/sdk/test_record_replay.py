@@ -45,7 +45,8 @@ from localaik.cassette.key import (
     parse_ignore,
     request_key,
 )
-from localaik.cassette.store import Cassette, Summary
+from localaik.cassette.recording import Summary
+from localaik.cassette.store import store_for
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
 
@@ -167,12 +168,12 @@ def replay_env(cassette: Path, upstream: str = DEAD_UPSTREAM, **extra: str) -> d
 
 def summaries(path: Path) -> list[Summary]:
     """The recordings of a cassette file, read with the store's own sync API."""
-    cassette = Cassette(path)
+    cassette = store_for(path)
     try:
-        assert cassette.open_sync(create=False), f"{path} does not exist"
-        return cassette.summaries_sync()
+        assert cassette.open(create=False), f"{path} does not exist"
+        return cassette.summaries()
     finally:
-        cassette.close_sync()
+        cassette.close()
 
 
 def access_lines(server: LocalaikProcess, offset: int) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from localaik.cassette.store import Recording
+from localaik.cassette.recording import Recording
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess, all_recordings
 

@@ -15,7 +15,8 @@ import random
 import sys
 from pathlib import Path
 
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import store_for
 
 
 def frame_data(key: str, seq: int, pad: int) -> bytes:
@@ -38,13 +39,13 @@ def recording(key: str, frames: int, rng: random.Random) -> Recording:
 def main() -> None:
     path, round_ = Path(sys.argv[1]), int(sys.argv[2])
     rng = random.Random(round_)
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
+    cassette = store_for(path)
+    cassette.open(create=True)
     print("ready", flush=True)
     index = 0
     while True:
         key = f"{round_:08x}{index:024x}"
-        cassette.save_sync(recording(key, rng.randrange(200, 2000), rng))
+        cassette.save(recording(key, rng.randrange(200, 2000), rng))
         index += 1
 
 

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from localaik.cassette import export, usage
-from localaik.cassette.store import Cassette, Frame, Recording
+from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.store import store_for
 from localaik.cli import cli
 from tests.unit.test_export import keyed
 
@@ -29,11 +30,11 @@ def answering(prompt: str, answer: str, ordinal: int = 0) -> Recording:
 
 
 def cassette_with(path: Path, *recordings: Recording) -> Path:
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
+    cassette = store_for(path)
+    cassette.open(create=True)
     for recording in recordings:
-        cassette.save_sync(recording)
-    cassette.close_sync()
+        cassette.save(recording)
+    cassette.close()
     return path
 
 

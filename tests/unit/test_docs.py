@@ -51,7 +51,7 @@ def test_readme_miss_example_is_what_localaik_says() -> None:
     """The README's miss example, rebuilt from its own requests, comes out word for word."""
     from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
     from localaik.cassette.miss import NearestIndex, miss_message
-    from localaik.cassette.store import Summary
+    from localaik.cassette.recording import Summary
 
     example = README.split("```text\nreplay miss:", 1)[1].split("```", 1)[0]
     example = "replay miss:" + example

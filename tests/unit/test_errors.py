@@ -38,6 +38,8 @@ EXPECTED = {
     "SecretRefused": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "MethodNotAllowed": (405, "INVALID_ARGUMENT", "invalid_request_error"),
     "PayloadTooLarge": (413, "INVALID_ARGUMENT", "invalid_request_error"),
+    "CassetteError": (424, "FAILED_PRECONDITION", "invalid_request_error"),
+    "CassetteConflict": (409, "ABORTED", "invalid_request_error"),
     "UpstreamError": (502, "INTERNAL", "server_error"),
     "UpstreamUnreachable": (502, "INTERNAL", "server_error"),
     "UpstreamTimeout": (504, "DEADLINE_EXCEEDED", "server_error"),
@@ -92,6 +94,14 @@ def test_subclasses_share_the_parent_status() -> None:
     for cls in (errors.UpstreamUnreachable, errors.UpstreamTimeout, errors.UpstreamBadResponse,
                 errors.UpstreamStatus):
         assert issubclass(cls, errors.UpstreamError)
+
+
+def test_a_bad_cassette_is_not_a_bug_in_localaik() -> None:
+    """The operator fixes a bad cassette: it is a 4xx, retried by no SDK (a conflict, 409, is
+    retried by OpenAI's and Anthropic's, and the retry replays the other writer's recording)."""
+    assert issubclass(errors.CassetteConflict, errors.CassetteError)
+    assert not issubclass(errors.CassetteError, errors.Internal)
+    assert errors.CassetteError.status == 424 and errors.CassetteConflict.status == 409
 
 
 def test_codes_tell_classes_apart() -> None:

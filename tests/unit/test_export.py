@@ -9,7 +9,7 @@ import pytest
 
 from localaik.cassette import export
 from localaik.cassette.key import canonical_json, request_key
-from localaik.cassette.store import Frame, Recording
+from localaik.cassette.recording import Frame, Recording
 from tests.unit.test_store import make_recording
 
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from localaik.cassette.merge import conflict_between, first_difference, merge
-from localaik.cassette.store import Frame, Recording
+from localaik.cassette.recording import Frame, Recording
 from localaik.cli import cli
 from tests.support import all_recordings
 from tests.unit.test_store import make_recording

@@ -12,7 +12,7 @@ import pytest
 
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
 from localaik.cassette.miss import MISSING, Difference, NearestIndex, differences, miss_message
-from localaik.cassette.store import Summary
+from localaik.cassette.recording import Summary
 
 MODEL = "gemini-2.5-flash"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from localaik.cassette.recording import Frame
 from localaik.cassette.secrets import find_secret, locate_secret, scan_recording
-from localaik.cassette.store import Cassette, Frame
+from localaik.cassette.threaded import Cassette
 from localaik.errors import SecretRefused
 from tests.unit.test_store import make_recording
 
@@ -160,7 +161,7 @@ async def test_save_refuses_and_writes_nothing(tmp_path: Path, field: str) -> No
     assert OPENAI_PROJECT not in message and OPENAI_PROJECT[:12] not in message
     assert refused.value.status == 400 and refused.value.code == "secret_refused"
     with pytest.raises(SecretRefused):
-        cassette.save_sync(_plant(field, JWT), replace=True)  # type: ignore[arg-type]
+        cassette.store.save(_plant(field, JWT), replace=True)  # type: ignore[arg-type]
     assert await cassette.summaries() == []
     await cassette.close()
     with sqlite3.connect(path) as conn:

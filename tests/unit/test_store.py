@@ -1,4 +1,5 @@
-"""localaik.store: the SQLite cassette, on real files."""
+"""localaik.cassette.sqlite and .threaded: the SQLite cassette store and its async view, on real
+files."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from localaik.cassette.store import MIGRATIONS, SCHEMA_VERSION, Cassette, Frame, Recording, Summary
-from localaik.errors import Error, Internal
+from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.cassette.schema import MIGRATIONS, SCHEMA_VERSION
+from localaik.cassette.sqlite import SQLiteStore
+from localaik.cassette.threaded import Cassette
+from localaik.errors import CassetteConflict, Error, Internal
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("store_crash_child.py")
@@ -49,9 +53,9 @@ def raw(path: Path) -> closing[sqlite3.Connection]:
 
 def bulk_fill(path: Path, count: int, *, frames: int = 3) -> list[str]:
     """A cassette of `count` recordings written in one bulk transaction (fast); their keys."""
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
-    cassette.close_sync()
+    cassette = SQLiteStore(path)
+    cassette.open(create=True)
+    cassette.close()
     keys = [f"{index:032x}" for index in range(count)]
     template = make_recording(frames=frames)
     with raw(path) as conn, conn:
@@ -154,7 +158,7 @@ async def test_replace_of_nothing_just_saves(cassette: Cassette) -> None:
 async def test_saving_an_existing_key_and_ordinal_without_replace_is_refused(
         cassette: Cassette) -> None:
     first_id = await cassette.save(make_recording(frames=5))
-    with pytest.raises(Internal, match="already holds a recording .* replace=True"):
+    with pytest.raises(CassetteConflict, match="already holds a recording .* replace=True"):
         await cassette.save(make_recording(frames=1))
     got = await cassette.get("a" * 32)
     assert got == dataclasses.replace(make_recording(frames=5), id=first_id)
@@ -201,9 +205,9 @@ def test_constructing_touches_nothing(tmp_path: Path) -> None:
 
 def test_schema_version_is_recorded_and_migrations_apply_once(path: Path) -> None:
     for _ in range(3):
-        cassette = Cassette(path)
-        assert cassette.open_sync(create=True)
-        cassette.close_sync()
+        cassette = SQLiteStore(path)
+        assert cassette.open(create=True)
+        cassette.close()
     with raw(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         applied = conn.execute("SELECT name FROM _sqlite_migrations "
@@ -215,10 +219,10 @@ def test_schema_version_is_recorded_and_migrations_apply_once(path: Path) -> Non
 
 
 def test_schema_is_readable_by_plain_sqlite(path: Path) -> None:
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
-    cassette.save_sync(make_recording())
-    cassette.close_sync()
+    cassette = SQLiteStore(path)
+    cassette.open(create=True)
+    cassette.save(make_recording())
+    cassette.close()
     with Database(path) as db:
         assert set(db.table_names()) >= {"recordings", "frames", "_sqlite_migrations"}
         assert db["recordings"].columns_dict["body"] is bytes
@@ -233,48 +237,48 @@ def test_schema_is_readable_by_plain_sqlite(path: Path) -> None:
 
 
 def test_a_newer_schema_is_refused(path: Path) -> None:
-    Cassette(path).open_sync(create=True)
+    SQLiteStore(path).open(create=True)
     with raw(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(Error, match="newer than this localaik"):
-        Cassette(path).open_sync(create=False)
+        SQLiteStore(path).open(create=False)
 
 
 def test_a_file_that_is_not_sqlite_is_a_clear_error(path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a database, just some text " * 200)
     with pytest.raises(Error, match=f"cassette {path}.*not a database"):
-        Cassette(path).open_sync(create=False)
+        SQLiteStore(path).open(create=False)
 
 
 def test_use_before_open_is_an_error(path: Path) -> None:
-    cassette = Cassette(path)
+    cassette = SQLiteStore(path)
     with pytest.raises(Internal, match="not open"):
-        cassette.get_sync("a" * 32)
-    cassette.close_sync()
+        cassette.get("a" * 32)
+    cassette.close()
 
 
 def test_wal_mode_and_a_single_file_after_close(path: Path) -> None:
-    cassette = Cassette(path)
-    cassette.open_sync(create=True)
-    cassette.save_sync(make_recording())
+    cassette = SQLiteStore(path)
+    cassette.open(create=True)
+    cassette.save(make_recording())
     with raw(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    cassette.close_sync()
+    cassette.close()
     assert not path.with_name(path.name + "-wal").exists()
     with raw(path) as conn:
         assert conn.execute("SELECT count(*) FROM recordings").fetchone() == (1,)
 
 
 def test_two_cassettes_on_one_file_see_each_other(path: Path) -> None:
-    writer, reader = Cassette(path), Cassette(path)
-    writer.open_sync(create=True)
-    reader.open_sync(create=False)
-    assert reader.get_sync("a" * 32) is None
-    recording_id = writer.save_sync(make_recording())
-    assert reader.get_sync("a" * 32) == dataclasses.replace(make_recording(), id=recording_id)
-    writer.close_sync()
-    reader.close_sync()
+    writer, reader = SQLiteStore(path), SQLiteStore(path)
+    writer.open(create=True)
+    reader.open(create=False)
+    assert reader.get("a" * 32) is None
+    recording_id = writer.save(make_recording())
+    assert reader.get("a" * 32) == dataclasses.replace(make_recording(), id=recording_id)
+    writer.close()
+    reader.close()
 
 
 async def test_close_twice_and_reopen(path: Path) -> None:
@@ -324,13 +328,13 @@ async def test_the_event_loop_stays_free_while_sqlite_works(cassette: Cassette) 
 def test_a_big_bulk_filled_cassette(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
     keys = bulk_fill(path, 3000)
-    cassette = Cassette(path)
-    cassette.open_sync(create=False)
-    got = cassette.get_sync(keys[1234])
+    cassette = SQLiteStore(path)
+    cassette.open(create=False)
+    got = cassette.get(keys[1234])
     assert got is not None and got.request == json.dumps({"body": {"n": 1234}})
     assert len(got.frames) == 3
-    assert [summary.key for summary in cassette.summaries_sync()] == keys
-    cassette.close_sync()
+    assert [summary.key for summary in cassette.summaries()] == keys
+    cassette.close()
     with raw(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
@@ -367,12 +371,12 @@ def test_sigkill_mid_save_leaves_no_partial_recording(tmp_path: Path) -> None:
         with raw(path) as conn:
             saved = check_whole(conn, seed)
     assert saved > 0, "the child never committed anything: the test proved nothing"
-    cassette = Cassette(path)
-    assert cassette.open_sync(create=False)
-    for summary in cassette.summaries_sync():
-        recording = cassette.get_sync(summary.key)
+    cassette = SQLiteStore(path)
+    assert cassette.open(create=False)
+    for summary in cassette.summaries():
+        recording = cassette.get(summary.key)
         assert recording is not None and recording.body is not None
         assert len(recording.frames) == json.loads(recording.body)["frames"]
         assert [json.loads(frame.data[6:])["seq"] for frame in recording.frames] == list(
             range(len(recording.frames)))
-    cassette.close_sync()
+    cassette.close()

@@ -7,7 +7,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from localaik.cassette.store import Cassette
+from localaik.cassette.threaded import Cassette
 from tests.unit.test_store import make_recording
 
 
@@ -16,8 +16,8 @@ async def test_a_hit_is_served_from_memory_while_the_file_is_unchanged(tmp_path:
     writer = Cassette(path)
     await writer.open(create=True)
     await writer.save(make_recording("a" * 32))
-    reader = Cassette(path)
-    await reader.open(create=False, readonly=True)
+    reader = Cassette(path, readonly=True)
+    await reader.open(create=False)
     first = await reader.get("a" * 32)
 
     again = await reader.get("a" * 32)

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from localaik.cassette.key import canonical_json, request_key
-from localaik.cassette.store import Cassette
+from localaik.cassette.store import store_for
 from localaik.cassette.verify import client_request, verify
 from localaik.cli import cli
 from localaik.config import Settings
@@ -217,14 +217,14 @@ def test_a_request_the_routes_no_longer_key_the_same(tmp_path: Path) -> None:
     routes normalise differently today: only the replay check can see that it misses."""
     path = tmp_path / "c.db"
     record_cassette(path, [chat("old")])
-    cassette = Cassette(path)
-    cassette.open_sync()
-    [recording] = list(cassette.recordings_sync())
+    cassette = store_for(path)
+    cassette.open()
+    [recording] = list(cassette.recordings())
     canon = json.loads(recording.request)
     canon["body"]["response_format"] = {}   # routes drop empty objects from the key
     text = canonical_json(canon)
-    cassette.save_sync(dataclasses.replace(recording, key=request_key(text), request=text))
-    cassette.close_sync()
+    cassette.save(dataclasses.replace(recording, key=request_key(text), request=text))
+    cassette.close()
     # Its rebuilt request finds the recording it was copied from.
     assert problems(path) == [f"{path}: {request_key(text)[:12]}: it does not replay: its "
                               "rebuilt request gets another recording (the routes no longer "
@@ -245,14 +245,14 @@ def test_columns_that_disagree_with_the_request(recorded: Path) -> None:
 def test_a_family_this_localaik_cannot_serve(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     record_cassette(path, [chat("x")])
-    cassette = Cassette(path)
-    cassette.open_sync()
-    [recording] = list(cassette.recordings_sync())
+    cassette = store_for(path)
+    cassette.open()
+    [recording] = list(cassette.recordings())
     canon = {**json.loads(recording.request), "family": "anthropic", "operation": "complete"}
     text = canonical_json(canon)
-    cassette.save_sync(dataclasses.replace(recording, key=request_key(text), request=text,
+    cassette.save(dataclasses.replace(recording, key=request_key(text), request=text,
                                            family="anthropic", operation="complete"))
-    cassette.close_sync()
+    cassette.close()
     assert problems(path) == [f"{path}: {request_key(text)[:12]}: it cannot be replayed: this "
                               "localaik serves no anthropic complete request"]
 
@@ -324,11 +324,11 @@ def test_the_default_is_the_configured_cassette(recorded: Path) -> None:
 
 
 def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
-    cassette = Cassette(recorded)
-    cassette.open_sync(readonly=True)
-    streamed = [r for r in cassette.recordings_sync()
+    cassette = store_for(recorded, readonly=True)
+    cassette.open()
+    streamed = [r for r in cassette.recordings()
                 if r.operation == "chat.completions" and r.stream]
-    cassette.close_sync()
+    cassette.close()
     request = client_request(streamed[0])
     assert not isinstance(request, str)
     assert request.path == "/v1/chat/completions"
@@ -339,11 +339,11 @@ def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
 
 
 def test_anthropic_requests_get_model_stream_and_headers_back(recorded: Path) -> None:
-    cassette = Cassette(recorded)
-    cassette.open_sync(readonly=True)
-    found = {(r.operation, r.stream): r for r in cassette.recordings_sync()
+    cassette = store_for(recorded, readonly=True)
+    cassette.open()
+    found = {(r.operation, r.stream): r for r in cassette.recordings()
              if r.family == "anthropic"}
-    cassette.close_sync()
+    cassette.close()
     assert set(found) == {("messages", False), ("messages", True),
                           ("messages.count_tokens", False), ("models.list", False),
                           ("models.get", False)}

@@ -1,0 +1,398 @@
+"""The SQLite cassette store: one file of recorded upstream exchanges (DESIGN D2, D8).
+
+Durability: WAL mode, and every save is one `BEGIN IMMEDIATE` transaction holding the
+recording and all its frames, so a crash (even SIGKILL) leaves either the whole recording or
+none of it. `synchronous=NORMAL` is enough under WAL: a power cut may lose the last commits,
+never consistency. Each save is checkpointed into the main file at once, and closing the last
+connection switches the file back to a rollback journal, so a cleanly closed cassette is one
+self-contained file, ready to commit.
+
+Read-only (replay, the CLI's readers) writes nothing to the file, not even SQLite's change
+counter. A cassette of an older schema is copied into memory (SQLite's backup API) and migrated
+there, so a schema change never breaks a committed cassette and never rewrites it; the copy is
+the cassette as it was when opened. A newer schema, or a file that is not a localaik cassette,
+is refused with a message naming the file.
+
+Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
+So a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's
+async view (`localaik.cassette.threaded`). Only `stamp()` may be called from anywhere.
+
+The SQLite boundary: sqlite3 errors are converted into `localaik.errors` here, naming the
+cassette, as `CassetteError`: a damaged or locked file is the operator's to fix, not a bug.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from localaik.cassette.miss import Difference, NearestIndex
+from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.cassette.schema import (
+    SCHEMA,
+    Schema,
+    check_cassette,
+    schema_problems,
+    upgraded_copy,
+    version,
+)
+from localaik.cassette.secrets import refuse_secrets
+from localaik.errors import CassetteConflict, CassetteError, Internal
+
+BUSY_TIMEOUT_MS = 5000
+BATCH = 200  # recordings read at a time by `recordings()`
+
+# The recordings columns after `id`, in the order they are written and read.
+_COLUMNS = tuple(
+    "key ordinal family operation model stream request upstream_request status content_type "
+    "body duration_ms recorded_at localaik_version upstream upstream_model upstream_build".split()
+)
+_INSERT = (
+    f"INSERT INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM recordings"
+_SUMMARIES = (
+    "SELECT id, key, ordinal, family, operation, model, stream, recorded_at, request "
+    "FROM recordings ORDER BY id"
+)
+
+
+def file_stamp(path: Path) -> tuple[int, ...]:
+    """What changes when a cassette changes: the modification time and size of the file and of
+    its write-ahead log (-1 for a file that is not there)."""
+    found: list[int] = []
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = os.stat(file)
+        except OSError:
+            found += [-1, -1]
+        else:
+            found += [info.st_mtime_ns, info.st_size]
+    return tuple(found)
+
+
+@contextmanager
+def _write(db: Database) -> Iterator[None]:
+    """One write transaction that takes the write lock up front (waiting up to the busy
+    timeout), so two processes sharing a cassette queue instead of failing mid-transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+
+
+@contextmanager
+def _read(db: Database) -> Iterator[None]:
+    """One read transaction: a recording and its frames come from the same snapshot, even
+    while another process replaces it."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.rollback()
+
+
+def _recording(row: Sequence[Any], frames: list[Frame]) -> Recording:
+    values = dict(zip(_COLUMNS, row[1:], strict=True))
+    values["stream"] = bool(values["stream"])
+    return Recording(**values, frames=frames, id=row[0])
+
+
+class SQLiteStore:
+    """One cassette file; a `CassetteStore`. Used from the thread that opened it."""
+
+    def __init__(
+        self, path: Path | str, *, readonly: bool = False, schema: Schema = SCHEMA
+    ) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self.schema = schema
+        self.upgraded = False  # read-only and served from a migrated in-memory copy
+        self._db: Database | None = None
+        self._index: NearestIndex | None = None
+        self._index_stamp: tuple[int, ...] | None = None
+
+    def __repr__(self) -> str:
+        mode = ", readonly=True" if self.readonly else ""
+        return f"SQLiteStore({str(self.path)!r}{mode})"
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    # -- the CassetteStore interface ------------------------------------------------------
+
+    def open(self, *, create: bool = False) -> bool:
+        """Open (and, read-write, migrate) the file. False when it does not exist and `create`
+        is False; a read-only store never creates."""
+        if self._db is not None:
+            return True
+        create = create and not self.readonly
+        if not create and not self.path.exists():
+            return False
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # mode=rw: a cassette that vanished since the check above is not created after all.
+        mode = "ro" if self.readonly else "rwc" if create else "rw"
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}", uri=True)
+        except sqlite3.OperationalError as exc:
+            if not create and not self.path.exists():
+                return False
+            raise CassetteError(f"cannot open cassette {self.path}: {exc}") from exc
+        try:
+            with self._sqlite_errors("open the schema"):
+                db = self._prepare(conn)
+        except BaseException:
+            conn.close()
+            raise
+        if db.conn is not conn:
+            conn.close()  # the file was copied into memory: it is not read again
+        self._db = db
+        return True
+
+    def get(self, key: str, ordinal: int = 0) -> Recording | None:
+        db = self._connection()
+        with self._sqlite_errors("read a recording"), _read(db):
+            row = db.execute(f"{_SELECT} WHERE key = ? AND ordinal = ?", (key, ordinal)).fetchone()
+            if row is None:
+                return None
+            frames = [
+                Frame(offset_ms, data)
+                for offset_ms, data in db.execute(
+                    "SELECT offset_ms, data FROM frames WHERE recording_id = ? ORDER BY seq",
+                    (row[0],),
+                )
+            ]
+        return _recording(row, frames)
+
+    def ordinals(self, key: str) -> int:
+        """How many ordinals exist for `key`, which is also the next free ordinal."""
+        db = self._connection()
+        with self._sqlite_errors("count recordings"):
+            (count,) = db.execute(
+                "SELECT coalesce(max(ordinal) + 1, 0) FROM recordings WHERE key = ?", (key,)
+            ).fetchone()
+        return int(count)
+
+    def save(self, recording: Recording, *, replace: bool = False) -> int:
+        """Store `recording` and its frames in one transaction; returns its id.
+
+        `replace=True` overwrites the recording at the same (key, ordinal). Raises
+        SecretRefused, writing nothing, when the recording holds something shaped like a key.
+        """
+        return self.save_all([recording], replace=replace)[0]
+
+    def save_all(self, recordings: Sequence[Recording], *, replace: bool = False) -> list[int]:
+        """Save several recordings in one transaction: all of them, or none."""
+        for recording in recordings:
+            refuse_secrets(recording, str(self.path))
+        db = self._writable()
+        before = self.stamp()
+        ids = []
+        with self._sqlite_errors("save a recording"):
+            with _write(db):
+                for recording in recordings:
+                    ids.append(self._insert(db, recording, replace))
+            # Copy the write into the .db file now, so a cassette committed while the server
+            # still runs holds every recording (WAL would otherwise keep them beside it).
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if self._index is not None and before == self._index_stamp:
+            for recording, recording_id in zip(recordings, ids, strict=True):
+                self._index.add(_summary(recording, recording_id))
+            self._index_stamp = self.stamp()
+        return ids
+
+    def summaries(self) -> list[Summary]:
+        db = self._connection()
+        with self._sqlite_errors("list recordings"):
+            rows = db.execute(_SUMMARIES).fetchall()
+        return [
+            Summary(id, key, ordinal, family, operation, model, bool(stream), recorded_at, request)
+            for id, key, ordinal, family, operation, model, stream, recorded_at, request in rows
+        ]
+
+    def recordings(self) -> Iterator[Recording]:
+        """Every recording with its frames, in id order, read `BATCH` at a time."""
+        db = self._connection()
+        with self._sqlite_errors("list recordings"):
+            ids = [row[0] for row in db.execute("SELECT id FROM recordings ORDER BY id")]
+        for start in range(0, len(ids), BATCH):
+            yield from self._get_ids(ids[start : start + BATCH])
+
+    def delete(self, ids: Iterable[int]) -> int:
+        """Delete the recordings with these ids (and their frames) in one transaction."""
+        db = self._writable()
+        ids = list(ids)
+        deleted = 0
+        self._index = None
+        with self._sqlite_errors("delete recordings"):
+            with _write(db):
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    deleted += db.execute(
+                        f"DELETE FROM recordings WHERE id IN ({', '.join('?' * len(part))})", part
+                    ).rowcount
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return deleted
+
+    def nearest(
+        self, canon: dict[str, Any], limit: int = 3
+    ) -> list[tuple[Summary, list[Difference]]]:
+        """The recordings closest to the canonical request `canon`, with what differs.
+
+        The index is built on the first call (0.3 s for 10,000 recordings), kept up to date by
+        this store's saves, and built again when the file changed otherwise."""
+        stamp = self.stamp()
+        if self._index is None or stamp != self._index_stamp:
+            self._index = NearestIndex(self.summaries())
+            self._index_stamp = stamp
+        return self._index.nearest(canon, limit)
+
+    def stamp(self) -> tuple[int, ...]:
+        """The file's and its WAL's modification time and size: equal while nothing changed.
+        Reads no connection, so any thread may call it, open or not."""
+        return file_stamp(self.path)
+
+    def close(self) -> None:
+        """Close the connection. Safe to call twice; the store can be opened again."""
+        db, self._db = self._db, None
+        self._index = None
+        if db is None:
+            return
+        if not self.readonly:
+            # Leave the file in rollback-journal mode: a committed cassette is then read (by
+            # `cassette ls`, git's diff driver, a read-only checkout) without SQLite creating
+            # -wal and -shm files beside it. Only the last connection can switch; while
+            # another process still has the file open this fails, and that one switches later.
+            try:
+                db.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error:
+                pass
+        db.close()
+
+    # -- SQLite only ----------------------------------------------------------------------
+
+    def sizes(self) -> dict[int, int]:
+        """Bytes of answer (body and frames) per recording id."""
+        db = self._connection()
+        with self._sqlite_errors("measure recordings"):
+            rows = db.execute(
+                "SELECT r.id, coalesce(length(r.body), 0) + coalesce("
+                "(SELECT sum(length(f.data)) FROM frames f WHERE f.recording_id = r.id), 0) "
+                "FROM recordings r"
+            ).fetchall()
+        return {recording_id: int(size) for recording_id, size in rows}
+
+    def check(self) -> list[str]:
+        """SQLite's own checks (integrity, foreign keys) and the schema's: problems found."""
+        db = self._connection()
+        problems: list[str] = []
+        with self._sqlite_errors("check the file"):
+            for (row,) in db.execute("PRAGMA integrity_check"):
+                if row != "ok":
+                    problems.append(f"SQLite integrity: {row}")
+            for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check"):
+                problems.append(
+                    f"SQLite foreign keys: {table} row {rowid} points to a missing {parent} row"
+                )
+            problems += schema_problems(db, self.schema)
+        return problems
+
+    def schema_version(self) -> int:
+        """The schema version served: the file's, or that of its upgraded in-memory copy."""
+        return version(self._connection())
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _prepare(self, conn: sqlite3.Connection) -> Database:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = Database(conn, execute_plugins=False)
+        check_cassette(db, self.path, self.schema, empty_ok=not self.readonly)
+        if self.readonly:
+            copy = upgraded_copy(db, self.schema)
+            self.upgraded = copy is not None
+            return db if copy is None else copy
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if self.schema.migrations.pending(db):
+            with _write(db):
+                # Checked again under the write lock: another process may have won.
+                check_cassette(db, self.path, self.schema, empty_ok=True)
+                self.schema.migrations.apply(db)
+        return db
+
+    def _connection(self) -> Database:
+        if self._db is None:
+            raise Internal(f"cassette {self.path} is not open")
+        return self._db
+
+    def _writable(self) -> Database:
+        if self.readonly:
+            raise Internal(f"cassette {self.path} was opened read-only: nothing is written")
+        return self._connection()
+
+    @contextmanager
+    def _sqlite_errors(self, doing: str) -> Iterator[None]:
+        """The SQLite error boundary: sqlite3 errors become localaik errors naming the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise CassetteError(f"cannot {doing} in cassette {self.path}: {exc}") from exc
+
+    def _insert(self, db: Database, recording: Recording, replace: bool) -> int:
+        values = [getattr(recording, column) for column in _COLUMNS]
+        values[_COLUMNS.index("stream")] = int(recording.stream)
+        try:
+            if replace:
+                db.execute(
+                    "DELETE FROM recordings WHERE key = ? AND ordinal = ?",
+                    (recording.key, recording.ordinal),
+                )  # its frames cascade
+            recording_id = db.execute(_INSERT, values).lastrowid
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" not in str(exc):
+                raise
+            raise CassetteConflict(
+                f"cassette {self.path} already holds a recording for key {recording.key} "
+                f"ordinal {recording.ordinal}; save with replace=True to overwrite it"
+            ) from exc
+        assert recording_id is not None
+        db.conn.executemany(
+            "INSERT INTO frames (recording_id, seq, offset_ms, data) VALUES (?, ?, ?, ?)",
+            [
+                (recording_id, seq, frame.offset_ms, bytes(frame.data))
+                for seq, frame in enumerate(recording.frames)
+            ],
+        )
+        return recording_id
+
+    def _get_ids(self, ids: list[int]) -> list[Recording]:
+        db = self._connection()
+        marks = ", ".join("?" * len(ids))
+        with self._sqlite_errors("read recordings"), _read(db):
+            rows = db.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
+            frames: dict[int, list[Frame]] = {}
+            for recording_id, offset_ms, data in db.execute(
+                "SELECT recording_id, offset_ms, data FROM frames "
+                f"WHERE recording_id IN ({marks}) ORDER BY recording_id, seq",
+                ids,
+            ):
+                frames.setdefault(recording_id, []).append(Frame(offset_ms, data))
+        return [_recording(row, frames.get(row[0], [])) for row in rows]
+
+
+def _summary(recording: Recording, recording_id: int) -> Summary:
+    names = [field.name for field in fields(Summary) if field.name != "id"]
+    return Summary(id=recording_id, **{name: getattr(recording, name) for name in names})

@@ -1,0 +1,163 @@
+"""The server's async view of a cassette store: one worker thread, and recent hits in memory.
+
+Threads: a `CassetteStore` is used from one thread (an sqlite3 connection belongs to the thread
+that opened it) and its calls block. So each `Cassette` owns one worker thread; every call to
+its store runs there, and the async methods await it through `loop.run_in_executor`, so the
+event loop never blocks on disk. A cancelled `save` still finishes in the worker; it is atomic
+either way.
+
+Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving it again costs
+no SQL and no trip to the worker thread. An entry is good while the store's `stamp()` is
+unchanged (for SQLite: the file and its WAL keep their size and modification time), and this
+object's own saves drop them all, so a recording changed by another process is read anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from localaik.cassette.miss import Difference
+from localaik.cassette.recording import Recording, Summary
+from localaik.cassette.store import CassetteStore, Stamp, store_for
+
+T = TypeVar("T")
+
+
+class _HitCache:
+    """Recordings already read, by (key, ordinal), for as long as the store's stamp holds."""
+
+    ENTRIES = 1024
+    BYTES = 64 * 1024 * 1024
+
+    def __init__(self, stamp: Callable[[], Stamp]) -> None:
+        self._stamp = stamp
+        self.entries: OrderedDict[tuple[str, int], tuple[Recording, int]] = OrderedDict()
+        self.size = 0
+        self.stamp: Stamp | None = None
+
+    def get(self, key: str, ordinal: int) -> Recording | None:
+        if not self.entries:
+            return None
+        if self._stamp() != self.stamp:
+            self.clear()
+            return None
+        found = self.entries.get((key, ordinal))
+        if found is None:
+            return None
+        self.entries.move_to_end((key, ordinal))
+        return found[0]
+
+    def put(self, recording: Recording, stamp: Stamp) -> None:
+        if stamp != self.stamp:
+            self.clear()
+            self.stamp = stamp
+        size = (
+            len(recording.body or b"")
+            + sum(len(f.data) for f in recording.frames)
+            + len(recording.request)
+            + len(recording.upstream_request)
+        )
+        if size > self.BYTES // 8:
+            return
+        old = self.entries.pop((recording.key, recording.ordinal), None)
+        self.size += size - (old[1] if old else 0)
+        self.entries[(recording.key, recording.ordinal)] = (recording, size)
+        while len(self.entries) > self.ENTRIES or self.size > self.BYTES:
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.size -= dropped
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+        self.stamp = None
+
+
+class Cassette:
+    """A cassette store for async code: all its work runs in this object's worker thread.
+
+    `Cassette(path)` (with `readonly=` for a path) makes the store through `store_for`;
+    `Cassette(store)` wraps a store already made.
+    """
+
+    def __init__(self, store: CassetteStore | Path | str, *, readonly: bool = False) -> None:
+        if isinstance(store, Path | str):
+            store = store_for(store, readonly=readonly)
+        self.store: CassetteStore = store
+        self._executor: ThreadPoolExecutor | None = None
+        self._hits = _HitCache(store.stamp)
+
+    def __repr__(self) -> str:
+        return f"Cassette({self.store!r})"
+
+    @property
+    def location(self) -> str:
+        return self.store.location
+
+    def stamp(self) -> Stamp:
+        """The store's freshness, asked on the calling thread (it is cheap and thread-safe)."""
+        return self.store.stamp()
+
+    async def open(self, *, create: bool) -> bool:
+        """Open the store. False when it does not exist and `create` is False."""
+        return await self._run(self.store.open, create=create)
+
+    async def get(self, key: str, ordinal: int = 0) -> Recording | None:
+        found = self._hits.get(key, ordinal)
+        if found is not None:
+            return found
+        # The stamp from before the read: a change during it makes the entry stale.
+        stamp = self.store.stamp()
+        found = await self._run(self.store.get, key, ordinal)
+        if found is not None:
+            self._hits.put(found, stamp)
+        return found
+
+    async def ordinals(self, key: str) -> int:
+        """How many ordinals exist for `key`, which is also the next free ordinal."""
+        return await self._run(self.store.ordinals, key)
+
+    async def save(self, recording: Recording, *, replace: bool = False) -> int:
+        """Store `recording` and its frames in one transaction; returns its id.
+
+        `replace=True` overwrites the recording at the same (key, ordinal). Raises
+        SecretRefused, writing nothing, when the recording holds something shaped like a key.
+        """
+        self._hits.clear()
+        try:
+            return await self._run(self.store.save, recording, replace=replace)
+        finally:
+            self._hits.clear()
+
+    async def summaries(self) -> list[Summary]:
+        return await self._run(self.store.summaries)
+
+    async def nearest(
+        self, canon: dict[str, Any], limit: int = 3
+    ) -> list[tuple[Summary, list[Difference]]]:
+        """The recordings closest to `canon` (the index is built in the worker, off the loop)."""
+        return await self._run(self.store.nearest, canon, limit)
+
+    async def close(self) -> None:
+        """Close the store (in its thread) and stop the worker. Safe to call twice."""
+        self._hits.clear()
+        if self._executor is None:
+            return
+        try:
+            await self._run(self.store.close)
+        finally:
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=False)  # the close job was the last; nothing is left
+
+    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"cassette-{Path(self.location).name}"
+            )
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: fn(*args, **kwargs)
+        )

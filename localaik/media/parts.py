@@ -13,8 +13,9 @@ import urllib.parse
 from typing import Any, Protocol
 
 from localaik.errors import BadRequest
+from localaik.upstream.wire import ContentPart, ImagePart, TextPart
 
-Part = dict[str, Any]
+Part = ContentPart
 
 
 class Media(Protocol):
@@ -42,11 +43,11 @@ def decode_base64(text: Any, where: str) -> bytes:
         raise BadRequest(f"{where}: invalid base64 data ({exc})") from None
 
 
-def image_part(url: str) -> Part:
+def image_part(url: str) -> ImagePart:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
-def text_part(text: str) -> Part:
+def text_part(text: str) -> TextPart:
     return {"type": "text", "text": text}
 
 

@@ -296,7 +296,7 @@ def _replay_all(path: Path, items: list[_Replayable],
         return []
     from litestar.testing import TestClient
 
-    from localaik.config import Settings
+    from localaik.config import Mode, Repeats, Settings
     from localaik.server.app import create_app, services_of
 
     problems: list[Problem] = []
@@ -306,7 +306,7 @@ def _replay_all(path: Path, items: list[_Replayable],
     with tempfile.TemporaryDirectory(prefix="localaik-verify-") as folder, _quiet():
         copy = Path(folder) / path.name
         _copy(path, copy)
-        settings = Settings(mode="replay", cassette=copy, log=False, repeats="sequence",
+        settings = Settings(mode=Mode.REPLAY, cassette=copy, log=False, repeats=Repeats.SEQUENCE,
                             max_body_size=2**31)
         done = 0
         app = create_app(settings)

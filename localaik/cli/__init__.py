@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from localaik import __version__
-from localaik.config import MODES, Settings, SettingsError
+from localaik.config import MODES, Embeddings, Mode, Settings, SettingsError
 
 if TYPE_CHECKING:
     from localaik.runtime.llama import LlamaServer
@@ -68,7 +68,7 @@ def run(settings: Settings) -> None:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
     runtime, embed_runtime = bundled_runtimes(settings, log)
-    upstream = "not used" if settings.mode == "replay" else settings.upstream_shown
+    upstream = "not used" if settings.mode == Mode.REPLAY else settings.upstream_shown
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
     config = uvicorn.Config(create_app(settings, runtime=runtime, embed_runtime=embed_runtime),
                             host=settings.host, port=settings.port, **SERVER_OPTIONS,
@@ -92,43 +92,40 @@ def bundled_runtimes(settings: Settings,
                      log: logging.Logger) -> tuple[LlamaServer | None, LlamaServer | None]:
     """The llama-servers to start when no upstream is given and the mode may need them: the chat
     server, and the embeddings server (None with `LK_EMBEDDINGS=off`). Neither is started here."""
-    if settings.upstream or settings.mode == "replay":
+    if settings.upstream or settings.mode == Mode.REPLAY:
         return None, None
     from localaik.runtime import install
-    from localaik.runtime.llama import (
-        LlamaServer,
-        embedding_server_args,
-        free_port,
-        llama_server_args,
-    )
+    from localaik.runtime.args import embedding_server_args, llama_server_args
+    from localaik.runtime.llama import LlamaServer, free_port
 
     try:
-        # LK_LLAMA_SERVER and LK_CACHE_DIR (validated in Settings) are read with PATH here.
-        binary = install.find_llama_server()
+        binary = install.find_llama_server(settings=settings)
         if binary is None:
             raise install.InstallError(
                 "no llama-server found: run `localaik runtime install` (builds it once, about "
                 "5 minutes), or set LK_LLAMA_SERVER, or give an upstream with --upstream / "
                 "LK_UPSTREAM")
-        files = install.ensure_model(settings.model, progress=log.info, mmproj=settings.mmproj)
+        files = install.ensure_model(settings.model, progress=log.info, mmproj=settings.mmproj,
+                                     cache=settings.cache_dir)
         embed_files = files
-        if settings.embeddings != "off" and settings.embed_model not in (None, settings.model,
-                                                                          files.name):
-            embed_files = install.ensure_model(settings.embed_model, progress=log.info)
+        if settings.embeddings != Embeddings.OFF and settings.embed_model not in (
+                None, settings.model, files.name):
+            embed_files = install.ensure_model(settings.embed_model, progress=log.info,
+                                               cache=settings.cache_dir)
     except install.InstallError as exc:
         raise click.ClickException(str(exc)) from None
     port = free_port()
-    args = llama_server_args(settings.runtime_env(), model=files.gguf,
+    args = llama_server_args(settings.runtime, model=files.gguf,
                              chat_template=files.chat_template, mmproj=files.mmproj, port=port)
     log.info("starting %s with model %s", binary, files.name)
     runtime = LlamaServer(binary, args, port, log=logging.getLogger("localaik.runtime"))
-    if settings.embeddings == "off":
+    if settings.embeddings == Embeddings.OFF:
         return runtime, None
     embed_port = free_port()
-    embed_args = embedding_server_args(settings.runtime_env(), model=embed_files.gguf,
+    embed_args = embedding_server_args(settings.runtime, model=embed_files.gguf,
                                        port=embed_port, pooling=settings.embed_pooling)
     log.info("embeddings: %s with model %s (%s)", binary, embed_files.name,
-             "started with localaik" if settings.embeddings == "on"
+             "started with localaik" if settings.embeddings == Embeddings.ON
              else "started at the first embeddings request")
     embed_runtime = LlamaServer(binary, embed_args, embed_port,
                                 log=logging.getLogger("localaik.runtime.embeddings"))

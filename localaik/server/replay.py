@@ -128,7 +128,7 @@ class Replayer:
 
     async def exchange(self, request: ClientRequest, translate: Translate, *,
                        validate: Validate, cassette: str | None = None) -> Exchange:
-        mode = self.settings.mode
+        mode: str = self.settings.mode
         if mode == "passthrough":
             return await self.upstream.send(await translate())
         canon = canonical(request, self.ignore)

@@ -135,26 +135,23 @@ class LocalaikServer:
     @classmethod
     def start(cls, options: Options) -> LocalaikServer:
         """Start serving; raises `SettingsError` or `StartError` with a one-line reason."""
-        import click
-        import uvicorn
-
-        from localaik.cli import SERVER_OPTIONS, bundled_runtimes
+        from localaik.runtime.bundled import bundled_runtimes
+        from localaik.runtime.cache import InstallError
         from localaik.server.app import create_app
+        from localaik.server.serving import uvicorn_server
 
         settings = Settings.load(mode=options.mode, host="127.0.0.1", port=0,
                                  cassette=str(options.cassette_dir / SESSION_CASSETTE))
         try:
             runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
-        except click.ClickException as exc:
-            raise StartError(exc.message) from None
+        except InstallError as exc:
+            raise StartError(str(exc)) from None
         app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         # log_config=None: the test session's logging stays as the user configured it.
-        server = uvicorn.Server(uvicorn.Config(
-            app, **SERVER_OPTIONS, lifespan="on", log_config=None, access_log=False,
-            timeout_graceful_shutdown=5))
+        server = uvicorn_server(app, log_config=None)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name="localaik-server", daemon=True)
         thread.start()

@@ -1,5 +1,5 @@
 """The bundled runtime's embeddings llama-server: its command line (`embedding_server_args`),
-its settings, and which servers `serve` builds (`cli.bundled_runtimes`)."""
+its settings, and which servers `serve` builds (`runtime.bundled`, through `cli.serve`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from localaik.cli import bundled_runtimes
+from localaik.cli.serve import runtimes
 from localaik.config import Pooling, RuntimeConfigError, RuntimeOptions, Settings, SettingsError
 from localaik.runtime.args import embedding_server_args
 from localaik.runtime.llama import LlamaServer
@@ -108,8 +108,8 @@ def runtime_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def build(**settings: str) -> tuple[LlamaServer | None, LlamaServer | None]:
     """`serve`'s servers for these settings, with the fixture's llama-server and cache."""
     environ = {name: os.environ[name] for name in ("LK_LLAMA_SERVER", "LK_CACHE_DIR")}
-    return bundled_runtimes(Settings.load(environ, log=False, **settings),
-                            logging.getLogger("localaik.test"))
+    return runtimes(Settings.load(environ, log=False, **settings),
+                    logging.getLogger("localaik.test"))
 
 
 def option(argv: list[str], flag: str) -> str:

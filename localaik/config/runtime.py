@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from localaik.config import values
 from localaik.config.choices import FlashAttn
 from localaik.config.source import meta, read
+from localaik.config.values import RuntimeConfigError
+
+_whole = functools.partial(values.integer, error=RuntimeConfigError)
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class RuntimeOptions:
         default=4096,
         metadata=meta(
             "LK_CTX_SIZE",
-            parse=values.integer(0),
+            parse=_whole(0),
             blank=True,
             help="llama-server context size in tokens (`-c`; `0`: the model's own).",
         ),
@@ -36,7 +40,7 @@ class RuntimeOptions:
         default=None,
         metadata=meta(
             "LK_THREADS",
-            parse=values.integer(1),
+            parse=_whole(1),
             blank=True,
             help="llama-server CPU threads for generation (`--threads`).",
         ),
@@ -45,7 +49,7 @@ class RuntimeOptions:
         default=None,
         metadata=meta(
             "LK_THREADS_BATCH",
-            parse=values.integer(1),
+            parse=_whole(1),
             blank=True,
             help="llama-server CPU threads for prompt processing.",
         ),
@@ -54,7 +58,7 @@ class RuntimeOptions:
         default=None,
         metadata=meta(
             "LK_BATCH_SIZE",
-            parse=values.integer(1),
+            parse=_whole(1),
             blank=True,
             help="llama-server prompt batch size (`--batch-size`).",
         ),
@@ -63,7 +67,7 @@ class RuntimeOptions:
         default=None,
         metadata=meta(
             "LK_UBATCH_SIZE",
-            parse=values.integer(1),
+            parse=_whole(1),
             blank=True,
             help="llama-server micro-batch size (`--ubatch-size`).",
         ),
@@ -116,7 +120,7 @@ class RuntimeOptions:
         default=42,
         metadata=meta(
             "LK_SEED",
-            parse=values.integer(-1, 2**32 - 1),
+            parse=_whole(-1, 2**32 - 1),
             blank=True,
             help="llama-server's default sampling seed (fixed so that recordings repeat; `-1` "
             "random).",

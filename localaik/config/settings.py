@@ -96,7 +96,7 @@ class Settings:
         default=20,
         metadata=meta(
             "LK_PDF_MAX_PAGES",
-            parse=values.bounded_int(1),
+            parse=values.integer(1),
             help="Most pages of one PDF rendered for the model; more gives 400.",
         ),
     )
@@ -104,7 +104,7 @@ class Settings:
         default=100,
         metadata=meta(
             "LK_PDF_DPI",
-            parse=values.bounded_int(1, 600),
+            parse=values.integer(1, 600),
             help="Resolution of rendered PDF pages (at most 600); a page wider or taller than "
             "4096 pixels at it renders at the resolution that fits.",
         ),

@@ -28,6 +28,7 @@ Parse = Callable[[str, str], Any]  # (text, variable or flag name) -> value
 
 # -- reading text --------------------------------------------------------------------------------
 
+_INTEGER = re.compile(r"^[+-]?\d+$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _TRUE = ("1", "true", "yes", "on")
@@ -73,12 +74,22 @@ def port(text: str, name: str) -> int:
     return int(text)
 
 
-def bounded_int(low: int, high: int | None = None) -> Parse:
+def integer(
+    minimum: int, maximum: int | None = None, *, error: type[SettingsError] = SettingsError
+) -> Callable[[str, str], int]:
+    """A whole number from `minimum` (to `maximum`), signed, spaces around it ignored."""
+
     def parse(text: str, name: str) -> int:
-        if not text.strip().isdigit() or int(text) < low or (high is not None and int(text) > high):
-            allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise SettingsError(f"{name}={text!r}: expected a whole number {allowed}")
-        return int(text)
+        text = text.strip()
+        if not _INTEGER.match(text):
+            raise error(f"{name}={text!r}: expected a whole number")
+        value = int(text)
+        if value < minimum or (maximum is not None and value > maximum):
+            allowed = (
+                f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+            )
+            raise error(f"{name}={text!r}: expected a whole number {allowed}")
+        return value
 
     return parse
 
@@ -167,24 +178,7 @@ def user_path(text: str, name: str) -> Path:
 
 # -- the llama-server options (RuntimeConfigError names the variable) ---------------------------
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
 _REFUSED_EXTRA = ("--host", "--port")
-
-
-def integer(minimum: int, maximum: int | None = None) -> Parse:
-    def parse(text: str, name: str) -> int:
-        text = text.strip()
-        if not _INTEGER.match(text):
-            raise RuntimeConfigError(f"{name}={text!r}: expected a whole number")
-        value = int(text)
-        if value < minimum or (maximum is not None and value > maximum):
-            allowed = (
-                f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-            )
-            raise RuntimeConfigError(f"{name}={text!r}: expected a whole number {allowed}")
-        return value
-
-    return parse
 
 
 def switch(text: str, name: str) -> bool:
@@ -199,8 +193,7 @@ def switch(text: str, name: str) -> bool:
 def parallel(text: str, name: str) -> int:
     if text.strip() == "-1":
         return -1  # llama-server: -1 = auto
-    value: int = integer(1)(text, name)
-    return value
+    return integer(1, error=RuntimeConfigError)(text, name)
 
 
 def gpu_layers(text: str, name: str) -> str:

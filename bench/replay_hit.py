@@ -36,7 +36,7 @@ from bench.common import (
     serve,
     wrk,
 )
-from localaik.cli import SERVER_OPTIONS
+from localaik.server.serving import SERVER_OPTIONS
 
 # Long enough that each answer (the fake echoes the prompt) is about 2 KB of JSON.
 PROMPT = ("Summarise the following notes for the release of the replay benchmarks. " * 24)[:1700]

@@ -21,37 +21,31 @@ the session name the recordings nobody asked for (`UsageLog.served`).
 
 One server serves the tests one at a time (pytest-xdist gives each worker its own server),
 so switching `Cassettes.default` between tests is enough to give each test its cassette.
+
+This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
+names (`names`), the account of the session (`report`), and the server (`server`), which is
+imported only when a test asks for localaik.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
 import os
-import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from localaik.config import MODES, Settings, SettingsError
+from localaik.config import MODES, Mode, SettingsError, sdk_key_set
+from localaik.testing.names import MarkerError, cassette_for
+from localaik.testing.report import Report
+
+if TYPE_CHECKING:
+    from localaik.testing.server import LocalaikServer
 
 DEFAULT_DIR = "cassettes"
-SESSION_CASSETTE = "localaik.db"   # requests made while no test's cassette is active
 DUMMY_KEY = "localaik-placeholder-key"   # any key works; this one looks like no real one
-START_TIMEOUT = 120.0
-STOP_TIMEOUT = 15.0
-LONGEST_NAME = 100
-SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-log = logging.getLogger("localaik.pytest")
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -86,7 +80,7 @@ class Options:
     `mode` None leaves the choice to `Settings.load`: LK_MODE, else replay when CI is true.
     """
 
-    mode: str | None
+    mode: Mode | None
     cassette_dir: Path
     fail_unused: bool
 
@@ -103,90 +97,10 @@ class Options:
         else:
             directory = config.rootpath / (ini_dir or DEFAULT_DIR)
         fail = config.getoption("localaik_fail_unused")
-        return cls(mode=mode.lower() or None, cassette_dir=Path(os.path.normpath(directory)),
+        return cls(mode=Mode(mode.lower()) if mode else None,
+                   cassette_dir=Path(os.path.normpath(directory)),
                    fail_unused=bool(config.getini("localaik_fail_unused") if fail is None
                                     else fail))
-
-
-# -- the server --------------------------------------------------------------------------------
-
-
-class LocalaikServer:
-    """localaik serving from a background thread of this process, for one test session."""
-
-    def __init__(self, settings: Settings, app: Any, server: Any, thread: threading.Thread,
-                 url: str, cassette_dir: Path) -> None:
-        from localaik.server.app import services_of
-
-        self.settings = settings
-        self.url = url
-        self.cassette_dir = cassette_dir
-        self.session_cassette = settings.cassette
-        self._server = server
-        self._thread = thread
-        self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
-        self.replayer = services_of(app).replayer
-        self.test_cassettes: dict[Path, None] = {}   # the tests' cassettes, first use first
-
-    @property
-    def mode(self) -> str:
-        return self.settings.mode
-
-    @classmethod
-    def start(cls, options: Options) -> LocalaikServer:
-        """Start serving; raises `SettingsError` or `StartError` with a one-line reason."""
-        import click
-        import uvicorn
-
-        from localaik.cli import SERVER_OPTIONS, bundled_runtimes
-        from localaik.server.app import create_app
-
-        settings = Settings.load(mode=options.mode, host="127.0.0.1", port=0,
-                                 cassette=str(options.cassette_dir / SESSION_CASSETTE))
-        try:
-            runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
-        except click.ClickException as exc:
-            raise StartError(exc.message) from None
-        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        # log_config=None: the test session's logging stays as the user configured it.
-        server = uvicorn.Server(uvicorn.Config(
-            app, **SERVER_OPTIONS, lifespan="on", log_config=None, access_log=False,
-            timeout_graceful_shutdown=5))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                  name="localaik-server", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                thread.join(STOP_TIMEOUT)
-                sock.close()
-                raise StartError("localaik did not start (see the captured log for why)")
-            time.sleep(0.005)
-        return cls(settings, app, server, thread, f"http://127.0.0.1:{port}",
-                   options.cassette_dir)
-
-    def use(self, cassette: Path) -> None:
-        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use."""
-        self.replayer.cassettes.default = cassette
-
-    def release(self, cassette: Path) -> None:
-        """Close a test's cassette when the test is done: one thread and connection each."""
-        if cassette != self.replayer.cassettes.default and self._thread.is_alive():
-            future = asyncio.run_coroutine_threadsafe(
-                self.replayer.cassettes.release(cassette), self._loop)
-            future.result(STOP_TIMEOUT)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(STOP_TIMEOUT)
-
-
-class StartError(Exception):
-    """The server could not start; the message says why in one line."""
 
 
 # -- the SDKs' environment ---------------------------------------------------------------------
@@ -209,67 +123,8 @@ def point_sdks(env: pytest.MonkeyPatch, url: str) -> None:
     env.setenv("OPENAI_BASE_URL", url + "/v1")
     env.setenv("ANTHROPIC_BASE_URL", url)
     for read, placeholder in KEY_VARIABLES:
-        if not any(os.environ.get(name) for name in read):
+        if not sdk_key_set(*read):
             env.setenv(placeholder, DUMMY_KEY)
-
-
-# -- cassettes per test ------------------------------------------------------------------------
-
-
-def cassette_for(item: pytest.Item, directory: Path, rootpath: Path) -> Path:
-    """`<dir>/<marker's name>.db`, else `<dir>/<module path>/<Class.>test[-params].db`."""
-    marker = item.get_closest_marker("localaik")
-    name = marker_cassette(marker) if marker is not None else None
-    if name is not None:
-        return directory / name
-    module = item.path
-    try:
-        relative = module.relative_to(rootpath)
-    except ValueError:
-        relative = Path(module.name)
-    classes = [node.name for node in item.listchain() if isinstance(node, pytest.Class)]
-    test = ".".join([*classes, safe_name(item.name)])
-    return directory / relative.with_suffix("") / f"{test}.db"
-
-
-def marker_cassette(marker: pytest.Mark) -> str | None:
-    """The marker's cassette as a path below the cassette folder (validated), or None."""
-    unknown = set(marker.kwargs) - {"cassette"}
-    if unknown or len(marker.args) > 1 or (marker.args and "cassette" in marker.kwargs):
-        raise MarkerError("@pytest.mark.localaik takes one argument, cassette=NAME; got "
-                          f"{marker.args!r} {marker.kwargs!r}")
-    name = marker.kwargs.get("cassette", marker.args[0] if marker.args else None)
-    if name is None:
-        return None
-    text = str(name)
-    segments = text.replace("\\", "/").split("/")
-    if not all(SAFE_SEGMENT.match(part) for part in segments):   # no "..", no absolute
-        raise MarkerError(f"@pytest.mark.localaik(cassette={text!r}): a cassette name is "
-                          "letters, digits, '.', '_' and '-', with '/' between folders")
-    return "/".join(segments) + ("" if text.endswith(".db") else ".db")
-
-
-class MarkerError(Exception):
-    """A `localaik` marker with arguments that cannot name a cassette."""
-
-
-def safe_name(name: str) -> str:
-    """A test name as a file name: `test_x[gemini-v1]` -> `test_x-gemini-v1`.
-
-    Characters outside [A-Za-z0-9._-] become `_`; when that (or shortening) could make two
-    ids collide, a hash of the original id is added.
-    """
-    base, bracket, params = name.partition("[")
-    params = params[:-1] if bracket and params.endswith("]") else params
-    plain = UNSAFE.sub("_", base).strip("._-") or "test"
-    if not bracket:
-        return plain
-    safe = UNSAFE.sub("_", params).strip("._-")
-    text = f"{plain}-{safe}" if safe else plain
-    if safe != params or len(text) > LONGEST_NAME:
-        digest = hashlib.sha256(params.encode()).hexdigest()[:8]
-        text = f"{text[:LONGEST_NAME]}-{digest}"
-    return text
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -280,7 +135,7 @@ class Localaik:
     """What a test gets from the `localaik` fixture."""
 
     url: str
-    mode: str
+    mode: Mode
     cassette: Path
     server: LocalaikServer = field(repr=False)
 
@@ -330,9 +185,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]:
     """localaik serving for this session, the SDKs' base-URL variables pointing at it."""
+    from localaik.testing.server import LocalaikServer, StartError
+
     state = request.config.stash[_STATE]
     try:
-        server = LocalaikServer.start(state.options)
+        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir)
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()
@@ -408,68 +265,6 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 # -- the session's account ---------------------------------------------------------------------
 
 
-@dataclass
-class Report:
-    """What the session's server did, per recording, over the cassettes the tests used."""
-
-    mode: str
-    cassettes: int = 0
-    replayed: int = 0
-    recorded: int = 0
-    misses: int = 0
-    unused: dict[Path, list[Any]] = field(default_factory=dict)   # path -> [Summary]
-    unreadable: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, server: LocalaikServer) -> Report:
-        from localaik.cassette.store import store_for
-        from localaik.errors import Error
-
-        usage = server.replayer.usage
-        report = cls(server.mode, misses=len(server.replayer.misses))
-        if server.mode == "passthrough":
-            return report
-        # The session cassette (requests made outside any test's cassette) counts only when
-        # it served something: it may be an old `localaik serve` cassette the tests ignore.
-        paths = list(server.test_cassettes)
-        if usage.served(server.session_cassette) and server.session_cassette not in paths:
-            paths.append(server.session_cassette)
-        for path in paths:
-            if not path.exists():
-                continue
-            cassette = store_for(path, readonly=True)
-            try:
-                cassette.open()
-                summaries = cassette.summaries()
-            except Error as exc:
-                report.unreadable.append(f"{path}: {exc}")
-                continue
-            finally:
-                cassette.close()
-            served = usage.served(path)
-            report.cassettes += 1
-            for summary in summaries:
-                if (summary.key, summary.ordinal) not in served:
-                    report.unused.setdefault(path, []).append(summary)
-                elif summary.recorded_at >= usage.started:
-                    report.recorded += 1
-                else:
-                    report.replayed += 1
-        return report
-
-    @property
-    def unused_count(self) -> int:
-        return sum(len(summaries) for summaries in self.unused.values())
-
-    def line(self) -> str:
-        if self.mode == "passthrough":
-            return "localaik: mode passthrough (nothing replayed or recorded)"
-        misses = f"{self.misses} miss{'es' if self.misses != 1 else ''}"
-        return (f"localaik: mode {self.mode}, {self.cassettes} cassette"
-                f"{'s' if self.cassettes != 1 else ''}: {self.replayed} replayed, "
-                f"{self.recorded} recorded, {misses}, {self.unused_count} unused")
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """--localaik-fail-unused: a session that passed fails when recordings went unused."""
@@ -498,20 +293,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             f"localaik: {count} recording{'s were' if count > 1 else ' was'} not used by this "
             "session (--localaik-fail-unused):", red=True, bold=True)
-        for path, summaries in report.unused.items():
-            for s in summaries:
-                ordinal = f" #{s.ordinal}" if s.ordinal else ""
-                stream = " stream" if s.stream else ""
-                terminalreporter.write_line(
-                    f"  {_shown(path, config.rootpath)}: {s.key[:12]}{ordinal} {s.family} "
-                    f"{s.operation} {s.model or ''}{stream}, recorded {s.recorded_at}")
+        for line in report.unused_lines(config.rootpath):
+            terminalreporter.write_line(line)
         terminalreporter.write_line(
             "Remove them with `localaik cassette prune CASSETTE` (it drops what the last run "
             "did not use), or run the tests that use them.")
 
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

@@ -265,12 +265,12 @@ def _replay_all(path: Path, items: list[_Replayable],
 async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Replayable]],
                        total: int, progress: Progress | None) -> list[Problem]:
     """Send every rebuilt request through the request pipeline in replay mode, on `copy`."""
-    from localaik.config import Settings
+    from localaik.config import Mode, Repeats, Settings
     from localaik.server.cassettes import Cassettes
     from localaik.server.pipeline import Pipeline
     from localaik.server.policy import Replayer
 
-    settings = Settings(mode="replay", cassette=copy, log=False, repeats="sequence",
+    settings = Settings(mode=Mode.REPLAY, cassette=copy, log=False, repeats=Repeats.SEQUENCE,
                         max_body_size=2**31)
     cassettes = Cassettes(copy, readonly=True)
     replayer = Replayer(settings, None, cassettes)

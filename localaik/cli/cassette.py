@@ -15,11 +15,10 @@ def cassette() -> None:
 
 
 def _register() -> None:
-    from localaik.cli import cassette_read as cli_cassette_read
-    from localaik.cli import cassette_upkeep as cli_cassette_upkeep
+    from localaik.cli import cassette_export, cassette_read, cassette_upkeep
 
-    cli_cassette_read.register(cassette)
-    cli_cassette_upkeep.register(cassette)
+    for module in (cassette_read, cassette_export, cassette_upkeep):
+        module.register(cassette)
 
 
 _register()

@@ -25,6 +25,7 @@ from localaik.cassette.recording import Recording
 from localaik.cassette.store import store_for
 from localaik.cassette.usage import read_runs, usage_path
 from localaik.cassette.verify import Report, verify
+from localaik.cli.cassette_access import default_cassette
 from localaik.errors import Error
 
 PROGRESS_ABOVE = 50   # recordings; fewer replay in well under a second
@@ -43,15 +44,6 @@ def _edge() -> Iterator[None]:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise click.ClickException(f"{where}{exc.strerror or exc}") from None
-
-
-def _default_cassette() -> Path:
-    from localaik.config import Settings, SettingsError
-
-    try:
-        return Settings.load().cassette
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
 
 
 def _count(number: int, noun: str) -> str:
@@ -98,7 +90,7 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """
     reports: list[Report] = []
     with _edge():
-        for path in paths or (_default_cassette(),):
+        for path in paths or (default_cassette(),):
             bar = _Bar(f"verifying {path}")
             try:
                 reports.append(verify(path, progress=bar))
@@ -139,7 +131,7 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
     recordings of every other test. With no usage record at all it refuses.
     """
     with _edge():
-        path = path or _default_cassette()
+        path = path or default_cassette()
         history = read_runs(path)
         if not history:
             raise click.ClickException(

@@ -7,12 +7,20 @@ import time
 
 import click
 
+from localaik.config import Settings, SettingsError
 from localaik.runtime import catalogue as models
 from localaik.runtime import install
 
 
 def _say(line: str) -> None:
     click.echo(line, err=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @click.group()
@@ -31,16 +39,18 @@ def runtime() -> None:
 def install_command(model_name: str, no_build: bool, force: bool) -> None:
     """Build llama-server (about 5 minutes on 2 cores, once) and fetch a model, into the cache."""
     started = time.monotonic()
+    settings = _settings()
+    cache = settings.cache_dir
     try:
         if not no_build:
-            cached = install.verified_build() is not None
-            binary = install.build_llama_server(progress=_say, force=force)
+            cached = install.verified_build(cache) is not None
+            binary = install.build_llama_server(progress=_say, force=force, cache=cache)
             _say(f"llama-server: {binary}" + (" (cached build, verified)" if cached and not force
                                                else ""))
-            located = install.locate_llama_server()
+            located = install.locate_llama_server(settings=settings)
             if located and located[1] != "cache":
                 _say(f"note: serve will use {located[0]} (from {located[1]}) instead")
-        files = install.ensure_model(model_name, progress=_say, force=force)
+        files = install.ensure_model(model_name, progress=_say, force=force, cache=cache)
         _say(f"model {files.name}: {files.gguf} (sha256 verified)")
     except install.InstallError as exc:
         raise click.ClickException(str(exc)) from None
@@ -51,7 +61,7 @@ def install_command(model_name: str, no_build: bool, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(as_json: bool) -> None:
     """Show what is cached: the llama-server build and the models, each verified."""
-    state = install.status()
+    state = install.status(settings=_settings())
     if as_json:
         click.echo(json.dumps(state, indent=2))
         return
@@ -88,7 +98,7 @@ def status_command(as_json: bool) -> None:
 def path_command() -> None:
     """Print the llama-server that `serve` would run (LK_LLAMA_SERVER, PATH, then the cache)."""
     try:
-        found = install.find_llama_server()
+        found = install.find_llama_server(settings=_settings())
     except install.InstallError as exc:
         raise click.ClickException(str(exc)) from None
     if found is None:

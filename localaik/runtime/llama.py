@@ -1,7 +1,6 @@
-"""The bundled llama-server: its command line, and one supervised process.
+"""One supervised llama-server process (its argv comes from `localaik.runtime.args`).
 
-`llama_server_args` turns the `LK_*` tuning variables into llama-server's argv (a pure function,
-an argv list only, nothing reaches a shell). `LlamaServer` runs that argv and looks after it:
+`LlamaServer` runs an argv and looks after it:
 
     stopped --start()--> starting --/health 503--> loading --/health 200--> ready
     starting/loading --exits, or no 200 within ready_timeout--> failed
@@ -19,18 +18,6 @@ no handler for), Linux's parent-death signal kills llama-server. A SIGTERM/SIGIN
 calls `stop()` remains the clean way out (uvicorn's own handlers do, through the lifespan).
 The parent-death signal is tied to the thread that spawned the process: run `start()` on an
 event loop whose thread lives as long as llama-server should.
-
-Decisions:
-* Reproducibility by default (model-runtime.md §5): `-np 1 --no-cache-prompt` and a fixed seed.
-  `LK_PARALLEL=N` changes only the slot count; the prompt cache stays off unless
-  `LK_CACHE_PROMPT=1`, because a cache that remembers earlier (concurrent) traffic changed even
-  sequential outputs, while with it off sequential requests were always identical.
-* `LK_FLASH_ATTN` is passed as a value (`--flash-attn on|off|auto`): builds since September 2025
-  reject the bare flag that the original's entrypoint passed.
-* `LK_MLOCK=1` becomes `--load-mode mmap+mlock`: the pinned llama.cpp (0c1e570) replaced
-  `--mlock`/`--no-mmap` with `--load-mode`, and mmap is what the default load mode uses.
-* `LK_LLAMA_ARGS` comes last, so its flags win, except `--host`/`--port`, which are refused:
-  supervision polls the loopback port it chose, and another host would expose the model.
 """
 
 from __future__ import annotations
@@ -40,33 +27,24 @@ import collections
 import contextlib
 import logging
 import os
-import re
 import shlex
 import signal
 import socket
 import sys
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
-from localaik.config import SettingsError
-
 State = Literal["starting", "loading", "ready", "restarting", "failed", "stopped"]
 
-DEFAULT_SEED = 42
-DEFAULT_CTX_SIZE = 4096
 MAX_RESTARTS = 1
 OUTPUT_TAIL_LINES = 20
 HEALTH_POLL_SECONDS = 0.05
 MAX_LINE_BYTES = 64 * 1024
 PR_SET_PDEATHSIG = 1
-
-
-class RuntimeConfigError(SettingsError):
-    """An `LK_*` variable for llama-server has a value that cannot work; names the variable."""
 
 
 class RuntimeStartError(Exception):
@@ -81,198 +59,6 @@ class RuntimeStartError(Exception):
                 "  " + line for line in output)
         super().__init__(message)
         self.output = output
-
-
-# -------------------------------------------------------------------------------------------
-# The command line
-# -------------------------------------------------------------------------------------------
-
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-_FLASH_ATTN = {**dict.fromkeys(_TRUE, "on"), **dict.fromkeys(_FALSE, "off"), "auto": "auto"}
-
-# Variable -> (flag, smallest accepted value).
-_INTEGER_FLAGS = {
-    "LK_THREADS": ("--threads", 1),
-    "LK_THREADS_BATCH": ("--threads-batch", 1),
-    "LK_BATCH_SIZE": ("--batch-size", 1),
-    "LK_UBATCH_SIZE": ("--ubatch-size", 1),
-}
-_REFUSED_EXTRA = ("--host", "--port")
-
-
-def _value(env: Mapping[str, str], name: str) -> str | None:
-    """The variable's text, stripped; None when unset or empty (as `LK_X=` in a shell)."""
-    text = env.get(name, "").strip()
-    return text or None
-
-
-def _integer(text: str, name: str, minimum: int, maximum: int | None = None) -> int:
-    if not _INTEGER.match(text):
-        raise RuntimeConfigError(f"{name}={text!r}: expected a whole number")
-    value = int(text)
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = (f"from {minimum} to {maximum}" if maximum is not None
-                   else f"of at least {minimum}")
-        raise RuntimeConfigError(f"{name}={text!r}: expected a whole number {allowed}")
-    return value
-
-
-def _switch(text: str, name: str) -> bool:
-    lowered = text.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise RuntimeConfigError(f"{name}={text!r}: expected 1 or 0 (or true/false, on/off)")
-
-
-def _parallel(text: str, name: str) -> int:
-    if text == "-1":
-        return -1  # llama-server: -1 = auto
-    return _integer(text, name, 1)
-
-
-def _gpu_layers(text: str, name: str) -> str:
-    if text.lower() in ("auto", "all"):
-        return text.lower()
-    if not _INTEGER.match(text) or int(text) < 0:
-        raise RuntimeConfigError(
-            f"{name}={text!r}: expected a number of layers (0 or more), auto or all")
-    return str(int(text))
-
-
-def _flash_attn(text: str, name: str) -> str:
-    try:
-        return _FLASH_ATTN[text.lower()]
-    except KeyError:
-        raise RuntimeConfigError(
-            f"{name}={text!r}: expected on, off or auto (or 1/0, true/false)") from None
-
-
-def _extra_args(text: str, name: str) -> list[str]:
-    try:
-        args = shlex.split(text)
-    except ValueError as exc:
-        raise RuntimeConfigError(f"{name}={text!r}: {exc}") from None
-    for arg in args:
-        flag = arg.split("=", 1)[0]
-        if flag in _REFUSED_EXTRA:
-            raise RuntimeConfigError(
-                f"{name}: {flag} is set by localaik (llama-server listens on a loopback port "
-                "it picks); set LK_HOST/LK_PORT for localaik itself")
-    return args
-
-
-def llama_server_args(
-    settings_env: Mapping[str, str],
-    *,
-    model: Path,
-    chat_template: Path | None,
-    mmproj: Path | None,
-    port: int,
-    alias: str = "localaik",
-) -> list[str]:
-    """llama-server's arguments (without the binary) for these `LK_*` variables.
-
-    Raises RuntimeConfigError naming the variable when a value cannot work.
-    """
-    env = settings_env
-    seed = _value(env, "LK_SEED")
-    ctx_size = _value(env, "LK_CTX_SIZE")
-    args = [
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "-m", str(model),
-        "--jinja",
-        "--alias", alias,
-        "--offline",
-        # -1 asks llama.cpp for a random seed; 4294967295 is the same value unsigned.
-        "--seed", str(DEFAULT_SEED if seed is None else _integer(seed, "LK_SEED", -1, 2**32 - 1)),
-        "-c", str(DEFAULT_CTX_SIZE if ctx_size is None else _integer(ctx_size, "LK_CTX_SIZE", 0)),
-    ]
-
-    parallel = _value(env, "LK_PARALLEL")
-    args += ["-np", "1"] if parallel is None else ["--parallel", str(_parallel(parallel,
-                                                                                "LK_PARALLEL"))]
-    cache_prompt = _value(env, "LK_CACHE_PROMPT")
-    if cache_prompt is None or not _switch(cache_prompt, "LK_CACHE_PROMPT"):
-        args.append("--no-cache-prompt")
-
-    if chat_template is not None:
-        args += ["--chat-template-file", str(chat_template)]
-    if mmproj is not None:
-        args += ["--mmproj", str(mmproj)]
-
-    for name, (flag, minimum) in _INTEGER_FLAGS.items():
-        text = _value(env, name)
-        if text is not None:
-            args += [flag, str(_integer(text, name, minimum))]
-    if (text := _value(env, "LK_GPU_LAYERS")) is not None:
-        args += ["--n-gpu-layers", _gpu_layers(text, "LK_GPU_LAYERS")]
-    if (text := _value(env, "LK_FLASH_ATTN")) is not None:
-        args += ["--flash-attn", _flash_attn(text, "LK_FLASH_ATTN")]
-    if (text := _value(env, "LK_CONT_BATCHING")) is not None:
-        args.append("--cont-batching" if _switch(text, "LK_CONT_BATCHING")
-                    else "--no-cont-batching")
-    if (text := _value(env, "LK_MLOCK")) is not None and _switch(text, "LK_MLOCK"):
-        args += ["--load-mode", "mmap+mlock"]
-    if (text := _value(env, "LK_LLAMA_ARGS")) is not None:
-        args += _extra_args(text, "LK_LLAMA_ARGS")
-    return args
-
-
-# The tuning variables the embeddings llama-server shares with the chat one: hardware only.
-_EMBEDDING_FLAGS = ("LK_THREADS", "LK_THREADS_BATCH")
-
-
-def embedding_server_args(
-    settings_env: Mapping[str, str],
-    *,
-    model: Path,
-    port: int,
-    pooling: str = "mean",
-    alias: str = "localaik",
-) -> list[str]:
-    """The second llama-server's arguments: `--embeddings` with `pooling` (`model`: what the GGUF
-    declares), one slot, and one batch as large as the context, because llama.cpp embeds an
-    input only when it fits one micro-batch (with the default 512, longer inputs fail).
-
-    Kept out of the chat server: with `--embeddings` llama-server computes an output for every
-    prompt token, and a larger micro-batch there would change how chat prompts are batched;
-    its one slot would also make embeddings wait behind a generation. `LK_LLAMA_ARGS`, the
-    seed, prompt cache and batch settings are the chat server's; threads, GPU layers, flash
-    attention and mlock apply to both.
-    """
-    env = settings_env
-    ctx_size = _value(env, "LK_CTX_SIZE")
-    ctx = DEFAULT_CTX_SIZE if ctx_size is None else _integer(ctx_size, "LK_CTX_SIZE", 0)
-    ctx = ctx or DEFAULT_CTX_SIZE  # 0 (the model's own size) is unknown here
-    args = [
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "-m", str(model),
-        "--alias", alias,
-        "--offline",
-        "--embeddings",
-        "-c", str(ctx), "-b", str(ctx), "-ub", str(ctx),
-        "-np", "1",
-    ]
-    if pooling != "model":
-        args += ["--pooling", pooling]
-    for name in _EMBEDDING_FLAGS:
-        text = _value(env, name)
-        if text is not None:
-            flag, minimum = _INTEGER_FLAGS[name]
-            args += [flag, str(_integer(text, name, minimum))]
-    if (text := _value(env, "LK_GPU_LAYERS")) is not None:
-        args += ["--n-gpu-layers", _gpu_layers(text, "LK_GPU_LAYERS")]
-    if (text := _value(env, "LK_FLASH_ATTN")) is not None:
-        args += ["--flash-attn", _flash_attn(text, "LK_FLASH_ATTN")]
-    if (text := _value(env, "LK_MLOCK")) is not None and _switch(text, "LK_MLOCK"):
-        args += ["--load-mode", "mmap+mlock"]
-    return args
 
 
 def free_port() -> int:
@@ -343,7 +129,7 @@ class LlamaServer:
         self._process: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[..., Any] | None = None
         self._output: collections.deque[str] = collections.deque(maxlen=OUTPUT_TAIL_LINES)
         self._stopping = False
 

@@ -21,8 +21,9 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from localaik.config import Settings
-from localaik.runtime.llama import LlamaServer, embedding_server_args, free_port, llama_server_args
+from localaik.config import RuntimeOptions, Settings
+from localaik.runtime.args import embedding_server_args, llama_server_args
+from localaik.runtime.llama import LlamaServer, free_port
 from localaik.server.app import create_app
 from tests.support import LocalaikProcess, assert_error
 
@@ -81,10 +82,10 @@ def make_app(fake_bin: Path) -> MakeApp:
         log = logging.getLogger("localaik.test.runtime")
         port, embed_port = free_port(), free_port()
         chat = LlamaServer(fake_bin, llama_server_args(
-            {}, model=Path("chat.gguf"), chat_template=None, mmproj=None, port=port), port,
-            log=log, ready_timeout=15)
+            RuntimeOptions(), model=Path("chat.gguf"), chat_template=None, mmproj=None,
+            port=port), port, log=log, ready_timeout=15)
         embed = LlamaServer(embed_binary or fake_bin, embedding_server_args(
-            {}, model=Path("chat.gguf"), port=embed_port), embed_port, log=log,
+            RuntimeOptions(), model=Path("chat.gguf"), port=embed_port), embed_port, log=log,
             ready_timeout=15)
         app = create_app(settings, runtime=chat,
                          embed_runtime=None if embeddings == "off" else embed)

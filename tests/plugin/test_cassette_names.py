@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localaik.pytest_plugin import MarkerError, marker_cassette, safe_name
+from localaik.testing.names import MarkerError, marker_cassette, safe_name
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -270,7 +270,7 @@ def test_nothing_started():
     for name in ("GOOGLE_GEMINI_BASE_URL", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL",
                  "GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         assert name not in os.environ
-    assert "localaik.app" not in sys.modules and "uvicorn" not in sys.modules
+    assert "localaik.server.app" not in sys.modules and "uvicorn" not in sys.modules
     assert not [t for t in threading.enumerate() if t.name == "localaik-server"]
 ''')
     result = run(inner, "--localaik-fail-unused", "--localaik-mode=replay")

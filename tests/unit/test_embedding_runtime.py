@@ -1,16 +1,18 @@
 """The bundled runtime's embeddings llama-server: its command line (`embedding_server_args`),
-its settings, and which servers `serve` builds (`cli.bundled_runtimes`)."""
+its settings, and which servers `serve` builds (`runtime.bundled`, through `cli.serve`)."""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
-from localaik.cli import bundled_runtimes
-from localaik.config import Settings, SettingsError
-from localaik.runtime.llama import LlamaServer, RuntimeConfigError, embedding_server_args
+from localaik.cli.serve import runtimes
+from localaik.config import Pooling, RuntimeConfigError, RuntimeOptions, Settings, SettingsError
+from localaik.runtime.args import embedding_server_args
+from localaik.runtime.llama import LlamaServer
 
 MODEL = Path("/models/smollm2.gguf")
 BASE = ["--host", "127.0.0.1", "--port", "8124", "-m", "/models/smollm2.gguf",
@@ -19,7 +21,8 @@ BASE = ["--host", "127.0.0.1", "--port", "8124", "-m", "/models/smollm2.gguf",
 
 
 def args(env: dict[str, str] | None = None, pooling: str = "mean") -> list[str]:
-    return embedding_server_args(env or {}, model=MODEL, port=8124, pooling=pooling)
+    return embedding_server_args(RuntimeOptions.load(env or {}), model=MODEL, port=8124,
+                                 pooling=Pooling(pooling))
 
 
 def test_defaults_mean_pooling_and_one_batch_as_large_as_the_context() -> None:
@@ -103,8 +106,10 @@ def runtime_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def build(**settings: str) -> tuple[LlamaServer | None, LlamaServer | None]:
-    return bundled_runtimes(Settings(log=False, **settings),  # type: ignore[arg-type]
-                            logging.getLogger("localaik.test"))
+    """`serve`'s servers for these settings, with the fixture's llama-server and cache."""
+    environ = {name: os.environ[name] for name in ("LK_LLAMA_SERVER", "LK_CACHE_DIR")}
+    return runtimes(Settings.load(environ, log=False, **settings),
+                    logging.getLogger("localaik.test"))
 
 
 def option(argv: list[str], flag: str) -> str:

@@ -1,4 +1,5 @@
-"""llama-server's command line from the `LK_*` variables (`runtime.llama_server_args`)."""
+"""llama-server's command line from the `LK_*` variables (`RuntimeOptions.load`, then
+`runtime.args.llama_server_args`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from localaik.config import SettingsError
-from localaik.runtime.llama import RuntimeConfigError, free_port, llama_server_args
+from localaik.config import RuntimeConfigError, RuntimeOptions, SettingsError
+from localaik.runtime.args import llama_server_args
+from localaik.runtime.llama import free_port
 
 MODEL = Path("/models/smollm2.gguf")
 BASE = ["--host", "127.0.0.1", "--port", "8123", "-m", "/models/smollm2.gguf", "--jinja",
@@ -20,7 +22,7 @@ def args(env: dict[str, str] | None = None, **kwargs: object) -> list[str]:
     options: dict[str, object] = {"model": MODEL, "chat_template": None, "mmproj": None,
                                   "port": 8123}
     options.update(kwargs)
-    return llama_server_args(env or {}, **options)  # type: ignore[arg-type]
+    return llama_server_args(RuntimeOptions.load(env or {}), **options)  # type: ignore[arg-type]
 
 
 def extra(env: dict[str, str]) -> list[str]:

@@ -1,0 +1,85 @@
+"""`localaik serve`: the APIs on one port, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from localaik.config import MODES, Mode, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from localaik.runtime.llama import LlamaServer
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on. [env LK_HOST; 127.0.0.1]")
+@click.option("--port", default=None, type=int, help="Port. [env LK_PORT or PORT; 8090]")
+@click.option(
+    "--upstream",
+    default=None,
+    help="OpenAI-compatible base URL. [env LK_UPSTREAM; unset: the bundled llama-server]",
+)
+@click.option(
+    "--mode",
+    default=None,
+    type=click.Choice(MODES, case_sensitive=False),
+    help="record, replay, refresh or passthrough. [env LK_MODE; replay when CI is true, else "
+    "record]",
+)
+@click.option(
+    "--cassette", default=None, help="Cassette file. [env LK_CASSETTE; cassettes/localaik.db]"
+)
+def serve(**flags: Any) -> None:
+    """Serve the APIs on one port, answering from the cassette and the upstream by mode."""
+    try:
+        settings = Settings.load(**flags)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        run(settings)
+    except KeyboardInterrupt:
+        # Ctrl-C (SIGINT) is how a person stops the server: a clean exit, not "Aborted!".
+        pass
+
+
+def run(settings: Settings) -> None:
+    from localaik.server.app import create_app
+    from localaik.server.serving import uvicorn_server
+
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not settings.log:
+        logging.getLogger("localaik.access").setLevel(logging.WARNING)
+    log = logging.getLogger("localaik")
+    runtime, embed_runtime = runtimes(settings, log)
+    upstream = "not used" if settings.mode == Mode.REPLAY else settings.upstream_shown
+    log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
+    app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+    server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")
+    original = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original(sockets)
+        for sock in server.servers[0].sockets if server.servers else []:
+            host, port = sock.getsockname()[:2]
+            log.info("listening on http://%s:%s", host, port)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+
+
+def runtimes(
+    settings: Settings, log: logging.Logger
+) -> tuple[LlamaServer | None, LlamaServer | None]:
+    """The bundled llama-servers `serve` runs (`runtime.bundled`); an install problem is a
+    one-line error and exit 1."""
+    from localaik.runtime.bundled import bundled_runtimes
+    from localaik.runtime.cache import InstallError
+
+    try:
+        return bundled_runtimes(settings, log)
+    except InstallError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,309 @@
+"""llama-server, built once from pinned sources into the runtime cache.
+
+    <cache>/src/llama_cpp_python-0.3.36.tar.gz       the pinned sdist (MIT); its vendored
+    <cache>/src/llama_cpp_python-0.3.36/             llama.cpp is what gets built
+    <cache>/runtime/llama-server-0.3.36-<flagset>/   bin/llama-server, build-info.json, build.log
+
+Only the `llama-server` target is built, static, with portable CPU flags, in a fresh build
+directory. A build counts only while its binary's sha256 and flags match its build-info.
+Functions that take `cache` use the configured cache folder when it is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from localaik.runtime.cache import (
+    InstallError,
+    Progress,
+    cache_dir,
+    locked,
+    pip_download,
+    remove_leftovers,
+    sha256_file,
+    write_atomic,
+)
+
+SDIST_VERSION = "0.3.36"
+SDIST_REQUIREMENT = f"llama-cpp-python=={SDIST_VERSION}"
+SDIST_FILE = f"llama_cpp_python-{SDIST_VERSION}.tar.gz"
+SDIST_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+SOURCE_DIR = f"llama_cpp_python-{SDIST_VERSION}"
+
+BASE_CMAKE_FLAGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_SERVER=ON",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DGGML_NATIVE=OFF",
+)
+X86_64_CMAKE_FLAGS = (
+    "-DGGML_SSE42=ON",
+    "-DGGML_AVX=ON",
+    "-DGGML_AVX2=ON",
+    "-DGGML_FMA=ON",
+    "-DGGML_F16C=ON",
+    "-DGGML_BMI2=ON",
+)
+APT_HINT = "apt-get install cmake g++ ninja-build"
+PROGRESS_EVERY = 10.0  # seconds between build progress lines
+
+_NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
+_MAKE_PERCENT = re.compile(r"^\[\s*(\d+)%\]")
+_COMMIT = re.compile(r"commit ([0-9a-f]{7,40})")
+
+
+def flagset() -> tuple[str, tuple[str, ...]]:
+    """The name and the CMake flags of the portable CPU build for this machine."""
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        return "x86_64-avx2", BASE_CMAKE_FLAGS + X86_64_CMAKE_FLAGS
+    return f"{machine}-generic", BASE_CMAKE_FLAGS
+
+
+def runtime_dir(cache: Path | None = None) -> Path:
+    name, _ = flagset()
+    return (cache or cache_dir()) / "runtime" / f"llama-server-{SDIST_VERSION}-{name}"
+
+
+def cached_binary(cache: Path | None = None) -> Path:
+    return runtime_dir(cache) / "bin" / "llama-server"
+
+
+def read_build_info(cache: Path | None = None) -> dict[str, Any] | None:
+    try:
+        info = json.loads((runtime_dir(cache) / "build-info.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def verified_build(cache: Path | None = None) -> dict[str, Any] | None:
+    """The build-info of the cached llama-server if the binary is there, intact and current."""
+    binary = cached_binary(cache)
+    info = read_build_info(cache)
+    if info is None or not binary.is_file() or not os.access(binary, os.X_OK):
+        return None
+    _, flags = flagset()
+    if info.get("llama_cpp_python") != SDIST_VERSION or info.get("cmake_flags") != list(flags):
+        return None
+    return info if info.get("sha256") == sha256_file(binary) else None
+
+
+def check_build_tools() -> tuple[str, str, str | None]:
+    """cmake, a C++ compiler and ninja (None: make is used) from PATH, or an InstallError."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        raise InstallError(
+            f"cmake not found on PATH; it is needed to build llama-server (Debian: {APT_HINT})"
+        )
+    cxx = shutil.which("c++") or shutil.which("g++")
+    if cxx is None:
+        raise InstallError(
+            f"no C++ compiler (c++ or g++) found on PATH; it is needed to build "
+            f"llama-server (Debian: {APT_HINT})"
+        )
+    ninja = shutil.which("ninja")
+    if ninja is None and shutil.which("make") is None:
+        raise InstallError(
+            f"neither ninja nor make found on PATH; one is needed to build "
+            f"llama-server (Debian: {APT_HINT})"
+        )
+    return cmake, cxx, ninja
+
+
+def build_llama_server(
+    progress: Progress = None, force: bool = False, *, cache: Path | None = None
+) -> Path:
+    """The cached llama-server, built from the pinned sources unless a verified build exists.
+
+    `cache`: the cache folder (default: the configured one).
+    """
+    say = progress or (lambda _line: None)
+    cache = cache or cache_dir()
+    binary = cached_binary(cache)
+    if not force and verified_build(cache) is not None:
+        return binary
+    cmake, cxx, ninja = check_build_tools()
+    with locked(cache):
+        if not force and verified_build(cache) is not None:  # built while we waited
+            return binary
+        source = _source_tree(cache, say)
+        return _build(source, cache, cmake, cxx, ninja, say)
+
+
+def _source_tree(cache: Path, say: Callable[[str], None]) -> Path:
+    src = cache / "src"
+    tree = src / SOURCE_DIR
+    if (tree / "vendor" / "llama.cpp" / "CMakeLists.txt").is_file():
+        return tree
+    src.mkdir(parents=True, exist_ok=True)
+    sdist = src / SDIST_FILE
+    if not sdist.is_file():
+        say(f"downloading llama.cpp sources ({SDIST_REQUIREMENT} sdist, 77 MB)…")
+        pip_download([SDIST_REQUIREMENT, "--no-binary", ":all:"], src)
+        if not sdist.is_file():
+            raise InstallError(f"pip download {SDIST_REQUIREMENT} did not produce {SDIST_FILE}")
+    actual = sha256_file(sdist)
+    if actual != SDIST_SHA256:
+        sdist.unlink()
+        raise InstallError(
+            f"{sdist}: sha256 {actual[:12]}… does not match the expected "
+            f"{SDIST_SHA256[:12]}… (removed; run the install again)"
+        )
+    say("extracting the sources…")
+    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=src))
+    try:
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):  # Python 3.11.4+
+                archive.extractall(staging, filter="data")
+            else:  # pragma: no cover
+                archive.extractall(staging)  # a pinned, hash-checked archive
+        os.replace(staging / SOURCE_DIR, tree)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tree
+
+
+def _build(
+    source: Path, cache: Path, cmake: str, cxx: str, ninja: str | None, say: Callable[[str], None]
+) -> Path:
+    name, flags = flagset()
+    target_dir = runtime_dir(cache)
+    (target_dir / "bin").mkdir(parents=True, exist_ok=True)
+    remove_leftovers(cache / "build", "*")  # from an interrupted build (we hold the lock)
+    (cache / "build").mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f"llama-server-{name}-", dir=cache / "build"))
+    log_path = target_dir / "build.log"
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    started = time.monotonic()
+    try:
+        with log_path.open("w") as log:
+            say("configuring…")
+            generator = ["-G", "Ninja"] if ninja else []
+            _run_logged(
+                [
+                    cmake,
+                    "-S",
+                    str(source / "vendor" / "llama.cpp"),
+                    "-B",
+                    str(build),
+                    *generator,
+                    *flags,
+                ],
+                log,
+                log_path,
+                "configuring llama.cpp",
+            )
+            say(f"building llama-server (about 5 minutes on 2 cores; {jobs} jobs)…")
+            _run_logged(
+                [cmake, "--build", str(build), "--target", "llama-server", "-j", str(jobs or 1)],
+                log,
+                log_path,
+                "building llama-server",
+                on_line=_progress_reporter(say),
+            )
+        built = build / "bin" / "llama-server"
+        if not built.is_file():
+            raise InstallError(f"the build finished but made no {built}; see {log_path}")
+        version = _version_of(built)
+        staged = target_dir / "bin" / f".llama-server.tmp-{os.getpid()}"
+        shutil.copy2(built, staged)
+        staged.chmod(0o755)
+        digest = sha256_file(staged)
+        os.replace(staged, cached_binary(cache))
+        commit = _COMMIT.search(version)
+        info = {
+            "llama_cpp_python": SDIST_VERSION,
+            "llama_cpp_commit": commit.group(1) if commit else "unknown",
+            "version": version,
+            "flagset": name,
+            "cmake_flags": list(flags),
+            "generator": "Ninja" if ninja else "Unix Makefiles",
+            "compiler": cxx,
+            "sha256": digest,
+            "size": cached_binary(cache).stat().st_size,
+            "build_seconds": round(time.monotonic() - started, 1),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_atomic(target_dir / "build-info.json", json.dumps(info, indent=2) + "\n")
+        say(f"built {cached_binary(cache)} in {info['build_seconds']:.0f} s")
+        return cached_binary(cache)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+
+
+def _progress_reporter(say: Callable[[str], None]) -> Callable[[str], None]:
+    last, shown = float("-inf"), -1
+
+    def on_line(line: str) -> None:
+        nonlocal last, shown
+        step = _NINJA_STEP.match(line)
+        if step:
+            done, total = int(step.group(1)), int(step.group(2))
+            percent = 100 * done // max(total, 1)
+        else:
+            made = _MAKE_PERCENT.match(line)
+            if not made:
+                return
+            percent = int(made.group(1))
+        now = time.monotonic()
+        if percent != shown and now - last >= PROGRESS_EVERY:
+            last, shown = now, percent
+            say(f"building llama-server: {percent}%")
+
+    return on_line
+
+
+def _run_logged(
+    args: list[str],
+    log: IO[str],
+    log_path: Path,
+    what: str,
+    on_line: Callable[[str], None] | None = None,
+) -> None:
+    log.write("$ " + " ".join(args) + "\n")
+    log.flush()
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            if on_line:
+                on_line(line)
+        code = process.wait()
+    log.flush()
+    if code != 0:
+        raise InstallError(f"{what} failed (exit {code}); the output is in {log_path}")
+
+
+def _version_of(binary: Path) -> str:
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=60, errors="replace"
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InstallError(f"the built {binary} does not run: {exc}") from None
+    text = (done.stdout + done.stderr).strip()
+    lines = [line for line in text.splitlines() if line.startswith("version:")]
+    if done.returncode != 0 or not lines:
+        raise InstallError(
+            f"the built {binary} does not run: --version gave exit "
+            f"{done.returncode}: {text[-200:]!r}"
+        )
+    return lines[0]

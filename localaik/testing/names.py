@@ -1,0 +1,74 @@
+"""The cassette file of a test: `<dir>/<marker's name>.db`, else
+`<dir>/<module path>/<Class.>test[-params].db`, every part a safe file name."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+LONGEST_NAME = 100
+SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class MarkerError(Exception):
+    """A `localaik` marker with arguments that cannot name a cassette."""
+
+
+def cassette_for(item: pytest.Item, directory: Path, rootpath: Path) -> Path:
+    """`<dir>/<marker's name>.db`, else `<dir>/<module path>/<Class.>test[-params].db`."""
+    marker = item.get_closest_marker("localaik")
+    name = marker_cassette(marker) if marker is not None else None
+    if name is not None:
+        return directory / name
+    module = item.path
+    try:
+        relative = module.relative_to(rootpath)
+    except ValueError:
+        relative = Path(module.name)
+    classes = [node.name for node in item.listchain() if isinstance(node, pytest.Class)]
+    test = ".".join([*classes, safe_name(item.name)])
+    return directory / relative.with_suffix("") / f"{test}.db"
+
+
+def marker_cassette(marker: pytest.Mark) -> str | None:
+    """The marker's cassette as a path below the cassette folder (validated), or None."""
+    unknown = set(marker.kwargs) - {"cassette"}
+    if unknown or len(marker.args) > 1 or (marker.args and "cassette" in marker.kwargs):
+        raise MarkerError(
+            "@pytest.mark.localaik takes one argument, cassette=NAME; got "
+            f"{marker.args!r} {marker.kwargs!r}"
+        )
+    name = marker.kwargs.get("cassette", marker.args[0] if marker.args else None)
+    if name is None:
+        return None
+    text = str(name)
+    segments = text.replace("\\", "/").split("/")
+    if not all(SAFE_SEGMENT.match(part) for part in segments):  # no "..", no absolute
+        raise MarkerError(
+            f"@pytest.mark.localaik(cassette={text!r}): a cassette name is "
+            "letters, digits, '.', '_' and '-', with '/' between folders"
+        )
+    return "/".join(segments) + ("" if text.endswith(".db") else ".db")
+
+
+def safe_name(name: str) -> str:
+    """A test name as a file name: `test_x[gemini-v1]` -> `test_x-gemini-v1`.
+
+    Characters outside [A-Za-z0-9._-] become `_`; when that (or shortening) could make two
+    ids collide, a hash of the original id is added.
+    """
+    base, bracket, params = name.partition("[")
+    params = params[:-1] if bracket and params.endswith("]") else params
+    plain = UNSAFE.sub("_", base).strip("._-") or "test"
+    if not bracket:
+        return plain
+    safe = UNSAFE.sub("_", params).strip("._-")
+    text = f"{plain}-{safe}" if safe else plain
+    if safe != params or len(text) > LONGEST_NAME:
+        digest = hashlib.sha256(params.encode()).hexdigest()[:8]
+        text = f"{text[:LONGEST_NAME]}-{digest}"
+    return text

@@ -1,0 +1,107 @@
+"""localaik serving from a background thread of this process, for one pytest session.
+
+Imported only when a test asks for localaik: it imports the app and uvicorn. The server has the
+bundled llama-servers `serve` would have (`runtime.bundled`), and uvicorn's options from
+`server.serving`, so a session records what `localaik serve` would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from localaik.config import Mode, Settings
+from localaik.runtime.bundled import bundled_runtimes
+from localaik.runtime.cache import InstallError
+from localaik.server.app import create_app, services_of
+from localaik.server.serving import uvicorn_server
+
+SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
+
+
+class StartError(Exception):
+    """The server could not start; the message says why in one line."""
+
+
+class LocalaikServer:
+    """localaik serving from a background thread of this process, for one test session."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        app: Any,  # the ASGI app `create_app` built
+        server: uvicorn.Server,
+        thread: threading.Thread,
+        url: str,
+        cassette_dir: Path,
+    ) -> None:
+        self.settings = settings
+        self.url = url
+        self.cassette_dir = cassette_dir
+        self.session_cassette = settings.cassette
+        self._server = server
+        self._thread = thread
+        self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
+        self.replayer = services_of(app).replayer
+        self.test_cassettes: dict[Path, None] = {}  # the tests' cassettes, first use first
+
+    @property
+    def mode(self) -> Mode:
+        return self.settings.mode
+
+    @classmethod
+    def start(cls, mode: Mode | None, cassette_dir: Path) -> LocalaikServer:
+        """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
+        session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
+        one-line reason."""
+        settings = Settings.load(
+            mode=mode, host="127.0.0.1", port=0, cassette=str(cassette_dir / SESSION_CASSETTE)
+        )
+        try:
+            runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
+        except InstallError as exc:
+            raise StartError(str(exc)) from None
+        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        # log_config=None: the test session's logging stays as the user configured it.
+        server = uvicorn_server(app, log_config=None)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="localaik-server", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(STOP_TIMEOUT)
+                sock.close()
+                raise StartError("localaik did not start (see the captured log for why)")
+            time.sleep(0.005)
+        return cls(settings, app, server, thread, f"http://127.0.0.1:{port}", cassette_dir)
+
+    def use(self, cassette: Path) -> None:
+        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use."""
+        self.replayer.cassettes.default = cassette
+
+    def release(self, cassette: Path) -> None:
+        """Close a test's cassette when the test is done: one thread and connection each."""
+        if cassette != self.replayer.cassettes.default and self._thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(
+                self.replayer.cassettes.release(cassette), self._loop
+            )
+            future.result(STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(STOP_TIMEOUT)

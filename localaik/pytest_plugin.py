@@ -106,25 +106,19 @@ class Options:
 # -- the SDKs' environment ---------------------------------------------------------------------
 
 # (the key variables an SDK reads, the one set to a placeholder when none of them is set)
-KEY_VARIABLES = (
-    (("GOOGLE_API_KEY", "GEMINI_API_KEY"), "GEMINI_API_KEY"),
-    (("OPENAI_API_KEY",), "OPENAI_API_KEY"),
-    (("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"), "ANTHROPIC_API_KEY"),
-)
-
-
 def point_sdks(env: pytest.MonkeyPatch, url: str) -> None:
-    """Base URLs for the official SDKs, and placeholder keys where none is set.
+    """Base URLs for every registered family's official SDKs, and placeholder keys where none
+    is set (`Descriptor.sdk`): a key the developer set stays (localaik never stores or forwards
+    it)."""
+    from localaik.families import Family
 
-    google-genai reads GOOGLE_API_KEY before GEMINI_API_KEY, anthropic ANTHROPIC_API_KEY then
-    ANTHROPIC_AUTH_TOKEN: a key the developer set stays (localaik never stores or forwards it).
-    """
-    env.setenv("GOOGLE_GEMINI_BASE_URL", url)
-    env.setenv("OPENAI_BASE_URL", url + "/v1")
-    env.setenv("ANTHROPIC_BASE_URL", url)
-    for read, placeholder in KEY_VARIABLES:
-        if not sdk_key_set(*read):
-            env.setenv(placeholder, DUMMY_KEY)
+    for family in Family.apis():
+        sdk = family.sdk
+        if sdk is None:
+            continue
+        env.setenv(sdk.base_url_variable, url + sdk.base_url_suffix)
+        if not sdk_key_set(*sdk.key_variables):
+            env.setenv(sdk.placeholder_key_variable, DUMMY_KEY)
 
 
 # -- fixtures ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any
 
 from localaik.cassette.key import canonical_json, request_key
 from localaik.cassette.recording import Frame, Recording
-from localaik.wire import sse
+from localaik.wire import jsontext
 
 FORMAT = "localaik-recording/1"
 FORMAT_NAME, _, _VERSION = FORMAT.partition("/")
@@ -197,7 +197,7 @@ def _serialised(value: Any, *, canonical: bool) -> str:
         if not isinstance(value, dict):
             raise ExportError('"request" is not a JSON object')
         return canonical_json(value)
-    return sse.dumps(value)  # the form UpstreamCall.describe wrote
+    return jsontext.dumps(value)  # the form UpstreamCall.describe wrote
 
 
 def _text_or_base64(data: bytes) -> str | dict[str, str]:

@@ -170,8 +170,8 @@ def _streamed_texts(frames: list[bytes | bytearray]) -> list[str]:
         choices = chunk.get("choices") if isinstance(chunk, dict) else None
         for choice in choices if isinstance(choices, list) else []:
             if isinstance(choice, dict):
-                index = choice.get("index") if isinstance(choice.get("index"), int) else 0
-                _collect(choice, texts.setdefault(index, []))
+                index = choice.get("index")
+                _collect(choice, texts.setdefault(index if isinstance(index, int) else 0, []))
     return ["".join(pieces) for pieces in texts.values()]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from litestar import Litestar, Request, Response, route
+from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
@@ -34,10 +34,12 @@ from localaik.server.memo import HitMemo
 from localaik.server.pipeline import Incoming, Pipeline, error_answer
 from localaik.server.policy import Replayer
 from localaik.upstream.client import Upstream, make_client
+from localaik.upstream.exchange import Hit
 
 log = logging.getLogger("localaik")
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+METHODS: list[HttpMethod] = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
+                             HttpMethod.DELETE, HttpMethod.HEAD]
 
 
 @dataclass
@@ -68,7 +70,7 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
     incoming = Incoming(request.method, request.url.path, request.query_params,
                         request.headers, read_body)
     answer = await services.pipeline.handle(incoming)
-    made = request.scope.get(memo.EXCHANGES)  # type: ignore[call-overload]
+    made: list[Hit | None] | None = request.scope.get(memo.EXCHANGES)  # type: ignore[assignment]
     if made is not None:
         made.extend(incoming.hits)
     return _response(answer)

@@ -56,6 +56,11 @@ class Cassettes:
                     entry.exists = await entry.cassette.open(create=create)
         return entry
 
+    async def select(self, path: Path) -> None:
+        """Make `path` the default cassette (on the server's loop: the pytest plugin's thread
+        asks for it between tests)."""
+        self.default = path
+
     async def release(self, path: Path) -> None:
         """Close one cassette until its next use (the pytest plugin's per-test cassettes:
         each open cassette holds a thread and a connection)."""

@@ -66,7 +66,7 @@ class HitMemo:
         length = _content_length(scope) if scope["type"] == "http" \
             and scope["method"] == "POST" else None
         svc = self.services() if length is not None and length <= MAX_REQUEST else None
-        if svc is None or not _pure(svc.settings):
+        if svc is None or length is None or not _pure(svc.settings):
             await self.app(scope, receive, send)
             return
         body, more = await _read(receive, length)

@@ -12,6 +12,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +92,23 @@ class LocalaikServer:
         return cls(settings, app, server, thread, f"http://127.0.0.1:{port}", cassette_dir)
 
     def use(self, cassette: Path) -> None:
-        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use."""
-        self.replayer.cassettes.default = cassette
+        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use.
+
+        The switch happens on the server's own event loop, between two requests, never in
+        the middle of one that the server thread is answering.
+        """
+        self._on_loop(self.replayer.cassettes.select(cassette))
 
     def release(self, cassette: Path) -> None:
         """Close a test's cassette when the test is done: one thread and connection each."""
-        if cassette != self.replayer.cassettes.default and self._thread.is_alive():
-            future = asyncio.run_coroutine_threadsafe(
-                self.replayer.cassettes.release(cassette), self._loop
-            )
-            future.result(STOP_TIMEOUT)
+        if cassette != self.replayer.cassettes.default:
+            self._on_loop(self.replayer.cassettes.release(cassette))
+
+    def _on_loop(self, work: Coroutine[Any, Any, None]) -> None:
+        if not self._thread.is_alive():
+            work.close()
+            return
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(STOP_TIMEOUT)
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from localaik.errors import UpstreamBadResponse, UpstreamStatus
@@ -21,7 +21,7 @@ def is_done(data: str) -> bool:
     return data.strip() == "[DONE]"
 
 
-async def upstream_chunks(upstream_stream: Exchange) -> AsyncIterator[Any]:
+async def upstream_chunks(upstream_stream: Exchange) -> AsyncGenerator[Any, None]:
     """The JSON chunks of an upstream chat stream, up to its `[DONE]`. A stream that ends
     before it raises UpstreamBadResponse; an error object in it raises UpstreamStatus. Iterate
     it inside `contextlib.aclosing`."""
@@ -48,5 +48,6 @@ def in_stream_error(chunk: dict[str, Any]) -> UpstreamStatus:
     """The error of a chunk that holds an `error` member."""
     error = chunk.get("error")
     error = error if isinstance(error, dict) else {"message": error}
-    status = error.get("code") if isinstance(error.get("code"), int) else 500
+    code = error.get("code")
+    status = code if isinstance(code, int) and not isinstance(code, bool) else 500
     return UpstreamStatus(status, str(error.get("message") or "upstream error"), raw=chunk)

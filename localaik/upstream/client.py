@@ -183,11 +183,14 @@ class Upstream:
 def has_images(body: object) -> bool:
     """Whether a chat completions body holds an image part."""
     messages = body.get("messages") if isinstance(body, dict) else None
-    return isinstance(messages, list) and any(
-        isinstance(part, dict) and part.get("type") == "image_url"
-        for message in messages if isinstance(message, dict)
-        for part in (message.get("content") if isinstance(message.get("content"), list)
-                     else ()))
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(
+                isinstance(part, dict) and part.get("type") == "image_url" for part in content):
+            return True
+    return False
 
 
 async def _read(response: httpx.Response, limit: int | None) -> bytes:

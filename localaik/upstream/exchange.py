@@ -9,13 +9,13 @@ for live and replayed answers alike.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from localaik.errors import UpstreamBadResponse, UpstreamStatus
-from localaik.wire import sse
+from localaik.wire import jsontext, sse
 
 ERROR_BODY_LIMIT = 64 * 1024
 
@@ -34,7 +34,7 @@ class UpstreamCall:
 
     def describe(self) -> str:
         """JSON text of the call, as a cassette stores it (never any header)."""
-        return sse.dumps({"method": self.method, "endpoint": self.endpoint, "body": self.body})
+        return jsontext.dumps({"method": self.method, "endpoint": self.endpoint, "body": self.body})
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Exchange:
             raise UpstreamBadResponse(f"{self.source} answered a stream request without an "
                                       "event stream")
 
-    async def events(self) -> AsyncIterator[sse.Event]:
+    async def events(self) -> AsyncGenerator[sse.Event, None]:
         """The stream's events. Iterate it inside `contextlib.aclosing`, then `aclose()`."""
         await self.require_stream()
         assert self.frames is not None
@@ -118,11 +118,10 @@ def error_message(status: int, body: bytes) -> str:
         data = None
     if isinstance(data, dict):
         error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
-        if isinstance(error, str):
-            return error
-        if isinstance(data.get("message"), str):
-            return data["message"]
+        found = error.get("message") if isinstance(error, dict) else error
+        if not isinstance(found, str):
+            found = data.get("message")
+        if isinstance(found, str):
+            return found
     text = body.decode("utf-8", "replace").strip()
     return text[:500] if text else f"upstream error {status}"

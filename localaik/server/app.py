@@ -20,7 +20,7 @@ from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
-from localaik.config import Settings
+from localaik.config import Mode, Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
         http = make_client(settings) if own else client
         assert http is not None
         upstream = await upstream_for(settings, http, runtime, embed_runtime)
-        cassettes = Cassettes(settings.cassette, readonly=settings.mode == "replay")
+        cassettes = Cassettes(settings.cassette, readonly=settings.mode is Mode.REPLAY)
         replayer = Replayer(settings, upstream, cassettes)
         app.state.services = Services(settings, upstream, replayer,
                                       Pipeline(settings, upstream, replayer))

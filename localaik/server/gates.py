@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from localaik.config import Settings
+from localaik.config import Embeddings, Settings
 from localaik.errors import UpstreamStatus
 from localaik.runtime.llama import LlamaServer, RuntimeStartError
 from localaik.upstream.client import Upstream
@@ -31,7 +31,7 @@ async def upstream_for(settings: Settings, http: httpx.AsyncClient, runtime: Lla
         gate = _ready_gate(runtime)
     embeddings = None
     if embed_runtime is not None:
-        if settings.embeddings == "on":
+        if settings.embeddings is Embeddings.ON:
             await embed_runtime.start()
             embed_gate = _ready_gate(embed_runtime)
         else:

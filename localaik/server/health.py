@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from localaik import __version__
+from localaik.config import Mode
 from localaik.wire.jsontext import dumps
 
 
@@ -19,7 +20,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     mode = svc.settings.mode
     body: dict[str, Any] = {"status": "ok", "version": __version__, "mode": mode,
                             "cassette": str(svc.settings.cassette)}
-    if mode == "replay":
+    if mode is Mode.REPLAY:
         # Replay never needs the upstream: health does not depend on it.
         body["upstream"] = {"url": svc.upstream.shown, "used": False}
         return _json(body)

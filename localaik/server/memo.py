@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from localaik.config import Mode, Repeats, Settings
 from localaik.errors import BadRequest
 from localaik.upstream.exchange import Hit
 
@@ -115,9 +116,9 @@ class HitMemo:
         self.size -= len(entry.body) + len(key[3])
 
 
-def _pure(settings: Any) -> bool:
-    return settings.memo and settings.mode in ("record", "replay") \
-        and settings.repeats == "first" and settings.replay_speed == 0
+def _pure(settings: Settings) -> bool:
+    return settings.memo and settings.mode in (Mode.RECORD, Mode.REPLAY) \
+        and settings.repeats is Repeats.FIRST and settings.replay_speed == 0
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

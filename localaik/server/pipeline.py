@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from localaik.config import Settings
+from localaik.config import Mode, Settings
 from localaik.errors import BadRequest, Error, MethodNotAllowed
 from localaik.families import Family, family_of
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
@@ -96,18 +96,18 @@ class Pipeline:
                        cassette: str | None) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live, by mode."""
         mode = self.settings.mode
-        if mode == "passthrough":
+        if mode is Mode.PASSTHROUGH:
             call = await self.translate(operation, parsed, render=True)
             return await needed(self.upstream).send(call)
         policy = self.replayer
         lookup = policy.locate(parsed.client, cassette)
-        replay_hits = mode != "refresh"
+        replay_hits = mode is not Mode.REFRESH
         while True:
             if replay_hits:
                 hit = await policy.replayed(lookup)
                 if hit is not None:
                     return hit
-            if mode == "replay":
+            if mode is Mode.REPLAY:
                 # A request that is not valid is a 400, not a miss: check it first.
                 await self.translate(operation, parsed, render=False)
                 raise await policy.miss(lookup)
@@ -119,7 +119,7 @@ class Pipeline:
             replay_hits = True
         try:
             call = await self.translate(operation, parsed, render=True)
-            return await policy.record(lookup, call, flight, replace=mode == "refresh")
+            return await policy.record(lookup, call, flight, replace=mode is Mode.REFRESH)
         except BaseException:
             flight.land()
             raise

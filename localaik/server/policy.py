@@ -41,7 +41,7 @@ from localaik.cassette.miss import miss_message
 from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.secrets import find_secret
 from localaik.cassette.usage import UsageLog
-from localaik.config import Settings
+from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
 from localaik.upstream.client import Upstream
@@ -106,7 +106,7 @@ class Replayer:
         return Lookup(request, canon, text, key, path, self._ordinal(path, key))
 
     def _ordinal(self, path: Path, key: str) -> int:
-        if self.settings.repeats != "sequence":
+        if self.settings.repeats is not Repeats.SEQUENCE:
             return 0
         served = self._served.get((path, key), 0)
         self._served[(path, key)] = served + 1
@@ -121,7 +121,7 @@ class Replayer:
             return None
         stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
         recording = await entry.cassette.get(lookup.key, lookup.ordinal)
-        if recording is None and lookup.ordinal > 0 and self.settings.mode == "replay":
+        if recording is None and lookup.ordinal > 0 and self.settings.mode is Mode.REPLAY:
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).
             count = await entry.cassette.ordinals(lookup.key)
             if count:

@@ -24,9 +24,9 @@ from localaik.cassette.merge import MergeResult, Side, merge
 from localaik.cassette.recording import Recording
 from localaik.cassette.store import store_for
 from localaik.cassette.usage import read_runs, usage_path
-from localaik.cassette.verify import Report, verify
 from localaik.cli.cassette_access import default_cassette
 from localaik.errors import Error
+from localaik.server.verify import Report, verify
 
 PROGRESS_ABOVE = 50   # recordings; fewer replay in well under a second
 SIDE_FILES = ("-wal", "-shm", "-journal")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from localaik.cassette import transcript
-from localaik.cassette.verify import verify
+from localaik.server.verify import verify
 from tests.app.conftest import RaisingTransport
 from tests.fakes.fake_llama import embed_text
 from tests.support import all_recordings, assert_error

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from localaik.cassette import transcript
-from localaik.cassette.verify import verify
+from localaik.server.verify import verify
 from tests.app.test_replay_app import tiny_pdf
 from tests.support import all_recordings, assert_error
 

@@ -34,7 +34,7 @@ from google.genai import errors, types
 from openai import AsyncOpenAI, OpenAI
 from pydantic import BaseModel
 
-from localaik.cassette.verify import verify
+from localaik.server.verify import verify
 from tests.fakes.fake_llama import FakeLlama, embed_text
 from tests.support import LocalaikProcess, all_recordings
 

@@ -26,10 +26,10 @@ from litestar.testing import TestClient
 
 from localaik.cassette.key import canonical_json, request_key
 from localaik.cassette.store import store_for
-from localaik.cassette.verify import client_request, verify
 from localaik.cli import cli
 from localaik.config import Settings
 from localaik.server.app import create_app
+from localaik.server.verify import client_request, verify
 from tests.fakes.fake_llama import make_app
 
 ROOT = Path(__file__).resolve().parents[2]

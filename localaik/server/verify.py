@@ -4,68 +4,54 @@ A cassette is committed and replayed in CI by people who did not record it, so `
 cassette verify` answers "will this file work?" before CI does. Four kinds of check:
 
 1. the file: SQLite's integrity and foreign keys, the schema version (`SQLiteStore.check`);
-2. each recording on its own: its key is the hash of its request, the request is canonical JSON
+2. each recording on its own (`cassette/checks.py`): its key is the hash of its request, the request is canonical JSON
    agreeing with the columns, the upstream request is JSON, a stream holds SSE frames ending in
    `[DONE]`, a body is JSON;
 3. secrets: the same scan that refuses to record them (a row written by another tool, or by an
    older localaik, could hold one);
-4. replay: the client request is rebuilt from the canonical request and sent through the real
-   app in replay mode. That is the only check that catches what the others cannot see, such as
+4. replay: the client request is rebuilt from the canonical request (its operation's
+   `rebuild`) and sent through the request pipeline in replay mode, as a server would answer it. That is the only check that catches what the others cannot see, such as
    an answer the translation can no longer read, or a route that no longer computes that key.
 
-The replay runs on a copy of the cassette in a temporary folder: the app opens its cassette for
-writing (WAL mode, migrations) and notes usage beside it, and verify must change nothing.
+The replay runs on a copy of the cassette in a temporary folder, since the pipeline notes usage
+beside its cassette and verify must change nothing. It lives with the server because it runs
+the server's pipeline; the checks it adds to are the cassette's own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from localaik.cassette.key import canonical_json, request_key
-from localaik.cassette.recording import Recording
-from localaik.cassette.secrets import locate_secret
+from localaik.cassette.checks import (
+    Problem,
+    Report,
+    client_request,
+    error_of,
+    has_error_event,
+    recording_problems,
+    unkeyed,
+)
 from localaik.cassette.store import store_for
+from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Error
-from localaik.families import Family
 from localaik.families.operation import Rebuilt
+from localaik.server.cassettes import Cassettes
+from localaik.server.pipeline import Incoming, Pipeline
+from localaik.server.policy import Replayer
 from localaik.wire import sse
 
+__all__ = ["Problem", "Report", "client_request", "verify"]
+
 Progress = Callable[[int, int], None]   # (recordings replayed so far, total)
-
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong: with the whole file (`key` None) or with one recording."""
-
-    cassette: Path
-    message: str
-    key: str | None = None
-    ordinal: int = 0
-
-    def line(self) -> str:
-        if self.key is None:
-            return f"{self.cassette}: {self.message}"
-        ordinal = f" ordinal {self.ordinal}" if self.ordinal else ""
-        return f"{self.cassette}: {self.key[:12]}{ordinal}: {self.message}"
-
-
-@dataclass
-class Report:
-    cassette: Path
-    recordings: int = 0
-    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,13 +81,13 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
             found = recording_problems(recording)
             report.problems += [Problem(path, text, recording.key, recording.ordinal)
                                 for text in found]
-            request = None if found and _unkeyed(found) else client_request(recording)
+            request = None if found and unkeyed(found) else client_request(recording)
             if isinstance(request, str):
                 report.problems.append(Problem(path, request, recording.key, recording.ordinal))
             elif request is not None:
                 replayable.append(_Replayable(recording.key, recording.ordinal, request,
                                               recording.status, recording.stream,
-                                              _has_error_event(recording)))
+                                              has_error_event(recording)))
     except Error as exc:
         report.problems.append(Problem(path, exc.message))
         return report
@@ -112,136 +98,6 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
     except (Error, sqlite3.Error, OSError) as exc:
         report.problems.append(Problem(path, f"cannot replay it: {exc}"))
     return report
-
-
-# -- one recording ------------------------------------------------------------------------------
-
-
-def recording_problems(recording: Recording) -> list[str]:
-    """What is wrong with one recording on its own (no replay)."""
-    problems = _request_problems(recording)
-    try:
-        json.loads(recording.upstream_request)
-    except ValueError:
-        problems.append("its upstream request is not JSON")
-    if recording.stream and recording.status < 400:
-        problems += _frame_problems(recording)
-    elif recording.status < 500 and not _is_json(recording.body):
-        problems.append(f"its body (HTTP {recording.status}) is not JSON")
-    found = locate_secret(recording)
-    if found is not None:
-        kind, where = found
-        problems.append(f"its {where} holds something shaped like a {kind}: cassettes are "
-                        "committed, take it out (re-record without it, or prune it)")
-    return problems
-
-
-_KEY_PROBLEMS = ("its key", "its request")
-
-
-def _unkeyed(problems: list[str]) -> bool:
-    """A recording whose request or key is broken cannot be found by any request: replaying
-    it would only repeat the problem already reported."""
-    return any(text.startswith(_KEY_PROBLEMS) for text in problems)
-
-
-def _request_problems(recording: Recording) -> list[str]:
-    try:
-        canon = json.loads(recording.request)
-    except ValueError:
-        return ["its request is not JSON"]
-    if not isinstance(canon, dict) or set(canon) != {"family", "operation", "model", "stream",
-                                                    "body"}:
-        return ["its request is not a canonical request (family, operation, model, stream, "
-                "body)"]
-    problems = []
-    if canonical_json(canon) != recording.request:
-        problems.append("its request is not in canonical form (sorted keys, compact)")
-    if request_key(recording.request) != recording.key:
-        problems.append(f"its key does not match its request (the request hashes to "
-                        f"{request_key(recording.request)[:12]})")
-    columns = {"family": recording.family, "operation": recording.operation,
-               "model": recording.model, "stream": recording.stream}
-    for name, value in columns.items():
-        if canon[name] != value:
-            problems.append(f"its request says {name} {canon[name]!r}, the {name} column "
-                            f"{value!r}")
-    return problems
-
-
-def _frame_problems(recording: Recording) -> list[str]:
-    if not recording.frames:
-        return ["it is a stream with no frames"]
-    last: sse.Event | None = None
-    for seq, frame in enumerate(recording.frames):
-        try:
-            text = bytes(frame.data).decode("utf-8")
-        except UnicodeDecodeError:
-            return [f"frame {seq} is not UTF-8"]
-        event = sse.parse_frame(frame.data)
-        if event is None:
-            if any(line and not line.startswith(":") for line in text.splitlines()):
-                return [f"frame {seq} is not a server-sent event: {text[:40]!r}"]
-            continue
-        if event.data.strip() != "[DONE]" and not _is_json(event.data.encode()):
-            return [f"frame {seq} carries data that is not JSON: {event.data[:40]!r}"]
-        last = event
-    if last is None or last.data.strip() != "[DONE]":
-        return ["the stream does not end with a [DONE] event (it was cut short)"]
-    return []
-
-
-def _is_json(body: bytes | None) -> bool:
-    if body is None:
-        return False
-    try:
-        json.loads(body)
-    except ValueError:
-        return False
-    return True
-
-
-def _has_error_event(recording: Recording) -> bool:
-    for frame in recording.frames:
-        event = sse.parse_frame(frame.data)
-        if event is not None and _error_of(event.data) is not None:
-            return True
-    return False
-
-
-def _error_of(data: str) -> str | None:
-    """The message of an error object in a JSON text, else None."""
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    if isinstance(value, list) and value:
-        value = value[-1]
-    if isinstance(value, dict) and value.get("type") == "error" and "message" in value:
-        return str(value["message"] or "error")   # a Responses API error event
-    if not isinstance(value, dict) or "error" not in value:
-        return None
-    error = value["error"]
-    message = error.get("message") if isinstance(error, dict) else error
-    return str(message or "error")
-
-
-# -- the client request -------------------------------------------------------------------------
-
-
-def client_request(recording: Recording) -> Rebuilt | str:
-    """The HTTP request a client sends for this recording's canonical request, as its family's
-    operation rebuilds it; a problem (str) when no registered operation serves it."""
-    canon = json.loads(recording.request)
-    family_name, operation_name = canon["family"], canon["operation"]
-    family = Family.named(family_name)
-    operation = family.descriptor.operation(operation_name) if family is not None else None
-    rebuilt = operation.rebuild(canon) if operation is not None else None
-    if rebuilt is None:
-        return (f"it cannot be replayed: this localaik serves no {family_name} "
-                f"{operation_name} request")
-    return rebuilt
-
 
 # -- replay -------------------------------------------------------------------------------------
 
@@ -265,10 +121,6 @@ def _replay_all(path: Path, items: list[_Replayable],
 async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Replayable]],
                        total: int, progress: Progress | None) -> list[Problem]:
     """Send every rebuilt request through the request pipeline in replay mode, on `copy`."""
-    from localaik.config import Mode, Repeats, Settings
-    from localaik.server.cassettes import Cassettes
-    from localaik.server.pipeline import Pipeline
-    from localaik.server.policy import Replayer
 
     settings = Settings(mode=Mode.REPLAY, cassette=copy, log=False, repeats=Repeats.SEQUENCE,
                         max_body_size=2**31)
@@ -305,10 +157,8 @@ async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Repl
     return problems
 
 
-async def _send(pipeline: Any, request: Rebuilt) -> tuple[int, bytes]:
+async def _send(pipeline: Pipeline, request: Rebuilt) -> tuple[int, bytes]:
     """The status and every byte of the pipeline's answer to a rebuilt request."""
-    from localaik.server.pipeline import Incoming
-
     parts = urlsplit(request.path)
     body = request.body or b""
 
@@ -324,12 +174,12 @@ async def _send(pipeline: Any, request: Rebuilt) -> tuple[int, bytes]:
 
 def _replay_problem(item: _Replayable, status: int, content: bytes) -> str | None:
     if status != item.status:
-        detail = _error_of(content.decode("utf-8", "replace")) or ""
+        detail = error_of(content.decode("utf-8", "replace")) or ""
         return (f"it does not replay: answered HTTP {status} where {item.status} was recorded"
                 + (f" ({detail})" if detail else ""))
     if item.stream and status < 400 and not item.error_recorded:
         for event in _events(content):
-            message = _error_of(event)
+            message = error_of(event)
             if message is not None:
                 return f"it does not replay: the stream ends in an error ({message})"
     return None

@@ -15,8 +15,9 @@ from enum import Enum
 from typing import Any
 
 from localaik.families import anthropic, gemini, openai, plain
-from localaik.families.descriptor import Descriptor, ErrorShape, KeyRules, SdkEnvironment
+from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.operation import Operation
+from localaik.families.rendering import ErrorShape
 
 
 class Family(Enum):

@@ -19,19 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from localaik.families.operation import Operation
+from localaik.families.rendering import ErrorShape
 
 Claim = Callable[[str, Mapping[str, str]], int]
-
-
-class ErrorShape(Protocol):
-    """A family's error envelope for one error (`render` in `families.rendering` calls it)."""
-
-    def __call__(self, status: int, message: str, *, code: str | None = None,
-                 param: str | None = None,
-                 details: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

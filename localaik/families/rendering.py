@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from localaik.errors import Error
-from localaik.families.descriptor import ErrorShape
+
+
+class ErrorShape(Protocol):
+    """A family's error envelope for one error (`render` below calls it)."""
+
+    def __call__(self, status: int, message: str, *, code: str | None = None,
+                 param: str | None = None,
+                 details: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 class HasErrorShape(Protocol):

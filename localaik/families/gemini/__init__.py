@@ -33,21 +33,31 @@ def claim(path: str, headers: Mapping[str, str]) -> int:
         if ":" in path.rsplit("/", 1)[-1]:
             return 3
         if (path == "/v1/models" or path.startswith("/v1/models/")) and (
-                "x-goog-api-key" in headers or "x-goog-api-client" in headers):
+            "x-goog-api-key" in headers or "x-goog-api-client" in headers
+        ):
             return 3
     return 0
 
 
 DESCRIPTOR = Descriptor(
     name="gemini",
-    operations=(operations.GenerateContent(), operations.CountTokens(),
-                operations.EmbedContent(), operations.BatchEmbedContents(),
-                models.ListModels(), models.GetModel()),
+    operations=(
+        operations.GenerateContent(),
+        operations.CountTokens(),
+        operations.EmbedContent(),
+        operations.BatchEmbedContents(),
+        models.ListModels(),
+        models.GetModel(),
+    ),
     claim=claim,
     error_body=error_body,
-    key_rules=KeyRules(casing=camelize_request, volatile=frozenset({"labels"}),
-                       keep_empty_in=frozenset({"tools"})),
-    sdk=SdkEnvironment(base_url_variable="GOOGLE_GEMINI_BASE_URL", base_url_suffix="",
-                       key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
-                       placeholder_key_variable="GEMINI_API_KEY"),
+    key_rules=KeyRules(
+        casing=camelize_request, volatile=frozenset({"labels"}), keep_empty_in=frozenset({"tools"})
+    ),
+    sdk=SdkEnvironment(
+        base_url_variable="GOOGLE_GEMINI_BASE_URL",
+        base_url_suffix="",
+        key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+        placeholder_key_variable="GEMINI_API_KEY",
+    ),
 )

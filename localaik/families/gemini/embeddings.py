@@ -15,11 +15,20 @@ from typing import Any
 from localaik.errors import BadRequest, Unsupported
 from localaik.upstream.embeddings import positive_int, shorten, upstream_vectors
 
-MAX_GEMINI_REQUESTS = 100   # Gemini: "at most 100 requests can be in one batch"
-TASK_TYPES = ("TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT",
-              "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING",
-              "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY")
+MAX_GEMINI_REQUESTS = 100  # Gemini: "at most 100 requests can be in one batch"
+TASK_TYPES = (
+    "TASK_TYPE_UNSPECIFIED",
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+)
 GEMINI_ITEM_FIELDS = frozenset({"content", "taskType", "title", "outputDimensionality", "model"})
+
 
 @dataclass(frozen=True)
 class EmbedItem:
@@ -39,14 +48,18 @@ def gemini_items(body: Any, action: str, path_model: str) -> list[EmbedItem]:
         return [_gemini_item(body, "", path_model)]
     unknown = sorted(set(body) - {"requests"})
     if unknown:
-        raise BadRequest(f"Invalid JSON payload received. Unknown name \"{unknown[0]}\": "
-                         "batchEmbedContents takes only requests")
+        raise BadRequest(
+            f'Invalid JSON payload received. Unknown name "{unknown[0]}": '
+            "batchEmbedContents takes only requests"
+        )
     requests = body.get("requests")
     if not isinstance(requests, list) or not requests:
         raise BadRequest("requests: a non-empty list of embedding requests is required")
     if len(requests) > MAX_GEMINI_REQUESTS:
-        raise BadRequest(f"requests: at most {MAX_GEMINI_REQUESTS} requests can be in one batch "
-                         f"(got {len(requests)})")
+        raise BadRequest(
+            f"requests: at most {MAX_GEMINI_REQUESTS} requests can be in one batch "
+            f"(got {len(requests)})"
+        )
     return [_gemini_item(item, f"requests[{i}].", path_model) for i, item in enumerate(requests)]
 
 
@@ -55,18 +68,23 @@ def _gemini_item(item: Any, at: str, path_model: str) -> EmbedItem:
         raise BadRequest(f"{at or 'request'}: each embedding request must be an object")
     unknown = sorted(set(item) - GEMINI_ITEM_FIELDS)
     if unknown:
-        raise BadRequest(f"Invalid JSON payload received. Unknown name \"{at}{unknown[0]}\": "
-                         "an embedding request takes content, taskType, title, "
-                         "outputDimensionality and model")
+        raise BadRequest(
+            f'Invalid JSON payload received. Unknown name "{at}{unknown[0]}": '
+            "an embedding request takes content, taskType, title, "
+            "outputDimensionality and model"
+        )
     model = item.get("model")
-    if model is not None and (not isinstance(model, str)
-                              or model.removeprefix("models/") != path_model):
-        raise BadRequest(f"{at}model: {model!r} is not the model of the request path "
-                         f"(models/{path_model})")
+    if model is not None and (
+        not isinstance(model, str) or model.removeprefix("models/") != path_model
+    ):
+        raise BadRequest(
+            f"{at}model: {model!r} is not the model of the request path (models/{path_model})"
+        )
     task_type = item.get("taskType")
     if task_type is not None and task_type not in TASK_TYPES:
-        raise BadRequest(f"{at}taskType: {task_type!r} is not a task type (one of "
-                         f"{', '.join(TASK_TYPES[1:])})")
+        raise BadRequest(
+            f"{at}taskType: {task_type!r} is not a task type (one of {', '.join(TASK_TYPES[1:])})"
+        )
     dimensions = item.get("outputDimensionality")
     if dimensions is not None and not positive_int(dimensions):
         raise BadRequest(f"{at}outputDimensionality must be a whole number of at least 1")
@@ -106,8 +124,11 @@ def _gemini_text(content: Any, at: str) -> str:
 
 
 def gemini_upstream_body(items: list[EmbedItem], upstream_model: str) -> dict[str, Any]:
-    return {"model": upstream_model, "input": [item.text for item in items],
-            "encoding_format": "float"}
+    return {
+        "model": upstream_model,
+        "input": [item.text for item in items],
+        "encoding_format": "float",
+    }
 
 
 def gemini_response(answer: Any, items: list[EmbedItem], action: str) -> dict[str, Any]:
@@ -116,11 +137,13 @@ def gemini_response(answer: Any, items: list[EmbedItem], action: str) -> dict[st
     embeddings = []
     for i, (item, vector) in enumerate(zip(items, vectors, strict=True)):
         if item.dimensions is not None:
-            at = "outputDimensionality" if action == "embedContent" \
+            at = (
+                "outputDimensionality"
+                if action == "embedContent"
                 else f"requests[{i}].outputDimensionality"
+            )
             vector = shorten(vector, item.dimensions, at)
         embeddings.append({"values": vector})
     if action == "embedContent":
         return {"embedding": embeddings[0]}
     return {"embeddings": embeddings}
-

@@ -27,6 +27,12 @@ def gemini_status(status: int) -> str:
     return "INTERNAL" if status >= 500 else "UNKNOWN" if status < 400 else "FAILED_PRECONDITION"
 
 
-def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {"error": {"code": status, "message": message, "status": gemini_status(status)}}

@@ -15,9 +15,18 @@ from localaik.errors import BadRequest, Unsupported
 from localaik.families.gemini.schema import gemini_schema_to_json_schema
 
 # Gemini tools that only Google's servers can run.
-SERVER_TOOLS = ("googleSearch", "googleSearchRetrieval", "codeExecution", "urlContext",
-                "googleMaps", "retrieval", "fileSearch", "computerUse", "enterpriseWebSearch",
-                "mcpServers")
+SERVER_TOOLS = (
+    "googleSearch",
+    "googleSearchRetrieval",
+    "codeExecution",
+    "urlContext",
+    "googleMaps",
+    "retrieval",
+    "fileSearch",
+    "computerUse",
+    "enterpriseWebSearch",
+    "mcpServers",
+)
 
 
 _NUMBER_FIELDS = {
@@ -32,16 +41,20 @@ _INT_FIELDS = {"topK": "top_k", "maxOutputTokens": "max_tokens", "seed": "seed"}
 def _number(config: dict[str, Any], key: str) -> float | int:
     value = config[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BadRequest(f"generationConfig.{key} must be a number (got {value!r})",
-                         param=f"generationConfig.{key}")
+        raise BadRequest(
+            f"generationConfig.{key} must be a number (got {value!r})",
+            param=f"generationConfig.{key}",
+        )
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _integer(config: dict[str, Any], key: str) -> int:
     value = _number(config, key)
     if not isinstance(value, int):
-        raise BadRequest(f"generationConfig.{key} must be a whole number (got {value!r})",
-                         param=f"generationConfig.{key}")
+        raise BadRequest(
+            f"generationConfig.{key} must be a whole number (got {value!r})",
+            param=f"generationConfig.{key}",
+        )
     return value
 
 
@@ -56,8 +69,10 @@ def generation_config(config: dict[str, Any]) -> dict[str, Any]:
     # llama-server reads a negative max_tokens as "no limit": refuse it rather than change
     # the answer's length.
     if out.get("max_tokens", 1) < 1:
-        raise BadRequest(f"generationConfig.maxOutputTokens must be at least 1 (got "
-                         f"{out['max_tokens']})", param="generationConfig.maxOutputTokens")
+        raise BadRequest(
+            f"generationConfig.maxOutputTokens must be at least 1 (got {out['max_tokens']})",
+            param="generationConfig.maxOutputTokens",
+        )
     if config.get("candidateCount") is not None:
         count = _integer(config, "candidateCount")
         if count < 1:
@@ -76,11 +91,15 @@ def generation_config(config: dict[str, Any]) -> dict[str, Any]:
         out["top_logprobs"] = _integer(config, "logprobs")
     modalities = config.get("responseModalities")
     if isinstance(modalities, list) and any(str(m).upper() != "TEXT" for m in modalities):
-        raise Unsupported("generationConfig.responseModalities: localaik answers with TEXT only",
-                          param="generationConfig.responseModalities")
+        raise Unsupported(
+            "generationConfig.responseModalities: localaik answers with TEXT only",
+            param="generationConfig.responseModalities",
+        )
     if config.get("speechConfig") is not None:
-        raise Unsupported("generationConfig.speechConfig: localaik does not produce audio",
-                          param="generationConfig.speechConfig")
+        raise Unsupported(
+            "generationConfig.speechConfig: localaik does not produce audio",
+            param="generationConfig.speechConfig",
+        )
     response_format = _response_format(config)
     if response_format is not None:
         out["response_format"] = response_format
@@ -90,8 +109,10 @@ def generation_config(config: dict[str, Any]) -> dict[str, Any]:
 def _response_format(config: dict[str, Any]) -> dict[str, Any] | None:
     mime = config.get("responseMimeType")
     if mime is not None and not isinstance(mime, str):
-        raise BadRequest(f"generationConfig.responseMimeType must be a string (got {mime!r})",
-                         param="generationConfig.responseMimeType")
+        raise BadRequest(
+            f"generationConfig.responseMimeType must be a string (got {mime!r})",
+            param="generationConfig.responseMimeType",
+        )
     mime = mime.lower() if isinstance(mime, str) else ""
     schema: Any = None
     if config.get("responseSchema") is not None:
@@ -100,8 +121,10 @@ def _response_format(config: dict[str, Any]) -> dict[str, Any] | None:
         schema = config["responseJsonSchema"]
     if mime == "text/x.enum":
         if not isinstance(schema, dict) or not isinstance(schema.get("enum"), list):
-            raise BadRequest("responseMimeType text/x.enum needs a responseSchema with an enum",
-                             param="generationConfig.responseSchema")
+            raise BadRequest(
+                "responseMimeType text/x.enum needs a responseSchema with an enum",
+                param="generationConfig.responseSchema",
+            )
         schema = {"type": "string", "enum": schema["enum"]}
     if schema is not None:
         if not isinstance(schema, dict):
@@ -125,7 +148,9 @@ def tools(tools: Any) -> tuple[list[dict[str, Any]], list[str]]:
             if key in SERVER_TOOLS:
                 raise Unsupported(
                     f"tools[{i}].{key}: this tool runs on Google's servers and localaik cannot "
-                    "serve it; only functionDeclarations are supported", param=f"tools[{i}].{key}")
+                    "serve it; only functionDeclarations are supported",
+                    param=f"tools[{i}].{key}",
+                )
         declarations = tool.get("functionDeclarations") or []
         if not isinstance(declarations, list):
             raise BadRequest(f"tools[{i}].functionDeclarations must be a list")
@@ -155,10 +180,14 @@ def check_tool_config(tool_config: Any) -> None:
     if calling is None:
         return
     allowed = _object(calling, "toolConfig.functionCallingConfig").get("allowedFunctionNames")
-    if allowed is not None and (not isinstance(allowed, list)
-                                or not all(isinstance(n, str) for n in allowed)):
-        raise BadRequest("toolConfig.functionCallingConfig.allowedFunctionNames must be a list "
-                         "of function names", param="toolConfig")
+    if allowed is not None and (
+        not isinstance(allowed, list) or not all(isinstance(n, str) for n in allowed)
+    ):
+        raise BadRequest(
+            "toolConfig.functionCallingConfig.allowedFunctionNames must be a list "
+            "of function names",
+            param="toolConfig",
+        )
 
 
 def tool_choice(tool_config: Any, names: list[str]) -> Any:
@@ -178,14 +207,15 @@ def tool_choice(tool_config: Any, names: list[str]) -> Any:
         if isinstance(allowed, list) and allowed:
             unknown = [n for n in allowed if n not in names]
             if unknown:
-                raise BadRequest(f"toolConfig.functionCallingConfig.allowedFunctionNames: "
-                                 f"{unknown[0]!r} is not a declared function")
+                raise BadRequest(
+                    f"toolConfig.functionCallingConfig.allowedFunctionNames: "
+                    f"{unknown[0]!r} is not a declared function"
+                )
             if len(allowed) == 1:
                 return {"type": "function", "function": {"name": allowed[0]}}
             return set(allowed), "required"
         return "required"
     raise BadRequest(f"toolConfig.functionCallingConfig.mode: unknown mode {mode!r}")
-
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

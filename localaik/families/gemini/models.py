@@ -45,7 +45,7 @@ class ListModels(models.ListModels):
         found = [gemini_model(m["id"], m) for m in entries]
         size = _page_size(query.get("pageSize"))
         start = _page_token(query.get("pageToken"), len(found))
-        page: dict[str, Any] = {"models": found[start:start + size]}
+        page: dict[str, Any] = {"models": found[start : start + size]}
         if start + size < len(found):
             page["nextPageToken"] = str(start + size)
         return page

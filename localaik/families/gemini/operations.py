@@ -47,8 +47,9 @@ def _routes(action: str) -> tuple[Route, ...]:
 
 
 def _rebuilt(model: str | None, action: str, body: Any) -> Rebuilt:
-    return Rebuilt("POST", f"/v1beta/models/{path_segment(model)}:{action}", json_bytes(body),
-                   dict(HEADERS))
+    return Rebuilt(
+        "POST", f"/v1beta/models/{path_segment(model)}:{action}", json_bytes(body), dict(HEADERS)
+    )
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,17 @@ class GenerateContent(Operation[Generation]):
         stream = request.route.path.endswith(STREAM)
         sse_framing = request.query.get("alt", "").lower() == "sse"
         context = Generation(body, response.context_for(body, path_model), sse_framing)
-        return Parsed(ClientRequest(FAMILY, self.name, response.model_name(path_model), stream,
-                                    body), context)
+        return Parsed(
+            ClientRequest(FAMILY, self.name, response.model_name(path_model), stream, body), context
+        )
 
-    def upstream_call(self, parsed: Parsed[Generation], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Generation], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         stream = parsed.client.stream
-        chat = gemini_request_to_openai(parsed.context.body, upstream_model=upstream_model,
-                                       stream=stream, media=media)
+        chat = gemini_request_to_openai(
+            parsed.context.body, upstream_model=upstream_model, stream=stream, media=media
+        )
         return UpstreamCall("chat", chat, stream=stream)
 
     async def respond(self, parsed: Parsed[Generation], exchange: Exchange) -> Answer:
@@ -127,8 +131,9 @@ class CountTokens(Operation[Counting]):
         counting = Counting(count_tokens_text(body))
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), counting)
 
-    def upstream_call(self, parsed: Parsed[Counting], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Counting], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         return tokenize(parsed.context.text)
 
     async def respond(self, parsed: Parsed[Counting], exchange: Exchange) -> Answer:
@@ -153,15 +158,19 @@ class EmbedContent(Operation[list[embeddings.EmbedItem]]):
         items = embeddings.gemini_items(body, self.name, model)
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), items)
 
-    def upstream_call(self, parsed: Parsed[list[embeddings.EmbedItem]], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
-        return UpstreamCall("embeddings",
-                            embeddings.gemini_upstream_body(parsed.context, upstream_model))
+    def upstream_call(
+        self, parsed: Parsed[list[embeddings.EmbedItem]], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
+        return UpstreamCall(
+            "embeddings", embeddings.gemini_upstream_body(parsed.context, upstream_model)
+        )
 
-    async def respond(self, parsed: Parsed[list[embeddings.EmbedItem]],
-                      exchange: Exchange) -> Answer:
-        return json_answer(embeddings.gemini_response(vectors_of(exchange), parsed.context,
-                                                      self.name))
+    async def respond(
+        self, parsed: Parsed[list[embeddings.EmbedItem]], exchange: Exchange
+    ) -> Answer:
+        return json_answer(
+            embeddings.gemini_response(vectors_of(exchange), parsed.context, self.name)
+        )
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])

@@ -21,18 +21,24 @@ Message = dict[str, Any]
 
 ROLES = {"user": "user", "model": "assistant", "function": "user", "tool": "user"}
 
-def gemini_request_to_openai(request: Any, *, upstream_model: str, stream: bool,
-                             media: Media) -> dict[str, Any]:
+
+def gemini_request_to_openai(
+    request: Any, *, upstream_model: str, stream: bool, media: Media
+) -> dict[str, Any]:
     """A camel-cased GenerateContentRequest -> an OpenAI chat-completions request."""
     if not isinstance(request, dict):
         raise BadRequest("request body must be a JSON object")
     if "cachedContent" in request:
-        raise Unsupported("cachedContent is not supported by localaik: send the contents inline",
-                          param="cachedContent")
-    if request.get("safetySettings") is not None \
-            and not isinstance(request["safetySettings"], list):
-        raise BadRequest("safetySettings must be a list of SafetySetting objects",
-                         param="safetySettings")
+        raise Unsupported(
+            "cachedContent is not supported by localaik: send the contents inline",
+            param="cachedContent",
+        )
+    if request.get("safetySettings") is not None and not isinstance(
+        request["safetySettings"], list
+    ):
+        raise BadRequest(
+            "safetySettings must be a list of SafetySetting objects", param="safetySettings"
+        )
     if request.get("toolConfig") is not None:
         generation.check_tool_config(request["toolConfig"])
     messages: list[Message] = []
@@ -151,13 +157,22 @@ def _append_merged(messages: list[Message], message: Message) -> None:
     such as Gemma's require alternating roles, so they are merged here.
     """
     last = messages[-1] if messages else None
-    if last is None or message["role"] == "tool" or last["role"] != message["role"] \
-            or "tool_calls" in last:
+    if (
+        last is None
+        or message["role"] == "tool"
+        or last["role"] != message["role"]
+        or "tool_calls" in last
+    ):
         messages.append(message)
         return
     before, after = _as_parts(last["content"]), _as_parts(message["content"])
-    if last["role"] == "assistant" and before and after and before[-1]["type"] == "text" \
-            and after[0]["type"] == "text":
+    if (
+        last["role"] == "assistant"
+        and before
+        and after
+        and before[-1]["type"] == "text"
+        and after[0]["type"] == "text"
+    ):
         # A streamed answer recorded chunk by chunk: its pieces join with nothing between.
         before[-1] = media_parts.text_part(before[-1]["text"] + after[0]["text"])
         after = after[1:]
@@ -196,27 +211,42 @@ def _content_to_messages(content: Any, ids: _CallIds, media: Media, where: str) 
         elif "functionCall" in part:
             call = _function_call(part["functionCall"], at)
             if role == "assistant":
-                calls.append({"id": ids.for_call(call["name"], call["id"]), "type": "function",
-                              "function": {"name": call["name"],
-                                           "arguments": _compact(call["args"])}})
+                calls.append(
+                    {
+                        "id": ids.for_call(call["name"], call["id"]),
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": _compact(call["args"])},
+                    }
+                )
             else:
-                body.append(media_parts.text_part(
-                    f"Function call {call['name']}: {_compact(call['args'])}"))
+                body.append(
+                    media_parts.text_part(f"Function call {call['name']}: {_compact(call['args'])}")
+                )
         elif "toolCall" in part:
-            body.append(media_parts.text_part(_labelled("Tool call", part["toolCall"],
-                                                        "toolType", "args")))
+            body.append(
+                media_parts.text_part(_labelled("Tool call", part["toolCall"], "toolType", "args"))
+            )
         elif "toolResponse" in part:
-            body.append(media_parts.text_part(_labelled("Tool response", part["toolResponse"],
-                                                        "toolType", "response")))
+            body.append(
+                media_parts.text_part(
+                    _labelled("Tool response", part["toolResponse"], "toolType", "response")
+                )
+            )
         elif "executableCode" in part:
             code = _object(part["executableCode"], f"{at}.executableCode")
-            body.append(media_parts.text_part(
-                f"Executable code ({code.get('language') or 'PYTHON'}):\n{code.get('code', '')}"))
+            body.append(
+                media_parts.text_part(
+                    f"Executable code ({code.get('language') or 'PYTHON'}):\n{code.get('code', '')}"
+                )
+            )
         elif "codeExecutionResult" in part:
             result = _object(part["codeExecutionResult"], f"{at}.codeExecutionResult")
             output = result.get("output")
-            text = f"Code execution result ({result.get('outcome')}): {output}" if output \
+            text = (
+                f"Code execution result ({result.get('outcome')}): {output}"
+                if output
                 else f"Code execution result: {result.get('outcome')}"
+            )
             body.append(media_parts.text_part(text))
         else:
             body.extend(_plain_part(part, media, at))
@@ -256,8 +286,9 @@ def _plain_part(part: Any, media: Media, where: str) -> list[Part]:
         return media_parts.blob_to_parts(mime, data, media, f"{where}.inlineData")
     if "fileData" in part:
         ref = _object(part["fileData"], f"{where}.fileData")
-        return media_parts.file_uri_to_parts(ref.get("fileUri"), ref.get("mimeType"), media,
-                                             f"{where}.fileData")
+        return media_parts.file_uri_to_parts(
+            ref.get("fileUri"), ref.get("mimeType"), media, f"{where}.fileData"
+        )
     return []
 
 
@@ -268,8 +299,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value if value is not None else {}, separators=(",", ":"),
-                      ensure_ascii=False)
+    return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _labelled(label: str, value: Any, kind_key: str, data_key: str) -> str:
@@ -298,8 +328,13 @@ def _function_response(value: Any, ids: _CallIds, where: str) -> Message:
     payload: dict[str, Any] = {"response": response.get("response")}
     if isinstance(response.get("parts"), list) and response["parts"]:
         payload["parts"] = response["parts"]
-    return {"role": "tool", "tool_call_id": ids.for_response(name, response.get("id")),
-            "name": name, "content": _compact(payload)}
+    return {
+        "role": "tool",
+        "tool_call_id": ids.for_response(name, response.get("id")),
+        "name": name,
+        "content": _compact(payload),
+    }
+
 
 # ---------------------------------------------------------------------------------------------
 # countTokens and models
@@ -309,8 +344,11 @@ def count_tokens_text(request: Any) -> str:
     """The text whose tokens countTokens counts: system instruction and every text part."""
     if not isinstance(request, dict):
         raise BadRequest("request body must be a JSON object")
-    source = request.get("generateContentRequest") if isinstance(
-        request.get("generateContentRequest"), dict) else request
+    source = (
+        request.get("generateContentRequest")
+        if isinstance(request.get("generateContentRequest"), dict)
+        else request
+    )
     contents = source.get("contents")
     if contents is None:
         contents = []
@@ -325,9 +363,9 @@ def count_tokens_text(request: Any) -> str:
             if not isinstance(part, dict):
                 raise BadRequest("contents[].parts[] must be Part objects", param="contents")
             if "text" in part and not isinstance(part["text"], str):
-                raise BadRequest(f"a text part must hold a string (got {part['text']!r:.40})",
-                                 param="contents")
+                raise BadRequest(
+                    f"a text part must hold a string (got {part['text']!r:.40})", param="contents"
+                )
             if part.get("text"):
                 texts.append(part["text"])
     return "\n".join(texts)
-

@@ -46,6 +46,7 @@ def context_for(request: dict[str, Any], path_model: str) -> GeminiContext:
         include_thoughts=isinstance(thinking, dict) and thinking.get("includeThoughts") is True,
     )
 
+
 # ---------------------------------------------------------------------------------------------
 # Response
 
@@ -62,8 +63,11 @@ def usage_metadata(usage: Any) -> dict[str, Any] | None:
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
-    meta: dict[str, Any] = {"promptTokenCount": prompt, "candidatesTokenCount": completion,
-                            "totalTokenCount": total}
+    meta: dict[str, Any] = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": completion,
+        "totalTokenCount": total,
+    }
     details = usage.get("prompt_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens"):
         meta["cachedContentTokenCount"] = int(details["cached_tokens"])
@@ -74,8 +78,11 @@ def _text_parts(content: Any, ctx: GeminiContext) -> list[Part]:
     if isinstance(content, str):
         texts = [content] if content else []
     elif isinstance(content, list):
-        texts = [c.get("text") for c in content
-                 if isinstance(c, dict) and c.get("type") in (None, "text") and c.get("text")]
+        texts = [
+            c.get("text")
+            for c in content
+            if isinstance(c, dict) and c.get("type") in (None, "text") and c.get("text")
+        ]
     else:
         texts = []
     if ctx.enum_output:
@@ -212,19 +219,24 @@ class GeminiStream:
         candidates = []
         for index, state in sorted(self.choices.items()) or [(0, _Choice())]:
             parts = _text_parts(state.held_text, self.ctx)
-            parts += [function_call_part(c["name"], c["arguments"])
-                      for _, c in sorted(state.calls.items())]
+            parts += [
+                function_call_part(c["name"], c["arguments"])
+                for _, c in sorted(state.calls.items())
+            ]
             # An SDK chat drops a streamed turn whose chunk has no parts: say "" instead.
             parts = parts or [{"text": ""}]
-            candidates.append({"content": {"role": "model", "parts": parts},
-                               "finishReason": gemini.finish_reason(state.finish) or "STOP",
-                               "index": index})
+            candidates.append(
+                {
+                    "content": {"role": "model", "parts": parts},
+                    "finishReason": gemini.finish_reason(state.finish) or "STOP",
+                    "index": index,
+                }
+            )
         out: dict[str, Any] = {"candidates": candidates}
         if self.usage:
             out["usageMetadata"] = self.usage
         out.update(_envelope(self.ctx, self.upstream_id))
         return [out]
-
 
     def fail(self, error: Error) -> list[dict[str, Any]]:
         """A failure after the stream began: the error object as the last element, which

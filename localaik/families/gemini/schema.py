@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_INT_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties",
-                 "maxProperties")
+_INT_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties")
 _DROP = frozenset({"propertyOrdering", "nullable"})
 
 
@@ -39,8 +38,10 @@ def gemini_schema_to_json_schema(schema: Any) -> Any:
             if converted is not None:
                 out["type"] = converted
         elif key == "properties" and isinstance(value, dict):
-            out["properties"] = {name: gemini_schema_to_json_schema(sub)
-                                 for name, sub in _ordered(value, schema.get("propertyOrdering"))}
+            out["properties"] = {
+                name: gemini_schema_to_json_schema(sub)
+                for name, sub in _ordered(value, schema.get("propertyOrdering"))
+            }
         elif key == "defs" and isinstance(value, dict):
             out["$defs"] = {name: gemini_schema_to_json_schema(sub) for name, sub in value.items()}
         elif key == "ref" and isinstance(value, str):
@@ -59,8 +60,11 @@ def gemini_schema_to_json_schema(schema: Any) -> Any:
 def _ordered(properties: dict[str, Any], ordering: Any) -> list[tuple[str, Any]]:
     if not isinstance(ordering, list):
         return list(properties.items())
-    first = [(name, properties[name]) for name in ordering
-             if isinstance(name, str) and name in properties]
+    first = [
+        (name, properties[name])
+        for name in ordering
+        if isinstance(name, str) and name in properties
+    ]
     named = {name for name, _ in first}
     return first + [(name, sub) for name, sub in properties.items() if name not in named]
 

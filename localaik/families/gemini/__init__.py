@@ -5,12 +5,13 @@ and @google/genai call it: generateContent and its stream, countTokens, embeddin
     request.py     GenerateContentRequest -> chat completions request
     generation.py  generationConfig, tools, toolConfig -> chat completions fields
     schema.py      Gemini's Schema dialect -> JSON Schema
+    counting.py    the text countTokens counts
     response.py    chat completions answers and streams -> GenerateContentResponse
     embeddings.py  embedContent / batchEmbedContents <-> /embeddings
     models.py      models.list / models.get
     operations.py  the operations the pipeline calls
     errors.py      the error envelope
-    wire.py        wire facts (finish reasons)
+    wire.py        the API's wire types, and wire facts (finish reasons)
 """
 
 from __future__ import annotations

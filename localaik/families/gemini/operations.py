@@ -15,8 +15,9 @@ from typing import Any
 from localaik.errors import BadRequest
 from localaik.families.gemini import embeddings, response
 from localaik.families.gemini.casing import camelize_request
+from localaik.families.gemini.counting import count_tokens_text
 from localaik.families.gemini.models import HEADERS, VERSIONS
-from localaik.families.gemini.request import count_tokens_text, gemini_request_to_openai
+from localaik.families.gemini.request import gemini_request_to_openai
 from localaik.families.operation import (
     JSON_TYPE,
     Answer,

@@ -3,7 +3,7 @@
 `gemini_request_to_openai` takes a camel-cased body (`casing.camelize_request`): roles, system
 instruction, text, inline data and file references (through `media`), function calls and
 responses paired by id or name, code execution parts as text; `generation.py` translates
-generationConfig, tools and toolConfig. `count_tokens_text` is the text countTokens counts.
+generationConfig, tools and toolConfig.
 """
 
 from __future__ import annotations
@@ -358,38 +358,3 @@ def _function_response(value: object, ids: _CallIds, where: str) -> ChatMessage:
         "name": name,
         "content": _compact(payload),
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# countTokens and models
-
-
-def count_tokens_text(body: object) -> str:
-    """The text whose tokens countTokens counts: system instruction and every text part of the
-    GenerateContentRequest the body holds, or of the body itself (a CountTokensRequest's
-    `contents`)."""
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    inner = cast(gemini.CountTokensRequest, body).get("generateContentRequest")
-    source = cast(gemini.GenerateContentRequest, inner if isinstance(inner, dict) else body)
-    contents = source.get("contents")
-    if contents is None:
-        contents = []
-    if not isinstance(contents, list):
-        raise BadRequest("contents must be a list of Content objects", param="contents")
-    texts: list[str] = []
-    system = source.get("systemInstruction")
-    for content in ([system] if isinstance(system, dict) else []) + contents:
-        if not isinstance(content, dict) or not isinstance(content.get("parts", []), list):
-            raise BadRequest("contents must be a list of Content objects", param="contents")
-        for part in content.get("parts", []):
-            if not isinstance(part, dict):
-                raise BadRequest("contents[].parts[] must be Part objects", param="contents")
-            if "text" in part and not isinstance(part["text"], str):
-                raise BadRequest(
-                    f"a text part must hold a string (got {part['text']!r:.40})", param="contents"
-                )
-            text = part.get("text")
-            if text:
-                texts.append(text)
-    return "\n".join(texts)

@@ -10,10 +10,11 @@ SDKs ask for), else as one JSON array whose elements are sent as they come.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from localaik.errors import BadRequest
 from localaik.families.gemini import embeddings, response
+from localaik.families.gemini import wire as gemini
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.counting import count_tokens_text
 from localaik.families.gemini.models import HEADERS, VERSIONS
@@ -47,7 +48,7 @@ def _routes(action: str) -> tuple[Route, ...]:
     return tuple(Route("POST", f"{version}/models/{{model}}:{action}") for version in VERSIONS)
 
 
-def _rebuilt(model: str | None, action: str, body: Any) -> Rebuilt:
+def _rebuilt(model: str | None, action: str, body: object) -> Rebuilt:
     return Rebuilt(
         "POST", f"/v1beta/models/{path_segment(model)}:{action}", json_bytes(body), dict(HEADERS)
     )
@@ -55,7 +56,7 @@ def _rebuilt(model: str | None, action: str, body: Any) -> Rebuilt:
 
 @dataclass(frozen=True)
 class Generation:
-    body: dict[str, Any]
+    body: gemini.GenerateContentRequest
     answer: response.GeminiContext
     sse: bool
 
@@ -69,10 +70,11 @@ class GenerateContent(Operation[Generation]):
         body = camelize_request(request.body)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object")
+        generate = cast(gemini.GenerateContentRequest, body)
         path_model = request.params["model"]
         stream = request.route.path.endswith(STREAM)
         sse_framing = request.query.get("alt", "").lower() == "sse"
-        context = Generation(body, response.context_for(body, path_model), sse_framing)
+        context = Generation(generate, response.context_for(generate, path_model), sse_framing)
         return Parsed(
             ClientRequest(FAMILY, self.name, response.model_name(path_model), stream, body), context
         )
@@ -107,7 +109,7 @@ class JsonArray:
     def __init__(self) -> None:
         self.separator = b"["
 
-    def frame(self, chunk: Any) -> bytes:
+    def frame(self, chunk: response.StreamEvent) -> bytes:
         framed = self.separator + jsontext.dumps(chunk).encode()
         self.separator = b",\r\n"
         return framed
@@ -138,7 +140,8 @@ class CountTokens(Operation[Counting]):
         return tokenize(parsed.context.text)
 
     async def respond(self, parsed: Parsed[Counting], exchange: Exchange) -> Answer:
-        return json_answer({"totalTokens": token_count(exchange.json())})
+        counted: gemini.CountTokensResponse = {"totalTokens": token_count(exchange.json())}
+        return json_answer(counted)
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])

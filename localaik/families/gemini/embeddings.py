@@ -10,10 +10,12 @@ full-size vector is normalised). Only text is embedded: other parts are refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from localaik.errors import BadRequest, Unsupported
+from localaik.families.gemini import wire as gemini
 from localaik.upstream.embeddings import positive_int, shorten, upstream_vectors
+from localaik.upstream.wire import EmbeddingsRequest
 
 MAX_GEMINI_REQUESTS = 100  # Gemini: "at most 100 requests can be in one batch"
 TASK_TYPES = (
@@ -39,9 +41,9 @@ class EmbedItem:
     dimensions: int | None
 
 
-def gemini_items(body: Any, action: str, path_model: str) -> list[EmbedItem]:
+def gemini_items(body: object, action: str, path_model: str) -> list[EmbedItem]:
     """The checked items of an `embedContent` (one) or `batchEmbedContents` request (camelCase
-    keys, as `protocol.gemini.camelize_request` gives them)."""
+    keys, as `casing.camelize_request` gives them)."""
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     if action == "embedContent":
@@ -52,7 +54,7 @@ def gemini_items(body: Any, action: str, path_model: str) -> list[EmbedItem]:
             f'Invalid JSON payload received. Unknown name "{unknown[0]}": '
             "batchEmbedContents takes only requests"
         )
-    requests = body.get("requests")
+    requests = cast(gemini.BatchEmbedContentsRequest, body).get("requests")
     if not isinstance(requests, list) or not requests:
         raise BadRequest("requests: a non-empty list of embedding requests is required")
     if len(requests) > MAX_GEMINI_REQUESTS:
@@ -63,9 +65,10 @@ def gemini_items(body: Any, action: str, path_model: str) -> list[EmbedItem]:
     return [_gemini_item(item, f"requests[{i}].", path_model) for i, item in enumerate(requests)]
 
 
-def _gemini_item(item: Any, at: str, path_model: str) -> EmbedItem:
-    if not isinstance(item, dict):
+def _gemini_item(value: object, at: str, path_model: str) -> EmbedItem:
+    if not isinstance(value, dict):
         raise BadRequest(f"{at or 'request'}: each embedding request must be an object")
+    item = cast(gemini.EmbedContentRequest, value)
     unknown = sorted(set(item) - GEMINI_ITEM_FIELDS)
     if unknown:
         raise BadRequest(
@@ -100,14 +103,14 @@ def _gemini_item(item: Any, at: str, path_model: str) -> EmbedItem:
     return EmbedItem(text, task_type, int(dimensions) if dimensions is not None else None)
 
 
-def _gemini_text(content: Any, at: str) -> str:
+def _gemini_text(content: object, at: str) -> str:
     """The text of a Content: its text parts joined by a newline."""
     if not isinstance(content, dict):
         raise BadRequest(f"{at} is required: a Content with text parts")
-    parts = content.get("parts")
+    parts = cast(gemini.Content, content).get("parts")
     if not isinstance(parts, list) or not parts:
         raise BadRequest(f"{at}.parts: a non-empty list of parts is required")
-    texts = []
+    texts: list[str] = []
     for i, part in enumerate(parts):
         if not isinstance(part, dict):
             raise BadRequest(f"{at}.parts[{i}] must be an object")
@@ -123,7 +126,7 @@ def _gemini_text(content: Any, at: str) -> str:
     return text
 
 
-def gemini_upstream_body(items: list[EmbedItem], upstream_model: str) -> dict[str, Any]:
+def gemini_upstream_body(items: list[EmbedItem], upstream_model: str) -> EmbeddingsRequest:
     return {
         "model": upstream_model,
         "input": [item.text for item in items],
@@ -131,10 +134,12 @@ def gemini_upstream_body(items: list[EmbedItem], upstream_model: str) -> dict[st
     }
 
 
-def gemini_response(answer: Any, items: list[EmbedItem], action: str) -> dict[str, Any]:
+def gemini_response(
+    answer: object, items: list[EmbedItem], action: str
+) -> gemini.EmbedContentResponse | gemini.BatchEmbedContentsResponse:
     """`{"embedding": {...}}` for embedContent, `{"embeddings": [...]}` for the batch."""
     vectors, _ = upstream_vectors(answer, len(items))
-    embeddings = []
+    embeddings: list[gemini.ContentEmbedding] = []
     for i, (item, vector) in enumerate(zip(items, vectors, strict=True)):
         if item.dimensions is not None:
             at = (

@@ -7,8 +7,8 @@ of them once it is known to be an object, and every field is still checked where
 (the checks are what answer 400). Keys are camelCase, as `casing.camelize_request` gives them.
 What localaik answers is built whole: fields it always writes are required.
 
-`Any` stays where the API itself is open: a Gemini `Schema` and a JSON Schema, function-call
-arguments and function responses.
+A Gemini `Schema` is JSON read by `schema.py`; the API is open (typed `Any`) for a JSON Schema
+the client wrote, function-call arguments and function responses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from localaik.wire.types import JSONObject
 
-Schema: TypeAlias = dict[str, Any]
+Schema: TypeAlias = JSONObject
 """A Gemini `Schema` (an OpenAPI 3.0 subset, `schema.py` reads it)."""
 JsonSchema: TypeAlias = Any
 """A JSON Schema as the client wrote it (`responseJsonSchema`, `parametersJsonSchema`)."""

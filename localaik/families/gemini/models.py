@@ -51,7 +51,7 @@ class ListModels(models.ListModels):
         page: gemini.ListModelsResponse = {"models": found[start : start + size]}
         if start + size < len(found):
             page["nextPageToken"] = str(start + size)
-        return dict(page)  # the shared base class answers dict[str, Any]
+        return dict(page)  # the shared base class answers a plain dict
 
 
 class GetModel(models.GetModel):
@@ -63,7 +63,7 @@ class GetModel(models.GetModel):
         return model_name(segment)
 
     def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return dict(gemini_model(model_id, entry))  # the shared base class answers dict[str, Any]
+        return dict(gemini_model(model_id, entry))  # the shared base class answers a plain dict
 
 
 def _page_size(text: str | None) -> int:

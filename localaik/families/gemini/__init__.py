@@ -5,12 +5,13 @@ and @google/genai call it: generateContent and its stream, countTokens, embeddin
     request.py     GenerateContentRequest -> chat completions request
     generation.py  generationConfig, tools, toolConfig -> chat completions fields
     schema.py      Gemini's Schema dialect -> JSON Schema
+    counting.py    the text countTokens counts
     response.py    chat completions answers and streams -> GenerateContentResponse
     embeddings.py  embedContent / batchEmbedContents <-> /embeddings
     models.py      models.list / models.get
     operations.py  the operations the pipeline calls
     errors.py      the error envelope
-    wire.py        wire facts (finish reasons)
+    wire.py        the API's wire types, and wire facts (finish reasons)
 """
 
 from __future__ import annotations
@@ -33,21 +34,31 @@ def claim(path: str, headers: Mapping[str, str]) -> int:
         if ":" in path.rsplit("/", 1)[-1]:
             return 3
         if (path == "/v1/models" or path.startswith("/v1/models/")) and (
-                "x-goog-api-key" in headers or "x-goog-api-client" in headers):
+            "x-goog-api-key" in headers or "x-goog-api-client" in headers
+        ):
             return 3
     return 0
 
 
 DESCRIPTOR = Descriptor(
     name="gemini",
-    operations=(operations.GenerateContent(), operations.CountTokens(),
-                operations.EmbedContent(), operations.BatchEmbedContents(),
-                models.ListModels(), models.GetModel()),
+    operations=(
+        operations.GenerateContent(),
+        operations.CountTokens(),
+        operations.EmbedContent(),
+        operations.BatchEmbedContents(),
+        models.ListModels(),
+        models.GetModel(),
+    ),
     claim=claim,
     error_body=error_body,
-    key_rules=KeyRules(casing=camelize_request, volatile=frozenset({"labels"}),
-                       keep_empty_in=frozenset({"tools"})),
-    sdk=SdkEnvironment(base_url_variable="GOOGLE_GEMINI_BASE_URL", base_url_suffix="",
-                       key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
-                       placeholder_key_variable="GEMINI_API_KEY"),
+    key_rules=KeyRules(
+        casing=camelize_request, volatile=frozenset({"labels"}), keep_empty_in=frozenset({"tools"})
+    ),
+    sdk=SdkEnvironment(
+        base_url_variable="GOOGLE_GEMINI_BASE_URL",
+        base_url_suffix="",
+        key_variables=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+        placeholder_key_variable="GEMINI_API_KEY",
+    ),
 )

@@ -11,7 +11,8 @@ Gemini `Schema`.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from localaik.wire.types import JSONObject, JSONValue
 
 # Keys whose values are the user's own data: copied as they are.
 _OPAQUE = frozenset({"args", "responseJsonSchema", "parametersJsonSchema", "labels"})
@@ -30,13 +31,13 @@ def camel(key: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), key)
 
 
-def camelize_request(value: Any, parent: str | None = None) -> Any:
+def camelize_request(value: JSONValue, parent: str | None = None) -> JSONValue:
     """One key spelling (camelCase) for a Gemini request body; user data untouched."""
     if isinstance(value, list):
         return [camelize_request(item, parent) for item in value]
     if not isinstance(value, dict):
         return value
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     for key, item in value.items():
         name = camel(key)
         if name in _OPAQUE:
@@ -52,13 +53,13 @@ def camelize_request(value: Any, parent: str | None = None) -> Any:
     return out
 
 
-def camelize_schema(schema: Any) -> Any:
+def camelize_schema(schema: JSONValue) -> JSONValue:
     """Camel-case the keywords of a Gemini `Schema`, keeping property names as written."""
     if isinstance(schema, list):
         return [camelize_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     for key, item in schema.items():
         name = camel(key)
         if name in ("properties", "defs") and isinstance(item, dict):

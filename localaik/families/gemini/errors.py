@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localaik.families.gemini import wire as gemini
+
 STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -27,6 +29,17 @@ def gemini_status(status: int) -> str:
     return "INTERNAL" if status >= 500 else "UNKNOWN" if status < 400 else "FAILED_PRECONDITION"
 
 
-def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_response(status: int, message: str) -> gemini.ErrorResponse:
     return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
+
+
+def error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The family's `ErrorShape` (Google's envelope has no place for code, param or details)."""
+    return dict(error_response(status, message))

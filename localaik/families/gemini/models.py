@@ -3,10 +3,12 @@ under both `/v1beta/` and `/v1/`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from localaik.errors import BadRequest
 from localaik.families import models
+from localaik.families.gemini import wire as gemini
 from localaik.families.gemini.response import model_name
 from localaik.families.operation import Route
 
@@ -15,10 +17,10 @@ HEADERS = {"x-goog-api-key": "verify"}
 DEFAULT_PAGE = 50
 
 
-def gemini_model(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+def gemini_model(model_id: str, upstream: Mapping[str, object] | None = None) -> gemini.Model:
     """A Gemini `Model` object for a model name, served by an upstream model entry."""
     served = upstream.get("id") if upstream else None
-    out: dict[str, Any] = {
+    out: gemini.Model = {
         "name": f"models/{model_id}",
         "version": "001",
         "displayName": model_id,
@@ -26,9 +28,10 @@ def gemini_model(model_id: str, upstream: dict[str, Any] | None = None) -> dict[
         "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
     }
     meta = upstream.get("meta") if upstream else None
-    if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
-        out["inputTokenLimit"] = meta["n_ctx_train"]
-        out["outputTokenLimit"] = meta["n_ctx_train"]
+    context = meta.get("n_ctx_train") if isinstance(meta, dict) else None
+    if isinstance(context, int):
+        out["inputTokenLimit"] = context
+        out["outputTokenLimit"] = context
     return out
 
 
@@ -45,10 +48,10 @@ class ListModels(models.ListModels):
         found = [gemini_model(m["id"], m) for m in entries]
         size = _page_size(query.get("pageSize"))
         start = _page_token(query.get("pageToken"), len(found))
-        page: dict[str, Any] = {"models": found[start:start + size]}
+        page: gemini.ListModelsResponse = {"models": found[start : start + size]}
         if start + size < len(found):
             page["nextPageToken"] = str(start + size)
-        return page
+        return dict(page)  # the shared base class answers a plain dict
 
 
 class GetModel(models.GetModel):
@@ -60,7 +63,7 @@ class GetModel(models.GetModel):
         return model_name(segment)
 
     def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return gemini_model(model_id, entry)
+        return dict(gemini_model(model_id, entry))  # the shared base class answers a plain dict
 
 
 def _page_size(text: str | None) -> int:

@@ -10,13 +10,15 @@ SDKs ask for), else as one JSON array whose elements are sent as they come.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from localaik.errors import BadRequest
 from localaik.families.gemini import embeddings, response
+from localaik.families.gemini import wire as gemini
 from localaik.families.gemini.casing import camelize_request
+from localaik.families.gemini.counting import count_tokens_text
 from localaik.families.gemini.models import HEADERS, VERSIONS
-from localaik.families.gemini.request import count_tokens_text, gemini_request_to_openai
+from localaik.families.gemini.request import gemini_request_to_openai
 from localaik.families.operation import (
     JSON_TYPE,
     Answer,
@@ -46,14 +48,15 @@ def _routes(action: str) -> tuple[Route, ...]:
     return tuple(Route("POST", f"{version}/models/{{model}}:{action}") for version in VERSIONS)
 
 
-def _rebuilt(model: str | None, action: str, body: Any) -> Rebuilt:
-    return Rebuilt("POST", f"/v1beta/models/{path_segment(model)}:{action}", json_bytes(body),
-                   dict(HEADERS))
+def _rebuilt(model: str | None, action: str, body: object) -> Rebuilt:
+    return Rebuilt(
+        "POST", f"/v1beta/models/{path_segment(model)}:{action}", json_bytes(body), dict(HEADERS)
+    )
 
 
 @dataclass(frozen=True)
 class Generation:
-    body: dict[str, Any]
+    body: gemini.GenerateContentRequest
     answer: response.GeminiContext
     sse: bool
 
@@ -67,18 +70,22 @@ class GenerateContent(Operation[Generation]):
         body = camelize_request(request.body)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object")
+        generate = cast(gemini.GenerateContentRequest, body)
         path_model = request.params["model"]
         stream = request.route.path.endswith(STREAM)
         sse_framing = request.query.get("alt", "").lower() == "sse"
-        context = Generation(body, response.context_for(body, path_model), sse_framing)
-        return Parsed(ClientRequest(FAMILY, self.name, response.model_name(path_model), stream,
-                                    body), context)
+        context = Generation(generate, response.context_for(generate, path_model), sse_framing)
+        return Parsed(
+            ClientRequest(FAMILY, self.name, response.model_name(path_model), stream, body), context
+        )
 
-    def upstream_call(self, parsed: Parsed[Generation], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Generation], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         stream = parsed.client.stream
-        chat = gemini_request_to_openai(parsed.context.body, upstream_model=upstream_model,
-                                       stream=stream, media=media)
+        chat = gemini_request_to_openai(
+            parsed.context.body, upstream_model=upstream_model, stream=stream, media=media
+        )
         return UpstreamCall("chat", chat, stream=stream)
 
     async def respond(self, parsed: Parsed[Generation], exchange: Exchange) -> Answer:
@@ -102,7 +109,7 @@ class JsonArray:
     def __init__(self) -> None:
         self.separator = b"["
 
-    def frame(self, chunk: Any) -> bytes:
+    def frame(self, chunk: response.StreamEvent) -> bytes:
         framed = self.separator + jsontext.dumps(chunk).encode()
         self.separator = b",\r\n"
         return framed
@@ -127,12 +134,14 @@ class CountTokens(Operation[Counting]):
         counting = Counting(count_tokens_text(body))
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), counting)
 
-    def upstream_call(self, parsed: Parsed[Counting], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Counting], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         return tokenize(parsed.context.text)
 
     async def respond(self, parsed: Parsed[Counting], exchange: Exchange) -> Answer:
-        return json_answer({"totalTokens": token_count(exchange.json())})
+        counted: gemini.CountTokensResponse = {"totalTokens": token_count(exchange.json())}
+        return json_answer(counted)
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])
@@ -153,15 +162,19 @@ class EmbedContent(Operation[list[embeddings.EmbedItem]]):
         items = embeddings.gemini_items(body, self.name, model)
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), items)
 
-    def upstream_call(self, parsed: Parsed[list[embeddings.EmbedItem]], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
-        return UpstreamCall("embeddings",
-                            embeddings.gemini_upstream_body(parsed.context, upstream_model))
+    def upstream_call(
+        self, parsed: Parsed[list[embeddings.EmbedItem]], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
+        return UpstreamCall(
+            "embeddings", embeddings.gemini_upstream_body(parsed.context, upstream_model)
+        )
 
-    async def respond(self, parsed: Parsed[list[embeddings.EmbedItem]],
-                      exchange: Exchange) -> Answer:
-        return json_answer(embeddings.gemini_response(vectors_of(exchange), parsed.context,
-                                                      self.name))
+    async def respond(
+        self, parsed: Parsed[list[embeddings.EmbedItem]], exchange: Exchange
+    ) -> Answer:
+        return json_answer(
+            embeddings.gemini_response(vectors_of(exchange), parsed.context, self.name)
+        )
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
 from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.gemini import wire as gemini
-from localaik.families.gemini.errors import error_body
-from localaik.families.rendering import body_of
-from localaik.media.parts import Part
+from localaik.families.gemini.errors import error_response
 from localaik.upstream.arguments import call_arguments
+from localaik.upstream.wire import Usage
+from localaik.wire.types import JSONObject, JSONValue
+
+StreamEvent = gemini.GenerateContentResponse | gemini.ErrorResponse
+"""What a Gemini stream sends: answers, and at most one error as its last element."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,10 @@ def model_name(path_model: str) -> str:
     return path_model.removeprefix("models/")
 
 
-def context_for(request: dict[str, Any], path_model: str) -> GeminiContext:
+def context_for(request: gemini.GenerateContentRequest, path_model: str) -> GeminiContext:
     config = request.get("generationConfig")
-    config = config if isinstance(config, dict) else {}
+    if not isinstance(config, dict):
+        config = {}
     mime = config.get("responseMimeType")
     thinking = config.get("thinkingConfig")
     return GeminiContext(
@@ -46,38 +50,48 @@ def context_for(request: dict[str, Any], path_model: str) -> GeminiContext:
         include_thoughts=isinstance(thinking, dict) and thinking.get("includeThoughts") is True,
     )
 
+
 # ---------------------------------------------------------------------------------------------
 # Response
+#
+# The upstream's answers are read defensively: a field of the wrong JSON type is read as absent,
+# except where the answer cannot be translated at all (UpstreamBadResponse, a 502).
 
 
-def response_id(upstream_id: Any) -> str | None:
+def response_id(upstream_id: JSONValue) -> str | None:
     if not isinstance(upstream_id, str) or not upstream_id:
         return None
     return upstream_id.removeprefix("chatcmpl-")
 
 
-def usage_metadata(usage: Any) -> dict[str, Any] | None:
-    if not isinstance(usage, dict):
+def usage_metadata(value: JSONValue) -> gemini.UsageMetadata | None:
+    if not isinstance(value, dict):
         return None
+    usage = cast(Usage, value)
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
-    meta: dict[str, Any] = {"promptTokenCount": prompt, "candidatesTokenCount": completion,
-                            "totalTokenCount": total}
+    meta: gemini.UsageMetadata = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": completion,
+        "totalTokenCount": total,
+    }
     details = usage.get("prompt_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens"):
         meta["cachedContentTokenCount"] = int(details["cached_tokens"])
     return meta
 
 
-def _text_parts(content: Any, ctx: GeminiContext) -> list[Part]:
+def _text_parts(content: JSONValue, ctx: GeminiContext) -> list[gemini.Part]:
+    texts: list[str] = []
     if isinstance(content, str):
         texts = [content] if content else []
     elif isinstance(content, list):
-        texts = [c.get("text") for c in content
-                 if isinstance(c, dict) and c.get("type") in (None, "text") and c.get("text")]
-    else:
-        texts = []
+        for c in content:
+            if isinstance(c, dict) and c.get("type") in (None, "text"):
+                text = c.get("text")
+                if isinstance(text, str) and text:
+                    texts.append(text)
     if ctx.enum_output:
         texts = [_unwrap_enum(t) for t in texts]
     return [{"text": t} for t in texts]
@@ -91,54 +105,73 @@ def _unwrap_enum(text: str) -> str:
     return value if isinstance(value, str) else text
 
 
-def _thought_parts(message: dict[str, Any], ctx: GeminiContext) -> list[Part]:
+def _thought_parts(message: JSONObject, ctx: GeminiContext) -> list[gemini.Part]:
     reasoning = message.get("reasoning_content")
     if ctx.include_thoughts and isinstance(reasoning, str) and reasoning:
         return [{"text": reasoning, "thought": True}]
     return []
 
 
-def function_call_part(name: Any, arguments: Any) -> Part:
+def function_call_part(name: JSONValue, arguments: JSONValue) -> gemini.Part:
     if not isinstance(name, str) or not name:
         raise UpstreamBadResponse("upstream returned a tool call without a function name")
     return {"functionCall": {"name": name, "args": call_arguments(name, arguments)}}
 
 
-def _envelope(ctx: GeminiContext, upstream_id: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"modelVersion": ctx.model}
+def _finish_reason(choice: JSONObject) -> str | None:
+    reason = choice.get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
+def _object(value: JSONValue) -> JSONObject:
+    """An object of the upstream's answer, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: JSONValue) -> list[JSONValue]:
+    """A list of the upstream's answer, or an empty one for anything else."""
+    return value if isinstance(value, list) else []
+
+
+def _add_envelope(
+    out: gemini.GenerateContentResponse, ctx: GeminiContext, upstream_id: JSONValue
+) -> gemini.GenerateContentResponse:
+    out["modelVersion"] = ctx.model
     rid = response_id(upstream_id)
     if rid:
         out["responseId"] = rid
     return out
 
 
-def openai_response_to_gemini(response: Any, ctx: GeminiContext) -> dict[str, Any]:
+def openai_response_to_gemini(
+    response: JSONValue, ctx: GeminiContext
+) -> gemini.GenerateContentResponse:
     """A chat.completion -> a GenerateContentResponse."""
-    if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
+    choices = response.get("choices") if isinstance(response, dict) else None
+    if not isinstance(response, dict) or not isinstance(choices, list):
         raise UpstreamBadResponse("upstream answer has no choices")
-    candidates = []
-    for position, choice in enumerate(response["choices"]):
+    candidates: list[gemini.Candidate] = []
+    for position, choice in enumerate(choices):
         if not isinstance(choice, dict):
             raise UpstreamBadResponse("upstream choice is not an object")
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        message = _object(choice.get("message"))
         parts = _thought_parts(message, ctx) + _text_parts(message.get("content"), ctx)
-        for call in message.get("tool_calls") or []:
+        for call in _list(message.get("tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict):
                 parts.append(function_call_part(function.get("name"), function.get("arguments")))
-        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
-        reason = gemini.finish_reason(choice.get("finish_reason"))
+        candidate: gemini.Candidate = {"content": {"role": "model", "parts": parts}}
+        reason = gemini.finish_reason(_finish_reason(choice))
         if reason:
             candidate["finishReason"] = reason
         index = choice.get("index")
         candidate["index"] = index if isinstance(index, int) else position
         candidates.append(candidate)
-    out: dict[str, Any] = {"candidates": candidates}
+    out: gemini.GenerateContentResponse = {"candidates": candidates}
     usage = usage_metadata(response.get("usage"))
     if usage:
         out["usageMetadata"] = usage
-    out.update(_envelope(ctx, response.get("id")))
-    return out
+    return _add_envelope(out, ctx, response.get("id"))
 
 
 @dataclass
@@ -158,11 +191,11 @@ class GeminiStream:
 
     def __init__(self, ctx: GeminiContext) -> None:
         self.ctx = ctx
-        self.upstream_id: Any = None
+        self.upstream_id: JSONValue = None
         self.choices: dict[int, _Choice] = {}
-        self.usage: dict[str, Any] | None = None
+        self.usage: gemini.UsageMetadata | None = None
 
-    def feed(self, chunk: Any) -> list[dict[str, Any]]:
+    def feed(self, chunk: JSONValue) -> list[StreamEvent]:
         if not isinstance(chunk, dict):
             raise UpstreamBadResponse("upstream stream chunk is not a JSON object")
         if self.upstream_id is None:
@@ -170,63 +203,75 @@ class GeminiStream:
         usage = usage_metadata(chunk.get("usage"))
         if usage:
             self.usage = usage
-        candidates = []
-        for choice in chunk.get("choices") or []:
+        candidates: list[gemini.Candidate] = []
+        for choice in _list(chunk.get("choices")):
             if not isinstance(choice, dict):
                 continue
-            index = choice.get("index") if isinstance(choice.get("index"), int) else 0
+            index = choice.get("index")
+            if not isinstance(index, int):
+                index = 0
             state = self.choices.setdefault(index, _Choice())
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
-            for call in delta.get("tool_calls") or []:
+            delta = _object(choice.get("delta"))
+            for call in _list(delta.get("tool_calls")):
                 self._accumulate(state, call)
-            if choice.get("finish_reason"):
-                state.finish = choice["finish_reason"]
+            finish = _finish_reason(choice)
+            if finish:
+                state.finish = finish
             parts = _thought_parts(delta, self.ctx)
             if self.ctx.enum_output:
                 # An enum answer arrives as a quoted JSON string split over deltas: it is held
                 # and sent unquoted with the closing chunk, as the non-stream answer is.
-                if isinstance(delta.get("content"), str):
-                    state.held_text += delta["content"]
+                content = delta.get("content")
+                if isinstance(content, str):
+                    state.held_text += content
             else:
                 parts += _text_parts(delta.get("content"), self.ctx)
             if parts:
                 candidates.append({"content": {"role": "model", "parts": parts}, "index": index})
         if not candidates:
             return []
-        return [{"candidates": candidates, **_envelope(self.ctx, self.upstream_id)}]
+        return [_add_envelope({"candidates": candidates}, self.ctx, self.upstream_id)]
 
     @staticmethod
-    def _accumulate(state: _Choice, call: Any) -> None:
+    def _accumulate(state: _Choice, call: JSONValue) -> None:
         if not isinstance(call, dict):
             return
-        index = call.get("index") if isinstance(call.get("index"), int) else len(state.calls)
+        index = call.get("index")
+        if not isinstance(index, int):
+            index = len(state.calls)
         entry = state.calls.setdefault(index, {"name": "", "arguments": ""})
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        if function.get("name"):
-            entry["name"] = function["name"]
-        if isinstance(function.get("arguments"), str):
-            entry["arguments"] += function["arguments"]
+        function = _object(call.get("function"))
+        name = function.get("name")
+        if isinstance(name, str) and name:
+            entry["name"] = name
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            entry["arguments"] += arguments
 
-    def finish(self) -> list[dict[str, Any]]:
+    def finish(self) -> list[StreamEvent]:
         """The closing chunk: accumulated function calls, finish reasons and usage."""
-        candidates = []
+        candidates: list[gemini.Candidate] = []
         for index, state in sorted(self.choices.items()) or [(0, _Choice())]:
             parts = _text_parts(state.held_text, self.ctx)
-            parts += [function_call_part(c["name"], c["arguments"])
-                      for _, c in sorted(state.calls.items())]
+            parts += [
+                function_call_part(c["name"], c["arguments"])
+                for _, c in sorted(state.calls.items())
+            ]
             # An SDK chat drops a streamed turn whose chunk has no parts: say "" instead.
             parts = parts or [{"text": ""}]
-            candidates.append({"content": {"role": "model", "parts": parts},
-                               "finishReason": gemini.finish_reason(state.finish) or "STOP",
-                               "index": index})
-        out: dict[str, Any] = {"candidates": candidates}
+            candidates.append(
+                {
+                    "content": {"role": "model", "parts": parts},
+                    "finishReason": gemini.finish_reason(state.finish) or "STOP",
+                    "index": index,
+                }
+            )
+        out: gemini.GenerateContentResponse = {"candidates": candidates}
         if self.usage:
             out["usageMetadata"] = self.usage
-        out.update(_envelope(self.ctx, self.upstream_id))
-        return [out]
+        return [_add_envelope(out, self.ctx, self.upstream_id)]
 
-
-    def fail(self, error: Error) -> list[dict[str, Any]]:
+    def fail(self, error: Error) -> list[StreamEvent]:
         """A failure after the stream began: the error object as the last element, which
         google-genai raises as its `APIError`."""
-        return [body_of(error, error_body)]
+        return [error_response(error.status, error.message)]

@@ -8,14 +8,13 @@ int64 values encoded as strings (`"maxItems": "3"`), and `defs`/`ref` instead of
 
 from __future__ import annotations
 
-from typing import Any
+from localaik.wire.types import JSONObject, JSONValue
 
-_INT_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties",
-                 "maxProperties")
+_INT_KEYWORDS = ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties")
 _DROP = frozenset({"propertyOrdering", "nullable"})
 
 
-def _json_type(value: Any) -> Any:
+def _json_type(value: JSONValue) -> JSONValue:
     if isinstance(value, str):
         lowered = value.lower()
         return None if lowered == "type_unspecified" else lowered
@@ -24,13 +23,19 @@ def _json_type(value: Any) -> Any:
     return value
 
 
-def gemini_schema_to_json_schema(schema: Any) -> Any:
-    """Convert one camel-cased Gemini `Schema` into JSON Schema."""
+def gemini_schema_to_json_schema(schema: JSONValue) -> JSONValue:
+    """Convert one camel-cased Gemini `Schema` into JSON Schema (anything but an object or a
+    list is kept as it is)."""
     if isinstance(schema, list):
         return [gemini_schema_to_json_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out: dict[str, Any] = {}
+    return object_schema(schema)
+
+
+def object_schema(schema: JSONObject) -> JSONObject:
+    """Convert one camel-cased Gemini `Schema` object into a JSON Schema object."""
+    out: JSONObject = {}
     for key, value in schema.items():
         if key in _DROP:
             continue
@@ -39,8 +44,10 @@ def gemini_schema_to_json_schema(schema: Any) -> Any:
             if converted is not None:
                 out["type"] = converted
         elif key == "properties" and isinstance(value, dict):
-            out["properties"] = {name: gemini_schema_to_json_schema(sub)
-                                 for name, sub in _ordered(value, schema.get("propertyOrdering"))}
+            out["properties"] = {
+                name: gemini_schema_to_json_schema(sub)
+                for name, sub in _ordered(value, schema.get("propertyOrdering"))
+            }
         elif key == "defs" and isinstance(value, dict):
             out["$defs"] = {name: gemini_schema_to_json_schema(sub) for name, sub in value.items()}
         elif key == "ref" and isinstance(value, str):
@@ -56,16 +63,19 @@ def gemini_schema_to_json_schema(schema: Any) -> Any:
     return out
 
 
-def _ordered(properties: dict[str, Any], ordering: Any) -> list[tuple[str, Any]]:
+def _ordered(properties: JSONObject, ordering: JSONValue) -> list[tuple[str, JSONValue]]:
     if not isinstance(ordering, list):
         return list(properties.items())
-    first = [(name, properties[name]) for name in ordering
-             if isinstance(name, str) and name in properties]
+    first = [
+        (name, properties[name])
+        for name in ordering
+        if isinstance(name, str) and name in properties
+    ]
     named = {name for name, _ in first}
     return first + [(name, sub) for name, sub in properties.items() if name not in named]
 
 
-def _make_nullable(out: dict[str, Any]) -> None:
+def _make_nullable(out: JSONObject) -> None:
     kind = out.get("type")
     if isinstance(kind, str):
         out["type"] = [kind, "null"]

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from localaik.errors import Unsupported
 from localaik.families.openai import chat, embeddings, responses_request, wire
-from localaik.families.openai.responses_output import ResponsesStream, chat_response_to_responses
+from localaik.families.openai.responses_output import chat_response_to_responses
+from localaik.families.openai.responses_stream import ResponsesStream, responses_frame
 from localaik.families.operation import (
     Answer,
     ClientRequest,
@@ -32,7 +33,6 @@ from localaik.families.streaming import Frames, client_stream
 from localaik.media.parts import Media
 from localaik.upstream.embeddings import vectors_of
 from localaik.upstream.exchange import Exchange, UpstreamCall
-from localaik.wire import sse
 from localaik.wire.types import JSONValue
 
 FAMILY = "openai"
@@ -119,7 +119,7 @@ class Completions(PassedOn[wire.CompletionCreateParams]):
 
 @dataclass(frozen=True)
 class Responding:
-    body: dict[str, Any]
+    body: JSONValue  # as the client sent it: the translation checks it again
     answer: responses_request.ResponsesContext
 
 
@@ -130,7 +130,7 @@ class Responses(Operation[Responding]):
 
     def parse(self, request: Request) -> Parsed[Responding]:
         body = responses_request.validate_request(request.body)
-        context = Responding(body, responses_request.context_for(body))
+        context = Responding(request.body, responses_request.context_for(body))
         return Parsed(
             ClientRequest(
                 FAMILY,
@@ -157,7 +157,7 @@ class Responses(Operation[Responding]):
             return json_answer(chat_response_to_responses(exchange.json(), context))
         await exchange.require_stream()
         events = ResponsesStream(context)
-        return stream_answer(client_stream(exchange, events, Frames(sse.responses_frame)))
+        return stream_answer(client_stream(exchange, events, Frames(responses_frame)))
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)

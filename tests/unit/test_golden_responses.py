@@ -23,7 +23,8 @@ import pytest
 
 from localaik import errors
 from localaik.families.openai import responses_request as responses
-from localaik.families.openai.responses_output import ResponsesStream, chat_response_to_responses
+from localaik.families.openai.responses_output import chat_response_to_responses
+from localaik.families.openai.responses_stream import ResponsesStream
 from tests.unit.test_golden import GoldenMedia, _assert_error, _assert_same
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

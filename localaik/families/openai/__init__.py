@@ -1,12 +1,17 @@
 """The OpenAI API as the openai SDKs call it: chat completions, legacy completions, the
 Responses API, embeddings, models.
 
+    wire.py              wire types of chat and legacy completions, embeddings, models, errors
     checks.py            what a chat or completions request must get right
     chat.py              chat and completions requests and answers, passed on (file parts
                          expanded, the client's model name kept), and their streams
-    responses_request.py Responses API request -> chat completions request
-    responses_output.py  chat completions answers and streams -> Responses API answers
-    responses_wire.py    Responses API facts: fields honoured, accepted, refused; shapes
+    responses_wire.py    the Responses API: fields honoured, accepted, refused; wire types
+    responses_request.py Responses API request -> chat completions request, as a whole
+    responses_input.py   its input items -> chat messages
+    responses_content.py a message's content parts -> chat content parts
+    responses_tools.py   its tools, tool_choice and text.format -> the chat ones
+    responses_output.py  a chat completion -> a Response object (ids, items, usage)
+    responses_stream.py  a chat completions stream -> Responses API stream events
     embeddings.py        /v1/embeddings <-> the upstream's /embeddings
     models.py            /v1/models
     operations.py        the operations the pipeline calls
@@ -29,15 +34,35 @@ def claim(path: str, headers: Mapping[str, str]) -> int:
 
 DESCRIPTOR = Descriptor(
     name="openai",
-    operations=(operations.ChatCompletions(), operations.Completions(),
-                operations.Responses(), operations.StoredResponses(),
-                operations.Embeddings(), models.ListModels(), models.GetModel()),
+    operations=(
+        operations.ChatCompletions(),
+        operations.Completions(),
+        operations.Responses(),
+        operations.StoredResponses(),
+        operations.Embeddings(),
+        models.ListModels(),
+        models.GetModel(),
+    ),
     claim=claim,
     error_body=error_body,
     # Bookkeeping that does not change the answer, and what the key holds apart.
-    key_rules=KeyRules(volatile=frozenset({"model", "stream", "user", "safety_identifier",
-                                           "prompt_cache_key", "metadata", "store"})),
-    sdk=SdkEnvironment(base_url_variable="OPENAI_BASE_URL", base_url_suffix="/v1",
-                       key_variables=("OPENAI_API_KEY",),
-                       placeholder_key_variable="OPENAI_API_KEY"),
+    key_rules=KeyRules(
+        volatile=frozenset(
+            {
+                "model",
+                "stream",
+                "user",
+                "safety_identifier",
+                "prompt_cache_key",
+                "metadata",
+                "store",
+            }
+        )
+    ),
+    sdk=SdkEnvironment(
+        base_url_variable="OPENAI_BASE_URL",
+        base_url_suffix="/v1",
+        key_variables=("OPENAI_API_KEY",),
+        placeholder_key_variable="OPENAI_API_KEY",
+    ),
 )

@@ -10,40 +10,45 @@ own alias), and stream chunks always carry the `object` field the SDK's stream h
 from __future__ import annotations
 
 import mimetypes
-from typing import Any
+from collections.abc import Mapping
+from typing import TypeAlias
 
 from localaik.errors import BadRequest, Error, UpstreamBadResponse, UpstreamStatus
 from localaik.families.openai import checks as openai_validation
+from localaik.families.openai import wire
 from localaik.families.openai.errors import error_body
 from localaik.families.rendering import body_of
 from localaik.media import parts as media_parts
 from localaik.media.parts import Media, Part
 from localaik.upstream.chunks import in_stream_error
 from localaik.wire import sse
+from localaik.wire.types import JSONObject, JSONValue
 
 
-def validate_chat_request(body: Any) -> dict[str, Any]:
+def validate_chat_request(body: JSONValue) -> wire.ChatCompletionCreateParams:
     return openai_validation.check_chat_request(body)
 
 
-def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, Any]:
-    """The body to send upstream: `body` itself, or a copy with its file parts expanded.
+def chat_request_to_upstream(
+    body: wire.ChatCompletionCreateParams, media: Media
+) -> wire.ChatCompletionCreateParams:
+    """The body to send upstream: `body` itself, or a copy with its file parts expanded. It
+    stays the client's (its roles, its extra fields): the upstream takes OpenAI's own body.
 
     Image parts go up as sent (`openai_validation` checked them).
     """
-    messages: list[Any] = body["messages"]
-    expanded: list[Any] = []
+    messages = body["messages"]
+    expanded: list[wire.ChatCompletionMessageParam] = []
     changed = False
     for i, message in enumerate(messages):
         content = message.get("content")
         if not isinstance(content, list):
             expanded.append(message)
             continue
-        parts: list[Any] = []
+        parts: list[wire.ChatCompletionContentPart] = []
         for j, part in enumerate(content):
             where = f"messages[{i}].content[{j}]"
-            kind = part.get("type") if isinstance(part, dict) else None
-            if kind == "file":
+            if part["type"] == "file":
                 parts.extend(_file_parts(part.get("file"), media, f"{where}.file"))
                 changed = True
             else:
@@ -52,7 +57,7 @@ def chat_request_to_upstream(body: dict[str, Any], media: Media) -> dict[str, An
     return {**body, "messages": expanded} if changed else body
 
 
-def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
+def _file_parts(file: JSONValue, media: Media, where: str) -> list[Part]:
     try:
         return _file_content(file, media, where)
     except BadRequest as exc:
@@ -60,13 +65,15 @@ def _file_parts(file: Any, media: Media, where: str) -> list[Part]:
         raise
 
 
-def _file_content(file: Any, media: Media, where: str) -> list[Part]:
+def _file_content(file: JSONValue, media: Media, where: str) -> list[Part]:
     if not isinstance(file, dict):
         raise BadRequest(f"{where}: expected an object with file_data", param=where)
     if file.get("file_id") is not None and file.get("file_data") is None:
-        raise BadRequest(f"{where}.file_id: localaik has no Files API, so uploaded files "
-                         "cannot be referenced; send the content as file_data",
-                         param=f"{where}.file_id")
+        raise BadRequest(
+            f"{where}.file_id: localaik has no Files API, so uploaded files "
+            "cannot be referenced; send the content as file_data",
+            param=f"{where}.file_id",
+        )
     data, filename = file.get("file_data"), file.get("filename")
     if not isinstance(data, str) or not data:
         raise BadRequest(f"{where}.file_data: required string", param=f"{where}.file_data")
@@ -83,17 +90,18 @@ def _file_content(file: Any, media: Media, where: str) -> list[Part]:
     return media_parts.blob_to_parts(mime, raw, media, f"{where}.file_data")
 
 
-def validate_completion_request(body: Any) -> dict[str, Any]:
+def validate_completion_request(body: JSONValue) -> wire.CompletionCreateParams:
     return openai_validation.check_completion_request(body)
 
 
-def requested_model(body: dict[str, Any]) -> str | None:
+def requested_model(body: Mapping[str, object]) -> str | None:
     model = body.get("model")
     return model if isinstance(model, str) and model else None
 
 
-def response_for_client(response: Any, model: str | None, kind: str) -> dict[str, Any]:
-    """A non-stream chat.completion or text_completion, with the client's model name."""
+def response_for_client(response: JSONValue, model: str | None, kind: str) -> JSONObject:
+    """A non-stream chat.completion or text_completion, with the client's model name (the rest
+    is the upstream's, passed on unread)."""
     if not isinstance(response, dict) or not isinstance(response.get("choices"), list):
         raise UpstreamBadResponse("upstream answer has no choices")
     response.setdefault("object", kind)
@@ -102,7 +110,7 @@ def response_for_client(response: Any, model: str | None, kind: str) -> dict[str
     return response
 
 
-def chunk_for_client(chunk: Any, model: str | None, kind: str) -> dict[str, Any]:
+def chunk_for_client(chunk: JSONValue, model: str | None, kind: str) -> JSONObject:
     if not isinstance(chunk, dict):
         raise UpstreamBadResponse("upstream stream chunk is not a JSON object")
     chunk.setdefault("object", kind)
@@ -114,7 +122,7 @@ def chunk_for_client(chunk: Any, model: str | None, kind: str) -> dict[str, Any]
 DONE = None
 """The event that ends an OpenAI stream (`data: [DONE]`)."""
 
-ChatEvent = dict[str, Any] | None
+ChatEvent: TypeAlias = "JSONObject | None"
 
 
 class ChatStream:
@@ -125,7 +133,7 @@ class ChatStream:
         self.model = model
         self.kind = kind
 
-    def feed(self, chunk: Any) -> list[ChatEvent]:
+    def feed(self, chunk: JSONValue) -> list[ChatEvent]:
         if isinstance(chunk, dict) and "error" in chunk:
             raise in_stream_error(chunk)
         return [chunk_for_client(chunk, self.model, self.kind)]

@@ -12,16 +12,18 @@ and name the parameter in `param`. Unknown fields pass unchecked: they are the c
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeGuard, cast
 
 from localaik.errors import BadRequest
+from localaik.families.openai import wire
 from localaik.media.parts import decode_base64
+from localaik.wire.types import JSONObject, JSONValue
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 PART_TYPES = ("text", "image_url", "input_audio", "file", "refusal")
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: JSONValue) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -37,20 +39,21 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: JSONValue) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _is_integer(value: Any) -> bool:
+def _is_integer(value: JSONValue) -> bool:
     return _is_number(value) and float(value).is_integer()
 
 
-def _is_string_list(value: Any) -> bool:
-    return isinstance(value, str) or (isinstance(value, list)
-                                      and all(isinstance(v, str) for v in value))
+def _is_string_list(value: JSONValue) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
 
 
-Check = tuple[str, Callable[[Any], bool]]
+Check = tuple[str, Callable[[JSONValue], bool]]
 
 NUMBER: Check = ("a number", _is_number)
 INTEGER: Check = ("an integer", _is_integer)
@@ -63,45 +66,72 @@ CHOICE: Check = ("a string or an object", lambda v: isinstance(v, (str, dict)))
 PROMPT: Check = ("a string or an array", lambda v: isinstance(v, (str, list)))
 
 _COMMON: dict[str, Check] = {
-    "model": STRING, "stream": BOOLEAN, "stream_options": OBJECT,
-    "temperature": NUMBER, "top_p": NUMBER, "frequency_penalty": NUMBER,
-    "presence_penalty": NUMBER, "max_tokens": INTEGER, "n": INTEGER, "seed": INTEGER,
-    "stop": STOP, "logit_bias": OBJECT, "user": STRING,
+    "model": STRING,
+    "stream": BOOLEAN,
+    "stream_options": OBJECT,
+    "temperature": NUMBER,
+    "top_p": NUMBER,
+    "frequency_penalty": NUMBER,
+    "presence_penalty": NUMBER,
+    "max_tokens": INTEGER,
+    "n": INTEGER,
+    "seed": INTEGER,
+    "stop": STOP,
+    "logit_bias": OBJECT,
+    "user": STRING,
 }
 CHAT_FIELDS: dict[str, Check] = {
-    **_COMMON, "max_completion_tokens": INTEGER, "logprobs": BOOLEAN, "top_logprobs": INTEGER,
-    "tools": ARRAY, "tool_choice": CHOICE, "parallel_tool_calls": BOOLEAN,
-    "response_format": OBJECT, "metadata": OBJECT, "store": BOOLEAN, "modalities": ARRAY,
+    **_COMMON,
+    "max_completion_tokens": INTEGER,
+    "logprobs": BOOLEAN,
+    "top_logprobs": INTEGER,
+    "tools": ARRAY,
+    "tool_choice": CHOICE,
+    "parallel_tool_calls": BOOLEAN,
+    "response_format": OBJECT,
+    "metadata": OBJECT,
+    "store": BOOLEAN,
+    "modalities": ARRAY,
     "reasoning_effort": STRING,
 }
 COMPLETION_FIELDS: dict[str, Check] = {
-    **_COMMON, "prompt": PROMPT, "suffix": STRING, "echo": BOOLEAN, "best_of": INTEGER,
+    **_COMMON,
+    "prompt": PROMPT,
+    "suffix": STRING,
+    "echo": BOOLEAN,
+    "best_of": INTEGER,
     "logprobs": INTEGER,
 }
 
 
-def _bad_type(param: str, expected: str, value: Any) -> BadRequest:
-    return BadRequest(f"Invalid type for '{param}': expected {expected}, but got "
-                      f"{_json_type(value)} instead.", param=param)
+def _bad_type(param: str, expected: str, value: JSONValue) -> BadRequest:
+    return BadRequest(
+        f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
+        param=param,
+    )
 
 
-def _fields(body: dict[str, Any], table: dict[str, Check]) -> None:
+def _fields(body: JSONObject, table: dict[str, Check]) -> None:
     for name, (expected, ok) in table.items():
         value = body.get(name)
         if value is not None and not ok(value):
             raise _bad_type(name, expected, value)
-    if body.get("n") is not None and body["n"] < 1:
-        raise BadRequest(f"Invalid 'n': integer below minimum value. Expected a value >= 1, "
-                         f"but got {body['n']} instead.", param="n")
+    n = body.get("n")
+    if _is_number(n) and n < 1:
+        raise BadRequest(
+            f"Invalid 'n': integer below minimum value. Expected a value >= 1, "
+            f"but got {n} instead.",
+            param="n",
+        )
 
 
-def _object(value: Any, param: str) -> dict[str, Any]:
+def _object(value: JSONValue, param: str) -> JSONObject:
     if not isinstance(value, dict):
         raise _bad_type(param, "an object", value)
     return value
 
 
-def check_chat_request(body: Any) -> dict[str, Any]:
+def check_chat_request(body: JSONValue) -> wire.ChatCompletionCreateParams:
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     messages = body.get("messages")
@@ -110,33 +140,38 @@ def check_chat_request(body: Any) -> dict[str, Any]:
     for i, message in enumerate(messages):
         _message(message, f"messages[{i}]")
     _fields(body, CHAT_FIELDS)
-    for i, tool in enumerate(body.get("tools") or []):
+    tools = body.get("tools")
+    for i, tool in enumerate(tools if isinstance(tools, list) else []):
         _tool(tool, f"tools[{i}]")
-    return body
+    return cast(wire.ChatCompletionCreateParams, body)  # every field it lists, checked
 
 
-def check_completion_request(body: Any) -> dict[str, Any]:
+def check_completion_request(body: JSONValue) -> wire.CompletionCreateParams:
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     if body.get("prompt") is None:
         raise BadRequest("Missing required parameter: 'prompt'.", param="prompt")
     _fields(body, COMPLETION_FIELDS)
-    return body
+    return cast(wire.CompletionCreateParams, body)  # every field it lists, checked
 
 
-def _message(message: Any, where: str) -> None:
-    message = _object(message, where)
+def _message(value: JSONValue, where: str) -> None:
+    message = _object(value, where)
     role = message.get("role")
     if not isinstance(role, str):
         raise BadRequest(f"{where}: each message needs a string role", param=f"{where}.role")
     if role not in ROLES:
-        raise BadRequest(f"Invalid value for '{where}.role': {role[:40]!r}. Supported values "
-                         f"are: {', '.join(ROLES)}.", param=f"{where}.role")
+        raise BadRequest(
+            f"Invalid value for '{where}.role': {role[:40]!r}. Supported values "
+            f"are: {', '.join(ROLES)}.",
+            param=f"{where}.role",
+        )
     content = message.get("content")
     if content is None:
         if role != "assistant":
-            raise BadRequest(f"Missing required parameter: '{where}.content'.",
-                             param=f"{where}.content")
+            raise BadRequest(
+                f"Missing required parameter: '{where}.content'.", param=f"{where}.content"
+            )
     elif isinstance(content, list):
         for j, part in enumerate(content):
             _part(part, f"{where}.content[{j}]")
@@ -154,14 +189,17 @@ def _message(message: Any, where: str) -> None:
         raise _bad_type(f"{where}.tool_call_id", "a string", message["tool_call_id"])
 
 
-def _part(part: Any, where: str) -> None:
-    part = _object(part, where)
+def _part(value: JSONValue, where: str) -> None:
+    part = _object(value, where)
     kind = part.get("type")
     if not isinstance(kind, str):
         raise BadRequest(f"Missing required parameter: '{where}.type'.", param=f"{where}.type")
     if kind not in PART_TYPES:
-        raise BadRequest(f"Invalid value for '{where}.type': {kind[:40]!r}. Supported values "
-                         f"are: {', '.join(PART_TYPES)}.", param=f"{where}.type")
+        raise BadRequest(
+            f"Invalid value for '{where}.type': {kind[:40]!r}. Supported values "
+            f"are: {', '.join(PART_TYPES)}.",
+            param=f"{where}.type",
+        )
     if kind == "text" and not isinstance(part.get("text"), str):
         raise _bad_type(f"{where}.text", "a string", part.get("text"))
     if kind == "image_url":
@@ -172,8 +210,10 @@ def _part(part: Any, where: str) -> None:
         if url.startswith("data:"):
             header, comma, data = url.partition(",")
             if not comma:
-                raise BadRequest(f"{where}.image_url.url: a data URL needs a comma before its "
-                                 "data", param=f"{where}.image_url.url")
+                raise BadRequest(
+                    f"{where}.image_url.url: a data URL needs a comma before its data",
+                    param=f"{where}.image_url.url",
+                )
             if header.endswith(";base64"):
                 try:
                     decode_base64(data, f"{where}.image_url.url")
@@ -182,14 +222,17 @@ def _part(part: Any, where: str) -> None:
                     raise
 
 
-def _tool(tool: Any, where: str) -> None:
-    tool = _object(tool, where)
+def _tool(value: JSONValue, where: str) -> None:
+    tool = _object(value, where)
     if not isinstance(tool.get("type"), str):
         raise BadRequest(f"Missing required parameter: '{where}.type'.", param=f"{where}.type")
     if tool["type"] == "function":
         function = _object(tool.get("function"), f"{where}.function")
-        if not isinstance(function.get("name"), str) or not function["name"]:
-            raise BadRequest(f"Missing required parameter: '{where}.function.name'.",
-                             param=f"{where}.function.name")
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise BadRequest(
+                f"Missing required parameter: '{where}.function.name'.",
+                param=f"{where}.function.name",
+            )
         if function.get("parameters") is not None:
             _object(function["parameters"], f"{where}.function.parameters")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localaik.families.openai import wire
+
 TYPE = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -22,7 +24,18 @@ def openai_type(status: int) -> str:
     return TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
 
 
-def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": openai_type(status), "param": param,
-                      "code": code}}
+def error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    error: wire.ErrorObject = {
+        "message": message,
+        "type": openai_type(status),
+        "param": param,
+        "code": code,
+    }
+    return {"error": error}

@@ -6,16 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from localaik.families import models
+from localaik.families.openai import wire
 from localaik.families.operation import Route
 
 HEADERS = {"authorization": "Bearer verify"}
 
 
-def model_object(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_object(model_id: str, upstream: dict[str, Any] | None = None) -> wire.Model:
     created = upstream.get("created") if upstream else None
-    return {"id": model_id, "object": "model",
-            "created": created if isinstance(created, int) else 0,
-            "owned_by": (upstream or {}).get("owned_by") or "localaik"}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": created if isinstance(created, int) else 0,
+        "owned_by": (upstream or {}).get("owned_by") or "localaik",
+    }
 
 
 class ListModels(models.ListModels):
@@ -33,4 +37,5 @@ class GetModel(models.GetModel):
     headers = HEADERS
 
     def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return model_object(model_id, entry)
+        # The base class answers a dict; a TypedDict is not one, so the model is copied.
+        return dict(model_object(model_id, entry))

@@ -26,21 +26,27 @@ def claim(path: str, headers: Mapping[str, str]) -> int:
     `anthropic-version` (the anthropic SDKs always do)."""
     if path == "/v1/messages" or path.startswith("/v1/messages/"):
         return 4
-    if (path == "/v1/models" or path.startswith("/v1/models/")) \
-            and "anthropic-version" in headers:
+    if (path == "/v1/models" or path.startswith("/v1/models/")) and "anthropic-version" in headers:
         return 2
     return 0
 
 
 DESCRIPTOR = Descriptor(
     name="anthropic",
-    operations=(operations.Messages(), operations.CountTokens(),
-                models.ListModels(), models.GetModel()),
+    operations=(
+        operations.Messages(),
+        operations.CountTokens(),
+        models.ListModels(),
+        models.GetModel(),
+    ),
     claim=claim,
     error_body=error_body,
     # `metadata` holds the caller's user id; model and stream have their own key fields.
     key_rules=KeyRules(volatile=frozenset({"model", "stream", "metadata"})),
-    sdk=SdkEnvironment(base_url_variable="ANTHROPIC_BASE_URL", base_url_suffix="",
-                       key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
-                       placeholder_key_variable="ANTHROPIC_API_KEY"),
+    sdk=SdkEnvironment(
+        base_url_variable="ANTHROPIC_BASE_URL",
+        base_url_suffix="",
+        key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
+        placeholder_key_variable="ANTHROPIC_API_KEY",
+    ),
 )

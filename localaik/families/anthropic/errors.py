@@ -21,8 +21,14 @@ def anthropic_type(status: int) -> str:
     return TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
-def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
     if details:
         error["details"] = details

@@ -54,10 +54,13 @@ class ListModels(models.ListModels):
             first = max(start, end - limit)
             page, has_more = found[first:end], first > start
         else:
-            page, has_more = found[start:min(end, start + limit)], start + limit < end
-        return {"data": page, "has_more": has_more,
-                "first_id": page[0]["id"] if page else None,
-                "last_id": page[-1]["id"] if page else None}
+            page, has_more = found[start : min(end, start + limit)], start + limit < end
+        return {
+            "data": page,
+            "has_more": has_more,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+        }
 
 
 class GetModel(models.GetModel):
@@ -73,8 +76,9 @@ def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
     if not text.isdigit() or not 1 <= int(text) <= 1000:
-        raise BadRequest(f"limit: must be a whole number from 1 to 1000 (got {text!r})",
-                         param="limit")
+        raise BadRequest(
+            f"limit: must be a whole number from 1 to 1000 (got {text!r})", param="limit"
+        )
     return int(text)
 
 

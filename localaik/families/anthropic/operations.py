@@ -48,13 +48,17 @@ class Messages(Operation[Messaging]):
     def parse(self, request: Request) -> Parsed[Messaging]:
         checked = messages_request.check_request(request.body)
         body: dict[str, Any] = request.body
-        return Parsed(ClientRequest(FAMILY, self.name, checked.model, checked.stream, body),
-                      Messaging(body, response.context_for(body)))
+        return Parsed(
+            ClientRequest(FAMILY, self.name, checked.model, checked.stream, body),
+            Messaging(body, response.context_for(body)),
+        )
 
-    def upstream_call(self, parsed: Parsed[Messaging], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Messaging], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         chat = messages_request.messages_request_to_openai(
-            parsed.context.body, upstream_model=upstream_model, media=media)
+            parsed.context.body, upstream_model=upstream_model, media=media
+        )
         return UpstreamCall("chat", chat, stream=parsed.client.stream)
 
     async def respond(self, parsed: Parsed[Messaging], exchange: Exchange) -> Answer:
@@ -83,12 +87,13 @@ class CountTokens(Operation[dict[str, Any]]):
         body: dict[str, Any] = request.body
         return Parsed(ClientRequest(FAMILY, self.name, checked.model, False, body), body)
 
-    def upstream_call(self, parsed: Parsed[dict[str, Any]], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[dict[str, Any]], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         body = parsed.context
         messages_request.messages_request_to_openai(
-            {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model,
-            media=media)
+            {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model, media=media
+        )
         return tokenize(messages_request.count_tokens_text(body))
 
     async def respond(self, parsed: Parsed[dict[str, Any]], exchange: Exchange) -> Answer:

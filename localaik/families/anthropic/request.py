@@ -47,7 +47,6 @@ from localaik.media.parts import Media, Part
 Message = dict[str, Any]
 
 
-
 @dataclass(frozen=True)
 class Checked:
     """What the route needs to know before translating: the key's model and stream flag."""
@@ -68,10 +67,11 @@ def check_request(request: Any, *, count_tokens: bool = False) -> Checked:
     if request.get("thread") is not None:
         # The Anthropic SDK's tool runner asks for a server-held thread, and on this error
         # (its error_code) goes on without one, sending the whole conversation every turn.
-        raise Unsupported("thread: localaik holds no conversation between requests; send the "
-                          "whole conversation", param="thread",
-                          details={"error_code": "thread_unsupported_request",
-                                   "unsupported": ["thread"]})
+        raise Unsupported(
+            "thread: localaik holds no conversation between requests; send the whole conversation",
+            param="thread",
+            details={"error_code": "thread_unsupported_request", "unsupported": ["thread"]},
+        )
     stream = request.get("stream", False)
     if not isinstance(stream, bool):
         raise BadRequest(f"stream: must be a boolean (got {stream!r})", param="stream")
@@ -84,10 +84,15 @@ def max_tokens(request: dict[str, Any]) -> int:
     value = request.get("max_tokens")
     if value is None:
         raise BadRequest("max_tokens: Field required", param="max_tokens")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) \
-            or value < 1:
-        raise BadRequest(f"max_tokens: must be a whole number of at least 1 (got {value!r})",
-                         param="max_tokens")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value != int(value)
+        or value < 1
+    ):
+        raise BadRequest(
+            f"max_tokens: must be a whole number of at least 1 (got {value!r})", param="max_tokens"
+        )
     return int(value)
 
 
@@ -95,8 +100,9 @@ def max_tokens(request: dict[str, Any]) -> int:
 # The request
 
 
-def messages_request_to_openai(request: Any, *, upstream_model: str,
-                               media: Media) -> dict[str, Any]:
+def messages_request_to_openai(
+    request: Any, *, upstream_model: str, media: Media
+) -> dict[str, Any]:
     """A Messages API request -> an OpenAI chat-completions request."""
     checked = check_request(request)
     for name, why in protocol.REFUSED_FIELDS.items():
@@ -104,8 +110,11 @@ def messages_request_to_openai(request: Any, *, upstream_model: str,
             raise Unsupported(f"{name}: not supported by localaik ({why})", param=name)
     messages = _system(request.get("system"), media)
     messages.extend(_messages(request.get("messages"), media))
-    body: dict[str, Any] = {"model": upstream_model, "messages": messages,
-                            "max_tokens": max_tokens(request)}
+    body: dict[str, Any] = {
+        "model": upstream_model,
+        "messages": messages,
+        "max_tokens": max_tokens(request),
+    }
     body.update(_sampling(request))
     function_tools, names = tools(request.get("tools"))
     choice, parallel = tool_choice(request.get("tool_choice"), names)
@@ -130,8 +139,12 @@ def _sampling(request: dict[str, Any]) -> dict[str, Any]:
         value = request.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 \
-                or (high is not None and value > high):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+            or (high is not None and value > high)
+        ):
             bounds = f"between 0 and {high}" if high is not None else "at least 0"
             raise BadRequest(f"{name}: must be a number {bounds} (got {value!r})", param=name)
         if name == "top_k" and value != int(value):
@@ -178,10 +191,12 @@ def _system(system: Any, media: Media) -> list[Message]:
     parts = []
     for i, block in enumerate(system):
         if not isinstance(block, dict) or block.get("type") != "text":
-            raise BadRequest(f"system.{i}: only text blocks are accepted in the system prompt",
-                             param="system")
+            raise BadRequest(
+                f"system.{i}: only text blocks are accepted in the system prompt", param="system"
+            )
         parts.extend(block_parts.text_parts(block, f"system.{i}"))
     return [{"role": "system", "content": block_parts.collapse(parts)}] if parts else []
+
 
 def _messages(messages: Any, media: Media) -> list[Message]:
     out: list[Message] = []
@@ -207,18 +222,25 @@ def _assistant(turn: Turn, names: dict[str, str]) -> list[Message]:
             if not isinstance(arguments, dict):
                 raise BadRequest(f"{at}.input: must be an object", param=f"{at}.input")
             names[block["id"]] = name
-            calls.append({"id": block["id"], "type": "function",
-                          "function": {"name": name, "arguments": block_parts.compact(arguments)}})
+            calls.append(
+                {
+                    "id": block["id"],
+                    "type": "function",
+                    "function": {"name": name, "arguments": block_parts.compact(arguments)},
+                }
+            )
         elif kind in protocol.THINKING_BLOCKS:
             continue
         elif kind in ("tool_result", "image", "document", "search_result"):
-            raise BadRequest(f"{at}: {kind} blocks are only accepted in user messages",
-                             param=at)
+            raise BadRequest(f"{at}: {kind} blocks are only accepted in user messages", param=at)
         else:
             block_parts.unknown(kind, at)
     if not parts and not calls:
         return []
-    message: Message = {"role": "assistant", "content": block_parts.collapse(parts) if parts else ""}
+    message: Message = {
+        "role": "assistant",
+        "content": block_parts.collapse(parts) if parts else "",
+    }
     if calls:
         message["tool_calls"] = calls
     return [message]
@@ -226,7 +248,7 @@ def _assistant(turn: Turn, names: dict[str, str]) -> list[Message]:
 
 def _user(turn: Turn, names: dict[str, str], media: Media) -> list[Message]:
     tools: list[Message] = []
-    attached: list[Part] = []   # images and documents that tool results returned
+    attached: list[Part] = []  # images and documents that tool results returned
     parts: list[Part] = []
     for block, at in turn.blocks:
         kind = block["type"]
@@ -235,8 +257,9 @@ def _user(turn: Turn, names: dict[str, str], media: Media) -> list[Message]:
             tools.append(message)
             attached.extend(extra)
         elif kind == "tool_use":
-            raise BadRequest(f"{at}: tool_use blocks are only accepted in assistant messages",
-                             param=at)
+            raise BadRequest(
+                f"{at}: tool_use blocks are only accepted in assistant messages", param=at
+            )
         elif kind in protocol.THINKING_BLOCKS:
             continue
         else:
@@ -245,8 +268,9 @@ def _user(turn: Turn, names: dict[str, str], media: Media) -> list[Message]:
     return tools + ([{"role": "user", "content": block_parts.collapse(body)}] if body else [])
 
 
-def _tool_result(block: Block, names: dict[str, str], media: Media,
-                 at: str) -> tuple[Message, list[Part]]:
+def _tool_result(
+    block: Block, names: dict[str, str], media: Media, at: str
+) -> tuple[Message, list[Part]]:
     """A tool message, and the parts of the result that a tool message cannot carry."""
     content = block.get("content")
     texts: list[str] = []
@@ -257,24 +281,29 @@ def _tool_result(block: Block, names: dict[str, str], media: Media,
         for k, item in enumerate(content):
             where = f"{at}.content.{k}"
             if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-                raise BadRequest(f"{where}: must be a content block object with a type",
-                                 param=where)
+                raise BadRequest(
+                    f"{where}: must be a content block object with a type", param=where
+                )
             if item["type"] == "text":
                 texts.extend(p["text"] for p in block_parts.text_parts(item, where))
             elif item["type"] in ("image", "document", "search_result"):
                 converted = block_parts.content_parts(item, media, where)
                 if any(p["type"] != "text" for p in converted):
                     texts.append(f"[{item['type']}: in the next user message]")
-                    attached.append(media_parts.text_part(
-                        f"The {item['type']} returned by tool call {block['tool_use_id']}:"))
+                    attached.append(
+                        media_parts.text_part(
+                            f"The {item['type']} returned by tool call {block['tool_use_id']}:"
+                        )
+                    )
                     attached.extend(converted)
                 else:
                     texts.extend(p["text"] for p in converted)
             else:
                 block_parts.unknown(item["type"], where)
     elif content is not None:
-        raise BadRequest(f"{at}.content: must be a string or a list of content blocks",
-                         param=f"{at}.content")
+        raise BadRequest(
+            f"{at}.content: must be a string or a list of content blocks", param=f"{at}.content"
+        )
     is_error = block.get("is_error")
     if is_error is not None and not isinstance(is_error, bool):
         raise BadRequest(f"{at}.is_error: must be a boolean", param=f"{at}.is_error")
@@ -286,6 +315,7 @@ def _tool_result(block: Block, names: dict[str, str], media: Media,
     if call_id in names:
         message["name"] = names[call_id]
     return message, attached
+
 
 # ---------------------------------------------------------------------------------------------
 # count_tokens
@@ -299,15 +329,17 @@ def count_tokens_text(request: dict[str, Any]) -> str:
     if isinstance(system, str):
         texts.append(system)
     elif isinstance(system, list):
-        texts.extend(b["text"] for b in system if isinstance(b, dict)
-                     and isinstance(b.get("text"), str))
+        texts.extend(
+            b["text"] for b in system if isinstance(b, dict) and isinstance(b.get("text"), str)
+        )
     for turn in turns(request.get("messages")):
         for block, _ in turn.blocks:
             texts.extend(_block_texts(block))
     for tool in request.get("tools") or []:
         if isinstance(tool, dict):
-            texts.extend(str(tool[k]) for k in ("name", "description")
-                         if isinstance(tool.get(k), str))
+            texts.extend(
+                str(tool[k]) for k in ("name", "description") if isinstance(tool.get(k), str)
+            )
             if isinstance(tool.get("input_schema"), dict):
                 texts.append(block_parts.compact(tool["input_schema"]))
     return "\n".join(t for t in texts if t)

@@ -54,8 +54,10 @@ def message_id(upstream_id: Any) -> str:
 def anthropic_usage(upstream: Any) -> dict[str, int] | None:
     if not isinstance(upstream, dict):
         return None
-    return {"input_tokens": int(upstream.get("prompt_tokens") or 0),
-            "output_tokens": int(upstream.get("completion_tokens") or 0)}
+    return {
+        "input_tokens": int(upstream.get("prompt_tokens") or 0),
+        "output_tokens": int(upstream.get("completion_tokens") or 0),
+    }
 
 
 def _tool_blocks(calls: list[dict[str, Any]], upstream_id: Any) -> list[dict[str, Any]]:
@@ -68,13 +70,20 @@ def _tool_blocks(calls: list[dict[str, Any]], upstream_id: Any) -> list[dict[str
         if not isinstance(name, str) or not name:
             raise UpstreamBadResponse("upstream returned a tool call without a function name")
         given = call.get("id")
-        block_id = given if isinstance(given, str) and given and given not in used \
-            else f"toolu_{stem}_{n}"
+        block_id = (
+            given if isinstance(given, str) and given and given not in used else f"toolu_{stem}_{n}"
+        )
         while block_id in used:
             block_id += "_"
         used.add(block_id)
-        blocks.append({"type": "tool_use", "id": block_id, "name": name,
-                       "input": call_arguments(name, call.get("arguments"))})
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": block_id,
+                "name": name,
+                "input": call_arguments(name, call.get("arguments")),
+            }
+        )
     return blocks
 
 
@@ -102,8 +111,13 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(c["text"] for c in content if isinstance(c, dict)
-                       and c.get("type") in (None, "text") and isinstance(c.get("text"), str))
+        return "".join(
+            c["text"]
+            for c in content
+            if isinstance(c, dict)
+            and c.get("type") in (None, "text")
+            and isinstance(c.get("text"), str)
+        )
     return ""
 
 
@@ -124,8 +138,13 @@ def openai_response_to_anthropic(response: Any, ctx: AnthropicContext) -> dict[s
     for call in message.get("tool_calls") or []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
-            calls.append({"id": call.get("id"), "name": function.get("name"),
-                          "arguments": function.get("arguments")})
+            calls.append(
+                {
+                    "id": call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                }
+            )
     tools = _tool_blocks(calls, response.get("id"))
     content.extend(tools)
     return {
@@ -154,9 +173,9 @@ class AnthropicStream:
     ctx: AnthropicContext
     upstream_id: Any = None
     started: bool = False
-    follow: int | None = None          # the choice index this stream follows (the first seen)
-    blocks: int = 0                    # content blocks opened so far
-    open_kind: str | None = None       # the kind of the open block: "text" or "thinking"
+    follow: int | None = None  # the choice index this stream follows (the first seen)
+    blocks: int = 0  # content blocks opened so far
+    open_kind: str | None = None  # the kind of the open block: "text" or "thinking"
     calls: dict[int, _Call] = field(default_factory=dict)
     finish_reason: str | None = None
     usage: dict[str, int] | None = None
@@ -179,8 +198,7 @@ class AnthropicStream:
             delta = _object(choice.get("delta"))
             reasoning = delta.get("reasoning_content")
             if self.ctx.thinking and isinstance(reasoning, str) and reasoning:
-                events += self._delta("thinking", {"type": "thinking_delta",
-                                                   "thinking": reasoning})
+                events += self._delta("thinking", {"type": "thinking_delta", "thinking": reasoning})
             text = _text(delta.get("content"))
             if text:
                 events += self._delta("text", {"type": "text_delta", "text": text})
@@ -194,23 +212,44 @@ class AnthropicStream:
         self.started = True
         self.upstream_id = chunk.get("id")
         input_tokens = (anthropic_usage(chunk.get("usage")) or {}).get("input_tokens", 0)
-        return [("message_start", {"type": "message_start", "message": {
-            "id": message_id(self.upstream_id), "type": "message", "role": "assistant",
-            "model": self.ctx.model, "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": 0}}})]
+        return [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": message_id(self.upstream_id),
+                        "type": "message",
+                        "role": "assistant",
+                        "model": self.ctx.model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": input_tokens, "output_tokens": 0},
+                    },
+                },
+            )
+        ]
 
     def _delta(self, kind: str, delta: dict[str, Any]) -> list[Event]:
         events = []
         if self.open_kind != kind:
             events += self._close()
             block = _thinking_block("") if kind == "thinking" else {"type": "text", "text": ""}
-            events.append(("content_block_start", {"type": "content_block_start",
-                                                   "index": self.blocks,
-                                                   "content_block": block}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": self.blocks, "content_block": block},
+                )
+            )
             self.open_kind = kind
             self.blocks += 1
-        events.append(("content_block_delta", {"type": "content_block_delta",
-                                               "index": self.blocks - 1, "delta": delta}))
+        events.append(
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": self.blocks - 1, "delta": delta},
+            )
+        )
         return events
 
     def _close(self) -> list[Event]:
@@ -248,29 +287,57 @@ class AnthropicStream:
         """The end of the message: open block closed, tool calls, stop reason and usage."""
         events = [] if self.started else self._start({})
         events += self._close()
-        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments}
-                 for _, c in sorted(self.calls.items())]
+        calls = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments}
+            for _, c in sorted(self.calls.items())
+        ]
         tools = _tool_blocks(calls, self.upstream_id)
         for block in tools:
             index = self.blocks
             self.blocks += 1
             events += [
-                ("content_block_start", {"type": "content_block_start", "index": index,
-                                         "content_block": {**block, "input": {}}}),
-                ("content_block_delta", {"type": "content_block_delta", "index": index,
-                                         "delta": {"type": "input_json_delta",
-                                                   "partial_json": _compact(block["input"])}}),
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {**block, "input": {}},
+                    },
+                ),
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {
+                            "type": "input_json_delta",
+                            "partial_json": _compact(block["input"]),
+                        },
+                    },
+                ),
                 ("content_block_stop", {"type": "content_block_stop", "index": index}),
             ]
         delta_usage: dict[str, int] = {"output_tokens": 0}
         if self.usage:
-            delta_usage = {"input_tokens": self.usage["input_tokens"],
-                           "output_tokens": self.usage["output_tokens"]}
-        events.append(("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": protocol.stop_reason(self.finish_reason, tool_use=bool(tools)),
-                      "stop_sequence": None},
-            "usage": delta_usage}))
+            delta_usage = {
+                "input_tokens": self.usage["input_tokens"],
+                "output_tokens": self.usage["output_tokens"],
+            }
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {
+                        "stop_reason": protocol.stop_reason(
+                            self.finish_reason, tool_use=bool(tools)
+                        ),
+                        "stop_sequence": None,
+                    },
+                    "usage": delta_usage,
+                },
+            )
+        )
         events.append(("message_stop", {"type": "message_stop"}))
         return events
 

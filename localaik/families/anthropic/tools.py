@@ -26,12 +26,16 @@ def tools(tools: Any) -> tuple[list[dict[str, Any]], list[str]]:
             raise Unsupported(
                 f"{at}: the Anthropic-defined tool {kind!r} is not supported by localaik (server "
                 "tools run on Anthropic's servers, and a local model knows no built-in tool "
-                "schema); define a custom tool with an input_schema instead", param=at)
+                "schema); define a custom tool with an input_schema instead",
+                param=at,
+            )
         name = required_str(tool, "name", at)
         schema = tool.get("input_schema")
         if not isinstance(schema, dict):
-            raise BadRequest(f"{at}.input_schema: Field required (a JSON Schema object)",
-                             param=f"{at}.input_schema")
+            raise BadRequest(
+                f"{at}.input_schema: Field required (a JSON Schema object)",
+                param=f"{at}.input_schema",
+            )
         function: dict[str, Any] = {"name": name}
         if isinstance(tool.get("description"), str):
             function["description"] = tool["description"]
@@ -42,8 +46,9 @@ def tools(tools: Any) -> tuple[list[dict[str, Any]], list[str]]:
     names = [t["function"]["name"] for t in out]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
-        raise BadRequest(f"tools: tool names must be unique ({duplicate!r} is defined twice)",
-                         param="tools")
+        raise BadRequest(
+            f"tools: tool names must be unique ({duplicate!r} is defined twice)", param="tools"
+        )
     return out, names
 
 
@@ -56,8 +61,9 @@ def tool_choice(choice: Any, names: list[str]) -> tuple[Any, bool | None]:
     kind = choice["type"]
     disable = choice.get("disable_parallel_tool_use")
     if disable is not None and not isinstance(disable, bool):
-        raise BadRequest("tool_choice.disable_parallel_tool_use: must be a boolean",
-                         param="tool_choice")
+        raise BadRequest(
+            "tool_choice.disable_parallel_tool_use: must be a boolean", param="tool_choice"
+        )
     parallel = False if disable else None
     if kind in ("any", "tool") and not names:
         raise BadRequest(f"tool_choice: type {kind!r} needs tools", param="tool_choice")
@@ -70,9 +76,10 @@ def tool_choice(choice: Any, names: list[str]) -> tuple[Any, bool | None]:
     if kind == "tool":
         name = required_str(choice, "name", "tool_choice")
         if name not in names:
-            raise BadRequest(f"tool_choice.name: no tool named {name!r} in tools",
-                             param="tool_choice")
+            raise BadRequest(
+                f"tool_choice.name: no tool named {name!r} in tools", param="tool_choice"
+            )
         return {"type": "function", "function": {"name": name}}, parallel
-    raise BadRequest(f"tool_choice.type: unknown type {kind!r} (auto, any, tool, none)",
-                     param="tool_choice")
-
+    raise BadRequest(
+        f"tool_choice.type: unknown type {kind!r} (auto, any, tool, none)", param="tool_choice"
+    )

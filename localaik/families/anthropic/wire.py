@@ -22,12 +22,20 @@ ROLES = ("user", "assistant")
 
 # Content blocks a local model cannot see or make: they belong to Anthropic-run server tools
 # (web search, code execution, MCP connectors) or to the Files and container APIs.
-SERVER_BLOCKS = frozenset({
-    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
-    "code_execution_tool_result", "bash_code_execution_tool_result",
-    "text_editor_code_execution_tool_result", "tool_search_tool_result", "mcp_tool_use",
-    "mcp_tool_result", "container_upload",
-})
+SERVER_BLOCKS = frozenset(
+    {
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "mcp_tool_use",
+        "mcp_tool_result",
+        "container_upload",
+    }
+)
 # The model's own reasoning from an earlier turn: never fed back to the model.
 THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 

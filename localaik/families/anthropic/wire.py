@@ -1,8 +1,9 @@
-"""Facts of the Anthropic Messages API wire format.
+"""The Anthropic Messages API wire format: its types, named after the API's own, and its facts.
 
 What a `POST /v1/messages` body may hold, which of its content blocks and tools a local model
-can serve, and how an OpenAI `finish_reason` becomes a `stop_reason`. The SDK's stream
-accumulator (`messages.stream()`) needs this event order, and only this:
+can serve, how an OpenAI `finish_reason` becomes a `stop_reason`, and the shapes of the answers
+localaik builds: a `Message`, its stream events, `ModelInfo`, `MessageTokensCount`. The SDK's
+stream accumulator (`messages.stream()`) needs this event order, and only this:
 
     message_start                        the message with empty content and the input tokens
     content_block_start  (index n)       one block at a time: text, thinking or tool_use
@@ -13,9 +14,18 @@ accumulator (`messages.stream()`) needs this event order, and only this:
     message_stop
 
 A failure after the answer has started is an `event: error` whose data is the error envelope.
+
+The request types (`...Param`, as the SDKs name them) describe a client's body as the API
+defines it; a body is `JSONValue` until checked, and the code casts to these types only after
+its checks (the 400s) have shown the fields it reads. They spell out the fields localaik reads;
+the rest (`cache_control`, `citations`, `metadata`, …) is accepted and has no effect. The answer
+types are exact: localaik builds them. `Any` stays where the API is open: JSON Schemas and
+tool inputs.
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 # The roles of `messages[]`; the system prompt is the top-level `system`.
 ROLES = ("user", "assistant")
@@ -49,7 +59,7 @@ REFUSED_FIELDS = {
     "context_management": "context editing runs on Anthropic's servers",
 }
 
-STOP_REASONS = {
+STOP_REASONS: dict[str, StopReason] = {
     "stop": "end_turn",
     "length": "max_tokens",
     "tool_calls": "tool_use",
@@ -58,7 +68,7 @@ STOP_REASONS = {
 }
 
 
-def stop_reason(finish_reason: str | None, *, tool_use: bool) -> str:
+def stop_reason(finish_reason: str | None, *, tool_use: bool) -> StopReason:
     """OpenAI `finish_reason` -> Anthropic `stop_reason`.
 
     A message that holds a tool_use block stopped for tool use unless it ran out of tokens (the
@@ -72,3 +82,337 @@ def stop_reason(finish_reason: str | None, *, tool_use: bool) -> str:
     if not tool_use and reason == "tool_use":
         return "end_turn"
     return reason
+
+
+# ---------------------------------------------------------------------------------------------
+# The request: `POST /v1/messages` (`MessageCreateParams`), `/v1/messages/count_tokens`
+
+Role = Literal["user", "assistant"]
+
+
+class TextBlockParam(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class Base64ImageSourceParam(TypedDict):
+    type: Literal["base64"]
+    media_type: str  # image/jpeg, image/png, image/gif, image/webp
+    data: str
+
+
+class URLImageSourceParam(TypedDict):
+    type: Literal["url"]
+    url: str  # passed on, never fetched; a data: URL is decoded
+
+
+class ImageBlockParam(TypedDict):
+    type: Literal["image"]
+    source: Base64ImageSourceParam | URLImageSourceParam
+
+
+class Base64PDFSourceParam(TypedDict):
+    type: Literal["base64"]
+    media_type: str  # application/pdf (localaik reads any type it can render)
+    data: str
+
+
+class PlainTextSourceParam(TypedDict):
+    type: Literal["text"]
+    media_type: NotRequired[Literal["text/plain"]]
+    data: str
+
+
+class ContentBlockSourceParam(TypedDict):
+    type: Literal["content"]
+    content: str | list[TextBlockParam | ImageBlockParam]
+
+
+class URLPDFSourceParam(TypedDict):
+    type: Literal["url"]  # refused: localaik never fetches
+    url: str
+
+
+DocumentSource = (
+    Base64PDFSourceParam | PlainTextSourceParam | ContentBlockSourceParam | URLPDFSourceParam
+)
+
+
+class DocumentBlockParam(TypedDict):
+    type: Literal["document"]
+    source: DocumentSource
+    title: NotRequired[str | None]
+    context: NotRequired[str | None]
+
+
+class SearchResultBlockParam(TypedDict):
+    type: Literal["search_result"]
+    source: str
+    title: str
+    content: list[TextBlockParam]
+
+
+class ToolUseBlockParam(TypedDict):
+    type: Literal["tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any]  # the tool's arguments: open by design
+
+
+ToolResultContent = TextBlockParam | ImageBlockParam | DocumentBlockParam | SearchResultBlockParam
+
+
+class ToolResultBlockParam(TypedDict):
+    type: Literal["tool_result"]
+    tool_use_id: str
+    content: NotRequired[str | list[ToolResultContent]]
+    is_error: NotRequired[bool]
+
+
+class ThinkingBlockParam(TypedDict):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str
+
+
+class RedactedThinkingBlockParam(TypedDict):
+    type: Literal["redacted_thinking"]
+    data: str
+
+
+ContentBlockParam = (
+    TextBlockParam
+    | ImageBlockParam
+    | DocumentBlockParam
+    | SearchResultBlockParam
+    | ToolUseBlockParam
+    | ToolResultBlockParam
+    | ThinkingBlockParam
+    | RedactedThinkingBlockParam
+)
+
+
+class MessageParam(TypedDict):
+    role: Role
+    content: str | list[ContentBlockParam]
+
+
+class ToolParam(TypedDict):
+    """A custom tool; Anthropic-defined tools (a `type` such as `bash_20250124`) are refused."""
+
+    type: NotRequired[Literal["custom"] | None]
+    name: str
+    description: NotRequired[str]
+    input_schema: dict[str, Any]  # a JSON Schema: open by design
+    strict: NotRequired[bool]
+
+
+class ToolChoiceAutoParam(TypedDict):
+    type: Literal["auto"]
+    disable_parallel_tool_use: NotRequired[bool]
+
+
+class ToolChoiceAnyParam(TypedDict):
+    type: Literal["any"]
+    disable_parallel_tool_use: NotRequired[bool]
+
+
+class ToolChoiceToolParam(TypedDict):
+    type: Literal["tool"]
+    name: str
+    disable_parallel_tool_use: NotRequired[bool]
+
+
+class ToolChoiceNoneParam(TypedDict):
+    type: Literal["none"]
+
+
+ToolChoice = ToolChoiceAutoParam | ToolChoiceAnyParam | ToolChoiceToolParam | ToolChoiceNoneParam
+
+
+class JSONOutputFormatParam(TypedDict):
+    type: Literal["json_schema"]
+    schema: dict[str, Any]  # a JSON Schema: open by design
+
+
+class OutputConfigParam(TypedDict, total=False):
+    format: JSONOutputFormatParam | None
+    effort: str | None  # no effect
+
+
+class ThinkingConfigParam(TypedDict):
+    type: Literal["enabled", "disabled", "adaptive"]  # enabled: reasoning becomes thinking
+    budget_tokens: NotRequired[int]  # no effect
+
+
+class MessageCountTokensParams(TypedDict, total=False):
+    model: Required[str]
+    messages: Required[list[MessageParam]]
+    system: str | list[TextBlockParam]
+    tools: list[ToolParam]
+    tool_choice: ToolChoice
+    thinking: ThinkingConfigParam
+    output_config: OutputConfigParam
+
+
+class MessageCreateParams(MessageCountTokensParams, total=False):
+    max_tokens: Required[int]
+    stream: bool
+    temperature: float
+    top_p: float
+    top_k: int
+    stop_sequences: list[str]
+    output_format: JSONOutputFormatParam  # the structured-outputs beta's spelling
+
+
+# ---------------------------------------------------------------------------------------------
+# The answer: a `Message`, or its stream of events
+
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
+
+
+class TextBlock(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class ThinkingBlock(TypedDict):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str  # the SDK requires one; a local model signs nothing: ""
+
+
+class ToolUseBlock(TypedDict):
+    type: Literal["tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any]  # the tool's arguments: open by design
+
+
+ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock
+
+
+class Usage(TypedDict):
+    input_tokens: int
+    output_tokens: int
+
+
+class Message(TypedDict):
+    id: str
+    type: Literal["message"]
+    role: Literal["assistant"]
+    model: str
+    content: list[ContentBlock]
+    stop_reason: StopReason | None  # None only in `message_start`
+    stop_sequence: str | None
+    usage: Usage
+
+
+class MessageStartEvent(TypedDict):
+    type: Literal["message_start"]
+    message: Message
+
+
+class ContentBlockStartEvent(TypedDict):
+    type: Literal["content_block_start"]
+    index: int
+    content_block: ContentBlock
+
+
+class TextDelta(TypedDict):
+    type: Literal["text_delta"]
+    text: str
+
+
+class ThinkingDelta(TypedDict):
+    type: Literal["thinking_delta"]
+    thinking: str
+
+
+class InputJSONDelta(TypedDict):
+    type: Literal["input_json_delta"]
+    partial_json: str
+
+
+ContentBlockDelta = TextDelta | ThinkingDelta | InputJSONDelta
+
+
+class ContentBlockDeltaEvent(TypedDict):
+    type: Literal["content_block_delta"]
+    index: int
+    delta: ContentBlockDelta
+
+
+class ContentBlockStopEvent(TypedDict):
+    type: Literal["content_block_stop"]
+    index: int
+
+
+class MessageDelta(TypedDict):
+    stop_reason: StopReason | None
+    stop_sequence: str | None
+
+
+class MessageDeltaUsage(TypedDict):
+    input_tokens: NotRequired[int]
+    output_tokens: int  # cumulative
+
+
+class MessageDeltaEvent(TypedDict):
+    type: Literal["message_delta"]
+    delta: MessageDelta
+    usage: MessageDeltaUsage
+
+
+class MessageStopEvent(TypedDict):
+    type: Literal["message_stop"]
+
+
+MessageStreamEvent = (
+    MessageStartEvent
+    | ContentBlockStartEvent
+    | ContentBlockDeltaEvent
+    | ContentBlockStopEvent
+    | MessageDeltaEvent
+    | MessageStopEvent
+)
+
+
+class ErrorObject(TypedDict):
+    type: str  # invalid_request_error, not_found_error, api_error, …
+    message: str
+    details: NotRequired[dict[str, Any]]  # the error's own details (`error_code`, …): open
+
+
+class ErrorResponse(TypedDict):
+    """The error envelope: an answer's body, or the data of a stream's `error` event."""
+
+    type: Literal["error"]
+    error: ErrorObject
+
+
+# ---------------------------------------------------------------------------------------------
+# count_tokens and models
+
+
+class MessageTokensCount(TypedDict):
+    input_tokens: int
+
+
+class ModelInfo(TypedDict):
+    type: Literal["model"]
+    id: str
+    display_name: str
+    created_at: str  # RFC 3339, "Z"
+    lifecycle: Literal["active", "deprecated", "retired"]
+    max_input_tokens: NotRequired[int]
+    max_tokens: NotRequired[int]
+
+
+class ModelListResponse(TypedDict):
+    """A page of `GET /v1/models` (the SDKs' `SyncPage[ModelInfo]`)."""
+
+    data: list[ModelInfo]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None

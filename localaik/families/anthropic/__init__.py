@@ -1,15 +1,17 @@
 """The Anthropic Messages API as the anthropic SDKs call it: messages (stream and not),
 count_tokens, models.
 
-    turns.py       messages[] as turns, tool use and results paired as the API checks them
-    content.py     content blocks -> content parts (text, images, documents, search results)
-    tools.py       tools and tool_choice -> function tools
-    request.py     Messages request -> chat completions request; count_tokens text
-    response.py    chat completions answers and streams -> a Message and its events
-    models.py      /v1/models for Anthropic clients
-    operations.py  the operations the pipeline calls
-    errors.py      the error envelope
-    wire.py        wire facts: roles, server blocks, stop reasons, the event order
+    turns.py          messages[] as turns, tool use and results paired as the API checks them
+    content.py        content blocks -> content parts (text, images, documents, search results)
+    tools.py          tools and tool_choice -> function tools
+    request.py        Messages request -> chat completions request
+    count_tokens.py   the text count_tokens counts
+    response.py       chat completions answers and streams -> a Message and its events
+    models.py         /v1/models for Anthropic clients
+    operations.py     the operations the pipeline calls
+    errors.py         the error envelope
+    wire.py           the API's types (request params, Message, stream events, ModelInfo) and
+                      its facts: roles, server blocks, stop reasons, the event order
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Any
 
 from localaik.families.anthropic import request as messages_request
 from localaik.families.anthropic import response
+from localaik.families.anthropic.count_tokens import count_tokens_text
 from localaik.families.anthropic.models import HEADERS
 from localaik.families.operation import (
     Answer,
@@ -94,7 +95,7 @@ class CountTokens(Operation[dict[str, Any]]):
         messages_request.messages_request_to_openai(
             {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model, media=media
         )
-        return tokenize(messages_request.count_tokens_text(body))
+        return tokenize(count_tokens_text(body))
 
     async def respond(self, parsed: Parsed[dict[str, Any]], exchange: Exchange) -> Answer:
         return json_answer({"input_tokens": token_count(exchange.json())})

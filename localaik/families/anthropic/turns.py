@@ -5,23 +5,26 @@ them (unique ids, each tool_use answered in the next turn, each tool_result answ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from localaik.errors import BadRequest
-from localaik.families.anthropic import wire as protocol
+from localaik.families.anthropic import wire as anthropic
+from localaik.wire.types import JSONObject, JSONValue
 
-Block = dict[str, Any]
+# A content block as the client sent it, checked to be an object with a string `type` (in
+# `blocks`); each translation checks the fields it reads.
+Block = JSONObject
 
 
 @dataclass
 class Turn:
     """One turn: consecutive messages of one role, their blocks joined, with their paths."""
 
-    role: str
+    role: anthropic.Role
     blocks: list[tuple[Block, str]]
 
 
-def turns(messages: Any) -> list[Turn]:
+def turns(messages: JSONValue) -> list[Turn]:
     """`messages` checked and merged into turns (string content becomes one text block)."""
     if messages is None:
         raise BadRequest("messages: Field required", param="messages")
@@ -36,7 +39,7 @@ def turns(messages: Any) -> list[Turn]:
         if not isinstance(message, dict):
             raise BadRequest(f"{where}: must be an object with a role and content")
         role = message.get("role")
-        if role not in protocol.ROLES:
+        if role not in anthropic.ROLES:
             hint = (
                 " (the system prompt is the top-level `system` field)" if role == "system" else ""
             )
@@ -54,12 +57,12 @@ def turns(messages: Any) -> list[Turn]:
         if out and out[-1].role == role:
             out[-1].blocks.extend(found)
         else:
-            out.append(Turn(role, found))
+            out.append(Turn(cast(anthropic.Role, role), found))  # one of ROLES, checked above
     _check_tool_pairs(out)
     return out
 
 
-def blocks(content: Any, where: str) -> list[tuple[Block, str]]:
+def blocks(content: JSONValue, where: str) -> list[tuple[Block, str]]:
     # A missing content is an empty one: the key drops empty lists, and a request rebuilt from
     # a key (cassette verify) must read the same.
     if content is None or content == "":
@@ -71,7 +74,7 @@ def blocks(content: Any, where: str) -> list[tuple[Block, str]]:
             f"{where}.content: must be a string or a list of content blocks",
             param=f"{where}.content",
         )
-    out = []
+    out: list[tuple[Block, str]] = []
     for j, block in enumerate(content):
         at = f"{where}.content.{j}"
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
@@ -85,7 +88,7 @@ def _check_tool_pairs(found: list[Turn]) -> None:
     seen: set[str] = set()
     for t, turn in enumerate(found):
         if turn.role == "assistant":
-            ids = []
+            ids: list[str] = []
             for block, at in turn.blocks:
                 if block["type"] == "tool_use":
                     block_id = required_str(block, "id", at)
@@ -107,12 +110,12 @@ def _check_tool_pairs(found: list[Turn]) -> None:
                         param="messages",
                     )
         else:
-            asked = set()
+            asked: set[str] = set()
             if t > 0 and found[t - 1].role == "assistant":
                 asked = {
-                    b.get("id")
+                    asked_id
                     for b, _ in found[t - 1].blocks
-                    if b["type"] == "tool_use" and isinstance(b.get("id"), str)
+                    if b["type"] == "tool_use" and isinstance(asked_id := b.get("id"), str)
                 }
             for block, at in turn.blocks:
                 if block["type"] == "tool_result":
@@ -126,17 +129,17 @@ def _check_tool_pairs(found: list[Turn]) -> None:
                         )
 
 
-def _result_ids(turn: Turn) -> set[Any]:
+def _result_ids(turn: Turn) -> set[str]:
     if turn.role != "user":
         return set()
     return {
-        b.get("tool_use_id")
+        result_id
         for b, _ in turn.blocks
-        if b["type"] == "tool_result" and isinstance(b.get("tool_use_id"), str)
+        if b["type"] == "tool_result" and isinstance(result_id := b.get("tool_use_id"), str)
     }
 
 
-def required_str(value: dict[str, Any], name: str, at: str) -> str:
+def required_str(value: JSONObject, name: str, at: str) -> str:
     found = value.get(name)
     if not isinstance(found, str) or not found:
         raise BadRequest(f"{at}.{name}: Field required (a non-empty string)", param=f"{at}.{name}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localaik.families.anthropic import wire as anthropic
+
 TYPE = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -29,7 +31,8 @@ def error_body(
     param: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
+    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": message}
     if details:
         error["details"] = details
+    # An `anthropic.ErrorResponse`; the shared `ErrorShape` answers a `dict[str, Any]`.
     return {"type": "error", "error": error}

@@ -1,9 +1,9 @@
-"""The Anthropic Messages API wire format: its types, named after the API's own, and its facts.
+"""The Anthropic Messages API wire format: its types, named as the SDKs name them, and its facts.
 
-What a `POST /v1/messages` body may hold, which of its content blocks and tools a local model
-can serve, how an OpenAI `finish_reason` becomes a `stop_reason`, and the shapes of the answers
-localaik builds: a `Message`, its stream events, `ModelInfo`, `MessageTokensCount`. The SDK's
-stream accumulator (`messages.stream()`) needs this event order, and only this:
+Request types (`…Param`) spell out the fields localaik reads (the rest has no effect); a body
+is `JSONValue` narrowed by its checks (the 400s) until a check builds one of them. Answer types
+(`Message`, its stream events, `ModelInfo`) are exact. `Any` is for JSON Schemas and tool inputs.
+The SDK's stream accumulator (`messages.stream()`) needs this event order, and only this:
 
     message_start                        the message with empty content and the input tokens
     content_block_start  (index n)       one block at a time: text, thinking or tool_use
@@ -14,18 +14,13 @@ stream accumulator (`messages.stream()`) needs this event order, and only this:
     message_stop
 
 A failure after the answer has started is an `event: error` whose data is the error envelope.
-
-The request types (`...Param`, as the SDKs name them) describe a client's body as the API
-defines it; a body is `JSONValue` until checked, and the code casts to these types only after
-its checks (the 400s) have shown the fields it reads. They spell out the fields localaik reads;
-the rest (`cache_control`, `citations`, `metadata`, …) is accepted and has no effect. The answer
-types are exact: localaik builds them. `Any` stays where the API is open: JSON Schemas and
-tool inputs.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, Required, TypedDict
+
+from localaik.wire.types import JSONObject
 
 # The roles of `messages[]`; the system prompt is the top-level `system`.
 ROLES = ("user", "assistant")
@@ -69,12 +64,10 @@ STOP_REASONS: dict[str, StopReason] = {
 
 
 def stop_reason(finish_reason: str | None, *, tool_use: bool) -> StopReason:
-    """OpenAI `finish_reason` -> Anthropic `stop_reason`.
-
-    A message that holds a tool_use block stopped for tool use unless it ran out of tokens (the
-    upstream may say "stop" after a call); one without a tool_use block never says tool_use,
-    since the SDK's tool runners would then look for a call that is not there. An upstream that
-    never said why it stopped ended its turn.
+    """OpenAI `finish_reason` -> Anthropic `stop_reason`. A message that holds a tool_use block
+    stopped for tool use unless it ran out of tokens (the upstream may say "stop" after a call);
+    one without a tool_use block never says tool_use, since the SDK's tool runners would then
+    look for a call that is not there. An upstream that never said why it stopped ended its turn.
     """
     reason = STOP_REASONS.get((finish_reason or "").lower(), "end_turn")
     if tool_use and reason in ("end_turn", "tool_use"):
@@ -119,7 +112,6 @@ class Base64PDFSourceParam(TypedDict):
 
 class PlainTextSourceParam(TypedDict):
     type: Literal["text"]
-    media_type: NotRequired[Literal["text/plain"]]
     data: str
 
 
@@ -181,10 +173,7 @@ class RedactedThinkingBlockParam(TypedDict):
 
 
 ContentBlockParam = (
-    TextBlockParam
-    | ImageBlockParam
-    | DocumentBlockParam
-    | SearchResultBlockParam
+    ToolResultContent  # text, image, document, search_result
     | ToolUseBlockParam
     | ToolResultBlockParam
     | ThinkingBlockParam
@@ -197,9 +186,7 @@ class MessageParam(TypedDict):
     content: str | list[ContentBlockParam]
 
 
-class ToolParam(TypedDict):
-    """A custom tool; Anthropic-defined tools (a `type` such as `bash_20250124`) are refused."""
-
+class ToolParam(TypedDict):  # custom; Anthropic-defined tools (`bash_20250124`, …) are refused
     type: NotRequired[Literal["custom"] | None]
     name: str
     description: NotRequired[str]
@@ -237,12 +224,10 @@ class JSONOutputFormatParam(TypedDict):
 
 class OutputConfigParam(TypedDict, total=False):
     format: JSONOutputFormatParam | None
-    effort: str | None  # no effect
 
 
 class ThinkingConfigParam(TypedDict):
-    type: Literal["enabled", "disabled", "adaptive"]  # enabled: reasoning becomes thinking
-    budget_tokens: NotRequired[int]  # no effect
+    type: Literal["enabled", "disabled", "adaptive"]  # not disabled: reasoning is thinking
 
 
 class MessageCountTokensParams(TypedDict, total=False):
@@ -381,12 +366,10 @@ MessageStreamEvent = (
 class ErrorObject(TypedDict):
     type: str  # invalid_request_error, not_found_error, api_error, …
     message: str
-    details: NotRequired[dict[str, Any]]  # the error's own details (`error_code`, …): open
+    details: NotRequired[JSONObject]  # the error's own (`error_code`, …)
 
 
-class ErrorResponse(TypedDict):
-    """The error envelope: an answer's body, or the data of a stream's `error` event."""
-
+class ErrorResponse(TypedDict):  # an error answer's body, or a stream's `error` event's data
     type: Literal["error"]
     error: ErrorObject
 
@@ -409,9 +392,7 @@ class ModelInfo(TypedDict):
     max_tokens: NotRequired[int]
 
 
-class ModelListResponse(TypedDict):
-    """A page of `GET /v1/models` (the SDKs' `SyncPage[ModelInfo]`)."""
-
+class ModelListResponse(TypedDict):  # a page of `GET /v1/models` (`SyncPage[ModelInfo]`)
     data: list[ModelInfo]
     has_more: bool
     first_id: str | None

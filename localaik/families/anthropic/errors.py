@@ -23,6 +23,16 @@ def anthropic_type(status: int) -> str:
     return TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
+def error_response(
+    status: int, message: str, details: dict[str, Any] | None = None
+) -> anthropic.ErrorResponse:
+    """The envelope: an error answer's body, or the data of a stream's `error` event."""
+    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": message}
+    if details:
+        error["details"] = details
+    return {"type": "error", "error": error}
+
+
 def error_body(
     status: int,
     message: str,
@@ -31,8 +41,5 @@ def error_body(
     param: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": message}
-    if details:
-        error["details"] = details
-    # An `anthropic.ErrorResponse`; the shared `ErrorShape` answers a `dict[str, Any]`.
-    return {"type": "error", "error": error}
+    """The family's `ErrorShape` (the envelope has no place for code or param)."""
+    return dict(error_response(status, message, details))  # the shared shape answers a dict

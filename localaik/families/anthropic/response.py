@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
 from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.anthropic import wire as anthropic
-from localaik.families.anthropic.errors import error_body
-from localaik.families.rendering import body_of
+from localaik.families.anthropic.errors import error_response
 from localaik.upstream.arguments import call_arguments
 from localaik.wire.types import JSONObject, JSONValue
 
@@ -368,8 +367,7 @@ class AnthropicStream:
 
     def fail(self, error: Error) -> list[Event]:
         """A failure after the stream began: an `error` event, which the SDK raises."""
-        # `error_body` builds Anthropic's error envelope, whatever the error.
-        return [("error", cast(anthropic.ErrorResponse, body_of(error, error_body)))]
+        return [("error", error_response(error.status, error.message, error.details))]
 
 
 def _complete(text: str) -> bool:

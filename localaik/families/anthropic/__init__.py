@@ -1,15 +1,17 @@
 """The Anthropic Messages API as the anthropic SDKs call it: messages (stream and not),
 count_tokens, models.
 
-    turns.py       messages[] as turns, tool use and results paired as the API checks them
-    content.py     content blocks -> content parts (text, images, documents, search results)
-    tools.py       tools and tool_choice -> function tools
-    request.py     Messages request -> chat completions request; count_tokens text
-    response.py    chat completions answers and streams -> a Message and its events
-    models.py      /v1/models for Anthropic clients
-    operations.py  the operations the pipeline calls
-    errors.py      the error envelope
-    wire.py        wire facts: roles, server blocks, stop reasons, the event order
+    turns.py          messages[] as turns, tool use and results paired as the API checks them
+    content.py        content blocks -> content parts (text, images, documents, search results)
+    tools.py          tools and tool_choice -> function tools
+    request.py        Messages request -> chat completions request
+    count_tokens.py   the text count_tokens counts
+    response.py       chat completions answers and streams -> a Message and its events
+    models.py         /v1/models for Anthropic clients
+    operations.py     the operations the pipeline calls
+    errors.py         the error envelope
+    wire.py           the API's types (request params, Message, stream events, ModelInfo) and
+                      its facts: roles, server blocks, stop reasons, the event order
 """
 
 from __future__ import annotations
@@ -26,21 +28,27 @@ def claim(path: str, headers: Mapping[str, str]) -> int:
     `anthropic-version` (the anthropic SDKs always do)."""
     if path == "/v1/messages" or path.startswith("/v1/messages/"):
         return 4
-    if (path == "/v1/models" or path.startswith("/v1/models/")) \
-            and "anthropic-version" in headers:
+    if (path == "/v1/models" or path.startswith("/v1/models/")) and "anthropic-version" in headers:
         return 2
     return 0
 
 
 DESCRIPTOR = Descriptor(
     name="anthropic",
-    operations=(operations.Messages(), operations.CountTokens(),
-                models.ListModels(), models.GetModel()),
+    operations=(
+        operations.Messages(),
+        operations.CountTokens(),
+        models.ListModels(),
+        models.GetModel(),
+    ),
     claim=claim,
     error_body=error_body,
     # `metadata` holds the caller's user id; model and stream have their own key fields.
     key_rules=KeyRules(volatile=frozenset({"model", "stream", "metadata"})),
-    sdk=SdkEnvironment(base_url_variable="ANTHROPIC_BASE_URL", base_url_suffix="",
-                       key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
-                       placeholder_key_variable="ANTHROPIC_API_KEY"),
+    sdk=SdkEnvironment(
+        base_url_variable="ANTHROPIC_BASE_URL",
+        base_url_suffix="",
+        key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
+        placeholder_key_variable="ANTHROPIC_API_KEY",
+    ),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localaik.families.anthropic import wire as anthropic
+
 TYPE = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -21,9 +23,23 @@ def anthropic_type(status: int) -> str:
     return TYPE.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 
-def error_body(status: int, message: str, *, code: str | None = None, param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": anthropic_type(status), "message": message}
+def error_response(
+    status: int, message: str, details: dict[str, Any] | None = None
+) -> anthropic.ErrorResponse:
+    """The envelope: an error answer's body, or the data of a stream's `error` event."""
+    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": message}
     if details:
         error["details"] = details
     return {"type": "error", "error": error}
+
+
+def error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The family's `ErrorShape` (the envelope has no place for code or param)."""
+    return dict(error_response(status, message, details))  # the shared shape answers a dict

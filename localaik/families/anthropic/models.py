@@ -8,28 +8,54 @@ from typing import Any
 
 from localaik.errors import BadRequest
 from localaik.families import models
+from localaik.families.anthropic import wire as anthropic
 from localaik.families.operation import Route
+from localaik.wire.types import JSONObject
 
 HEADERS = {"x-api-key": "verify", "anthropic-version": "2023-06-01"}
 DEFAULT_LIMIT = 20
 
 
-def model_info(model_id: str, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_info(model_id: str, entry: JSONObject | None = None) -> anthropic.ModelInfo:
     """An Anthropic `ModelInfo` for a model id, served by an upstream model entry."""
-    created = (upstream or {}).get("created")
+    created = (entry or {}).get("created")
     when = datetime.fromtimestamp(created if isinstance(created, int) else 0, UTC)
-    out: dict[str, Any] = {
+    out: anthropic.ModelInfo = {
         "type": "model",
         "id": model_id,
         "display_name": model_id,
         "created_at": when.isoformat().replace("+00:00", "Z"),
         "lifecycle": "active",
     }
-    meta = (upstream or {}).get("meta")
-    if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
-        out["max_input_tokens"] = meta["n_ctx_train"]
-        out["max_tokens"] = meta["n_ctx_train"]
+    meta = (entry or {}).get("meta")
+    if isinstance(meta, dict) and isinstance(context := meta.get("n_ctx_train"), int):
+        out["max_input_tokens"] = context
+        out["max_tokens"] = context
     return out
+
+
+def model_list(entries: list[JSONObject], query: models.Query) -> anthropic.ModelListResponse:
+    """A page of `ModelInfo`s for the upstream's model entries (each has a string `id`)."""
+    found = [model_info(str(m["id"]), m) for m in entries]
+    limit = _limit(query.get("limit"))
+    ids = [m["id"] for m in found]
+    start, end = 0, len(found)
+    after, before = query.get("after_id"), query.get("before_id")
+    if after:
+        start = _position(ids, after, "after_id") + 1
+    if before:
+        end = _position(ids, before, "before_id")
+    if before and not after:
+        first = max(start, end - limit)
+        page, has_more = found[first:end], first > start
+    else:
+        page, has_more = found[start : min(end, start + limit)], start + limit < end
+    return {
+        "data": page,
+        "has_more": has_more,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+    }
 
 
 class ListModels(models.ListModels):
@@ -40,24 +66,10 @@ class ListModels(models.ListModels):
     def check_query(self, query: models.Query) -> None:
         _limit(query.get("limit"))
 
+    # The shared `models.ListModels` answers a `dict[str, Any]`, which a TypedDict is not: the
+    # page is handed over as a plain dict of the same keys.
     def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
-        found = [model_info(m["id"], m) for m in entries]
-        limit = _limit(query.get("limit"))
-        ids = [m["id"] for m in found]
-        start, end = 0, len(found)
-        after, before = query.get("after_id"), query.get("before_id")
-        if after:
-            start = _position(ids, after, "after_id") + 1
-        if before:
-            end = _position(ids, before, "before_id")
-        if before and not after:
-            first = max(start, end - limit)
-            page, has_more = found[first:end], first > start
-        else:
-            page, has_more = found[start:min(end, start + limit)], start + limit < end
-        return {"data": page, "has_more": has_more,
-                "first_id": page[0]["id"] if page else None,
-                "last_id": page[-1]["id"] if page else None}
+        return dict(model_list(entries, query))
 
 
 class GetModel(models.GetModel):
@@ -66,15 +78,16 @@ class GetModel(models.GetModel):
     headers = HEADERS
 
     def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return model_info(model_id, entry)
+        return dict(model_info(model_id, entry))  # a plain dict, as for `ListModels.page`
 
 
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_LIMIT
     if not text.isdigit() or not 1 <= int(text) <= 1000:
-        raise BadRequest(f"limit: must be a whole number from 1 to 1000 (got {text!r})",
-                         param="limit")
+        raise BadRequest(
+            f"limit: must be a whole number from 1 to 1000 (got {text!r})", param="limit"
+        )
     return int(text)
 
 

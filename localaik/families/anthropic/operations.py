@@ -8,6 +8,8 @@ from typing import Any
 
 from localaik.families.anthropic import request as messages_request
 from localaik.families.anthropic import response
+from localaik.families.anthropic import wire as anthropic
+from localaik.families.anthropic.count_tokens import count_tokens_text
 from localaik.families.anthropic.models import HEADERS
 from localaik.families.operation import (
     Answer,
@@ -26,13 +28,14 @@ from localaik.media.parts import Media
 from localaik.upstream.answers import token_count, tokenize
 from localaik.upstream.exchange import Exchange, UpstreamCall
 from localaik.wire import sse
+from localaik.wire.types import JSONObject
 
 FAMILY = "anthropic"
 
 
 @dataclass(frozen=True)
 class Messaging:
-    body: dict[str, Any]
+    body: JSONObject
     answer: response.AnthropicContext
 
 
@@ -47,14 +50,18 @@ class Messages(Operation[Messaging]):
 
     def parse(self, request: Request) -> Parsed[Messaging]:
         checked = messages_request.check_request(request.body)
-        body: dict[str, Any] = request.body
-        return Parsed(ClientRequest(FAMILY, self.name, checked.model, checked.stream, body),
-                      Messaging(body, response.context_for(body)))
+        body = checked.body
+        return Parsed(
+            ClientRequest(FAMILY, self.name, checked.model, checked.stream, body),
+            Messaging(body, response.context_for(body)),
+        )
 
-    def upstream_call(self, parsed: Parsed[Messaging], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Messaging], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         chat = messages_request.messages_request_to_openai(
-            parsed.context.body, upstream_model=upstream_model, media=media)
+            parsed.context.body, upstream_model=upstream_model, media=media
+        )
         return UpstreamCall("chat", chat, stream=parsed.client.stream)
 
     async def respond(self, parsed: Parsed[Messaging], exchange: Exchange) -> Answer:
@@ -69,7 +76,7 @@ class Messages(Operation[Messaging]):
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)
 
 
-class CountTokens(Operation[dict[str, Any]]):
+class CountTokens(Operation[JSONObject]):
     """`/v1/messages/count_tokens`: the whole request is checked as for messages (it takes no
     max_tokens), and the upstream's tokenizer counts its text."""
 
@@ -78,21 +85,23 @@ class CountTokens(Operation[dict[str, Any]]):
     routes = (Route("POST", "/v1/messages/count_tokens"),)
     renders_media = False
 
-    def parse(self, request: Request) -> Parsed[dict[str, Any]]:
+    def parse(self, request: Request) -> Parsed[JSONObject]:
         checked = messages_request.check_request(request.body, count_tokens=True)
-        body: dict[str, Any] = request.body
+        body = checked.body
         return Parsed(ClientRequest(FAMILY, self.name, checked.model, False, body), body)
 
-    def upstream_call(self, parsed: Parsed[dict[str, Any]], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[JSONObject], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         body = parsed.context
         messages_request.messages_request_to_openai(
-            {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model,
-            media=media)
-        return tokenize(messages_request.count_tokens_text(body))
+            {**body, "max_tokens": 1, "stream": False}, upstream_model=upstream_model, media=media
+        )
+        return tokenize(count_tokens_text(body))
 
-    async def respond(self, parsed: Parsed[dict[str, Any]], exchange: Exchange) -> Answer:
-        return json_answer({"input_tokens": token_count(exchange.json())})
+    async def respond(self, parsed: Parsed[JSONObject], exchange: Exchange) -> Answer:
+        count: anthropic.MessageTokensCount = {"input_tokens": token_count(exchange.json())}
+        return json_answer(count)
 
     def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)

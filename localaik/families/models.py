@@ -16,6 +16,7 @@ from typing import Any
 from localaik.errors import NotFound
 from localaik.families.operation import (
     Answer,
+    Canonical,
     ClientRequest,
     Operation,
     Parsed,
@@ -54,10 +55,10 @@ class ListModels(Operation[Query]):
         return json_answer(self.page(upstream_models(exchange.json()), parsed.context))
 
     @abstractmethod
-    def page(self, entries: list[dict[str, Any]], query: Query) -> dict[str, Any]:
+    def page(self, entries: list[dict[str, Any]], query: Query) -> Mapping[str, object]:
         """The family's answer for the upstream's model entries and the client's query."""
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return Rebuilt("GET", self.routes[0].path, None, dict(self.headers))
 
 
@@ -87,9 +88,9 @@ class GetModel(Operation[str]):
         return json_answer(self.model_object(parsed.context, entry))
 
     @abstractmethod
-    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> Mapping[str, object]:
         """The family's object for `model_id`, served by the upstream model `entry`."""
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         path = self.routes[0].path.replace("{model}", path_segment(canonical["model"]))
         return Rebuilt("GET", path, None, dict(self.headers))

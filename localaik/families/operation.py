@@ -23,12 +23,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
 from localaik.media.parts import Media
 from localaik.upstream.exchange import Exchange, UpstreamCall
 from localaik.wire import jsontext
+from localaik.wire.types import JSONValue
 
 C = TypeVar("C")
 
@@ -45,6 +46,16 @@ class ClientRequest:
     model: str | None    # Gemini: the path's model without "models/"; OpenAI, Anthropic: body
     stream: bool         # Gemini: streamGenerateContent; OpenAI, Anthropic: body["stream"]
     body: Any            # the parsed JSON body as received (None for GET)
+
+
+class Canonical(TypedDict):
+    """A client request in the key's canonical form (`cassette/key.py`), as recordings hold it."""
+
+    family: str
+    operation: str
+    model: str | None
+    stream: bool
+    body: JSONValue
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ class Operation(ABC, Generic[C]):
     async def respond(self, parsed: Parsed[C], exchange: Exchange) -> Answer:
         """The upstream's answer in the caller's shape."""
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         """The request a client sends for `canonical` (None: this operation cannot say)."""
         return None
 
@@ -147,7 +158,7 @@ def json_bytes(value: Any) -> bytes:
     return jsontext.dumps_ascii(value).encode("ascii")
 
 
-def rebuilt_post(path: str, canonical: dict[str, Any], headers: Mapping[str, str]) -> Rebuilt | None:
+def rebuilt_post(path: str, canonical: Canonical, headers: Mapping[str, str]) -> Rebuilt | None:
     """A POST whose body carries `model` and `stream`, which the key holds in fields of their
     own (OpenAI, Anthropic)."""
     body = canonical["body"]

@@ -7,6 +7,7 @@ tree in `localaik.errors` into it, for answers and for in-stream error events al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from localaik.errors import Error
@@ -17,7 +18,7 @@ class ErrorShape(Protocol):
 
     def __call__(self, status: int, message: str, *, code: str | None = None,
                  param: str | None = None,
-                 details: dict[str, Any] | None = None) -> dict[str, Any]: ...
+                 details: dict[str, Any] | None = None) -> Mapping[str, object]: ...
 
 
 class HasErrorShape(Protocol):
@@ -25,20 +26,20 @@ class HasErrorShape(Protocol):
     def error_body(self) -> ErrorShape: ...
 
 
-def body_of(error: Error, shape: ErrorShape) -> dict[str, Any]:
+def body_of(error: Error, shape: ErrorShape) -> Mapping[str, object]:
     """`error` in the envelope `shape`."""
     return shape(error.status, error.message, code=error.code, param=error.param,
                  details=error.details)
 
 
-def render(error: Error, family: HasErrorShape) -> tuple[int, dict[str, Any]]:
+def render(error: Error, family: HasErrorShape) -> tuple[int, Mapping[str, object]]:
     """Status and body for `error` in the shape of `family` (a `Family` or a descriptor)."""
     return error.status, body_of(error, family.error_body)
 
 
 def error_body(family: HasErrorShape, status: int, message: str, *, code: str | None = None,
                param: str | None = None,
-               details: dict[str, Any] | None = None) -> dict[str, Any]:
+               details: dict[str, Any] | None = None) -> Mapping[str, object]:
     """The envelope of `family` for a status and message."""
     return family.error_body(status, message, code=code, param=param, details=details)
 

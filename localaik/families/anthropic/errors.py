@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.anthropic import wire as anthropic
@@ -40,6 +41,6 @@ def error_body(
     code: str | None = None,
     param: str | None = None,
     details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Mapping[str, object]:
     """The family's `ErrorShape` (the envelope has no place for code or param)."""
-    return dict(error_response(status, message, details))  # the shared shape answers a dict
+    return error_response(status, message, details)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,8 +69,8 @@ class ListModels(models.ListModels):
 
     # The shared `models.ListModels` answers a `dict[str, Any]`, which a TypedDict is not: the
     # page is handed over as a plain dict of the same keys.
-    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
-        return dict(model_list(entries, query))
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> Mapping[str, object]:
+        return model_list(entries, query)
 
 
 class GetModel(models.GetModel):
@@ -77,8 +78,8 @@ class GetModel(models.GetModel):
     routes = (Route("GET", "/v1/models/{model}"),)
     headers = HEADERS
 
-    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return dict(model_info(model_id, entry))  # a plain dict, as for `ListModels.page`
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> Mapping[str, object]:
+        return model_info(model_id, entry)
 
 
 def _limit(text: str | None) -> int:

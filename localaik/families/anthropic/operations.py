@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from localaik.families.anthropic import request as messages_request
 from localaik.families.anthropic import response
@@ -13,6 +12,7 @@ from localaik.families.anthropic.count_tokens import count_tokens_text
 from localaik.families.anthropic.models import HEADERS
 from localaik.families.operation import (
     Answer,
+    Canonical,
     ClientRequest,
     Operation,
     Parsed,
@@ -72,7 +72,7 @@ class Messages(Operation[Messaging]):
         events = response.AnthropicStream(context)
         return stream_answer(client_stream(exchange, events, Frames(anthropic_frame)))
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)
 
 
@@ -103,5 +103,5 @@ class CountTokens(Operation[JSONObject]):
         count: anthropic.MessageTokensCount = {"input_tokens": token_count(exchange.json())}
         return json_answer(count)
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)

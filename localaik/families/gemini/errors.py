@@ -3,6 +3,7 @@ canonical status names (what google-genai's `APIError` reads)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.gemini import wire as gemini
@@ -40,6 +41,6 @@ def error_body(
     code: str | None = None,
     param: str | None = None,
     details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Mapping[str, object]:
     """The family's `ErrorShape` (Google's envelope has no place for code, param or details)."""
-    return dict(error_response(status, message))
+    return error_response(status, message)

@@ -44,14 +44,14 @@ class ListModels(models.ListModels):
         _page_size(query.get("pageSize"))
         _page_token(query.get("pageToken"), None)
 
-    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> Mapping[str, object]:
         found = [gemini_model(m["id"], m) for m in entries]
         size = _page_size(query.get("pageSize"))
         start = _page_token(query.get("pageToken"), len(found))
         page: gemini.ListModelsResponse = {"models": found[start : start + size]}
         if start + size < len(found):
             page["nextPageToken"] = str(start + size)
-        return dict(page)  # the shared base class answers a plain dict
+        return page
 
 
 class GetModel(models.GetModel):
@@ -62,8 +62,8 @@ class GetModel(models.GetModel):
     def model_id(self, segment: str) -> str:
         return model_name(segment)
 
-    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return dict(gemini_model(model_id, entry))  # the shared base class answers a plain dict
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> Mapping[str, object]:
+        return gemini_model(model_id, entry)
 
 
 def _page_size(text: str | None) -> int:

@@ -10,7 +10,7 @@ SDKs ask for), else as one JSON array whose elements are sent as they come.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from localaik.errors import BadRequest
 from localaik.families.gemini import embeddings, response
@@ -22,6 +22,7 @@ from localaik.families.gemini.request import gemini_request_to_openai
 from localaik.families.operation import (
     JSON_TYPE,
     Answer,
+    Canonical,
     ClientRequest,
     Operation,
     Parsed,
@@ -98,7 +99,7 @@ class GenerateContent(Operation[Generation]):
             return stream_answer(client_stream(exchange, events, Frames(sse.gemini_frame)))
         return stream_answer(client_stream(exchange, events, JsonArray()), JSON_TYPE)
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         action = f"{STREAM}?alt=sse" if canonical["stream"] else self.name
         return _rebuilt(canonical["model"], action, canonical["body"])
 
@@ -143,7 +144,7 @@ class CountTokens(Operation[Counting]):
         counted: gemini.CountTokensResponse = {"totalTokens": token_count(exchange.json())}
         return json_answer(counted)
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])
 
 
@@ -176,7 +177,7 @@ class EmbedContent(Operation[list[embeddings.EmbedItem]]):
             embeddings.gemini_response(vectors_of(exchange), parsed.context, self.name)
         )
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return _rebuilt(canonical["model"], self.name, canonical["body"])
 
 

@@ -122,7 +122,7 @@ def chunk_for_client(chunk: JSONValue, model: str | None, kind: str) -> JSONObje
 DONE = None
 """The event that ends an OpenAI stream (`data: [DONE]`)."""
 
-ChatEvent: TypeAlias = "JSONObject | None"
+ChatEvent: TypeAlias = "Mapping[str, object] | None"
 
 
 class ChatStream:

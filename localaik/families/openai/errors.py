@@ -3,6 +3,7 @@ openai SDKs' `APIError` reads; `type` follows the status)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.openai import wire
@@ -31,7 +32,7 @@ def error_body(
     code: str | None = None,
     param: str | None = None,
     details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Mapping[str, object]:
     error: wire.ErrorObject = {
         "message": message,
         "type": openai_type(status),

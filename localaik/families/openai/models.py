@@ -3,6 +3,7 @@ clients share: the router gives each request to the family that claims it)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from localaik.families import models
@@ -27,7 +28,7 @@ class ListModels(models.ListModels):
     routes = (Route("GET", "/v1/models"),)
     headers = HEADERS
 
-    def page(self, entries: list[dict[str, Any]], query: models.Query) -> dict[str, Any]:
+    def page(self, entries: list[dict[str, Any]], query: models.Query) -> Mapping[str, object]:
         return {"object": "list", "data": [model_object(m["id"], m) for m in entries]}
 
 
@@ -36,6 +37,6 @@ class GetModel(models.GetModel):
     routes = (Route("GET", "/v1/models/{model}"),)
     headers = HEADERS
 
-    def model_object(self, model_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    def model_object(self, model_id: str, entry: dict[str, Any]) -> Mapping[str, object]:
         # The base class answers a dict; a TypedDict is not one, so the model is copied.
-        return dict(model_object(model_id, entry))
+        return model_object(model_id, entry)

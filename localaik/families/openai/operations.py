@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from localaik.errors import Unsupported
 from localaik.families.openai import chat, embeddings, responses_request, wire
@@ -19,6 +19,7 @@ from localaik.families.openai.responses_output import chat_response_to_responses
 from localaik.families.openai.responses_stream import ResponsesStream, responses_frame
 from localaik.families.operation import (
     Answer,
+    Canonical,
     ClientRequest,
     Operation,
     Parsed,
@@ -79,7 +80,7 @@ class PassedOn(Operation[P]):
         events = chat.ChatStream(model, self.kinds.chunk)
         return stream_answer(client_stream(exchange, events, Frames(chat.chat_frame)))
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)
 
 
@@ -159,7 +160,7 @@ class Responses(Operation[Responding]):
         events = ResponsesStream(context)
         return stream_answer(client_stream(exchange, events, Frames(responses_frame)))
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)
 
 
@@ -212,5 +213,5 @@ class Embeddings(Operation[wire.EmbeddingCreateParams]):
             embeddings.openai_response(vectors_of(exchange), parsed.context, parsed.client.model)
         )
 
-    def rebuild(self, canonical: dict[str, Any]) -> Rebuilt | None:
+    def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         return rebuilt_post(self.routes[0].path, canonical, HEADERS)

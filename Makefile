@@ -42,7 +42,7 @@ examples/js/node_modules/.installed: examples/js/package-lock.json
 	npm ci --prefix examples/js --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install system-deps js-deps runtime  ## install everything needed, then run all tests
+test: install system-deps js-deps runtime lint  ## install everything needed, check lint and types, then run all tests
 	$(PY) -m pytest
 
 lint: install  ## ruff (lint and format check) on the code, tests and benchmarks; mypy --strict on the code

@@ -51,5 +51,4 @@ def baseline_app() -> Litestar:
             return Stream(paced(found["frames"]), media_type=found["content_type"])
         return Response(content=found["body"].encode(), media_type=found["content_type"])
 
-    return Litestar(route_handlers=[answer], openapi_config=None, logging_config=None,
-                    debug=False)
+    return Litestar(route_handlers=[answer], openapi_config=None, logging_config=None, debug=False)

@@ -53,10 +53,13 @@ def free_port() -> int:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(),
-            "loadavg": [round(x, 2) for x in os.getloadavg()],
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,19 +70,67 @@ def machine() -> dict[str, Any]:
 def server_command(server: str, factory: str, port: int) -> list[str]:
     python = sys.executable
     if server.startswith("uvicorn"):
-        loop, http = ("uvloop", "httptools") if server == "uvicorn-httptools-uvloop" \
-            else ("asyncio", "h11")
-        return [python, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-                "--port", str(port), "--loop", loop, "--http", http, "--no-access-log",
-                "--timeout-keep-alive", "65",
-                "--log-level", "warning", "--lifespan", "on"]
+        loop, http = (
+            ("uvloop", "httptools") if server == "uvicorn-httptools-uvloop" else ("asyncio", "h11")
+        )
+        return [
+            python,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            loop,
+            "--http",
+            http,
+            "--no-access-log",
+            "--timeout-keep-alive",
+            "65",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "on",
+        ]
     if server == "granian":
-        return [python, "-m", "granian", "--interface", "asgi", "--factory", "--host",
-                "127.0.0.1", "--port", str(port), "--workers", "1", "--runtime-threads", "1",
-                "--no-ws", "--log-level", "warning", "--loop", "uvloop", factory]
+        return [
+            python,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--runtime-threads",
+            "1",
+            "--no-ws",
+            "--log-level",
+            "warning",
+            "--loop",
+            "uvloop",
+            factory,
+        ]
     if server == "hypercorn":
-        return [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                "--log-level", "warning", factory + "()"]
+        return [
+            python,
+            "-m",
+            "hypercorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            factory + "()",
+        ]
     raise ValueError(server)
 
 
@@ -90,11 +141,11 @@ class Process:
     """A server in its own process, its output in a temporary file; stopped with SIGTERM."""
 
     def __init__(self, command: list[str], env: dict[str, str], url: str | None = None) -> None:
-        self.log_file = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log",
-                                                    delete=False)
+        self.log_file = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, stdout=self.log_file,
-                                        stderr=subprocess.STDOUT, env=env)
+        self.process = subprocess.Popen(
+            command, stdout=self.log_file, stderr=subprocess.STDOUT, env=env
+        )
         self.url = url or self._wait(lambda: (m := LISTENING.search(self.log())) and m.group(1))
 
     def log(self) -> str:
@@ -116,6 +167,7 @@ class Process:
             except httpx.TransportError:
                 return False
             return True
+
         self._wait(answers, timeout)
 
     def pid(self) -> int:
@@ -149,8 +201,9 @@ def serve(server: str, factory: str, env: dict[str, str]) -> Iterator[Process]:
 @contextlib.contextmanager
 def localaik_serve(env: dict[str, str], *args: str) -> Iterator[Process]:
     """`localaik serve --port 0` exactly as users run it."""
-    process = Process([sys.executable, "-m", "localaik", "serve", "--port", "0", *args],
-                      clean_env(**env))
+    process = Process(
+        [sys.executable, "-m", "localaik", "serve", "--port", "0", *args], clean_env(**env)
+    )
     try:
         yield process
     finally:
@@ -164,8 +217,10 @@ def localaik_serve(env: dict[str, str], *args: str) -> Iterator[Process]:
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
-        raise SystemExit("wrk is not installed: run `make bench` (it installs it with apt-get) "
-                         "or `apt-get install wrk`")
+        raise SystemExit(
+            "wrk is not installed: run `make bench` (it installs it with apt-get) "
+            "or `apt-get install wrk`"
+        )
     return wrk
 
 
@@ -184,25 +239,52 @@ class Load:
     errors: int
 
 
-def wrk(url: str, path: str, body: bytes, *, connections: int, seconds: float,
-        headers: dict[str, str] | None = None) -> Load:
+def wrk(
+    url: str,
+    path: str,
+    body: bytes,
+    *,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+) -> Load:
     """POST `body` to `url + path` from `connections` keep-alive connections for `seconds`."""
     with tempfile.NamedTemporaryFile(suffix=".json") as file:
         file.write(body)
         file.flush()
-        command = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout",
-                   "10s", "-s", str(WRK_SCRIPT)]
+        command = [
+            require_wrk(),
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPT),
+        ]
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
-        done = subprocess.run([*command, url + path], capture_output=True, text=True,
-                              env={**os.environ, "BENCH_BODY_FILE": file.name}, check=True)
+        done = subprocess.run(
+            [*command, url + path],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_BODY_FILE": file.name},
+            check=True,
+        )
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     figures = json.loads(line.removeprefix("BENCH "))
     seconds_run = figures["duration_us"] / 1e6
-    return Load(connections, figures["requests"], round(seconds_run, 2),
-                round(figures["requests"] / seconds_run, 1), figures["p50"] / 1000,
-                figures["p95"] / 1000, figures["p99"] / 1000, figures["max"] / 1000,
-                figures["errors"])
+    return Load(
+        connections,
+        figures["requests"],
+        round(seconds_run, 2),
+        round(figures["requests"] / seconds_run, 1),
+        figures["p50"] / 1000,
+        figures["p95"] / 1000,
+        figures["p99"] / 1000,
+        figures["max"] / 1000,
+        figures["errors"],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,11 +300,18 @@ def fake_llama() -> Any:
 
 def record(cassette: Path, requests: list[tuple[str, Any]]) -> list[httpx.Response]:
     """Record `requests` (path, JSON body) into `cassette` from the fake llama-server."""
-    with fake_llama() as fake, localaik_serve({"LK_MODE": "record", "LK_UPSTREAM": fake.url
-                                               + "/v1", "LK_CASSETTE": str(cassette),
-                                               "LK_LOG": "off"}) as server:
-        answers = [httpx.post(server.url + path, json=body, timeout=30)
-                   for path, body in requests]
+    with (
+        fake_llama() as fake,
+        localaik_serve(
+            {
+                "LK_MODE": "record",
+                "LK_UPSTREAM": fake.url + "/v1",
+                "LK_CASSETTE": str(cassette),
+                "LK_LOG": "off",
+            }
+        ) as server,
+    ):
+        answers = [httpx.post(server.url + path, json=body, timeout=30) for path, body in requests]
     for answer in answers:
         assert answer.status_code == 200, answer.text
     return answers
@@ -240,8 +329,8 @@ class Figure:
     value: float
     baseline: float | None
     unit: str
-    target: str                 # what passing means, in words ("≥ 0.6× baseline")
-    passed: bool | None         # None: informational, no target
+    target: str  # what passing means, in words ("≥ 0.6× baseline")
+    passed: bool | None  # None: informational, no target
     note: str = ""
 
     @property
@@ -267,31 +356,48 @@ class Report:
         """Print the table, write the JSON; True when every target passed."""
         rows = [("figure", "value", "baseline", "ratio", "target", "")]
         for f in self.figures:
-            rows.append((f.name, f"{_num(f.value)} {f.unit}",
-                         "-" if f.baseline is None else f"{_num(f.baseline)} {f.unit}",
-                         "-" if f.ratio is None else f"{f.ratio:g}×", f.target or "-",
-                         {True: "pass", False: "FAIL", None: ""}[f.passed]))
+            rows.append(
+                (
+                    f.name,
+                    f"{_num(f.value)} {f.unit}",
+                    "-" if f.baseline is None else f"{_num(f.baseline)} {f.unit}",
+                    "-" if f.ratio is None else f"{f.ratio:g}×",
+                    f.target or "-",
+                    {True: "pass", False: "FAIL", None: ""}[f.passed],
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         print(f"\n== {self.name} ==")
         for i, row in enumerate(rows):
-            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                  .rstrip())
+            print(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
             if i == 0:
                 print("  ".join("-" * width for width in widths))
         for f in self.figures:
             if f.note:
                 print(f"  note: {f.name}: {f.note}")
         after = machine()
-        print(f"  machine: {after['cpus']} cores, load average {self.machine_before['loadavg']}"
-              f" before, {after['loadavg']} after")
+        print(
+            f"  machine: {after['cpus']} cores, load average {self.machine_before['loadavg']}"
+            f" before, {after['loadavg']} after"
+        )
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{self.name}.json"
-        path.write_text(json.dumps({
-            "benchmark": self.name,
-            "machine": {**self.machine_before, "loadavg_after": after["loadavg"]},
-            "figures": [{**asdict(f), "ratio": f.ratio} for f in self.figures],
-            "details": self.details,
-        }, indent=2) + "\n")
+        path.write_text(
+            json.dumps(
+                {
+                    "benchmark": self.name,
+                    "machine": {**self.machine_before, "loadavg_after": after["loadavg"]},
+                    "figures": [{**asdict(f), "ratio": f.ratio} for f in self.figures],
+                    "details": self.details,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"  written to {path.relative_to(ROOT)}")
         return all(f.passed is not False for f in self.figures)
 

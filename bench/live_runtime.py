@@ -78,14 +78,17 @@ class Server:
     """`localaik serve --port 0` with the bundled runtime (passthrough), timed to ready."""
 
     def __init__(self, cassette_dir: str) -> None:
-        self.log_file = tempfile.NamedTemporaryFile(prefix="localaik-bench-", suffix=".log",
-                                                    delete=False)
-        env = clean_env(LK_MODE="passthrough", LK_CASSETTE=f"{cassette_dir}/bench.db",
-                        LK_LOG="off")
+        self.log_file = tempfile.NamedTemporaryFile(
+            prefix="localaik-bench-", suffix=".log", delete=False
+        )
+        env = clean_env(LK_MODE="passthrough", LK_CASSETTE=f"{cassette_dir}/bench.db", LK_LOG="off")
         started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localaik", "serve", "--port", "0"],
-            stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         self.url = self._wait(lambda: (m := LISTENING.search(self.log())) and m.group(1))
         while True:
             try:
@@ -136,8 +139,9 @@ class Server:
 def ttft(client: openai.OpenAI) -> float:
     """Seconds from sending an OpenAI stream request to its first chunk with content."""
     started = time.monotonic()
-    stream = client.chat.completions.create(model="localaik", messages=TTFT_PROMPT,
-                                            max_tokens=8, temperature=0, stream=True)
+    stream = client.chat.completions.create(
+        model="localaik", messages=TTFT_PROMPT, max_tokens=8, temperature=0, stream=True
+    )
     first = None
     for chunk in stream:
         if first is None and chunk.choices and chunk.choices[0].delta.content:
@@ -147,9 +151,12 @@ def ttft(client: openai.OpenAI) -> float:
 
 
 def summary(values: list[float], digits: int = 1) -> dict[str, Any]:
-    return {"median": round(statistics.median(values), digits),
-            "min": round(min(values), digits), "max": round(max(values), digits),
-            "n": len(values)}
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "n": len(values),
+    }
 
 
 def main() -> None:
@@ -160,15 +167,22 @@ def main() -> None:
     parser.add_argument("--ttft", type=int, default=7, help="stream requests per side for TTFT")
     options = parser.parse_args()
 
-    done = subprocess.run([sys.executable, "-m", "localaik", "runtime", "path"],
-                          env=clean_env(), capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "localaik", "runtime", "path"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit("run `localaik runtime install` first: " + done.stderr.strip())
 
     figures: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "llama_server": done.stdout.strip(),
         "model": "smollm2-135m (default)",
     }
@@ -186,8 +200,10 @@ def main() -> None:
         figures["sigterm_to_exit_s"] = summary(stops, 2) if stops else None
 
         try:
-            figures["rss_mib_after_load"] = {"llama_server": rss_mib(server.llama_pid),
-                                             "localaik": rss_mib(server.process.pid)}
+            figures["rss_mib_after_load"] = {
+                "llama_server": rss_mib(server.llama_pid),
+                "localaik": rss_mib(server.process.pid),
+            }
             client = openai.OpenAI(api_key="bench", base_url=server.url + "/v1", max_retries=0)
             direct = openai.OpenAI(api_key="bench", base_url=server.llama_url, max_retries=0)
 
@@ -195,8 +211,11 @@ def main() -> None:
             for _ in range(options.requests):
                 started = time.monotonic()
                 completion = client.chat.completions.create(
-                    model="localaik", messages=DECODE_PROMPT, max_tokens=options.decode_tokens,
-                    temperature=0)
+                    model="localaik",
+                    messages=DECODE_PROMPT,
+                    max_tokens=options.decode_tokens,
+                    temperature=0,
+                )
                 walls.append(time.monotonic() - started)
                 timings = completion.model_dump()["timings"]
                 rates.append(timings["predicted_per_second"])
@@ -204,7 +223,8 @@ def main() -> None:
             figures["rss_mib_after_requests"] = {
                 "requests": options.requests,
                 "llama_server": rss_mib(server.llama_pid),
-                "localaik": rss_mib(server.process.pid)}
+                "localaik": rss_mib(server.process.pid),
+            }
             figures["decode_tokens_per_s"] = summary(rates)
             figures["decode_tokens_per_request"] = summary([float(t) for t in tokens], 0)
             figures["non_stream_request_wall_s"] = summary(walls, 3)
@@ -214,18 +234,25 @@ def main() -> None:
             for _ in range(options.ttft):  # alternate, so that drift hits both sides alike
                 through.append(ttft(client) * 1000)
                 straight.append(ttft(direct) * 1000)
-            figures["ttft_ms"] = {"through_localaik": summary(through),
-                                  "direct_llama_server": summary(straight),
-                                  "overhead_median": round(statistics.median(through)
-                                                           - statistics.median(straight), 1)}
+            figures["ttft_ms"] = {
+                "through_localaik": summary(through),
+                "direct_llama_server": summary(straight),
+                "overhead_median": round(
+                    statistics.median(through) - statistics.median(straight), 1
+                ),
+            }
             client.close()
             direct.close()
         finally:
             figures["sigterm_to_exit_s_last"] = round(server.stop(), 2)
 
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "localaik", "runtime", "install"],
-                          env=clean_env(), capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "localaik", "runtime", "install"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
     figures["install_warm_s"] = round(time.monotonic() - started, 2)
     figures["install_warm_ok"] = done.returncode == 0
     if done.returncode != 0:

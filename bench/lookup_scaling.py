@@ -46,35 +46,68 @@ TOPICS = ["weather", "invoices", "travel", "recipes", "football", "taxes", "gard
 
 def request_for(i: int, variant: str = "") -> tuple[str, dict[str, Any], ClientRequest]:
     """The i-th recorded request (a variant differs in one word: a near miss)."""
-    text = (f"Question {i} about {TOPICS[i % len(TOPICS)]}{variant}: what should the user "
-            f"do next, in {i % 7 + 1} sentences?")
+    text = (
+        f"Question {i} about {TOPICS[i % len(TOPICS)]}{variant}: what should the user "
+        f"do next, in {i % 7 + 1} sentences?"
+    )
     if i % 2 == 0:
-        body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": text}]}],
-                                "generationConfig": {"temperature": (i % 5) / 10,
-                                                     "maxOutputTokens": 64 + i % 3}}
-        return GEMINI, body, ClientRequest("gemini", "generateContent", "gemini-2.0-flash",
-                                           False, body)
-    body = {"model": "gpt-4o-mini", "temperature": (i % 5) / 10,
-            "messages": [{"role": "system", "content": "Be brief."},
-                         {"role": "user", "content": text}]}
+        body: dict[str, Any] = {
+            "contents": [{"role": "user", "parts": [{"text": text}]}],
+            "generationConfig": {"temperature": (i % 5) / 10, "maxOutputTokens": 64 + i % 3},
+        }
+        return (
+            GEMINI,
+            body,
+            ClientRequest("gemini", "generateContent", "gemini-2.0-flash", False, body),
+        )
+    body = {
+        "model": "gpt-4o-mini",
+        "temperature": (i % 5) / 10,
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}],
+    }
     return CHAT, body, ClientRequest("openai", "chat.completions", "gpt-4o-mini", False, body)
 
 
 def recording(i: int) -> Recording:
     _, _, request = request_for(i)
     text = canonical_json(canonical(request))
-    answer = {"id": f"chatcmpl-{i}", "object": "chat.completion", "created": 1700000000,
-              "model": "bench", "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                  "role": "assistant", "content": f"Answer {i}: do the next thing, calmly."}}],
-              "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}}
+    answer = {
+        "id": f"chatcmpl-{i}",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "bench",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": f"Answer {i}: do the next thing, calmly.",
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29},
+    }
     return Recording(
-        key=request_key(text), ordinal=0, family=request.family, operation=request.operation,
-        model=request.model, stream=False, request=text,
+        key=request_key(text),
+        ordinal=0,
+        family=request.family,
+        operation=request.operation,
+        model=request.model,
+        stream=False,
+        request=text,
         upstream_request=json.dumps({"method": "POST", "endpoint": "chat", "body": {}}),
-        status=200, content_type="application/json", body=json.dumps(answer).encode(),
-        frames=[], duration_ms=100.0, recorded_at="2026-01-01T00:00:00.000Z",
-        localaik_version=__version__, upstream="http://bench/v1", upstream_model="bench",
-        upstream_build=None)
+        status=200,
+        content_type="application/json",
+        body=json.dumps(answer).encode(),
+        frames=[],
+        duration_ms=100.0,
+        recorded_at="2026-01-01T00:00:00.000Z",
+        localaik_version=__version__,
+        upstream="http://bench/v1",
+        upstream_model="bench",
+        upstream_build=None,
+    )
 
 
 def build(path: Path, size: int) -> None:
@@ -104,8 +137,14 @@ def timed(url: str, requests: list[tuple[str, Any, int]], folder: Path) -> list[
     """Milliseconds per request, sent one after another by a client in its own process."""
     file = folder / "requests.json"
     file.write_text(json.dumps(requests))
-    done = subprocess.run([sys.executable, "-c", CLIENT, url, str(file)], capture_output=True,
-                          text=True, check=True, cwd=ROOT, env=clean_env())
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT, url, str(file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=clean_env(),
+    )
     return [float(x) for x in json.loads(done.stdout)]
 
 
@@ -128,38 +167,59 @@ def main() -> None:
             # First hits on many recordings, in a fresh server (nothing read before).
             picks = [size * k // 400 for k in range(400)]
             with localaik_serve(env) as server:
-                first[size] = timed(server.url, [(*request_for(i)[:2], 200) for i in picks],
-                                    folder)
+                first[size] = timed(server.url, [(*request_for(i)[:2], 200) for i in picks], folder)
             # The same request again and again: the key and the lookup, not the memo in front.
             with localaik_serve({**env, "LK_MEMO": "off"}) as server:
                 path, body, _ = request_for(size // 2)
                 wrk(server.url, path, json.dumps(body).encode(), connections=1, seconds=1)
-                repeat[size] = wrk(server.url, path, json.dumps(body).encode(),
-                                   connections=1, seconds=options.seconds)
+                repeat[size] = wrk(
+                    server.url,
+                    path,
+                    json.dumps(body).encode(),
+                    connections=1,
+                    seconds=options.seconds,
+                )
                 if size in (100, 10000):
-                    near = [(*request_for(size * k // 101, " (reworded)")[:2], 404)
-                            for k in range(101)]
+                    near = [
+                        (*request_for(size * k // 101, " (reworded)")[:2], 404) for k in range(101)
+                    ]
                     misses[size] = timed(server.url, near, folder)
 
     smallest = sizes[0]
     for size in sizes:
         target = size == 100000 and smallest == 100
-        report.add(f"hit p50, same request (LK_MEMO=off), {size:,} recordings",
-                   repeat[size].p50_ms,
-                   repeat[smallest].p50_ms, "ms", "100k ≤ 1.2× 100" if target else "",
-                   repeat[size].p50_ms <= 1.2 * repeat[smallest].p50_ms if target else None,
-                   note=f"{repeat[size].rps:,.0f} req/s, p99 {repeat[size].p99_ms:.2f} ms")
+        report.add(
+            f"hit p50, same request (LK_MEMO=off), {size:,} recordings",
+            repeat[size].p50_ms,
+            repeat[smallest].p50_ms,
+            "ms",
+            "100k ≤ 1.2× 100" if target else "",
+            repeat[size].p50_ms <= 1.2 * repeat[smallest].p50_ms if target else None,
+            note=f"{repeat[size].rps:,.0f} req/s, p99 {repeat[size].p99_ms:.2f} ms",
+        )
     for size in sizes:
-        report.add(f"hit p50, first read, {size:,} recordings", percentile(first[size], 50),
-                   percentile(first[smallest], 50), "ms", "", None,
-                   note=f"p95 {percentile(first[size], 95):.2f} ms over 400 recordings")
+        report.add(
+            f"hit p50, first read, {size:,} recordings",
+            percentile(first[size], 50),
+            percentile(first[smallest], 50),
+            "ms",
+            "",
+            None,
+            note=f"p95 {percentile(first[size], 95):.2f} ms over 400 recordings",
+        )
     if 10000 in misses and 100 in misses:
         later, base = misses[10000][1:], misses[100][1:]
-        report.add("miss diagnosis p95, 10,000 recordings", percentile(later, 95),
-                   percentile(base, 95), "ms", "≤ 50 ms", percentile(later, 95) <= 50,
-                   note=f"the first miss (builds the index) {misses[10000][0]:.0f} ms "
-                        f"(100 recordings: {misses[100][0]:.0f} ms); p50 "
-                        f"{percentile(later, 50):.1f} ms")
+        report.add(
+            "miss diagnosis p95, 10,000 recordings",
+            percentile(later, 95),
+            percentile(base, 95),
+            "ms",
+            "≤ 50 ms",
+            percentile(later, 95) <= 50,
+            note=f"the first miss (builds the index) {misses[10000][0]:.0f} ms "
+            f"(100 recordings: {misses[100][0]:.0f} ms); p50 "
+            f"{percentile(later, 50):.1f} ms",
+        )
     report.details["repeat"] = {size: vars(load) for size, load in repeat.items()}
     raise SystemExit(0 if report.finish() else 1)
 

@@ -36,11 +36,18 @@ import httpx
 from bench.common import GEMINI_SSE, Report, localaik_serve, median, percentile
 
 PROMPT = "Say hello to the benchmark in one short sentence."
-OPENAI_BODY = {"model": "localaik", "stream": True, "max_tokens": 24, "temperature": 0,
-               "messages": [{"role": "user", "content": PROMPT}]}
+OPENAI_BODY = {
+    "model": "localaik",
+    "stream": True,
+    "max_tokens": 24,
+    "temperature": 0,
+    "messages": [{"role": "user", "content": PROMPT}],
+}
 TEXT = re.compile(r'"(?:content|text)":"[^"]')  # an event that carries text
-GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
-               "generationConfig": {"temperature": 0, "maxOutputTokens": 24}}
+GEMINI_BODY = {
+    "contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
+    "generationConfig": {"temperature": 0, "maxOutputTokens": 24},
+}
 
 
 def timed_stream(client: httpx.Client, url: str, body: Any) -> tuple[float, float]:
@@ -61,9 +68,11 @@ def first_text_offset(cassette: Path, family: str) -> float:
     """When the upstream's first text frame arrived, in ms after localaik sent the request
     upstream, in the recording just made (refresh mode replaces it every time)."""
     with sqlite3.connect(cassette) as db:
-        rows = db.execute("SELECT f.offset_ms, f.data FROM frames f JOIN recordings r ON "
-                          "r.id = f.recording_id WHERE r.family = ? ORDER BY f.seq",
-                          (family,)).fetchall()
+        rows = db.execute(
+            "SELECT f.offset_ms, f.data FROM frames f JOIN recordings r ON "
+            "r.id = f.recording_id WHERE r.family = ? ORDER BY f.seq",
+            (family,),
+        ).fetchall()
     return next(offset for offset, data in rows if TEXT.search(data.decode()))
 
 
@@ -87,8 +96,9 @@ def main() -> None:
     report = Report("record_overhead")
     with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
         cassette = Path(tmp) / "record.db"
-        with localaik_serve({"LK_MODE": "refresh", "LK_CASSETTE": str(cassette),
-                             "LK_LOG": "off"}) as server:
+        with localaik_serve(
+            {"LK_MODE": "refresh", "LK_CASSETTE": str(cassette), "LK_LOG": "off"}
+        ) as server:
             health = wait_ready(server.url)
             llama = health["upstream"]["url"]  # http://127.0.0.1:PORT/v1
             report.details["upstream"] = llama
@@ -97,8 +107,9 @@ def main() -> None:
                 # The translated body of the Gemini request, as the cassette recorded it.
                 timed_stream(client, server.url + GEMINI_SSE, GEMINI_BODY)
                 with sqlite3.connect(cassette) as db:
-                    (sent,) = db.execute("SELECT upstream_request FROM recordings WHERE "
-                                         "family = 'gemini'").fetchone()
+                    (sent,) = db.execute(
+                        "SELECT upstream_request FROM recordings WHERE family = 'gemini'"
+                    ).fetchone()
                 direct = {"openai": OPENAI_BODY, "gemini": json.loads(sent)["body"]}
                 routes["gemini"] = (server.url + GEMINI_SSE, GEMINI_BODY)
                 for family, (url, body) in routes.items():
@@ -109,33 +120,53 @@ def main() -> None:
                     for _ in range(options.requests):
                         through.append(timed_stream(client, url, body))
                         upstream.append(first_text_offset(cassette, family))
-                        straight.append(timed_stream(client, llama + "/chat/completions",
-                                                     direct[family]))
+                        straight.append(
+                            timed_stream(client, llama + "/chat/completions", direct[family])
+                        )
                     ttft = [t for t, _ in through]
                     ttft_direct = [t for t, _ in straight]
                     # The model's own jitter (tens of ms) swamps a difference of medians:
                     # the overhead is the median of the paired differences.
                     added = median([a - b for a, b in zip(ttft, ttft_direct, strict=True)])
-                    report.add(f"{family} TTFT (median)", median(ttft), median(ttft_direct),
-                               "ms", "≤ direct + 5 ms", added <= 5.0,
-                               note=f"added {added:+.1f} ms (median of {len(ttft)} paired "
-                                    f"differences); p95 {percentile(ttft, 95):.1f} ms (direct "
-                                    f"{percentile(ttft_direct, 95):.1f} ms)")
+                    report.add(
+                        f"{family} TTFT (median)",
+                        median(ttft),
+                        median(ttft_direct),
+                        "ms",
+                        "≤ direct + 5 ms",
+                        added <= 5.0,
+                        note=f"added {added:+.1f} ms (median of {len(ttft)} paired "
+                        f"differences); p95 {percentile(ttft, 95):.1f} ms (direct "
+                        f"{percentile(ttft_direct, 95):.1f} ms)",
+                    )
                     inside = [t - u for (t, _), u in zip(through, upstream, strict=True)]
-                    report.add(f"{family} TTFT added, same request", median(inside), None, "ms",
-                               "≤ 5 ms", median(inside) <= 5.0,
-                               note="client TTFT minus the recorded offset of the upstream's "
-                                    "first text frame in that very exchange (free of the "
-                                    f"model's jitter); p95 {percentile(inside, 95):.1f} ms")
+                    report.add(
+                        f"{family} TTFT added, same request",
+                        median(inside),
+                        None,
+                        "ms",
+                        "≤ 5 ms",
+                        median(inside) <= 5.0,
+                        note="client TTFT minus the recorded offset of the upstream's "
+                        "first text frame in that very exchange (free of the "
+                        f"model's jitter); p95 {percentile(inside, 95):.1f} ms",
+                    )
                     totals = [t for _, t in through]
                     totals_direct = [t for _, t in straight]
-                    report.add(f"{family} total (median)", median(totals),
-                               median(totals_direct), "ms", "", None,
-                               note=f"added {median(totals) - median(totals_direct):+.1f} ms "
-                                    "(includes writing the recording)")
+                    report.add(
+                        f"{family} total (median)",
+                        median(totals),
+                        median(totals_direct),
+                        "ms",
+                        "",
+                        None,
+                        note=f"added {median(totals) - median(totals_direct):+.1f} ms "
+                        "(includes writing the recording)",
+                    )
         with sqlite3.connect(cassette) as db:
             report.details["recordings_stored"] = db.execute(
-                "SELECT count(*) FROM recordings").fetchone()[0]
+                "SELECT count(*) FROM recordings"
+            ).fetchone()[0]
     raise SystemExit(0 if report.finish() else 1)
 
 

@@ -35,8 +35,11 @@ def main() -> None:
         result = RESULTS / f"{name}.json"
         if done.returncode == 1 and result.exists():
             figures = json.loads(result.read_text()).get("figures", [])
-            missed += [f"{name}: {f['name']} ({f['value']} {f['unit']}, target {f['target']})"
-                       for f in figures if f.get("passed") is False]
+            missed += [
+                f"{name}: {f['name']} ({f['value']} {f['unit']}, target {f['target']})"
+                for f in figures
+                if f.get("passed") is False
+            ]
     print("\n### summary")
     print("targets not met:" if missed else "every target met")
     for line in missed:

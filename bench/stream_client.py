@@ -25,14 +25,15 @@ def one(client: httpx.Client, path: str, body: bytes) -> list[tuple[int | None, 
     events: list[tuple[int | None, float]] = []
     buffer = b""
     started = time.perf_counter()
-    with client.stream("POST", path, content=body,
-                       headers={"content-type": "application/json"}) as response:
+    with client.stream(
+        "POST", path, content=body, headers={"content-type": "application/json"}
+    ) as response:
         assert response.status_code == 200, response.read()
         for chunk in response.iter_raw():
             now = (time.perf_counter() - started) * 1000
             buffer += chunk
             while (end := EVENT_END.search(buffer)) is not None:
-                event, buffer = buffer[:end.start()], buffer[end.end():]
+                event, buffer = buffer[: end.start()], buffer[end.end() :]
                 marker = MARKER.search(event)
                 events.append((int(marker.group(1)) if marker else None, round(now, 3)))
     return events

@@ -17,12 +17,12 @@
     │   └── UpstreamStatus         ≥400 the upstream answered with an error status (kept)
     └── Internal                   500  a bug in localaik
 
-Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary each
-(`upstream/client.py` for httpx, `cassette/sqlite.py` for sqlite3, `media/pdf.py` for poppler). A bad cassette is the operator's to
-fix, not a bug, so it is not a 500: 424 (Failed Dependency, gRPC FAILED_PRECONDITION: the
-request needs a cassette that cannot serve it) is retried by no SDK, so a test fails at once with
-the message; a conflict is 409, which the OpenAI and Anthropic SDKs retry, and the retry
-replays the other writer's recording.
+Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary
+each (`upstream/client.py` for httpx, `cassette/sqlite.py` for sqlite3, `media/pdf.py` for
+poppler). A bad cassette is the operator's to fix, not a bug, so it is not a 500: 424 (Failed
+Dependency, gRPC FAILED_PRECONDITION: the request needs a cassette that cannot serve it) is
+retried by no SDK, so a test fails at once with the message; a conflict is 409, which the
+OpenAI and Anthropic SDKs retry, and the retry replays the other writer's recording.
 
 Every class renders in each API family's own error shape through one function,
 `families.rendering.render`, which asks the family's descriptor for its envelope.
@@ -39,8 +39,9 @@ class Error(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, param: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
@@ -75,8 +76,7 @@ class MethodNotAllowed(Error):
     status = 405
     code = "method_not_allowed"
 
-    def __init__(self, message: str, *, param: str | None = None,
-                 allow: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None, allow: str | None = None) -> None:
         super().__init__(message, param=param)
         self.allow = allow
 

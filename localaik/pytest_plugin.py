@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from localaik.testing.server import LocalaikServer
 
 DEFAULT_DIR = "cassettes"
-DUMMY_KEY = "localaik-placeholder-key"   # any key works; this one looks like no real one
+DUMMY_KEY = "localaik-placeholder-key"  # any key works; this one looks like no real one
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -54,23 +54,40 @@ DUMMY_KEY = "localaik-placeholder-key"   # any key works; this one looks like no
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("localaik", "localaik: record and replay LLM API calls")
     group.addoption(
-        "--localaik-mode", choices=MODES, default=None,
+        "--localaik-mode",
+        choices=MODES,
+        default=None,
         help="mode of the localaik fixture's server: record, replay, refresh or passthrough "
-             "[ini localaik_mode; else env LK_MODE; else replay when CI is true, else record]")
+        "[ini localaik_mode; else env LK_MODE; else replay when CI is true, else record]",
+    )
     group.addoption(
-        "--localaik-cassette-dir", default=None, metavar="DIR",
+        "--localaik-cassette-dir",
+        default=None,
+        metavar="DIR",
         help="folder of the per-test cassettes, relative to the current directory "
-             "[ini localaik_cassette_dir, relative to the rootdir; default: cassettes]")
+        "[ini localaik_cassette_dir, relative to the rootdir; default: cassettes]",
+    )
     group.addoption(
-        "--localaik-fail-unused", action="store_true", default=None,
+        "--localaik-fail-unused",
+        action="store_true",
+        default=None,
         help="fail the session when a cassette the tests used holds recordings that no "
-             "request asked for [ini localaik_fail_unused]")
-    parser.addini("localaik_mode", "localaik fixture's mode: record, replay, refresh or "
-                                   "passthrough", default="")
-    parser.addini("localaik_cassette_dir", "localaik cassette folder, relative to the rootdir",
-                  default="")
-    parser.addini("localaik_fail_unused", "fail the session when recordings went unused",
-                  type="bool", default=False)
+        "request asked for [ini localaik_fail_unused]",
+    )
+    parser.addini(
+        "localaik_mode",
+        "localaik fixture's mode: record, replay, refresh or passthrough",
+        default="",
+    )
+    parser.addini(
+        "localaik_cassette_dir", "localaik cassette folder, relative to the rootdir", default=""
+    )
+    parser.addini(
+        "localaik_fail_unused",
+        "fail the session when recordings went unused",
+        type="bool",
+        default=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,8 +105,7 @@ class Options:
     def read(cls, config: pytest.Config) -> Options:
         mode = config.getoption("localaik_mode") or str(config.getini("localaik_mode")).strip()
         if mode and mode.lower() not in MODES:
-            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected one of "
-                                    f"{', '.join(MODES)}")
+            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected one of {', '.join(MODES)}")
         option_dir = config.getoption("localaik_cassette_dir")
         ini_dir = str(config.getini("localaik_cassette_dir")).strip()
         if option_dir:
@@ -97,13 +113,15 @@ class Options:
         else:
             directory = config.rootpath / (ini_dir or DEFAULT_DIR)
         fail = config.getoption("localaik_fail_unused")
-        return cls(mode=Mode(mode.lower()) if mode else None,
-                   cassette_dir=Path(os.path.normpath(directory)),
-                   fail_unused=bool(config.getini("localaik_fail_unused") if fail is None
-                                    else fail))
+        return cls(
+            mode=Mode(mode.lower()) if mode else None,
+            cassette_dir=Path(os.path.normpath(directory)),
+            fail_unused=bool(config.getini("localaik_fail_unused") if fail is None else fail),
+        )
 
 
 # -- the SDKs' environment ---------------------------------------------------------------------
+
 
 # (the key variables an SDK reads, the one set to a placeholder when none of them is set)
 def point_sdks(env: pytest.MonkeyPatch, url: str) -> None:
@@ -154,7 +172,7 @@ class _Active:
     checked: int
 
     def new_misses(self) -> list[str]:
-        new = self.misses[self.checked:]
+        new = self.misses[self.checked :]
         self.checked += len(new)
         return new
 
@@ -162,7 +180,7 @@ class _Active:
 @dataclass
 class _State:
     options: Options
-    report: Report | None = None   # once the session's server has stopped
+    report: Report | None = None  # once the session's server has stopped
 
 
 _STATE = pytest.StashKey[_State]()
@@ -171,8 +189,10 @@ _ACTIVE = pytest.StashKey[_Active]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "localaik(cassette=None): run the test with localaik's cassette, its own "
-                   "(<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db)")
+        "markers",
+        "localaik(cassette=None): run the test with localaik's cassette, its own "
+        "(<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db)",
+    )
     config.stash[_STATE] = _State(Options.read(config))
 
 
@@ -197,8 +217,9 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
 
 
 @pytest.fixture()
-def localaik(request: pytest.FixtureRequest,
-             localaik_session: LocalaikServer) -> Iterator[Localaik]:
+def localaik(
+    request: pytest.FixtureRequest, localaik_session: LocalaikServer
+) -> Iterator[Localaik]:
     """This test's cassette, active until the test is done; a miss fails the test."""
     item = request.node
     try:
@@ -219,8 +240,9 @@ def localaik(request: pytest.FixtureRequest,
         localaik_session.release(path)
     new = active.new_misses()
     if new:
-        pytest.fail(miss_text(new, "while the test's fixtures were set up or torn down"),
-                    pytrace=False)
+        pytest.fail(
+            miss_text(new, "while the test's fixtures were set up or torn down"), pytrace=False
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -232,8 +254,10 @@ def _localaik_marker(request: pytest.FixtureRequest) -> None:
 
 def miss_text(misses: list[str], when: str) -> str:
     count = f"{len(misses)} request{'s' if len(misses) > 1 else ''} had no recording"
-    return (f"localaik: {count} {when} (a replay miss fails the test even when the code under "
-            "test caught the SDK's error):\n\n" + "\n\n".join(misses))
+    return (
+        f"localaik: {count} {when} (a replay miss fails the test even when the code under "
+        "test caught the SDK's error):\n\n" + "\n\n".join(misses)
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -275,8 +299,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     if state.report is None:
         if state.options.fail_unused and getattr(config.option, "numprocesses", None):
-            terminalreporter.write_line("localaik: --localaik-fail-unused is not checked with "
-                                        "pytest-xdist (each worker sees only its own tests)")
+            terminalreporter.write_line(
+                "localaik: --localaik-fail-unused is not checked with "
+                "pytest-xdist (each worker sees only its own tests)"
+            )
         return
     report = state.report
     terminalreporter.write_line(report.line())
@@ -286,10 +312,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         count = report.unused_count
         terminalreporter.write_line(
             f"localaik: {count} recording{'s were' if count > 1 else ' was'} not used by this "
-            "session (--localaik-fail-unused):", red=True, bold=True)
+            "session (--localaik-fail-unused):",
+            red=True,
+            bold=True,
+        )
         for line in report.unused_lines(config.rootpath):
             terminalreporter.write_line(line)
         terminalreporter.write_line(
             "Remove them with `localaik cassette prune CASSETTE` (it drops what the last run "
-            "did not use), or run the tests that use them.")
-
+            "did not use), or run the tests that use them."
+        )

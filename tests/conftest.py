@@ -26,8 +26,9 @@ def fake_llama(fake_llama_process: FakeLlama) -> FakeLlama:
 @pytest.fixture(scope="session")
 def localaik_server(fake_llama_process: FakeLlama) -> Iterator[LocalaikProcess]:
     """`localaik serve` as a live proxy (passthrough: every request reaches the fake)."""
-    with LocalaikProcess({"LK_UPSTREAM": fake_llama_process.url + "/v1",
-                          "LK_MODE": "passthrough"}) as server:
+    with LocalaikProcess(
+        {"LK_UPSTREAM": fake_llama_process.url + "/v1", "LK_MODE": "passthrough"}
+    ) as server:
         yield server
 
 

@@ -32,14 +32,18 @@ def make_pdf(*pages: Page) -> bytes:
         stream = b""
         if page.text:
             escaped = page.text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            stream = b"BT /F1 24 Tf 8 %d Td (%s) Tj ET" % (max(page.height // 2 - 8, 4),
-                                                          escaped.encode("latin-1"))
+            stream = b"BT /F1 24 Tf 8 %d Td (%s) Tj ET" % (
+                max(page.height // 2 - 8, 4),
+                escaped.encode("latin-1"),
+            )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
         content = len(objects)
         rotate = b" /Rotate %d" % page.rotate if page.rotate else b""
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d]%s "
-                       b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
-                       % (page.width, page.height, rotate, content))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d]%s "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
+            % (page.width, page.height, rotate, content)
+        )
         kids.append(b"%d 0 R" % len(objects))
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))

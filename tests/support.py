@@ -35,7 +35,10 @@ class LocalaikProcess:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localaik", "serve", "--port", "0", *(args or [])],
-            stdout=self._log, stderr=subprocess.STDOUT, env=environ)
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
         self.url = self._wait_listening()
 
     def _wait_listening(self, timeout: float = 20.0) -> str:

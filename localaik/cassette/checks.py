@@ -61,8 +61,10 @@ def recording_problems(recording: Recording) -> list[str]:
     found = locate_secret(recording)
     if found is not None:
         kind, where = found
-        problems.append(f"its {where} holds something shaped like a {kind}: cassettes are "
-                        "committed, take it out (re-record without it, or prune it)")
+        problems.append(
+            f"its {where} holds something shaped like a {kind}: cassettes are "
+            "committed, take it out (re-record without it, or prune it)"
+        )
     return problems
 
 
@@ -80,22 +82,31 @@ def _request_problems(recording: Recording) -> list[str]:
         canon = json.loads(recording.request)
     except ValueError:
         return ["its request is not JSON"]
-    if not isinstance(canon, dict) or set(canon) != {"family", "operation", "model", "stream",
-                                                    "body"}:
-        return ["its request is not a canonical request (family, operation, model, stream, "
-                "body)"]
+    if not isinstance(canon, dict) or set(canon) != {
+        "family",
+        "operation",
+        "model",
+        "stream",
+        "body",
+    }:
+        return ["its request is not a canonical request (family, operation, model, stream, body)"]
     problems = []
     if canonical_json(canon) != recording.request:
         problems.append("its request is not in canonical form (sorted keys, compact)")
     if request_key(recording.request) != recording.key:
-        problems.append(f"its key does not match its request (the request hashes to "
-                        f"{request_key(recording.request)[:12]})")
-    columns = {"family": recording.family, "operation": recording.operation,
-               "model": recording.model, "stream": recording.stream}
+        problems.append(
+            f"its key does not match its request (the request hashes to "
+            f"{request_key(recording.request)[:12]})"
+        )
+    columns = {
+        "family": recording.family,
+        "operation": recording.operation,
+        "model": recording.model,
+        "stream": recording.stream,
+    }
     for name, value in columns.items():
         if canon[name] != value:
-            problems.append(f"its request says {name} {canon[name]!r}, the {name} column "
-                            f"{value!r}")
+            problems.append(f"its request says {name} {canon[name]!r}, the {name} column {value!r}")
     return problems
 
 
@@ -148,7 +159,7 @@ def error_of(data: str) -> str | None:
     if isinstance(value, list) and value:
         value = value[-1]
     if isinstance(value, dict) and value.get("type") == "error" and "message" in value:
-        return str(value["message"] or "error")   # a Responses API error event
+        return str(value["message"] or "error")  # a Responses API error event
     if not isinstance(value, dict) or "error" not in value:
         return None
     error = value["error"]
@@ -168,7 +179,7 @@ def client_request(recording: Recording) -> Rebuilt | str:
     operation = family.descriptor.operation(operation_name) if family is not None else None
     rebuilt = operation.rebuild(canon) if operation is not None else None
     if rebuilt is None:
-        return (f"it cannot be replayed: this localaik serves no {family_name} "
-                f"{operation_name} request")
+        return (
+            f"it cannot be replayed: this localaik serves no {family_name} {operation_name} request"
+        )
     return rebuilt
-

@@ -14,23 +14,42 @@ from localaik.upstream.exchange import Exchange
 from localaik.wire import sse
 
 
-def draft_of(key: str, ordinal: int, request: ClientRequest, canon_text: str,
-             upstream_text: str, live: Exchange, upstream_shown: str) -> Recording:
+def draft_of(
+    key: str,
+    ordinal: int,
+    request: ClientRequest,
+    canon_text: str,
+    upstream_text: str,
+    live: Exchange,
+    upstream_shown: str,
+) -> Recording:
     """The recording of `live`, still without its body or frames."""
     return Recording(
-        key=key, ordinal=ordinal, family=request.family, operation=request.operation,
-        model=request.model, stream=request.stream, request=canon_text,
-        upstream_request=upstream_text, status=live.status,
-        content_type=live.content_type, body=None, frames=[], duration_ms=0.0,
-        recorded_at="", localaik_version=__version__, upstream=upstream_shown,
-        upstream_model=None, upstream_build=None)
+        key=key,
+        ordinal=ordinal,
+        family=request.family,
+        operation=request.operation,
+        model=request.model,
+        stream=request.stream,
+        request=canon_text,
+        upstream_request=upstream_text,
+        status=live.status,
+        content_type=live.content_type,
+        body=None,
+        frames=[],
+        duration_ms=0.0,
+        recorded_at="",
+        localaik_version=__version__,
+        upstream=upstream_shown,
+        upstream_model=None,
+        upstream_build=None,
+    )
 
 
 def finish(draft: Recording, duration_ms: float) -> None:
     """Stamp a whole answer: its duration, when, and its provenance."""
     draft.duration_ms = duration_ms
-    draft.recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds") \
-        .replace("+00:00", "Z")
+    draft.recorded_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     draft.upstream_model, draft.upstream_build = provenance(draft)
 
 
@@ -50,6 +69,8 @@ def provenance(recording: Recording) -> tuple[str | None, str | None]:
         if isinstance(data, dict) and ("model" in data or "system_fingerprint" in data):
             model = data.get("model")
             build = data.get("system_fingerprint")
-            return (model if isinstance(model, str) else None,
-                    build if isinstance(build, str) else None)
+            return (
+                model if isinstance(model, str) else None,
+                build if isinstance(build, str) else None,
+            )
     return None, None

@@ -62,8 +62,10 @@ def to_document(recording: Recording) -> dict[str, Any]:
             "content_type": recording.content_type,
             "duration_ms": recording.duration_ms,
             "body": None if recording.body is None else _text_or_base64(recording.body),
-            "frames": [{"offset_ms": frame.offset_ms, "data": _text_or_base64(frame.data)}
-                       for frame in recording.frames],
+            "frames": [
+                {"offset_ms": frame.offset_ms, "data": _text_or_base64(frame.data)}
+                for frame in recording.frames
+            ],
         },
         "provenance": {
             "recorded_at": recording.recorded_at,
@@ -82,8 +84,9 @@ def from_document(document: Any, *, where: str = "document") -> Recording:
     except ExportError as exc:
         raise ExportError(f"{where}: {exc}") from None
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise ExportError(f"{where}: not a localaik recording ({type(exc).__name__}: {exc})") \
-            from None
+        raise ExportError(
+            f"{where}: not a localaik recording ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _from_document(document: Any) -> Recording:
@@ -94,16 +97,21 @@ def _from_document(document: Any) -> Recording:
         raise ExportError(f'no "format": "{FORMAT}" member; not a localaik recording')
     version = fmt.partition("/")[2]
     if not version.isdigit() or int(version) > VERSION:
-        raise ExportError(f"format {fmt} is newer than this localaik understands ({FORMAT}); "
-                          "upgrade localaik to import it")
+        raise ExportError(
+            f"format {fmt} is newer than this localaik understands ({FORMAT}); "
+            "upgrade localaik to import it"
+        )
     response, provenance = document["response"], document["provenance"]
     request_text = _serialised(document["request"], canonical=True)
     key = _string(document, "key")
     if request_key(request_text) != key:
-        raise ExportError(f"key {key} does not match its request (the request hashes to "
-                          f"{request_key(request_text)}); was the request edited?")
-    frames = [Frame(_number(frame, "offset_ms"), _bytes(frame["data"]))
-              for frame in response["frames"]]
+        raise ExportError(
+            f"key {key} does not match its request (the request hashes to "
+            f"{request_key(request_text)}); was the request edited?"
+        )
+    frames = [
+        Frame(_number(frame, "offset_ms"), _bytes(frame["data"])) for frame in response["frames"]
+    ]
     return Recording(
         key=key,
         ordinal=_integer(document, "ordinal"),
@@ -175,8 +183,12 @@ def answer(recording: Recording) -> tuple[Any, ...]:
     Two recordings of one request with equal answers are the same recording for `merge` and
     `diff`, even when one was recorded later or streamed more slowly.
     """
-    return (recording.status, recording.content_type, recording.body,
-            tuple(bytes(frame.data) for frame in recording.frames))
+    return (
+        recording.status,
+        recording.content_type,
+        recording.body,
+        tuple(bytes(frame.data) for frame in recording.frames),
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -190,8 +202,11 @@ def _parsed(text: str) -> Any:
 
 
 def _serialised(value: Any, *, canonical: bool) -> str:
-    if isinstance(value, dict) and set(value) == {"unparsed"} and isinstance(
-            value["unparsed"], str):
+    if (
+        isinstance(value, dict)
+        and set(value) == {"unparsed"}
+        and isinstance(value["unparsed"], str)
+    ):
         return value["unparsed"]
     if canonical:
         if not isinstance(value, dict):
@@ -212,7 +227,7 @@ def _bytes(value: Any) -> bytes:
         return value.encode("utf-8", "surrogatepass")
     if isinstance(value, dict) and set(value) == {"base64"} and isinstance(value["base64"], str):
         return base64.b64decode(value["base64"], validate=True)
-    raise ExportError(f"bytes must be a string or {{\"base64\": …}}, not {value!r:.60}")
+    raise ExportError(f'bytes must be a string or {{"base64": …}}, not {value!r:.60}')
 
 
 def _string(obj: dict[str, Any], name: str) -> str:

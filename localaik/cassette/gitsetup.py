@@ -41,8 +41,8 @@ class SetupResult:
     """What `setup` changed, for the command to print."""
 
     top: Path
-    attributes: list[str] = field(default_factory=list)   # lines added to .gitattributes
-    ignored: list[str] = field(default_factory=list)      # lines added to .gitignore
+    attributes: list[str] = field(default_factory=list)  # lines added to .gitattributes
+    ignored: list[str] = field(default_factory=list)  # lines added to .gitignore
     config: dict[str, str] = field(default_factory=dict)  # repo-local git config set
 
 
@@ -57,16 +57,20 @@ def driver_config() -> dict[str, str]:
     return {
         f"diff.{DRIVER}.textconv": python_command("cassette", "textconv"),
         f"merge.{DRIVER}.name": "localaik cassette merge (union of recordings)",
-        f"merge.{DRIVER}.driver": python_command("cassette", "merge-driver", "%O", "%A", "%B",
-                                                 "%P"),
+        f"merge.{DRIVER}.driver": python_command(
+            "cassette", "merge-driver", "%O", "%A", "%B", "%P"
+        ),
     }
 
 
 def toplevel(cwd: Path | None = None) -> Path:
     """The top folder of the git work tree around `cwd`; GitError outside one."""
-    output = _git(["rev-parse", "--show-toplevel"], cwd,
-                  "not inside a git repository (run it in your project's work tree)",
-                  detail=False)
+    output = _git(
+        ["rev-parse", "--show-toplevel"],
+        cwd,
+        "not inside a git repository (run it in your project's work tree)",
+        detail=False,
+    )
     return Path(output.strip())
 
 
@@ -123,8 +127,7 @@ def _append_missing(path: Path, wanted: list[str]) -> list[str]:
 
 def _git(args: list[str], cwd: Path | None, failure: str, *, detail: bool = True) -> str:
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)") from None
     if done.returncode != 0:
@@ -136,8 +139,7 @@ def _git(args: list[str], cwd: Path | None, failure: str, *, detail: bool = True
 def _git_optional(args: list[str], cwd: Path) -> str | None:
     """Output of a git query, None when git says there is nothing (exit status 1)."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)") from None
     return done.stdout if done.returncode == 0 else None

@@ -66,8 +66,9 @@ def _rules(family: str, operation: str) -> tuple[KeyRules, tuple[IgnoreRule, ...
     return found.key_rules, tuple(volatile)
 
 
-def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = (), *,
-              cased: bool = False) -> dict[str, Any]:
+def canonical(
+    request: ClientRequest, ignore: Sequence[IgnoreRule] = (), *, cased: bool = False
+) -> dict[str, Any]:
     """The canonical form of a request: what the key hashes and what a miss is compared on.
 
     `cased`: the body is already in the family's one key spelling (the pipeline's parsed
@@ -88,8 +89,13 @@ def canonical(request: ClientRequest, ignore: Sequence[IgnoreRule] = (), *,
             for rule in ignore:
                 remove(body, rule.steps)
             body = _normal(body, rules.keep_empty_in)
-    return {"family": request.family, "operation": request.operation, "model": request.model,
-            "stream": bool(request.stream), "body": body}
+    return {
+        "family": request.family,
+        "operation": request.operation,
+        "model": request.model,
+        "stream": bool(request.stream),
+        "body": body,
+    }
 
 
 def _normal(value: Any, keep_empty_in: frozenset[str], keep_empty: bool = False) -> Any:

@@ -28,8 +28,8 @@ from typing import Any
 
 from localaik.cassette.recording import Summary
 
-DIFFERENCES_SHOWN = 10   # per recording in a miss message
-PREVIEW = 48             # characters of a value shown in a miss message
+DIFFERENCES_SHOWN = 10  # per recording in a miss message
+PREVIEW = 48  # characters of a value shown in a miss message
 _TOP = ("family", "operation", "model", "stream")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -49,9 +49,9 @@ MISSING = _Missing.MISSING
 class Difference:
     """One path whose value differs between the request that missed and a recording."""
 
-    path: str      # "contents[1].parts[0].text", "generationConfig.temperature", "model"
-    ours: Any      # the value in the request that missed (MISSING when absent)
-    theirs: Any    # the value in the recording (MISSING when absent)
+    path: str  # "contents[1].parts[0].text", "generationConfig.temperature", "model"
+    ours: Any  # the value in the request that missed (MISSING when absent)
+    theirs: Any  # the value in the recording (MISSING when absent)
 
 
 # -- differences -------------------------------------------------------------------------------
@@ -95,8 +95,12 @@ def _walk(a: Any, b: Any, path: str, out: list[Difference]) -> None:
             _walk(a.get(name, MISSING), b.get(name, MISSING), _join(path, name), out)
     elif isinstance(a, list) and isinstance(b, list):
         for index in range(max(len(a), len(b))):
-            _walk(a[index] if index < len(a) else MISSING,
-                  b[index] if index < len(b) else MISSING, f"{path}[{index}]", out)
+            _walk(
+                a[index] if index < len(a) else MISSING,
+                b[index] if index < len(b) else MISSING,
+                f"{path}[{index}]",
+                out,
+            )
     elif not _same(a, b):
         out.append(Difference(path or "body", a, b))
 
@@ -155,7 +159,7 @@ def _features(canon: Any) -> set[int]:
 class _Entry:
     summary: Summary
     group: tuple[str, str]
-    size: int          # number of features
+    size: int  # number of features
     live: bool = True  # False once a later recording replaced the same (key, ordinal)
 
 
@@ -189,8 +193,9 @@ class NearestIndex:
             else:
                 posting.append(slot)
 
-    def nearest(self, canon: dict[str, Any],
-                limit: int = 3) -> list[tuple[Summary, list[Difference]]]:
+    def nearest(
+        self, canon: dict[str, Any], limit: int = 3
+    ) -> list[tuple[Summary, list[Difference]]]:
         """The `limit` closest recordings, each with its differences from `canon`.
 
         Order: same family and operation first, then higher Jaccard similarity of features,
@@ -199,8 +204,9 @@ class NearestIndex:
         if limit <= 0 or not self._slots:
             return []
         features = _features(canon)
-        shared = Counter(itertools.chain.from_iterable(
-            self._postings.get(feature, ()) for feature in features))
+        shared = Counter(
+            itertools.chain.from_iterable(self._postings.get(feature, ()) for feature in features)
+        )
         group = (canon.get("family"), canon.get("operation"))
         size = len(features)
         entries = self._entries
@@ -209,15 +215,21 @@ class NearestIndex:
             entry = entries[slot]
             common = shared.get(slot, 0)
             union = size + entry.size - common
-            return (entry.group == group, common / union if union else 1.0,
-                    entry.summary.recorded_at, -1 if entry.summary.id is None else entry.summary.id)
+            return (
+                entry.group == group,
+                common / union if union else 1.0,
+                entry.summary.recorded_at,
+                -1 if entry.summary.id is None else entry.summary.id,
+            )
 
         candidates: Iterable[int] = (slot for slot in shared if entries[slot].live)
         if sum(1 for slot in shared if entries[slot].live) < limit:
             candidates = (slot for slot, entry in enumerate(entries) if entry.live)
         best = heapq.nlargest(limit, candidates, key=rank)
-        return [(entries[slot].summary, differences(canon, _parse(entries[slot].summary)))
-                for slot in best]
+        return [
+            (entries[slot].summary, differences(canon, _parse(entries[slot].summary)))
+            for slot in best
+        ]
 
 
 def _parse(summary: Summary) -> Any:
@@ -230,12 +242,19 @@ def _parse(summary: Summary) -> Any:
 
 # -- the message -------------------------------------------------------------------------------
 
-HOW_TO_RECORD = ("set LK_MODE=record (or --mode record) with a model running, then commit the "
-                 "cassette")
+HOW_TO_RECORD = (
+    "set LK_MODE=record (or --mode record) with a model running, then commit the cassette"
+)
 
 
-def miss_message(*, cassette: str, key: str, mode: str, canon: dict[str, Any],
-                 nearest: list[tuple[Summary, list[Difference]]]) -> str:
+def miss_message(
+    *,
+    cassette: str,
+    key: str,
+    mode: str,
+    canon: dict[str, Any],
+    nearest: list[tuple[Summary, list[Difference]]],
+) -> str:
     """The text of a replay miss: what missed, what came closest and why, how to record it."""
     lines = [
         f"replay miss: no recording matches this {_describe(canon)} request",
@@ -244,19 +263,25 @@ def miss_message(*, cassette: str, key: str, mode: str, canon: dict[str, Any],
         f"  mode:     {mode}",
     ]
     if not nearest:
-        lines.append("The cassette holds no recordings (it is empty or missing), so there is "
-                     "nothing to compare with.")
+        lines.append(
+            "The cassette holds no recordings (it is empty or missing), so there is "
+            "nothing to compare with."
+        )
     else:
         lines.append("Nearest recordings, with what differs (this request, then the recording):")
         for number, (summary, diffs) in enumerate(nearest, 1):
             model = summary.model if summary.model is not None else "(no model)"
             stream = " stream" if summary.stream else ""
             ordinal = f" #{summary.ordinal}" if summary.ordinal else ""
-            lines.append(f"  {number}. {summary.key[:12]}{ordinal}  {summary.family} "
-                         f"{summary.operation} {model}{stream}, recorded {summary.recorded_at}")
+            lines.append(
+                f"  {number}. {summary.key[:12]}{ordinal}  {summary.family} "
+                f"{summary.operation} {model}{stream}, recorded {summary.recorded_at}"
+            )
             if not diffs:
-                lines.append("     the same canonical request, under another key (recorded "
-                             "by another localaik version?)")
+                lines.append(
+                    "     the same canonical request, under another key (recorded "
+                    "by another localaik version?)"
+                )
             for diff in diffs[:DIFFERENCES_SHOWN]:
                 ours, theirs = _previews(diff.ours, diff.theirs)
                 lines.append(f"     {diff.path}: {ours} here, {theirs} recorded")
@@ -264,8 +289,10 @@ def miss_message(*, cassette: str, key: str, mode: str, canon: dict[str, Any],
                 lines.append(f"     … and {len(diffs) - DIFFERENCES_SHOWN} more")
     lines.append(f"To record it: {HOW_TO_RECORD}.")
     if nearest:
-        lines.append("If a differing field is volatile (an id, a timestamp), add its path to "
-                     "LK_IGNORE so that it leaves the key.")
+        lines.append(
+            "If a differing field is volatile (an id, a timestamp), add its path to "
+            "LK_IGNORE so that it leaves the key."
+        )
     return "\n".join(lines)
 
 
@@ -291,17 +318,17 @@ def _common_prefix(a: str, b: str) -> str:
     for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return a[:index]
-    return a[:min(len(a), len(b))]
+    return a[: min(len(a), len(b))]
 
 
 def _preview(value: Any, start: int = 0) -> str:
     if value is MISSING:
         return "(absent)"
     if isinstance(value, str):
-        text = json.dumps(value[start:start + PREVIEW], ensure_ascii=False)[1:-1]
+        text = json.dumps(value[start : start + PREVIEW], ensure_ascii=False)[1:-1]
         head = "…" if start else ""
         tail = "…" if len(value) > start + PREVIEW else ""
         size = f" ({len(value)} chars)" if head or tail else ""
         return f'"{head}{text}{tail}"{size}'
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= PREVIEW else text[:PREVIEW - 1] + "…"
+    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"

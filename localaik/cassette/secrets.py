@@ -31,8 +31,8 @@ _WORD_START = r"(?:(?<![A-Za-z])|(?<=%[0-9A-Fa-f]{2}))"
 @dataclasses.dataclass(frozen=True)
 class _Shape:
     kind: str
-    needles: tuple[str, ...]   # literals every match starts with (bearer: after its first letter)
-    lead: int                  # characters of the match before the needle
+    needles: tuple[str, ...]  # literals every match starts with (bearer: after its first letter)
+    lead: int  # characters of the match before the needle
     pattern: re.Pattern[str]
 
     def search(self, text: str) -> bool:
@@ -50,20 +50,37 @@ class _Shape:
 
 # Order matters: an Anthropic key also has the shape of an OpenAI key.
 _SHAPES = (
-    _Shape("Google API key", ("AIza",), 0,
-           re.compile(_START + r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
-    _Shape("Anthropic key", ("sk-ant-",), 0,
-           re.compile(_START + r"sk-ant-[A-Za-z0-9_-]{20,}")),
-    _Shape("OpenAI key", ("sk-",), 0,
-           re.compile(_START + r"sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}")),
-    _Shape("JWT", ("eyJ",), 0,
-           re.compile(_START + r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),
+    _Shape(
+        "Google API key",
+        ("AIza",),
+        0,
+        re.compile(_START + r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+    ),
+    _Shape("Anthropic key", ("sk-ant-",), 0, re.compile(_START + r"sk-ant-[A-Za-z0-9_-]{20,}")),
+    _Shape(
+        "OpenAI key",
+        ("sk-",),
+        0,
+        re.compile(_START + r"sk-(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}"),
+    ),
+    _Shape(
+        "JWT",
+        ("eyJ",),
+        0,
+        re.compile(_START + r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+    ),
     # A digit, a capital after the first character, or token punctuation (not a sentence's
     # full stop): random, not prose.
-    _Shape("bearer token", ("earer", "EARER"), 1,
-           re.compile(_WORD_START + r"(?i:bearer)(?:[ \t]+|%20|\+)"
-                      r"(?=.[A-Za-z0-9._~+/=-]*(?:[0-9A-Z_~+/]|\.[A-Za-z0-9]))"
-                      r"[A-Za-z0-9._~+/=-]{16,}")),
+    _Shape(
+        "bearer token",
+        ("earer", "EARER"),
+        1,
+        re.compile(
+            _WORD_START + r"(?i:bearer)(?:[ \t]+|%20|\+)"
+            r"(?=.[A-Za-z0-9._~+/=-]*(?:[0-9A-Z_~+/]|\.[A-Za-z0-9]))"
+            r"[A-Za-z0-9._~+/=-]{16,}"
+        ),
+    ),
 )
 
 _JSON_ESCAPE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|([nrtbf])|(["\\/]))')
@@ -71,12 +88,14 @@ _JSON_ESCAPE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|([nrtbf])|(["\\/]))')
 
 def _unescape(text: str) -> str:
     """Decode one level of JSON string escapes; control escapes become a space (a boundary)."""
+
     def one(match: re.Match[str]) -> str:
         if match.group(1):
             return chr(int(match.group(1), 16))
         if match.group(2):
             return " "
         return match.group(3)
+
     return _JSON_ESCAPE.sub(one, text)
 
 
@@ -121,8 +140,11 @@ def locate_secret(recording: Recording) -> tuple[str, str] | None:
         elif isinstance(value, bytes | bytearray):
             kind = find_secret(_latin1(value))
         elif isinstance(value, list):
-            datas = [item.data for item in value
-                     if isinstance(getattr(item, "data", None), bytes | bytearray)]
+            datas = [
+                item.data
+                for item in value
+                if isinstance(getattr(item, "data", None), bytes | bytearray)
+            ]
             kind = find_secret(_latin1(b"\n".join(datas)))
             if kind is not None:
                 for index, data in enumerate(datas):
@@ -150,7 +172,8 @@ def refuse_secrets(recording: Recording, cassette: str) -> None:
         raise SecretRefused(
             f"not recording into cassette {cassette}: the {where} field holds something "
             f"shaped like {article} {kind}. Cassettes are meant to be committed, so "
-            f"localaik never stores keys or tokens; take it out of the request and retry.")
+            f"localaik never stores keys or tokens; take it out of the request and retry."
+        )
 
 
 _PIECES = ("content", "text", "arguments", "reasoning_content", "refusal")

@@ -54,8 +54,9 @@ def lines(recording: Recording, *, timing: bool = True, color: bool = False) -> 
 
     stream = "  stream" if recording.stream else ""
     yield head(f"recording {recording.key}  ordinal {recording.ordinal}")
-    yield (f"{INDENT}{recording.family} {recording.operation}  model {recording.model or '-'}"
-           f"{stream}")
+    yield (
+        f"{INDENT}{recording.family} {recording.operation}  model {recording.model or '-'}{stream}"
+    )
     request = _json(recording.request)
     yield head("request")
     yield from _block(request.get("body") if isinstance(request, dict) else request)
@@ -66,8 +67,11 @@ def lines(recording: Recording, *, timing: bool = True, color: bool = False) -> 
     else:
         yield head("upstream request")
         yield from _block(upstream)
-    status = click.style(str(recording.status), fg="green" if recording.status < 400 else "red") \
-        if color else str(recording.status)
+    status = (
+        click.style(str(recording.status), fg="green" if recording.status < 400 else "red")
+        if color
+        else str(recording.status)
+    )
     duration = f"  {recording.duration_ms:g} ms" if timing else ""
     yield head("response") + f"  {status} {recording.content_type}{duration}"
     text = answer_text(recording)
@@ -81,10 +85,14 @@ def lines(recording: Recording, *, timing: bool = True, color: bool = False) -> 
         for part in data.splitlines() or [""]:
             yield f"{INDENT}{offset}{part}"
     yield head("provenance")
-    yield (f"{INDENT}recorded {recording.recorded_at} by localaik {recording.localaik_version}"
-           f" from {recording.upstream}")
-    yield (f"{INDENT}upstream model {recording.upstream_model or 'unknown'}, build "
-           f"{recording.upstream_build or 'unknown'}")
+    yield (
+        f"{INDENT}recorded {recording.recorded_at} by localaik {recording.localaik_version}"
+        f" from {recording.upstream}"
+    )
+    yield (
+        f"{INDENT}upstream model {recording.upstream_model or 'unknown'}, build "
+        f"{recording.upstream_build or 'unknown'}"
+    )
 
 
 def text(recording: Recording, *, timing: bool = True) -> str:
@@ -105,8 +113,10 @@ def answer_text(recording: Recording) -> str | None:
         vectors = _vectors(body)
         if vectors:
             size = len(vectors[0])
-            return (f"{len(vectors)} embedding{'s' if len(vectors) > 1 else ''} of {size} "
-                    f"value{'s' if size != 1 else ''}")
+            return (
+                f"{len(vectors)} embedding{'s' if len(vectors) > 1 else ''} of {size} "
+                f"value{'s' if size != 1 else ''}"
+            )
         _collect(body, pieces)
     joined = "".join(pieces)
     return joined.replace("\r", "\\r").replace("\n", "\\n") if joined else None
@@ -130,20 +140,30 @@ def _vectors(value: Any) -> list[list[Any]]:
     """The embedding vectors of an upstream `/embeddings` answer ([] for any other body)."""
     if not isinstance(value, dict) or not isinstance(value.get("data"), list):
         return []
-    return [item["embedding"] for item in value["data"]
-            if isinstance(item, dict) and _is_vector(item.get("embedding"))]
+    return [
+        item["embedding"]
+        for item in value["data"]
+        if isinstance(item, dict) and _is_vector(item.get("embedding"))
+    ]
 
 
 def _is_vector(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+    )
 
 
 def _summarised(value: Any) -> Any:
     """`value` with every `embedding` vector as one line of text (see the module docstring)."""
     if isinstance(value, dict):
-        return {key: _vector_line(item) if key == "embedding" and _is_vector(item)
-                else _summarised(item) for key, item in value.items()}
+        return {
+            key: _vector_line(item)
+            if key == "embedding" and _is_vector(item)
+            else _summarised(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_summarised(item) for item in value]
     return value
@@ -173,7 +193,6 @@ def _body(body: bytes) -> Any:
 def _block(value: Any) -> Iterator[str]:
     if value is None:
         return
-    rendered = value if isinstance(value, str) else json.dumps(value, indent=2,
-                                                                ensure_ascii=False)
+    rendered = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
     for line in rendered.splitlines():
         yield INDENT + line

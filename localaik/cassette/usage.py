@@ -78,8 +78,19 @@ class UsageLog:
         if (cassette, key, ordinal) in self._seen:
             return False
         self._seen.add((cassette, key, ordinal))
-        line = json.dumps({"run": self.run, "started": self.started, "at": now(), "key": key,
-                           "ordinal": ordinal}, separators=(",", ":")) + "\n"
+        line = (
+            json.dumps(
+                {
+                    "run": self.run,
+                    "started": self.started,
+                    "at": now(),
+                    "key": key,
+                    "ordinal": ordinal,
+                },
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
         path = usage_path(cassette)
         try:
             _make_folder(path.parent)
@@ -90,8 +101,12 @@ class UsageLog:
         except OSError as exc:
             if path not in self._failed:
                 self._failed.add(path)
-                log.warning("cannot note recording use in %s (prune and ls will not know "
-                            "this run used it): %s", path, exc)
+                log.warning(
+                    "cannot note recording use in %s (prune and ls will not know "
+                    "this run used it): %s",
+                    path,
+                    exc,
+                )
         return True
 
     def served(self, cassette: Path) -> set[tuple[str, int]]:
@@ -134,9 +149,15 @@ def last_used(cassette: Path) -> dict[tuple[str, int], str]:
 def compact(path: Path, keep: int = KEEP_RUNS) -> None:
     """Rewrite the usage file at `path` with only its newest `keep` runs (atomic replace)."""
     runs = read_runs(_cassette_of(path))[-keep:]
-    lines = [json.dumps({"run": run.id, "started": run.started, "at": at, "key": key,
-                         "ordinal": ordinal}, separators=(",", ":")) + "\n"
-             for run in runs for (key, ordinal), at in sorted(run.used.items())]
+    lines = [
+        json.dumps(
+            {"run": run.id, "started": run.started, "at": at, "key": key, "ordinal": ordinal},
+            separators=(",", ":"),
+        )
+        + "\n"
+        for run in runs
+        for (key, ordinal), at in sorted(run.used.items())
+    ]
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
     temporary.write_text("".join(lines), encoding="utf-8")
     os.replace(temporary, path)

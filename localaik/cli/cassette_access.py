@@ -55,19 +55,25 @@ def find(cassette: SQLiteStore, wanted: str) -> Recording:
     """The recording named by a key prefix, with `/N` for an ordinal; a clear error otherwise."""
     prefix, _, ordinal_text = wanted.strip().partition("/")
     prefix = prefix.lower()
-    if not re.fullmatch(r"[0-9a-f]{1,32}", prefix) or (ordinal_text and
-                                                         not ordinal_text.isdigit()):
-        raise click.ClickException(f"{wanted!r} is not a recording key (hex digits, optionally "
-                                   "/ORDINAL), as `localaik cassette ls` shows")
-    matches = [s for s in cassette.summaries() if s.key.startswith(prefix)
-               and (not ordinal_text or s.ordinal == int(ordinal_text))]
+    if not re.fullmatch(r"[0-9a-f]{1,32}", prefix) or (ordinal_text and not ordinal_text.isdigit()):
+        raise click.ClickException(
+            f"{wanted!r} is not a recording key (hex digits, optionally "
+            "/ORDINAL), as `localaik cassette ls` shows"
+        )
+    matches = [
+        s
+        for s in cassette.summaries()
+        if s.key.startswith(prefix) and (not ordinal_text or s.ordinal == int(ordinal_text))
+    ]
     keys = sorted({s.key for s in matches})
     if not matches:
         raise click.ClickException(f"no recording with key {wanted} in {cassette.path}")
     if len(keys) > 1:
-        raise click.ClickException(f"key prefix {prefix} matches {len(keys)} recordings in "
-                                   f"{cassette.path} ({', '.join(k[:16] for k in keys[:5])}"
-                                   f"{', …' if len(keys) > 5 else ''}); give more of the key")
+        raise click.ClickException(
+            f"key prefix {prefix} matches {len(keys)} recordings in "
+            f"{cassette.path} ({', '.join(k[:16] for k in keys[:5])}"
+            f"{', …' if len(keys) > 5 else ''}); give more of the key"
+        )
     chosen = min(matches, key=lambda s: s.ordinal)
     recording = cassette.get(chosen.key, chosen.ordinal)
     assert recording is not None

@@ -32,9 +32,13 @@ def register(group: click.Group) -> None:
 
 @click.command("export")
 @click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--to", "target", required=True,
-              help="A .jsonl file (one recording per line), - for standard output, or a "
-                   "directory (one indented .json file per recording).")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="A .jsonl file (one recording per line), - for standard output, or a "
+    "directory (one indented .json file per recording).",
+)
 def export_command(path: Path | None, target: str) -> None:
     """Write a cassette's recordings as text: one JSON document per recording, sorted by key,
     versioned ("format": "localaik-recording/1"), the same bytes for the same recordings.
@@ -53,16 +57,16 @@ def export_command(path: Path | None, target: str) -> None:
         if out.suffix in (".jsonl", ".json"):
             out.parent.mkdir(parents=True, exist_ok=True)
             temporary = out.with_name(out.name + ".tmp")
-            with temporary.open("w", encoding="utf-8", errors="surrogatepass",
-                                newline="\n") as handle:
+            with temporary.open(
+                "w", encoding="utf-8", errors="surrogatepass", newline="\n"
+            ) as handle:
                 handle.writelines(export.jsonl(recordings))
             temporary.replace(out)
         else:
             _export_dir(recordings, out)
     except OSError as exc:
         raise click.ClickException(f"cannot export to {target}: {exc}") from None
-    click.echo(f"exported {len(recordings)} recordings from {cassette.path} to {target}",
-               err=True)
+    click.echo(f"exported {len(recordings)} recordings from {cassette.path} to {target}", err=True)
 
 
 def _export_dir(recordings: list[Recording], out: Path) -> None:
@@ -70,13 +74,19 @@ def _export_dir(recordings: list[Recording], out: Path) -> None:
         raise click.ClickException(f"{out} is a file; give a directory, or a .jsonl file")
     out.mkdir(parents=True, exist_ok=True)
     names = set()
-    for document, recording in zip(export.sorted_documents(recordings),
-                                   sorted(recordings, key=lambda r: (r.key, r.ordinal)),
-                                   strict=True):
+    for document, recording in zip(
+        export.sorted_documents(recordings),
+        sorted(recordings, key=lambda r: (r.key, r.ordinal)),
+        strict=True,
+    ):
         name = export.file_name(recording)
         names.add(name)
-        (out / name).write_text(export.document_text(document) + "\n", encoding="utf-8",
-                                errors="surrogatepass", newline="\n")
+        (out / name).write_text(
+            export.document_text(document) + "\n",
+            encoding="utf-8",
+            errors="surrogatepass",
+            newline="\n",
+        )
     for stale in out.iterdir():
         if EXPORT_FILE.match(stale.name) and stale.name not in names:
             stale.unlink()
@@ -84,10 +94,17 @@ def _export_dir(recordings: list[Recording], out: Path) -> None:
 
 @click.command("import")
 @click.argument("source")
-@click.option("--into", "path", type=click.Path(path_type=Path, dir_okay=False),
-              help="The cassette to import into (created if missing). [the configured one]")
-@click.option("--replace", is_flag=True,
-              help="Overwrite recordings the cassette holds with a different answer.")
+@click.option(
+    "--into",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The cassette to import into (created if missing). [the configured one]",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Overwrite recordings the cassette holds with a different answer.",
+)
 def import_command(source: str, path: Path | None, replace: bool) -> None:
     """Read recordings exported by `localaik cassette export` into a cassette.
 
@@ -103,7 +120,8 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
         if found is not None:
             raise click.ClickException(
                 f"nothing imported: recording {transcript.short_key(recording)} holds something "
-                f"shaped like a {found[0]} in its {found[1]} field; cassettes never hold secrets")
+                f"shaped like a {found[0]} in its {found[1]} field; cassettes never hold secrets"
+            )
     path = path or default_cassette()
     new, same, different = list(recordings), 0, []
     if path.exists():
@@ -122,7 +140,8 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
         shown = ", ".join(transcript.short_key(r) for r in different[:5])
         raise click.ClickException(
             f"{len(different)} recording(s) in {source} answer differently from those in "
-            f"{path} ({shown}); nothing imported. Use --replace to overwrite them")
+            f"{path} ({shown}); nothing imported. Use --replace to overwrite them"
+        )
     if new or different:
         cassette = store_for(path)
         try:
@@ -132,8 +151,11 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
             raise click.ClickException(exc.message) from None
         finally:
             cassette.close()
-    click.echo(f"imported {len(new)} new and {len(different)} replaced recordings into {path}; "
-               f"{same} already there", err=True)
+    click.echo(
+        f"imported {len(new)} new and {len(different)} replaced recordings into {path}; "
+        f"{same} already there",
+        err=True,
+    )
 
 
 def _read_export(source: str) -> list[Recording]:
@@ -146,8 +168,9 @@ def _read_export(source: str) -> list[Recording]:
             if not files:
                 raise click.ClickException(f"{source} holds no .json recordings")
             return [export.from_document(_load(p), where=str(p)) for p in files]
-        return export.parse_jsonl(where.read_text(encoding="utf-8", errors="surrogatepass"),
-                                  source=source)
+        return export.parse_jsonl(
+            where.read_text(encoding="utf-8", errors="surrogatepass"), source=source
+        )
     except export.ExportError as exc:
         raise click.ClickException(f"nothing imported: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

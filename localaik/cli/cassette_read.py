@@ -55,10 +55,19 @@ def ls(path: Path | None, as_json: bool) -> None:
         used = usage.last_used(cassette.path)
     rows: list[dict[str, Any]] = []
     for s in summaries:
-        rows.append({"key": s.key, "ordinal": s.ordinal, "family": s.family,
-                     "operation": s.operation, "model": s.model, "stream": s.stream,
-                     "size": sizes.get(s.id, 0), "recorded_at": s.recorded_at,
-                     "last_used": used.get((s.key, s.ordinal))})
+        rows.append(
+            {
+                "key": s.key,
+                "ordinal": s.ordinal,
+                "family": s.family,
+                "operation": s.operation,
+                "model": s.model,
+                "stream": s.stream,
+                "size": sizes.get(s.id, 0),
+                "recorded_at": s.recorded_at,
+                "last_used": used.get((s.key, s.ordinal)),
+            }
+        )
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -67,16 +76,27 @@ def ls(path: Path | None, as_json: bool) -> None:
         click.echo(f"no recordings in {cassette.path}", err=True)
         return
     table: list[tuple[str, ...]] = [
-        ("KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE", "RECORDED", "LAST USED")]
+        ("KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE", "RECORDED", "LAST USED")
+    ]
     for row in rows:
         key = row["key"][:12] + (f"/{row['ordinal']}" if row["ordinal"] else "")
-        table.append((key, row["family"], row["operation"], row["model"] or "-",
-                      "stream" if row["stream"] else "-", _size(row["size"]),
-                      _minute(row["recorded_at"]), _minute(row["last_used"]) or "never"))
+        table.append(
+            (
+                key,
+                row["family"],
+                row["operation"],
+                row["model"] or "-",
+                "stream" if row["stream"] else "-",
+                _size(row["size"]),
+                _minute(row["recorded_at"]),
+                _minute(row["last_used"]) or "never",
+            )
+        )
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths,
-                                                                        strict=True)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
     click.echo(f"{len(rows)} recording{'s' * (len(rows) != 1)} in {cassette.path}", err=True)
 
 
@@ -90,12 +110,17 @@ def _minute(stamp: str | None) -> str:
 
 @click.command()
 @click.argument("key")
-@click.option("-c", "--cassette", "path", type=click.Path(path_type=Path, dir_okay=False),
-              help="The cassette. [the configured one]")
-@click.option("--json", "as_json", is_flag=True,
-              help="The recording's document in the export format.")
-@click.option("--color/--no-color", default=None,
-              help="Colour the output. [on for a terminal]")
+@click.option(
+    "-c",
+    "--cassette",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The cassette. [the configured one]",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="The recording's document in the export format."
+)
+@click.option("--color/--no-color", default=None, help="Colour the output. [on for a terminal]")
 def show(key: str, path: Path | None, as_json: bool, color: bool | None) -> None:
     """Show one recording: the canonical request, the upstream request, the answer (body, or
     every stream frame with its time offset) and where it came from.
@@ -117,8 +142,13 @@ def show(key: str, path: Path | None, as_json: bool, color: bool | None) -> None
 @click.command()
 @click.argument("a")
 @click.argument("b")
-@click.option("-c", "--cassette", "path", type=click.Path(path_type=Path, dir_okay=False),
-              help="The cassette for arguments that are bare keys. [the configured one]")
+@click.option(
+    "-c",
+    "--cassette",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The cassette for arguments that are bare keys. [the configured one]",
+)
 @click.option("--timing", is_flag=True, help="Also compare frame offsets and durations.")
 def diff(a: str, b: str, path: Path | None, timing: bool) -> None:
     """Compare two cassettes, or two recordings.
@@ -168,22 +198,34 @@ def _diff_cassettes(a: Path, b: Path, timing: bool) -> bool:
         right = {(r.key, r.ordinal): r for r in all_recordings(cassette)}
     only_left = sorted(left.keys() - right.keys())
     only_right = sorted(right.keys() - left.keys())
-    changed = sorted(slot for slot in left.keys() & right.keys()
-                     if _compared(left[slot], timing) != _compared(right[slot], timing))
-    for title, slots, source in ((f"only in {a}", only_left, left),
-                                 (f"only in {b}", only_right, right)):
+    changed = sorted(
+        slot
+        for slot in left.keys() & right.keys()
+        if _compared(left[slot], timing) != _compared(right[slot], timing)
+    )
+    for title, slots, source in (
+        (f"only in {a}", only_left, left),
+        (f"only in {b}", only_right, right),
+    ):
         if slots:
             click.echo(click.style(f"{title}:", bold=True))
             for slot in slots:
                 click.echo("  " + _one_line(source[slot]))
     for slot in changed:
         click.echo(click.style(f"changed: {_one_line(left[slot])}", bold=True))
-        _diff_recordings(left[slot], right[slot], f"{a}:{transcript.short_key(left[slot])}",
-                         f"{b}:{transcript.short_key(right[slot])}", timing)
+        _diff_recordings(
+            left[slot],
+            right[slot],
+            f"{a}:{transcript.short_key(left[slot])}",
+            f"{b}:{transcript.short_key(right[slot])}",
+            timing,
+        )
     same = not (only_left or only_right or changed)
-    click.echo(f"{len(left)} and {len(right)} recordings: {len(only_left)} only in the first, "
-               f"{len(only_right)} only in the second, {len(changed)} with different answers",
-               err=True)
+    click.echo(
+        f"{len(left)} and {len(right)} recordings: {len(only_left)} only in the first, "
+        f"{len(only_right)} only in the second, {len(changed)} with different answers",
+        err=True,
+    )
     return same
 
 
@@ -197,13 +239,22 @@ def _compared(recording: Recording, timing: bool) -> Any:
 def _one_line(recording: Recording) -> str:
     text = transcript.answer_text(recording)
     shown = f"  {text[:60]!r}" if text else ""
-    return (f"{transcript.short_key(recording)}  {recording.family} {recording.operation}  "
-            f"{recording.model or '-'}{'  stream' if recording.stream else ''}{shown}")
+    return (
+        f"{transcript.short_key(recording)}  {recording.family} {recording.operation}  "
+        f"{recording.model or '-'}{'  stream' if recording.stream else ''}{shown}"
+    )
 
 
 def _echo_diff_line(line: str) -> None:
-    color = "green" if line.startswith("+") else "red" if line.startswith("-") else \
-        "cyan" if line.startswith("@@") else None
+    color = (
+        "green"
+        if line.startswith("+")
+        else "red"
+        if line.startswith("-")
+        else "cyan"
+        if line.startswith("@@")
+        else None
+    )
     click.echo(click.style(line.rstrip("\n"), fg=color) if color else line.rstrip("\n"))
 
 

@@ -28,7 +28,7 @@ from localaik.cli.cassette_access import default_cassette
 from localaik.errors import Error
 from localaik.server.verify import Report, verify
 
-PROGRESS_ABOVE = 50   # recordings; fewer replay in well under a second
+PROGRESS_ABOVE = 50  # recordings; fewer replay in well under a second
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
@@ -99,12 +99,26 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     recordings = sum(r.recordings for r in reports)
     problems = [p for r in reports for p in r.problems]
     if as_json:
-        click.echo(json.dumps({
-            "recordings": recordings, "problems": len(problems),
-            "cassettes": [{"path": str(r.cassette), "recordings": r.recordings,
-                           "problems": [{"key": p.key, "ordinal": p.ordinal,
-                                         "problem": p.message} for p in r.problems]}
-                          for r in reports]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "recordings": recordings,
+                    "problems": len(problems),
+                    "cassettes": [
+                        {
+                            "path": str(r.cassette),
+                            "recordings": r.recordings,
+                            "problems": [
+                                {"key": p.key, "ordinal": p.ordinal, "problem": p.message}
+                                for p in r.problems
+                            ],
+                        }
+                        for r in reports
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         for problem in problems:
             click.echo(problem.line())
@@ -118,8 +132,13 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
 
 @click.command("prune")
 @click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--runs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Keep what any of the last N runs used.")
+@click.option(
+    "--runs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Keep what any of the last N runs used.",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> None:
@@ -136,7 +155,8 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
         if not history:
             raise click.ClickException(
                 f"no usage record for {path} ({usage_path(path)} is missing or empty): run "
-                "your tests against it first; prune never removes everything")
+                "your tests against it first; prune never removes everything"
+            )
         used = set().union(*(run.used for run in history[-runs:]))
         cassette = store_for(path, readonly=dry_run)
         try:
@@ -150,15 +170,14 @@ def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> Non
                 return
             for s in unused:
                 ordinal = f" ordinal {s.ordinal}" if s.ordinal else ""
-                click.echo(f"{s.key[:12]}{ordinal}  {s.family}  {s.operation}  "
-                           f"{s.model or '-'}")
+                click.echo(f"{s.key[:12]}{ordinal}  {s.family}  {s.operation}  {s.model or '-'}")
             if dry_run:
-                click.echo(f"would remove {len(unused)} of {len(summaries)} recordings "
-                           f"(unused by {which})")
+                click.echo(
+                    f"would remove {len(unused)} of {len(summaries)} recordings (unused by {which})"
+                )
                 return
             if not yes and sys.stdin.isatty():
-                click.confirm(f"Remove these {len(unused)} recordings from {path}?",
-                              abort=True)
+                click.confirm(f"Remove these {len(unused)} recordings from {path}?", abort=True)
             removed = cassette.delete([s.id for s in unused])
             click.echo(f"removed {removed} of {len(summaries)} recordings (unused by {which})")
         finally:
@@ -212,12 +231,12 @@ def _remove_with_side_files(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def _merge_files(ours: Path, theirs: Path, base: Path | None, out: Path,
-                 prefer: Side | None) -> MergeResult:
+def _merge_files(
+    ours: Path, theirs: Path, base: Path | None, out: Path, prefer: Side | None
+) -> MergeResult:
     # A missing or empty base is no base: the file is new on both sides.
     base_recordings = _recordings(base) if base is not None and base.exists() else None
-    result = merge(_recordings(ours), _recordings(theirs), base_recordings or None,
-                   prefer=prefer)
+    result = merge(_recordings(ours), _recordings(theirs), base_recordings or None, prefer=prefer)
     write_cassette(out, result.recordings)
     return result
 
@@ -225,14 +244,25 @@ def _merge_files(ours: Path, theirs: Path, base: Path | None, out: Path,
 @click.command("merge")
 @click.argument("ours", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("theirs", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--base", type=click.Path(path_type=Path, dir_okay=False),
-              help="The common ancestor: decides conflicts that only one side changed.")
-@click.option("--into", "out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the result here instead of into OURS.")
-@click.option("--prefer", type=click.Choice(["ours", "theirs"]),
-              help="Resolve conflicts to this side (they are still listed).")
-def merge_command(ours: Path, theirs: Path, base: Path | None, out: Path | None,
-                  prefer: Side | None) -> None:
+@click.option(
+    "--base",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The common ancestor: decides conflicts that only one side changed.",
+)
+@click.option(
+    "--into",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the result here instead of into OURS.",
+)
+@click.option(
+    "--prefer",
+    type=click.Choice(["ours", "theirs"]),
+    help="Resolve conflicts to this side (they are still listed).",
+)
+def merge_command(
+    ours: Path, theirs: Path, base: Path | None, out: Path | None, prefer: Side | None
+) -> None:
     """Merge THEIRS into OURS: the union of their recordings.
 
     A recording is matched by request key and ordinal. Two with equal answers are one; two
@@ -270,7 +300,9 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, name: str | None)
         "branches; the union was written keeping ours for them. Then either `git add` it as "
         f"it is, or take theirs for them: `git show :3:{shown} > theirs.db && localaik "
         f"cassette merge --prefer theirs {shown} theirs.db`, or take one whole side: "
-        f"`git checkout --ours -- {shown}` / `git checkout --theirs -- {shown}`.", err=True)
+        f"`git checkout --ours -- {shown}` / `git checkout --theirs -- {shown}`.",
+        err=True,
+    )
     click.get_current_context().exit(1)
 
 
@@ -278,8 +310,12 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, name: str | None)
 
 
 @click.command("git-setup")
-@click.option("--pattern", default=gitsetup.DEFAULT_PATTERN, show_default=True,
-              help="Which files are cassettes (a .gitattributes pattern).")
+@click.option(
+    "--pattern",
+    default=gitsetup.DEFAULT_PATTERN,
+    show_default=True,
+    help="Which files are cassettes (a .gitattributes pattern).",
+)
 @click.option("--check", is_flag=True, help="Only say what is missing; exit 1 if anything is.")
 def git_setup_command(pattern: str, check: bool) -> None:
     """Set git up to diff and merge cassettes.
@@ -310,6 +346,11 @@ def git_setup_command(pattern: str, check: bool) -> None:
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `cassette` group."""
-    for command in (verify_command, prune_command, merge_command, merge_driver_command,
-                    git_setup_command):
+    for command in (
+        verify_command,
+        prune_command,
+        merge_command,
+        merge_driver_command,
+        git_setup_command,
+    ):
         group.add_command(command)

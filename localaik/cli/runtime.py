@@ -32,8 +32,14 @@ def runtime() -> None:
 
 
 @runtime.command("install")
-@click.option("--model", "model_name", default=models.DEFAULT, show_default=True,
-              type=click.Choice(models.names()), help="The catalogue model to fetch.")
+@click.option(
+    "--model",
+    "model_name",
+    default=models.DEFAULT,
+    show_default=True,
+    type=click.Choice(models.names()),
+    help="The catalogue model to fetch.",
+)
 @click.option("--no-build", is_flag=True, help="Fetch the model only; do not build llama-server.")
 @click.option("--force", is_flag=True, help="Build and fetch again even if the cache is valid.")
 def install_command(model_name: str, no_build: bool, force: bool) -> None:
@@ -45,8 +51,10 @@ def install_command(model_name: str, no_build: bool, force: bool) -> None:
         if not no_build:
             cached = install.verified_build(cache) is not None
             binary = install.build_llama_server(progress=_say, force=force, cache=cache)
-            _say(f"llama-server: {binary}" + (" (cached build, verified)" if cached and not force
-                                               else ""))
+            _say(
+                f"llama-server: {binary}"
+                + (" (cached build, verified)" if cached and not force else "")
+            )
             located = install.locate_llama_server(settings=settings)
             if located and located[1] != "cache":
                 _say(f"note: serve will use {located[0]} (from {located[1]}) instead")
@@ -69,11 +77,15 @@ def status_command(as_json: bool) -> None:
     server = state["llama_server"]
     info = server["build_info"] or {}
     if server["verified"]:
-        click.echo(f"llama-server: {server['path']} (verified; llama.cpp {info['llama_cpp_commit']}"
-                   f", {info['flagset']}, built in {info['build_seconds']:.0f} s)")
+        click.echo(
+            f"llama-server: {server['path']} (verified; llama.cpp {info['llama_cpp_commit']}"
+            f", {info['flagset']}, built in {info['build_seconds']:.0f} s)"
+        )
     elif server["present"]:
-        click.echo(f"llama-server: {server['path']} (NOT verified: rebuild with "
-                   f"`localaik runtime install --force`)")
+        click.echo(
+            f"llama-server: {server['path']} (NOT verified: rebuild with "
+            f"`localaik runtime install --force`)"
+        )
     else:
         click.echo("llama-server: not built (run `localaik runtime install`)")
     serve = state["serve_uses"]
@@ -88,8 +100,10 @@ def status_command(as_json: bool) -> None:
         if model["verified"]:
             click.echo(f"{label}: {model['path']} (verified, {model['size'] / 1e6:.1f} MB)")
         elif model["present"]:
-            click.echo(f"{label}: {model['path']} (sha256 MISMATCH: fetch again with "
-                       f"`localaik runtime install --model {model['name']} --force`)")
+            click.echo(
+                f"{label}: {model['path']} (sha256 MISMATCH: fetch again with "
+                f"`localaik runtime install --model {model['name']} --force`)"
+            )
         else:
             click.echo(f"{label}: not installed")
 
@@ -104,5 +118,6 @@ def path_command() -> None:
     if found is None:
         raise click.ClickException(
             "no llama-server found: run `localaik runtime install`, put llama-server on PATH "
-            "or set LK_LLAMA_SERVER")
+            "or set LK_LLAMA_SERVER"
+        )
     click.echo(str(found))

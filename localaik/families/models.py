@@ -37,18 +37,18 @@ class ListModels(Operation[Query]):
 
     name = "models.list"
     takes_body = False
-    headers: dict[str, str] = {}     # what the family's clients send (`cassette verify`)
+    headers: dict[str, str] = {}  # what the family's clients send (`cassette verify`)
 
     def parse(self, request: Request) -> Parsed[Query]:
-        self.check_query(request.query)   # a bad page request is refused before the upstream
-        return Parsed(ClientRequest(self.family, self.name, None, False, None),
-                      dict(request.query))
+        self.check_query(request.query)  # a bad page request is refused before the upstream
+        return Parsed(ClientRequest(self.family, self.name, None, False, None), dict(request.query))
 
     def check_query(self, query: Query) -> None:
         """Refuse a malformed paging parameter."""
 
-    def upstream_call(self, parsed: Parsed[Query], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[Query], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         return MODELS
 
     async def respond(self, parsed: Parsed[Query], exchange: Exchange) -> Answer:
@@ -76,8 +76,9 @@ class GetModel(Operation[str]):
     def model_id(self, segment: str) -> str:
         return segment
 
-    def upstream_call(self, parsed: Parsed[str], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[str], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         return MODELS
 
     async def respond(self, parsed: Parsed[str], exchange: Exchange) -> Answer:

@@ -41,11 +41,11 @@ EVENT_STREAM = "text/event-stream"
 class ClientRequest:
     """What a client asked, as the key sees it. Headers and query strings have no field here."""
 
-    family: str          # "gemini" | "openai" | "anthropic"
-    operation: str       # "generateContent", "countTokens", "chat.completions", "models.list", …
-    model: str | None    # Gemini: the path's model without "models/"; OpenAI, Anthropic: body
-    stream: bool         # Gemini: streamGenerateContent; OpenAI, Anthropic: body["stream"]
-    body: Any            # the parsed JSON body as received (None for GET)
+    family: str  # "gemini" | "openai" | "anthropic"
+    operation: str  # "generateContent", "countTokens", "chat.completions", "models.list", …
+    model: str | None  # Gemini: the path's model without "models/"; OpenAI, Anthropic: body
+    stream: bool  # Gemini: streamGenerateContent; OpenAI, Anthropic: body["stream"]
+    body: Any  # the parsed JSON body as received (None for GET)
 
 
 class Canonical(TypedDict):
@@ -73,11 +73,11 @@ class Request:
 
     method: str
     path: str
-    route: Route                   # the route it matched
-    params: Mapping[str, str]      # what the route's `{name}` segments matched
+    route: Route  # the route it matched
+    params: Mapping[str, str]  # what the route's `{name}` segments matched
     query: Mapping[str, str]
-    headers: Mapping[str, str]     # lower-case names
-    body: Any = None               # the JSON body (None for requests without one)
+    headers: Mapping[str, str]  # lower-case names
+    body: Any = None  # the JSON body (None for requests without one)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Rebuilt:
     """The HTTP request a client sends for a canonical request (`cassette verify`)."""
 
     method: str
-    path: str            # with its query string
+    path: str  # with its query string
     body: bytes | None
     headers: dict[str, str]
 
@@ -121,11 +121,11 @@ class Rebuilt:
 class Operation(ABC, Generic[C]):
     """One operation of one API family. Subclasses set the class attributes."""
 
-    family: str                          # the family's name in the key ("gemini")
-    name: str                            # the operation's name in the key
+    family: str  # the family's name in the key ("gemini")
+    name: str  # the operation's name in the key
     routes: tuple[Route, ...]
-    takes_body: bool = True              # the request carries a JSON body
-    volatile: tuple[str, ...] = ()       # body paths of this operation left out of the key
+    takes_body: bool = True  # the request carries a JSON body
+    volatile: tuple[str, ...] = ()  # body paths of this operation left out of the key
     # Whether the upstream needs what `media` renders (PDF pages, local files): an operation
     # that only checks them (counting tokens) never has them rendered.
     renders_media: bool = True
@@ -135,8 +135,9 @@ class Operation(ABC, Generic[C]):
         """The request's key input and context; BadRequest (or another 4xx) when it is bad."""
 
     @abstractmethod
-    def upstream_call(self, parsed: Parsed[C], media: Media, *,
-                      upstream_model: str) -> UpstreamCall:
+    def upstream_call(
+        self, parsed: Parsed[C], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
         """The upstream call that answers it: every check of the request, no I/O but media's."""
 
     @abstractmethod

@@ -16,9 +16,15 @@ from localaik.errors import Error
 class ErrorShape(Protocol):
     """A family's error envelope for one error (`render` below calls it)."""
 
-    def __call__(self, status: int, message: str, *, code: str | None = None,
-                 param: str | None = None,
-                 details: dict[str, Any] | None = None) -> Mapping[str, object]: ...
+    def __call__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Mapping[str, object]: ...
 
 
 class HasErrorShape(Protocol):
@@ -28,8 +34,9 @@ class HasErrorShape(Protocol):
 
 def body_of(error: Error, shape: ErrorShape) -> Mapping[str, object]:
     """`error` in the envelope `shape`."""
-    return shape(error.status, error.message, code=error.code, param=error.param,
-                 details=error.details)
+    return shape(
+        error.status, error.message, code=error.code, param=error.param, details=error.details
+    )
 
 
 def render(error: Error, family: HasErrorShape) -> tuple[int, Mapping[str, object]]:
@@ -37,15 +44,26 @@ def render(error: Error, family: HasErrorShape) -> tuple[int, Mapping[str, objec
     return error.status, body_of(error, family.error_body)
 
 
-def error_body(family: HasErrorShape, status: int, message: str, *, code: str | None = None,
-               param: str | None = None,
-               details: dict[str, Any] | None = None) -> Mapping[str, object]:
+def error_body(
+    family: HasErrorShape,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Mapping[str, object]:
     """The envelope of `family` for a status and message."""
     return family.error_body(status, message, code=code, param=param, details=details)
 
 
-def plain_error_body(status: int, message: str, *, code: str | None = None,
-                     param: str | None = None,
-                     details: dict[str, Any] | None = None) -> dict[str, Any]:
+def plain_error_body(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """For requests of no API family (`/health`, unknown paths outside every family)."""
     return {"error": {"code": status, "message": message}}

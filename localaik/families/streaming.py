@@ -50,8 +50,9 @@ class Frames(Generic[E]):
         return b""
 
 
-async def client_stream(upstream_stream: Exchange, events: EventTranslator[E],
-                        framing: Framing[E]) -> AsyncIterator[bytes]:
+async def client_stream(
+    upstream_stream: Exchange, events: EventTranslator[E], framing: Framing[E]
+) -> AsyncIterator[bytes]:
     """The client's frames for one upstream stream, ending with an error event on failure."""
     try:
         try:

@@ -27,7 +27,7 @@ class LocalMedia:
     def __init__(self, settings: Settings, *, render: bool = True) -> None:
         self.settings = settings
         self.render = render
-        self.pending = 0   # renders and reads a checking instance left for the rendering one
+        self.pending = 0  # renders and reads a checking instance left for the rendering one
 
     def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
         if not self.render:
@@ -36,14 +36,17 @@ class LocalMedia:
                 raise BadRequest(f"{where}: the data is not a PDF (no %PDF- header)")
             self.pending += 1
             return []
-        return pdf.render(data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi,
-                          where=where)
+        return pdf.render(
+            data, max_pages=self.settings.pdf_max_pages, dpi=self.settings.pdf_dpi, where=where
+        )
 
     def read_local(self, uri: str, where: str) -> bytes:
         root = self.settings.files_root
         if root is None:
-            raise BadRequest(f"{where}: local file references are off; set LK_FILES_ROOT to a "
-                             "folder to allow reading files below it")
+            raise BadRequest(
+                f"{where}: local file references are off; set LK_FILES_ROOT to a "
+                "folder to allow reading files below it"
+            )
         path = _path_of(uri, where)
         target = (root / path).resolve() if not path.is_absolute() else path.resolve()
         if not target.is_relative_to(root):
@@ -54,8 +57,10 @@ class LocalMedia:
         try:
             return target.read_bytes()
         except OSError as exc:
-            raise BadRequest(f"{where}: cannot read the file below LK_FILES_ROOT "
-                             f"({exc.strerror or type(exc).__name__})") from None
+            raise BadRequest(
+                f"{where}: cannot read the file below LK_FILES_ROOT "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
 
 
 def _path_of(uri: str, where: str) -> Path:

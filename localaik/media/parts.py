@@ -52,8 +52,11 @@ def text_part(text: str) -> TextPart:
 
 
 def _is_text(mime: str) -> bool:
-    return mime.startswith("text/") or mime in ("application/json", "application/x-ndjson") \
+    return (
+        mime.startswith("text/")
+        or mime in ("application/json", "application/x-ndjson")
         or mime.endswith("+json")
+    )
 
 
 def blob_to_parts(mime: str, data: bytes, media: Media, where: str) -> list[Part]:
@@ -61,8 +64,9 @@ def blob_to_parts(mime: str, data: bytes, media: Media, where: str) -> list[Part
     mime = mime.lower().split(";")[0].strip()
     if mime == "application/pdf":
         pages = media.pdf_pages(data, where)
-        return [image_part("data:image/png;base64," + base64.b64encode(page).decode())
-                for page in pages]
+        return [
+            image_part("data:image/png;base64," + base64.b64encode(page).decode()) for page in pages
+        ]
     if mime.startswith("image/"):
         return [image_part(f"data:{mime};base64," + base64.b64encode(data).decode())]
     if _is_text(mime):
@@ -110,7 +114,8 @@ def file_uri_to_parts(uri: Any, mime: Any, media: Media, where: str) -> list[Par
         if mime == "application/pdf" or _is_text(mime):
             raise BadRequest(
                 f"{where}: localaik does not fetch remote files ({mime} at a remote URI); "
-                "send the bytes inline (inlineData) or as a data: URI")
+                "send the bytes inline (inlineData) or as a data: URI"
+            )
         return [text_part(f"Attached file: {uri} ({mime or 'unknown type'})")]
     if not (mime.startswith("image/") or mime == "application/pdf" or _is_text(mime)):
         return [text_part(f"Attached file: {uri} ({mime or 'unknown type'})")]

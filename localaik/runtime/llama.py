@@ -56,7 +56,8 @@ class RuntimeStartError(Exception):
     def __init__(self, message: str, output: list[str]) -> None:
         if output:
             message += "\nlast output of llama-server:\n" + "\n".join(
-                "  " + line for line in output)
+                "  " + line for line in output
+            )
         super().__init__(message)
         self.output = output
 
@@ -117,8 +118,15 @@ def _loggable(argv: list[str]) -> str:
 class LlamaServer:
     """One llama-server process on 127.0.0.1:`port`, started, watched, restarted once, stopped."""
 
-    def __init__(self, binary: Path, args: list[str], port: int, *, log: logging.Logger,
-                 ready_timeout: float = 120) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        args: list[str],
+        port: int,
+        *,
+        log: logging.Logger,
+        ready_timeout: float = 120,
+    ) -> None:
         self.binary = binary
         self.args = list(args)
         self.port = port
@@ -197,7 +205,8 @@ class LlamaServer:
         self.log.info("starting llama-server: %s", _loggable([str(self.binary), *self.args]))
         try:
             process = await asyncio.create_subprocess_exec(
-                str(self.binary), *self.args,
+                str(self.binary),
+                *self.args,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -211,8 +220,9 @@ class LlamaServer:
         self._forget_finalizer()
         self._finalizer = weakref.finalize(self, _kill_group, process.pid)
         assert process.stdout is not None
-        self._pump = asyncio.create_task(self._forward_output(process.stdout),
-                                         name="llama-server output")
+        self._pump = asyncio.create_task(
+            self._forward_output(process.stdout), name="llama-server output"
+        )
 
     async def _forward_output(self, stream: asyncio.StreamReader) -> None:
         """Each line of output to the log, prefixed; the last lines kept for errors."""
@@ -248,8 +258,9 @@ class LlamaServer:
                     await self._drain_output()
                     self._state = "stopped" if self._stopping else "failed"
                     raise RuntimeStartError(
-                        f"llama-server exited with code {process.returncode} before it was "
-                        "ready", list(self._output))
+                        f"llama-server exited with code {process.returncode} before it was ready",
+                        list(self._output),
+                    )
                 try:
                     response = await client.get(health)
                 except httpx.TransportError:
@@ -269,7 +280,8 @@ class LlamaServer:
                     self._state = "failed"
                     raise RuntimeStartError(
                         f"llama-server did not become ready within {self.ready_timeout:g} s",
-                        list(self._output))
+                        list(self._output),
+                    )
                 await asyncio.sleep(HEALTH_POLL_SECONDS)
 
     async def _watch(self) -> None:
@@ -287,13 +299,20 @@ class LlamaServer:
                 self._state = "failed"  # wait_ready() reports it to its caller
                 return
             if self.restarts >= MAX_RESTARTS:
-                self.log.error("llama-server exited again (code %s); not restarting it: the "
-                               "model is unavailable", code)
+                self.log.error(
+                    "llama-server exited again (code %s); not restarting it: the "
+                    "model is unavailable",
+                    code,
+                )
                 self._state = "failed"
                 return
             self.restarts += 1
-            self.log.warning("llama-server exited unexpectedly (code %s); restarting it "
-                             "(restart %d of %d)", code, self.restarts, MAX_RESTARTS)
+            self.log.warning(
+                "llama-server exited unexpectedly (code %s); restarting it (restart %d of %d)",
+                code,
+                self.restarts,
+                MAX_RESTARTS,
+            )
             self._state = "restarting"
             try:
                 await self._spawn()

@@ -48,5 +48,11 @@ class AccessLog:
                 headers = {k.decode("latin-1").lower(): "" for k, _ in scope.get("headers", [])}
                 family = family_of(path, headers).tag
                 millis = (time.perf_counter() - start) * 1000
-                log.info("%-9s %s %s %s %.1fms", family, _printable(scope.get("method", "")),
-                         _printable(path), status or "-", millis)
+                log.info(
+                    "%-9s %s %s %s %.1fms",
+                    family,
+                    _printable(scope.get("method", "")),
+                    _printable(path),
+                    status or "-",
+                    millis,
+                )

@@ -38,8 +38,14 @@ from localaik.upstream.exchange import Hit
 
 log = logging.getLogger("localaik")
 
-METHODS: list[HttpMethod] = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH,
-                             HttpMethod.DELETE, HttpMethod.HEAD]
+METHODS: list[HttpMethod] = [
+    HttpMethod.GET,
+    HttpMethod.POST,
+    HttpMethod.PUT,
+    HttpMethod.PATCH,
+    HttpMethod.DELETE,
+    HttpMethod.HEAD,
+]
 
 
 @dataclass
@@ -63,12 +69,14 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
             return await request.body()
         except HTTPException as exc:
             if exc.status_code == 413:
-                raise PayloadTooLarge(f"the request body is larger than LK_MAX_BODY_SIZE "
-                                      f"({limit} bytes)") from None
+                raise PayloadTooLarge(
+                    f"the request body is larger than LK_MAX_BODY_SIZE ({limit} bytes)"
+                ) from None
             raise
 
-    incoming = Incoming(request.method, request.url.path, request.query_params,
-                        request.headers, read_body)
+    incoming = Incoming(
+        request.method, request.url.path, request.query_params, request.headers, read_body
+    )
     answer = await services.pipeline.handle(incoming)
     made: list[Hit | None] | None = request.scope.get(memo.EXCHANGES)  # type: ignore[assignment]
     if made is not None:
@@ -78,10 +86,18 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
 
 def _response(answer: Answer) -> Response[Any]:
     if answer.frames is not None:
-        return Stream(answer.frames, status_code=answer.status, media_type=answer.media_type,
-                      headers=answer.headers)
-    return Response(content=answer.body, status_code=answer.status,
-                    media_type=answer.media_type, headers=answer.headers)
+        return Stream(
+            answer.frames,
+            status_code=answer.status,
+            media_type=answer.media_type,
+            headers=answer.headers,
+        )
+    return Response(
+        content=answer.body,
+        status_code=answer.status,
+        media_type=answer.media_type,
+        headers=answer.headers,
+    )
 
 
 def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -89,8 +105,9 @@ def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if not isinstance(exc, Error):
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             allow = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
-            exc = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}",
-                                   allow=allow)
+            exc = MethodNotAllowed(
+                f"{request.method} is not allowed on {request.url.path}", allow=allow
+            )
         elif isinstance(exc, HTTPException) and exc.status_code < 500:
             error = Error(str(exc.detail))
             error.status = exc.status_code
@@ -108,9 +125,13 @@ def services_of(app: Any) -> Services:
     return app.state.services  # type: ignore[no-any-return]
 
 
-def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
-               runtime: LlamaServer | None = None,
-               embed_runtime: LlamaServer | None = None) -> Any:
+def create_app(
+    settings: Settings,
+    *,
+    client: httpx.AsyncClient | None = None,
+    runtime: LlamaServer | None = None,
+    embed_runtime: LlamaServer | None = None,
+) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
     `runtime` is the bundled llama-server to start, supervise and stop with the app, and
     `embed_runtime` the one that serves its embeddings (started lazily unless
@@ -124,8 +145,9 @@ def create_app(settings: Settings, *, client: httpx.AsyncClient | None = None,
         upstream = await upstream_for(settings, http, runtime, embed_runtime)
         cassettes = Cassettes(settings.cassette, readonly=settings.mode is Mode.REPLAY)
         replayer = Replayer(settings, upstream, cassettes)
-        app.state.services = Services(settings, upstream, replayer,
-                                      Pipeline(settings, upstream, replayer))
+        app.state.services = Services(
+            settings, upstream, replayer, Pipeline(settings, upstream, replayer)
+        )
         app.state.runtime = runtime
         app.state.embed_runtime = embed_runtime
         try:

@@ -39,8 +39,10 @@ class Cassettes:
         if not name:
             return self.default
         if not CASSETTE_NAME.match(name) or ".." in name:
-            raise BadRequest(f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "
-                             "(letters, digits, '.', '_', '-'; no paths)")
+            raise BadRequest(
+                f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "
+                "(letters, digits, '.', '_', '-'; no paths)"
+            )
         if "." not in name:
             name += ".db"
         return self.default.parent / name

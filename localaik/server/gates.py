@@ -21,8 +21,12 @@ log = logging.getLogger("localaik")
 UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
 
 
-async def upstream_for(settings: Settings, http: httpx.AsyncClient, runtime: LlamaServer | None,
-                       embed_runtime: LlamaServer | None) -> Upstream:
+async def upstream_for(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    runtime: LlamaServer | None,
+    embed_runtime: LlamaServer | None,
+) -> Upstream:
     """The upstream of this server, its bundled llama-servers started (the embeddings one
     only with `LK_EMBEDDINGS=on`)."""
     gate = None
@@ -40,8 +44,9 @@ async def upstream_for(settings: Settings, http: httpx.AsyncClient, runtime: Lla
     elif runtime is not None:
         embeddings = Upstream(runtime.url, http, gate=_embeddings_off)
     url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
-    return Upstream(url, http, auth_header=settings.upstream_auth_header, gate=gate,
-                    embeddings=embeddings)
+    return Upstream(
+        url, http, auth_header=settings.upstream_auth_header, gate=gate, embeddings=embeddings
+    )
 
 
 def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
@@ -58,8 +63,7 @@ def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
         if runtime.state == "ready":
             return
         if runtime.state == "failed" or (ready.done() and ready.exception() is not None):
-            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's "
-                                      "log")
+            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's log")
         await asyncio.shield(ready)
 
     return gate
@@ -75,14 +79,17 @@ def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
         if gate is None:
             async with lock:
                 if gate is None:
-                    log.info("starting the embeddings llama-server for the first embeddings "
-                             "request")
+                    log.info(
+                        "starting the embeddings llama-server for the first embeddings request"
+                    )
                     try:
                         await runtime.start()
                     except RuntimeStartError as exc:
                         log.error("%s", exc)
-                        raise UpstreamStatus(503, "the bundled embeddings llama-server cannot "
-                                                  "start; see localaik's log") from None
+                        raise UpstreamStatus(
+                            503,
+                            "the bundled embeddings llama-server cannot start; see localaik's log",
+                        ) from None
                     gate = _ready_gate(runtime)
         await gate()
 
@@ -90,5 +97,7 @@ def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
 
 
 async def _embeddings_off() -> None:
-    raise UpstreamStatus(501, "embeddings are off in this localaik (LK_EMBEDDINGS=off): no "
-                              "embeddings llama-server runs")
+    raise UpstreamStatus(
+        501,
+        "embeddings are off in this localaik (LK_EMBEDDINGS=off): no embeddings llama-server runs",
+    )

@@ -18,8 +18,12 @@ from localaik.wire.jsontext import dumps
 async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     svc = request.app.state.services
     mode = svc.settings.mode
-    body: dict[str, Any] = {"status": "ok", "version": __version__, "mode": mode,
-                            "cassette": str(svc.settings.cassette)}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "version": __version__,
+        "mode": mode,
+        "cassette": str(svc.settings.cassette),
+    }
     if mode is Mode.REPLAY:
         # Replay never needs the upstream: health does not depend on it.
         body["upstream"] = {"url": svc.upstream.shown, "used": False}
@@ -45,5 +49,6 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 def _json(value: Any, status: int = 200) -> Response[bytes]:
-    return Response(content=dumps(value).encode(), status_code=status,
-                    media_type="application/json")
+    return Response(
+        content=dumps(value).encode(), status_code=status, media_type="application/json"
+    )

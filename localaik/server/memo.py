@@ -64,8 +64,11 @@ class HitMemo:
         self.size = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = _content_length(scope) if scope["type"] == "http" \
-            and scope["method"] == "POST" else None
+        length = (
+            _content_length(scope)
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
         svc = self.services() if length is not None and length <= MAX_REQUEST else None
         if svc is None or length is None or not _pure(svc.settings):
             await self.app(scope, receive, send)
@@ -99,8 +102,13 @@ class HitMemo:
         scope[EXCHANGES] = []
         await self.app(scope, _replaying(body, more, receive), capture)
         hits = scope.pop(EXCHANGES, [])
-        if cassette is not None and len(hits) == 1 and hits[0] is not None \
-                and hits[0].cassette == cassette and _complete_200(sent):
+        if (
+            cassette is not None
+            and len(hits) == 1
+            and hits[0] is not None
+            and hits[0].cassette == cassette
+            and _complete_200(sent)
+        ):
             self._keep(key, _Entry(hits[0], sent[0], sent[1].get("body", b"")))
 
     def _keep(self, key: tuple[Any, ...], entry: _Entry) -> None:
@@ -117,8 +125,12 @@ class HitMemo:
 
 
 def _pure(settings: Settings) -> bool:
-    return settings.memo and settings.mode in (Mode.RECORD, Mode.REPLAY) \
-        and settings.repeats is Repeats.FIRST and settings.replay_speed == 0
+    return (
+        settings.memo
+        and settings.mode in (Mode.RECORD, Mode.REPLAY)
+        and settings.repeats is Repeats.FIRST
+        and settings.replay_speed == 0
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -166,6 +178,10 @@ def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
 
 
 def _complete_200(sent: list[Message]) -> bool:
-    return len(sent) == 2 and sent[0]["type"] == "http.response.start" \
-        and sent[0]["status"] == 200 and sent[1]["type"] == "http.response.body" \
+    return (
+        len(sent) == 2
+        and sent[0]["type"] == "http.response.start"
+        and sent[0]["status"] == 200
+        and sent[1]["type"] == "http.response.body"
         and not sent[1].get("more_body", False)
+    )

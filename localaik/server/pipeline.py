@@ -52,16 +52,21 @@ class Incoming:
     method: str
     path: str
     query: Mapping[str, str]
-    headers: Mapping[str, str]                 # lower-case names
+    headers: Mapping[str, str]  # lower-case names
     read_body: Callable[[], Awaitable[bytes]]
-    hits: list[Hit | None] = field(default_factory=list)   # one per exchange made
+    hits: list[Hit | None] = field(default_factory=list)  # one per exchange made
 
 
 class Pipeline:
     """Routes, parses, keys, replays or forwards, and renders every API request."""
 
-    def __init__(self, settings: Settings, upstream: Upstream | None, replayer: Replayer,
-                 router: Router | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        upstream: Upstream | None,
+        replayer: Replayer,
+        router: Router | None = None,
+    ) -> None:
         self.settings = settings
         self.upstream = upstream
         self.replayer = replayer
@@ -75,11 +80,19 @@ class Pipeline:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
             body = await self._body(incoming) if match.operation.takes_body else None
-            request = Request(incoming.method, incoming.path, match.route, match.params,
-                              incoming.query, incoming.headers, body)
+            request = Request(
+                incoming.method,
+                incoming.path,
+                match.route,
+                match.params,
+                incoming.query,
+                incoming.headers,
+                body,
+            )
             parsed = match.operation.parse(request)
-            exchange = await self.exchange(match.operation, parsed,
-                                           incoming.headers.get("x-localaik-cassette"))
+            exchange = await self.exchange(
+                match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+            )
             incoming.hits.append(exchange.hit)
             return await match.operation.respond(parsed, exchange)
         except Error as exc:
@@ -88,12 +101,15 @@ class Pipeline:
     async def _body(self, incoming: Incoming) -> Any:
         content_type = incoming.headers.get("content-type", "").lower()
         if content_type.startswith(_REFUSED_TYPES):
-            raise BadRequest(f"Content-Type {content_type.split(';')[0]} is not accepted: send "
-                             "the request as application/json")
+            raise BadRequest(
+                f"Content-Type {content_type.split(';')[0]} is not accepted: send "
+                "the request as application/json"
+            )
         return parse_body(await incoming.read_body())
 
-    async def exchange(self, operation: Operation[Any], parsed: Parsed[Any],
-                       cassette: str | None) -> Exchange:
+    async def exchange(
+        self, operation: Operation[Any], parsed: Parsed[Any], cassette: str | None
+    ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live, by mode."""
         mode = self.settings.mode
         if mode is Mode.PASSTHROUGH:
@@ -124,8 +140,9 @@ class Pipeline:
             flight.land()
             raise
 
-    async def translate(self, operation: Operation[Any], parsed: Parsed[Any], *,
-                        render: bool) -> UpstreamCall:
+    async def translate(
+        self, operation: Operation[Any], parsed: Parsed[Any], *, render: bool
+    ) -> UpstreamCall:
         """The upstream call for a request: every check of it, and with `render` the media
         the upstream needs, rendered off the event loop."""
         checking = LocalMedia(self.settings, render=False)
@@ -133,8 +150,9 @@ class Pipeline:
         call = operation.upstream_call(parsed, checking, upstream_model=upstream_model)
         if not (render and checking.pending and operation.renders_media):
             return call
-        rendering = functools.partial(operation.upstream_call, parsed, self.media,
-                                      upstream_model=upstream_model)
+        rendering = functools.partial(
+            operation.upstream_call, parsed, self.media, upstream_model=upstream_model
+        )
         return await anyio.to_thread.run_sync(rendering)
 
 

@@ -67,8 +67,11 @@ class Lookup:
 class Flight:
     """The one request recording an answer; the others that miss the same key wait for it."""
 
-    def __init__(self, flights: dict[tuple[Path, str, int], asyncio.Future[None]],
-                 slot: tuple[Path, str, int]) -> None:
+    def __init__(
+        self,
+        flights: dict[tuple[Path, str, int], asyncio.Future[None]],
+        slot: tuple[Path, str, int],
+    ) -> None:
         self.flights = flights
         self.slot = slot
         flights[slot] = asyncio.get_running_loop().create_future()
@@ -83,8 +86,7 @@ class Flight:
 class Replayer:
     """Answers `ClientRequest`s from the cassette, the upstream, or both, by mode."""
 
-    def __init__(self, settings: Settings, upstream: Upstream | None,
-                 cassettes: Cassettes) -> None:
+    def __init__(self, settings: Settings, upstream: Upstream | None, cassettes: Cassettes) -> None:
         self.settings = settings
         self.upstream = upstream
         self.cassettes = cassettes
@@ -130,8 +132,7 @@ class Replayer:
             return None
         self.usage.used(lookup.path, recording.key, recording.ordinal)
         answer = await self._replay(recording)
-        answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp,
-                         entry.cassette.stamp)
+        answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp, entry.cassette.stamp)
         return answer
 
     async def _replay(self, recording: Recording) -> Exchange:
@@ -140,11 +141,15 @@ class Replayer:
         if not recording.stream or not recording.frames or recording.status >= 400:
             if speed > 0 and recording.duration_ms:
                 await asyncio.sleep(recording.duration_ms / 1000 / speed)
-            return Exchange(recording.status, recording.content_type, recording.body or b"",
-                            source=source)
-        return Exchange(recording.status, recording.content_type,
-                        frames=_paced(recording.frames, speed, time.perf_counter()),
-                        source=source)
+            return Exchange(
+                recording.status, recording.content_type, recording.body or b"", source=source
+            )
+        return Exchange(
+            recording.status,
+            recording.content_type,
+            frames=_paced(recording.frames, speed, time.perf_counter()),
+            source=source,
+        )
 
     async def miss(self, lookup: Lookup) -> ReplayMiss:
         """The error of a request with no recording, naming the nearest recordings."""
@@ -153,8 +158,13 @@ class Replayer:
         if entry.exists:
             nearest = await entry.cassette.nearest(lookup.canon)
         where = str(lookup.path) if entry.exists else f"{lookup.path} (does not exist)"
-        message = miss_message(cassette=where, key=lookup.key, mode=self.settings.mode,
-                               canon=lookup.canon, nearest=nearest)
+        message = miss_message(
+            cassette=where,
+            key=lookup.key,
+            mode=self.settings.mode,
+            canon=lookup.canon,
+            nearest=nearest,
+        )
         log.warning("%s", message)
         self.misses.append(message)
         return ReplayMiss(message)
@@ -180,25 +190,36 @@ class Replayer:
 
     # -- record -----------------------------------------------------------------------------
 
-    async def record(self, lookup: Lookup, call: UpstreamCall, flight: Flight, *,
-                     replace: bool) -> Exchange:
+    async def record(
+        self, lookup: Lookup, call: UpstreamCall, flight: Flight, *, replace: bool
+    ) -> Exchange:
         """Forward `call` and store its answer under the lookup's key; the flight lands when
         the answer is stored or will not be."""
         upstream_text = call.describe()
         for text in (lookup.text, upstream_text):
             kind = find_secret(text)
             if kind:
-                log.warning("refused to record a request holding a %s (key %s)", kind,
-                            lookup.key[:12])
-                raise SecretRefused(f"the request holds something shaped like a {kind}; "
-                                    "localaik never stores secrets, so it was not recorded or "
-                                    "forwarded. Remove it from the request (or use "
-                                    "LK_MODE=passthrough)")
+                log.warning(
+                    "refused to record a request holding a %s (key %s)", kind, lookup.key[:12]
+                )
+                raise SecretRefused(
+                    f"the request holds something shaped like a {kind}; "
+                    "localaik never stores secrets, so it was not recorded or "
+                    "forwarded. Remove it from the request (or use "
+                    "LK_MODE=passthrough)"
+                )
         upstream = needed(self.upstream)
         started = time.perf_counter()
         live = await upstream.send(call)
-        draft = draft_of(lookup.key, lookup.ordinal, lookup.request, lookup.text, upstream_text,
-                         live, upstream.for_call(call).shown)
+        draft = draft_of(
+            lookup.key,
+            lookup.ordinal,
+            lookup.request,
+            lookup.text,
+            upstream_text,
+            live,
+            upstream.for_call(call).shown,
+        )
         if live.status >= 500:
             flight.land()
             return live
@@ -215,8 +236,14 @@ class Replayer:
         live.on_close.append(flight.land)
         return live
 
-    async def _tee(self, frames: AsyncIterator[bytes], path: Path, draft: Recording,
-                   started: float, replace: bool) -> AsyncIterator[bytes]:
+    async def _tee(
+        self,
+        frames: AsyncIterator[bytes],
+        path: Path,
+        draft: Recording,
+        started: float,
+        replace: bool,
+    ) -> AsyncIterator[bytes]:
         """Pass frames on as they arrive; store them all when `[DONE]` shows the stream whole."""
         try:
             async for raw in frames:

@@ -32,10 +32,10 @@ class Match:
 
 @dataclass(frozen=True)
 class _Segment:
-    literal: str | None = None      # the whole segment, or
-    name: str | None = None         # a parameter's name,
-    suffix: str = ""                # with `:method` after it
-    rest: bool = False              # or every remaining segment
+    literal: str | None = None  # the whole segment, or
+    name: str | None = None  # a parameter's name,
+    suffix: str = ""  # with `:method` after it
+    rest: bool = False  # or every remaining segment
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,9 @@ def _parse(template: str) -> tuple[tuple[_Segment, ...], int]:
 class Router:
     """Every operation's routes, compiled once."""
 
-    def __init__(self, families: Iterable[Family],
-                 served: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self, families: Iterable[Family], served: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
         # Paths the server itself answers (`/health`), with their methods: any other method
         # on them is a 405, not a 404.
         self.served = dict(served or {})
@@ -115,20 +116,22 @@ class Router:
         if not found:
             if path in self.served:
                 methods = ", ".join(self.served[path])
-                raise MethodNotAllowed(f"{method} is not allowed on {path}: it takes {methods}",
-                                       allow=methods)
+                raise MethodNotAllowed(
+                    f"{method} is not allowed on {path}: it takes {methods}", allow=methods
+                )
             raise NotFound(f"no route for {method} {path}")
-        allowed = [(template, params) for template, params in found
-                   if template.route.method == method]
+        allowed = [
+            (template, params) for template, params in found if template.route.method == method
+        ]
         if not allowed:
             methods = ", ".join(sorted({template.route.method for template, _ in found}))
-            raise MethodNotAllowed(f"{method} is not allowed on {path}: it takes {methods}",
-                                   allow=methods)
+            raise MethodNotAllowed(
+                f"{method} is not allowed on {path}: it takes {methods}", allow=methods
+            )
         template, params = allowed[0]
         if len(allowed) > 1:
             claimed = family_of(path, headers)
-            template, params = next(((t, p) for t, p in allowed if t.family is claimed),
-                                    allowed[0])
+            template, params = next(((t, p) for t, p in allowed if t.family is claimed), allowed[0])
         return Match(template.operation, template.family, template.route, params)
 
     def _candidates(self, path: str) -> list[tuple[_Template, dict[str, str]]]:

@@ -4,14 +4,15 @@ A cassette is committed and replayed in CI by people who did not record it, so `
 cassette verify` answers "will this file work?" before CI does. Four kinds of check:
 
 1. the file: SQLite's integrity and foreign keys, the schema version (`SQLiteStore.check`);
-2. each recording on its own (`cassette/checks.py`): its key is the hash of its request, the request is canonical JSON
-   agreeing with the columns, the upstream request is JSON, a stream holds SSE frames ending in
-   `[DONE]`, a body is JSON;
+2. each recording on its own (`cassette/checks.py`): its key is the hash of its request, the
+   request is canonical JSON agreeing with the columns, the upstream request is JSON, a stream
+   holds SSE frames ending in `[DONE]`, a body is JSON;
 3. secrets: the same scan that refuses to record them (a row written by another tool, or by an
    older localaik, could hold one);
 4. replay: the client request is rebuilt from the canonical request (its operation's
-   `rebuild`) and sent through the request pipeline in replay mode, as a server would answer it. That is the only check that catches what the others cannot see, such as
-   an answer the translation can no longer read, or a route that no longer computes that key.
+   `rebuild`) and sent through the request pipeline in replay mode, as a server would answer
+   it. That is the only check that catches what the others cannot see, such as an answer the
+   translation can no longer read, or a route that no longer computes that key.
 
 The replay runs on a copy of the cassette in a temporary folder, since the pipeline notes usage
 beside its cassette and verify must change nothing. It lives with the server because it runs
@@ -51,7 +52,7 @@ from localaik.wire import sse
 
 __all__ = ["Problem", "Report", "client_request", "verify"]
 
-Progress = Callable[[int, int], None]   # (recordings replayed so far, total)
+Progress = Callable[[int, int], None]  # (recordings replayed so far, total)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class _Replayable:
     request: Rebuilt
     status: int
     stream: bool
-    error_recorded: bool   # the recorded stream itself carries an error event
+    error_recorded: bool  # the recorded stream itself carries an error event
 
 
 def verify(path: Path, *, progress: Progress | None = None) -> Report:
@@ -79,15 +80,23 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
         for recording in cassette.recordings():
             report.recordings += 1
             found = recording_problems(recording)
-            report.problems += [Problem(path, text, recording.key, recording.ordinal)
-                                for text in found]
+            report.problems += [
+                Problem(path, text, recording.key, recording.ordinal) for text in found
+            ]
             request = None if found and unkeyed(found) else client_request(recording)
             if isinstance(request, str):
                 report.problems.append(Problem(path, request, recording.key, recording.ordinal))
             elif request is not None:
-                replayable.append(_Replayable(recording.key, recording.ordinal, request,
-                                              recording.status, recording.stream,
-                                              has_error_event(recording)))
+                replayable.append(
+                    _Replayable(
+                        recording.key,
+                        recording.ordinal,
+                        request,
+                        recording.status,
+                        recording.stream,
+                        has_error_event(recording),
+                    )
+                )
     except Error as exc:
         report.problems.append(Problem(path, exc.message))
         return report
@@ -99,11 +108,11 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
         report.problems.append(Problem(path, f"cannot replay it: {exc}"))
     return report
 
+
 # -- replay -------------------------------------------------------------------------------------
 
 
-def _replay_all(path: Path, items: list[_Replayable],
-                progress: Progress | None) -> list[Problem]:
+def _replay_all(path: Path, items: list[_Replayable], progress: Progress | None) -> list[Problem]:
     if not items:
         return []
     by_key: dict[str, dict[int, _Replayable]] = {}
@@ -114,16 +123,23 @@ def _replay_all(path: Path, items: list[_Replayable],
         _copy(path, copy)
         # A loop of its own, in a thread of its own: verify may be called from async code.
         with ThreadPoolExecutor(max_workers=1) as worker:
-            return worker.submit(asyncio.run, _replay_copy(path, copy, by_key, len(items),
-                                                           progress)).result()
+            return worker.submit(
+                asyncio.run, _replay_copy(path, copy, by_key, len(items), progress)
+            ).result()
 
 
-async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Replayable]],
-                       total: int, progress: Progress | None) -> list[Problem]:
+async def _replay_copy(
+    path: Path,
+    copy: Path,
+    by_key: dict[str, dict[int, _Replayable]],
+    total: int,
+    progress: Progress | None,
+) -> list[Problem]:
     """Send every rebuilt request through the request pipeline in replay mode, on `copy`."""
 
-    settings = Settings(mode=Mode.REPLAY, cassette=copy, log=False, repeats=Repeats.SEQUENCE,
-                        max_body_size=2**31)
+    settings = Settings(
+        mode=Mode.REPLAY, cassette=copy, log=False, repeats=Repeats.SEQUENCE, max_body_size=2**31
+    )
     cassettes = Cassettes(copy, readonly=True)
     replayer = Replayer(settings, None, cassettes)
     pipeline = Pipeline(settings, None, replayer)
@@ -141,10 +157,13 @@ async def _replay_copy(path: Path, copy: Path, by_key: dict[str, dict[int, _Repl
                 if len(replayer.misses) > misses:
                     message: str | None = (
                         "it does not replay: its rebuilt request misses (the routes no "
-                        "longer give this key)")
+                        "longer give this key)"
+                    )
                 elif (key, ordinal) not in replayer.usage.served(copy):
-                    message = ("it does not replay: its rebuilt request gets another "
-                               "recording (the routes no longer give this key)")
+                    message = (
+                        "it does not replay: its rebuilt request gets another "
+                        "recording (the routes no longer give this key)"
+                    )
                 else:
                     message = _replay_problem(item, status, content)
                 if message:
@@ -165,8 +184,11 @@ async def _send(pipeline: Pipeline, request: Rebuilt) -> tuple[int, bytes]:
     async def read_body() -> bytes:
         return body
 
-    answer = await pipeline.handle(Incoming(request.method, parts.path, dict(parse_qsl(
-        parts.query)), request.headers, read_body))
+    answer = await pipeline.handle(
+        Incoming(
+            request.method, parts.path, dict(parse_qsl(parts.query)), request.headers, read_body
+        )
+    )
     if answer.frames is None:
         return answer.status, answer.body
     return answer.status, b"".join([frame async for frame in answer.frames])
@@ -175,8 +197,9 @@ async def _send(pipeline: Pipeline, request: Rebuilt) -> tuple[int, bytes]:
 def _replay_problem(item: _Replayable, status: int, content: bytes) -> str | None:
     if status != item.status:
         detail = error_of(content.decode("utf-8", "replace")) or ""
-        return (f"it does not replay: answered HTTP {status} where {item.status} was recorded"
-                + (f" ({detail})" if detail else ""))
+        return f"it does not replay: answered HTTP {status} where {item.status} was recorded" + (
+            f" ({detail})" if detail else ""
+        )
     if item.stream and status < 400 and not item.error_recorded:
         for event in _events(content):
             message = error_of(event)

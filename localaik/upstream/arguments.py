@@ -23,6 +23,7 @@ def call_arguments(name: str, arguments: Any) -> dict[str, Any]:
             f"upstream returned arguments for {name} that are not JSON: {arguments!r:.200}"
         ) from None
     if not isinstance(value, dict):
-        raise UpstreamBadResponse(f"upstream returned arguments for {name} that are not a JSON "
-                                  "object")
+        raise UpstreamBadResponse(
+            f"upstream returned arguments for {name} that are not a JSON object"
+        )
     return value

@@ -47,17 +47,21 @@ ENDPOINTS = {
     "props": ("/props", "root"),
 }
 
-NO_VISION = ("the upstream model cannot read images (it has no vision projector). For the "
-             "bundled runtime, set LK_MODEL to a vision model and LK_MMPROJ to its projector "
-             "(.gguf); or set LK_UPSTREAM to a server whose model reads images")
+NO_VISION = (
+    "the upstream model cannot read images (it has no vision projector). For the "
+    "bundled runtime, set LK_MODEL to a vision model and LK_MMPROJ to its projector "
+    "(.gguf); or set LK_UPSTREAM to a server whose model reads images"
+)
 NO_VISION_MARK = b"image input is not supported"
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.upstream_timeout, connect=10.0)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=64,
-                                                 max_keepalive_connections=16))
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+    )
 
 
 @contextlib.contextmanager
@@ -69,17 +73,23 @@ def _boundary(shown: str) -> Iterator[None]:
     except httpx.TimeoutException:
         raise UpstreamTimeout(f"upstream {shown} did not answer in time") from None
     except httpx.HTTPError as exc:  # connect, reset, protocol errors: the upstream is not there
-        raise UpstreamUnreachable(f"failed to reach upstream {shown}: "
-                                  f"{type(exc).__name__}") from None
+        raise UpstreamUnreachable(
+            f"failed to reach upstream {shown}: {type(exc).__name__}"
+        ) from None
 
 
 class Upstream:
     """URLs and calls of one upstream server."""
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient, *,
-                 auth_header: tuple[str, str] | None = None,
-                 gate: Callable[[], Awaitable[None]] | None = None,
-                 embeddings: Upstream | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        *,
+        auth_header: tuple[str, str] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
+        embeddings: Upstream | None = None,
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
         self.client = client
@@ -117,13 +127,15 @@ class Upstream:
         headers = dict(self.headers)
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        request = self.client.build_request(call.method, self.url(call.endpoint), json=call.body,
-                                            headers=headers)
+        request = self.client.build_request(
+            call.method, self.url(call.endpoint), json=call.body, headers=headers
+        )
         with _boundary(self.shown):
             response = await self.client.send(request, stream=True, follow_redirects=False)
             content_type = response.headers.get("content-type", "")
-            is_stream = call.stream and response.status_code < 400 \
-                and "text/event-stream" in content_type
+            is_stream = (
+                call.stream and response.status_code < 400 and "text/event-stream" in content_type
+            )
             if not is_stream:
                 try:
                     limit = ERROR_BODY_LIMIT if response.status_code >= 400 else None
@@ -133,8 +145,9 @@ class Upstream:
                 if images and response.status_code == 500 and NO_VISION_MARK in body:
                     raise Unsupported(NO_VISION)
                 return Exchange(response.status_code, content_type, body, source=self.shown)
-        return Exchange(response.status_code, content_type,
-                        frames=self._frames(response), source=self.shown)
+        return Exchange(
+            response.status_code, content_type, frames=self._frames(response), source=self.shown
+        )
 
     async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:
         splitter = sse.FrameSplitter()
@@ -156,14 +169,16 @@ class Upstream:
         if not self._vision_asked:
             try:
                 with _boundary(self.shown):
-                    response = await self.client.get(self.url("props"), headers=self.headers,
-                                                     timeout=5.0, follow_redirects=False)
+                    response = await self.client.get(
+                        self.url("props"), headers=self.headers, timeout=5.0, follow_redirects=False
+                    )
             except UpstreamError:
                 return None  # not reachable now: the call itself will say so; ask again later
             self._vision_asked = True
             try:
-                modalities = response.json().get("modalities") \
-                    if response.status_code == 200 else None
+                modalities = (
+                    response.json().get("modalities") if response.status_code == 200 else None
+                )
             except (ValueError, AttributeError):
                 modalities = None
             if isinstance(modalities, dict) and isinstance(modalities.get("vision"), bool):
@@ -173,8 +188,9 @@ class Upstream:
     async def healthy(self) -> bool:
         try:
             with _boundary(self.shown):
-                response = await self.client.get(self.url("health"), headers=self.headers,
-                                                 timeout=5.0, follow_redirects=False)
+                response = await self.client.get(
+                    self.url("health"), headers=self.headers, timeout=5.0, follow_redirects=False
+                )
         except UpstreamError:
             return False
         return response.status_code == 200
@@ -188,7 +204,8 @@ def has_images(body: object) -> bool:
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list) and any(
-                isinstance(part, dict) and part.get("type") == "image_url" for part in content):
+            isinstance(part, dict) and part.get("type") == "image_url" for part in content
+        ):
             return True
     return False
 

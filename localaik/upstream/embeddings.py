@@ -16,9 +16,9 @@ from localaik.errors import BadRequest, UpstreamBadResponse, UpstreamStatus
 from localaik.upstream.exchange import Exchange
 
 # llama-server's answer when one input does not fit its batch: a fact about the input.
-_TOO_LARGE = re.compile(r"input \((\d+) tokens\) is too large to process.*?batch size: (\d+)",
-                        re.DOTALL)
-
+_TOO_LARGE = re.compile(
+    r"input \((\d+) tokens\) is too large to process.*?batch size: (\d+)", re.DOTALL
+)
 
 
 def upstream_vectors(answer: Any, count: int) -> tuple[list[list[float]], dict[str, int]]:
@@ -27,8 +27,9 @@ def upstream_vectors(answer: Any, count: int) -> tuple[list[list[float]], dict[s
         raise UpstreamBadResponse("upstream /embeddings answer has no data list")
     items = answer["data"]
     if len(items) != count:
-        raise UpstreamBadResponse(f"upstream /embeddings answered {len(items)} embeddings for "
-                                  f"{count} inputs")
+        raise UpstreamBadResponse(
+            f"upstream /embeddings answered {len(items)} embeddings for {count} inputs"
+        )
     slots: list[list[float] | None] = [None] * count
     for position, item in enumerate(items):
         if not isinstance(item, dict):
@@ -47,7 +48,7 @@ def upstream_vectors(answer: Any, count: int) -> tuple[list[list[float]], dict[s
 
 
 def _vector(value: Any) -> list[float]:
-    if isinstance(value, str):   # an upstream that answered base64 although floats were asked
+    if isinstance(value, str):  # an upstream that answered base64 although floats were asked
         try:
             raw = base64.b64decode(value, validate=True)
         except ValueError:
@@ -55,10 +56,14 @@ def _vector(value: Any) -> list[float]:
         if not raw or len(raw) % 4:
             raise UpstreamBadResponse("upstream base64 embedding is not float32 values")
         return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-    if (not isinstance(value, list) or not value
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)):
-        raise UpstreamBadResponse("upstream embedding is not a list of numbers (is the upstream "
-                                  "pooling its embeddings?)")
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+    ):
+        raise UpstreamBadResponse(
+            "upstream embedding is not a list of numbers (is the upstream pooling its embeddings?)"
+        )
     return [float(x) if isinstance(x, int) else x for x in value]
 
 
@@ -67,10 +72,12 @@ def too_large(error: UpstreamStatus) -> BadRequest | None:
     match = _TOO_LARGE.search(error.message)
     if not match:
         return None
-    return BadRequest(f"an input is {match.group(1)} tokens, more than the embedding model takes "
-                      f"at once ({match.group(2)}): shorten it (the bundled runtime takes up to "
-                      "LK_CTX_SIZE tokens)", param="input")
-
+    return BadRequest(
+        f"an input is {match.group(1)} tokens, more than the embedding model takes "
+        f"at once ({match.group(2)}): shorten it (the bundled runtime takes up to "
+        "LK_CTX_SIZE tokens)",
+        param="input",
+    )
 
 
 def positive_int(value: Any) -> bool:
@@ -83,8 +90,10 @@ def shorten(vector: list[float], size: int, at: str) -> list[float]:
     """The first `size` values; a 400 naming `at` when the model gives fewer."""
     size = int(size)
     if size > len(vector):
-        raise BadRequest(f"{at} is {size}, but the embedding model gives {len(vector)} values",
-                         param=at if at == "dimensions" else None)
+        raise BadRequest(
+            f"{at} is {size}, but the embedding model gives {len(vector)} values",
+            param=at if at == "dimensions" else None,
+        )
     return vector[:size]
 
 

@@ -79,16 +79,18 @@ class Exchange:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise UpstreamBadResponse(f"{self.source} answered with a body that is not JSON") \
-                from None
+            raise UpstreamBadResponse(
+                f"{self.source} answered with a body that is not JSON"
+            ) from None
 
     async def require_stream(self) -> None:
         """Raise now, before a client sees a 200, unless this is a healthy event stream."""
         if self.status >= 400 or self.frames is None:
             await self.aclose()
             self.raise_for_status()
-            raise UpstreamBadResponse(f"{self.source} answered a stream request without an "
-                                      "event stream")
+            raise UpstreamBadResponse(
+                f"{self.source} answered a stream request without an event stream"
+            )
 
     async def events(self) -> AsyncGenerator[sse.Event, None]:
         """The stream's events. Iterate it inside `contextlib.aclosing`, then `aclose()`."""

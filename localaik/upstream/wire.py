@@ -30,7 +30,7 @@ Content = str | list[ContentPart]
 
 class FunctionCall(TypedDict):
     name: str
-    arguments: str            # JSON text
+    arguments: str  # JSON text
 
 
 class ToolCall(TypedDict):
@@ -50,7 +50,7 @@ class ChatMessage(TypedDict):
 class FunctionDefinition(TypedDict):
     name: str
     description: NotRequired[str]
-    parameters: NotRequired[dict[str, Any]]      # a JSON Schema: open by design
+    parameters: NotRequired[dict[str, Any]]  # a JSON Schema: open by design
     strict: NotRequired[bool]
 
 
@@ -61,7 +61,7 @@ class FunctionTool(TypedDict):
 
 class JsonSchemaFormat(TypedDict):
     name: str
-    schema: dict[str, Any]                       # a JSON Schema: open by design
+    schema: dict[str, Any]  # a JSON Schema: open by design
 
 
 class ResponseFormat(TypedDict):
@@ -71,7 +71,7 @@ class ResponseFormat(TypedDict):
 
 class NamedToolChoice(TypedDict):
     type: Literal["function"]
-    function: dict[str, str]                     # {"name": ...}
+    function: dict[str, str]  # {"name": ...}
 
 
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
@@ -115,6 +115,6 @@ class Usage(TypedDict, total=False):
 class EmbeddingsRequest(TypedDict):
     """The body localaik sends to `/embeddings`: always floats back."""
 
-    input: Any            # a string, strings, token ids or lists of token ids, as the client sent
+    input: Any  # a string, strings, token ids or lists of token ids, as the client sent
     encoding_format: Literal["float"]
     model: NotRequired[str]

@@ -19,8 +19,8 @@ from typing import Any
 class Wild(Enum):
     """The two wildcard steps of an ignore path."""
 
-    KEY = "*"        # every key of an object
-    INDEX = "[*]"    # every element of an array
+    KEY = "*"  # every key of an object
+    INDEX = "[*]"  # every element of an array
 
 
 Step = str | int | Wild
@@ -37,8 +37,10 @@ class IgnoreRule:
 _NAME = re.compile(r"[^.\[\]*\s,\"]+")
 _INDEX = re.compile(r"\[(\d+|\*)\]")
 _QUOTED = re.compile(r'\[("(?:[^"\\]|\\.)*")\]')
-_SYNTAX = ('dot-separated keys, [N] for an index, [*] for every element, * for every key, '
-           '["key"] for a key with other characters, optional leading "$."')
+_SYNTAX = (
+    "dot-separated keys, [N] for an index, [*] for every element, * for every key, "
+    '["key"] for a key with other characters, optional leading "$."'
+)
 
 
 def parse_ignore(text: str) -> list[IgnoreRule]:
@@ -57,8 +59,10 @@ def parse_ignore(text: str) -> list[IgnoreRule]:
 
 def _parse_path(path: str) -> tuple[Step, ...]:
     def fail(pos: int, why: str) -> ValueError:
-        return ValueError(f"LK_IGNORE path {path!r} is not valid at character {pos + 1}: {why} "
-                          f"(paths use {_SYNTAX})")
+        return ValueError(
+            f"LK_IGNORE path {path!r} is not valid at character {pos + 1}: {why} "
+            f"(paths use {_SYNTAX})"
+        )
 
     pos = 0
     if path.startswith("$."):
@@ -68,7 +72,7 @@ def _parse_path(path: str) -> tuple[Step, ...]:
     elif path == "$":
         raise fail(0, "it names the whole body; name a field inside it")
     steps: list[Step] = []
-    expect_name = pos != 1   # right after "$" or a ".", a key (or "*") must follow
+    expect_name = pos != 1  # right after "$" or a ".", a key (or "*") must follow
     while pos < len(path):
         char = path[pos]
         if expect_name:
@@ -132,5 +136,3 @@ def remove(node: Any, steps: tuple[Step, ...]) -> None:
                 remove(node[step], rest)
             else:
                 del node[step]
-
-

@@ -54,8 +54,9 @@ def parse_body(raw: bytes) -> Any:
     try:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
-        raise BadRequest(f"the request body is nested too deeply (more than {MAX_DEPTH} "
-                         "levels)") from None
+        raise BadRequest(
+            f"the request body is nested too deeply (more than {MAX_DEPTH} levels)"
+        ) from None
     except ValueError as exc:
         raise BadRequest(f"invalid JSON in the request body: {exc}") from None
     # Nesting needs an opening bracket per level: most bodies cannot be deep, and skip the walk.
@@ -65,9 +66,11 @@ def parse_body(raw: bytes) -> Any:
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise BadRequest("invalid JSON in the request body: a string holds an unpaired "
-                             f"UTF-16 surrogate ({exc.object[exc.start]!r}), which is not "
-                             "Unicode text") from None
+            raise BadRequest(
+                "invalid JSON in the request body: a string holds an unpaired "
+                f"UTF-16 surrogate ({exc.object[exc.start]!r}), which is not "
+                "Unicode text"
+            ) from None
     return value
 
 
@@ -87,12 +90,12 @@ def _depth_over(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node \
-            if isinstance(node, list) else None
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        )
         if children is None:
             continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False

@@ -165,7 +165,7 @@ def _byte_line_end(buffer: bytes, start: int) -> tuple[int, int] | None:
     if cr == -1 or (lf != -1 and lf < cr):
         return lf, lf + 1
     if cr + 1 < len(buffer):
-        return (cr, cr + 2) if buffer[cr + 1:cr + 2] == b"\n" else (cr, cr + 1)
+        return (cr, cr + 2) if buffer[cr + 1 : cr + 2] == b"\n" else (cr, cr + 1)
     return None
 
 

@@ -36,7 +36,8 @@ class _BrokenBody(httpx.AsyncByteStream):
         if self.body:
             yield self.body
         raise httpx.RemoteProtocolError(
-            "peer closed connection without sending complete message body")
+            "peer closed connection without sending complete message body"
+        )
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
@@ -107,12 +108,15 @@ def make_localaik(fake: FakeLlamaApp) -> MakeLocalaik:
     """`make_localaik(transport=None, **settings)` -> async context giving an AsyncTestClient."""
 
     @contextlib.asynccontextmanager
-    async def factory(*, transport: httpx.AsyncBaseTransport | None = None,
-                      **overrides: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-        settings = Settings(**{"log": False, "upstream": FAKE_UPSTREAM, "mode": "passthrough",
-                               **overrides})
-        upstream_client = httpx.AsyncClient(transport=transport or FakeTransport(fake),
-                                            base_url="http://fake")
+    async def factory(
+        *, transport: httpx.AsyncBaseTransport | None = None, **overrides: Any
+    ) -> AsyncIterator[AsyncTestClient[Any]]:
+        settings = Settings(
+            **{"log": False, "upstream": FAKE_UPSTREAM, "mode": "passthrough", **overrides}
+        )
+        upstream_client = httpx.AsyncClient(
+            transport=transport or FakeTransport(fake), base_url="http://fake"
+        )
         try:
             async with AsyncTestClient(app=create_app(settings, client=upstream_client)) as client:
                 yield client
@@ -127,6 +131,7 @@ async def localaik(make_localaik: MakeLocalaik) -> AsyncIterator[AsyncTestClient
     """localaik with default test settings in front of `fake`."""
     async with make_localaik() as client:
         yield client
+
 
 @pytest.fixture()
 def fake_bin(tmp_path: Path) -> Path:

@@ -39,8 +39,7 @@ async def record(make_localaik: Any, cassette: Path, *texts: str) -> None:
             assert (await client.post(CHAT, json=chat_body(text))).status_code == 200
 
 
-async def test_recording_leaves_one_self_contained_file(make_localaik: Any,
-                                                        tmp_path: Path) -> None:
+async def test_recording_leaves_one_self_contained_file(make_localaik: Any, tmp_path: Path) -> None:
     cassette = tmp_path / "c.db"
     await record(make_localaik, cassette, "one", "two")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".localaik", "c.db"]
@@ -49,8 +48,7 @@ async def test_recording_leaves_one_self_contained_file(make_localaik: Any,
     assert cassette.read_bytes()[18:20] == b"\x01\x01"
 
 
-async def test_replay_leaves_the_cassette_byte_for_byte(make_localaik: Any,
-                                                        tmp_path: Path) -> None:
+async def test_replay_leaves_the_cassette_byte_for_byte(make_localaik: Any, tmp_path: Path) -> None:
     cassette = tmp_path / "c.db"
     await record(make_localaik, cassette, "one")
     before = hashlib.sha256(cassette.read_bytes()).hexdigest()
@@ -62,8 +60,9 @@ async def test_replay_leaves_the_cassette_byte_for_byte(make_localaik: Any,
     assert sorted(p.name for p in tmp_path.iterdir()) == [".localaik", "c.db"]
 
 
-async def test_each_run_notes_what_it_served_and_recorded(make_localaik: Any,
-                                                          tmp_path: Path) -> None:
+async def test_each_run_notes_what_it_served_and_recorded(
+    make_localaik: Any, tmp_path: Path
+) -> None:
     cassette = tmp_path / "c.db"
     await record(make_localaik, cassette, "one", "two")
     async with make_localaik(mode="replay", cassette=cassette) as client:
@@ -72,8 +71,7 @@ async def test_each_run_notes_what_it_served_and_recorded(make_localaik: Any,
     recorded, replayed = usage.read_runs(cassette)
     assert len(recorded.used) == 4
     (served,) = replayed.used
-    two = [r for r in all_recordings(cassette)
-           if r.family == "gemini" and '"two"' in r.request]
+    two = [r for r in all_recordings(cassette) if r.family == "gemini" and '"two"' in r.request]
     assert served == (two[0].key, 0)
 
 
@@ -82,20 +80,19 @@ def read_only_view(folder: Path, view: Path) -> Iterator[Path]:
     """`folder` seen through a read-only bind mount at `view` (needs root and mount)."""
     view.mkdir()
     try:
-        subprocess.run(["mount", "--bind", str(folder), str(view)], check=True,
-                       capture_output=True)
+        subprocess.run(["mount", "--bind", str(folder), str(view)], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"no bind mount here: {exc}")
     try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["mount", "-o", "remount,ro,bind", str(view)], check=True, capture_output=True
+        )
         yield view
     finally:
         subprocess.run(["umount", str(view)], check=False, capture_output=True)
 
 
-async def test_replay_works_from_a_read_only_checkout(make_localaik: Any,
-                                                      tmp_path: Path) -> None:
+async def test_replay_works_from_a_read_only_checkout(make_localaik: Any, tmp_path: Path) -> None:
     folder = tmp_path / "checkout"
     cassette = folder / "c.db"
     await record(make_localaik, cassette, "one")

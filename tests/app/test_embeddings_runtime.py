@@ -76,19 +76,35 @@ def make_app(fake_bin: Path) -> MakeApp:
     llama-server (both the fake executable), its own upstream client, in record-less mode."""
 
     @asynccontextmanager
-    async def factory(embeddings: str = "lazy", embed_binary: Path | None = None
-                      ) -> AsyncIterator[tuple[AsyncTestClient[Any], Servers]]:
+    async def factory(
+        embeddings: str = "lazy", embed_binary: Path | None = None
+    ) -> AsyncIterator[tuple[AsyncTestClient[Any], Servers]]:
         settings = Settings(log=False, mode="passthrough", embeddings=embeddings)
         log = logging.getLogger("localaik.test.runtime")
         port, embed_port = free_port(), free_port()
-        chat = LlamaServer(fake_bin, llama_server_args(
-            RuntimeOptions(), model=Path("chat.gguf"), chat_template=None, mmproj=None,
-            port=port), port, log=log, ready_timeout=15)
-        embed = LlamaServer(embed_binary or fake_bin, embedding_server_args(
-            RuntimeOptions(), model=Path("chat.gguf"), port=embed_port), embed_port, log=log,
-            ready_timeout=15)
-        app = create_app(settings, runtime=chat,
-                         embed_runtime=None if embeddings == "off" else embed)
+        chat = LlamaServer(
+            fake_bin,
+            llama_server_args(
+                RuntimeOptions(),
+                model=Path("chat.gguf"),
+                chat_template=None,
+                mmproj=None,
+                port=port,
+            ),
+            port,
+            log=log,
+            ready_timeout=15,
+        )
+        embed = LlamaServer(
+            embed_binary or fake_bin,
+            embedding_server_args(RuntimeOptions(), model=Path("chat.gguf"), port=embed_port),
+            embed_port,
+            log=log,
+            ready_timeout=15,
+        )
+        app = create_app(
+            settings, runtime=chat, embed_runtime=None if embeddings == "off" else embed
+        )
         # The app's lifespan starts and stops both (on the app's own event loop).
         async with AsyncTestClient(app=app, timeout=30) as client:
             yield client, (chat, embed)
@@ -97,23 +113,26 @@ def make_app(fake_bin: Path) -> MakeApp:
 
 
 async def test_lazy_starts_the_embeddings_server_at_the_first_embeddings_request(
-        make_app: MakeApp, argv_file: Path) -> None:
+    make_app: MakeApp, argv_file: Path
+) -> None:
     async with make_app() as (client, (chat, embed)):
         chatted = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
         assert chatted.status_code == 200, chatted.text
         health = (await client.get("/health")).json()
         assert embed.state == "stopped" and health["upstream"]["embeddings_runtime"] == "stopped"
-        assert len(starts(argv_file)) == 1   # the chat server only
+        assert len(starts(argv_file)) == 1  # the chat server only
 
         first, second = await asyncio.gather(
             client.post("/v1/embeddings", json=EMBED, headers=AUTH),
-            client.post(BATCH, json={"requests": [{"content": {"parts": [{"text": "a"}]}}]},
-                        headers=GOOGLE))
+            client.post(
+                BATCH, json={"requests": [{"content": {"parts": [{"text": "a"}]}}]}, headers=GOOGLE
+            ),
+        )
         assert first.status_code == 200, first.text
         assert second.status_code == 200, second.text
         assert embed.state == "ready"
         assert (await client.get("/health")).json()["upstream"]["embeddings_runtime"] == "ready"
-        [chat_argv, embed_argv] = starts(argv_file)   # two concurrent requests, one start
+        [chat_argv, embed_argv] = starts(argv_file)  # two concurrent requests, one start
         assert "--embeddings" in embed_argv and "--embeddings" not in chat_argv
         assert embed_argv[embed_argv.index("--pooling") + 1] == "mean"
 
@@ -128,19 +147,21 @@ async def test_lazy_starts_the_embeddings_server_at_the_first_embeddings_request
 
 async def test_on_starts_it_with_localaik(make_app: MakeApp, argv_file: Path) -> None:
     async with make_app(embeddings="on") as (client, (_, embed)):
-        assert embed.state in ("starting", "loading", "ready")   # before any request
+        assert embed.state in ("starting", "loading", "ready")  # before any request
         response = await client.post("/v1/embeddings", json=EMBED, headers=AUTH)
         assert response.status_code == 200
         assert len(starts(argv_file)) == 2
         assert paths_seen(embed) == ["/v1/embeddings"]
 
 
-async def test_off_answers_501_in_each_shape_and_starts_nothing(make_app: MakeApp,
-                                                                argv_file: Path) -> None:
+async def test_off_answers_501_in_each_shape_and_starts_nothing(
+    make_app: MakeApp, argv_file: Path
+) -> None:
     async with make_app(embeddings="off") as (client, (chat, embed)):
         openai = await client.post("/v1/embeddings", json=EMBED, headers=AUTH)
-        gemini = await client.post(BATCH, json={"requests": [
-            {"content": {"parts": [{"text": "a"}]}}]}, headers=GOOGLE)
+        gemini = await client.post(
+            BATCH, json={"requests": [{"content": {"parts": [{"text": "a"}]}}]}, headers=GOOGLE
+        )
         assert "LK_EMBEDDINGS=off" in assert_error(openai, 501, "openai")["message"]
         assert assert_error(gemini, 501, "gemini")["status"] == "UNIMPLEMENTED"
         deadline = time.monotonic() + 15
@@ -152,7 +173,8 @@ async def test_off_answers_501_in_each_shape_and_starts_nothing(make_app: MakeAp
 
 
 async def test_an_embeddings_server_that_cannot_start_is_503_and_chat_goes_on(
-        make_app: MakeApp, tmp_path: Path) -> None:
+    make_app: MakeApp, tmp_path: Path
+) -> None:
     async with make_app(embed_binary=tmp_path / "no-such-llama-server") as (client, _):
         failed = await client.post("/v1/embeddings", json=EMBED, headers=AUTH)
         assert "cannot start" in assert_error(failed, 503, "openai")["message"]
@@ -170,26 +192,33 @@ def fake_servers_on(port: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if any(arg.endswith("fake_llama_server_bin.py") for arg in argv) and \
-                any(a == "--port" and b == port for a, b in zip(argv, argv[1:], strict=False)) \
-                and alive(int(entry.name)):
+        if (
+            any(arg.endswith("fake_llama_server_bin.py") for arg in argv)
+            and any(a == "--port" and b == port for a, b in zip(argv, argv[1:], strict=False))
+            and alive(int(entry.name))
+        ):
             found.append(int(entry.name))
     return found
 
 
 def test_serve_runs_the_embeddings_server_and_stops_it_on_sigterm(
-        fake_bin: Path, argv_file: Path, tmp_path: Path) -> None:
+    fake_bin: Path, argv_file: Path, tmp_path: Path
+) -> None:
     (tmp_path / "model.gguf").write_bytes(b"GGUF fake")
-    env = {"LK_MODE": "record", "LK_CASSETTE": str(tmp_path / "c.db"),
-           "LK_LLAMA_SERVER": str(fake_bin), "LK_MODEL": str(tmp_path / "model.gguf"),
-           "LK_CACHE_DIR": str(tmp_path / "no-cache"), "LK_CTX_SIZE": "2048"}
+    env = {
+        "LK_MODE": "record",
+        "LK_CASSETTE": str(tmp_path / "c.db"),
+        "LK_LLAMA_SERVER": str(fake_bin),
+        "LK_MODEL": str(tmp_path / "model.gguf"),
+        "LK_CACHE_DIR": str(tmp_path / "no-cache"),
+        "LK_CTX_SIZE": "2048",
+    }
     with LocalaikProcess(env) as server:
         deadline = time.monotonic() + 20
         while server.get("/health").status_code != 200:
             assert time.monotonic() < deadline, server.log()
             time.sleep(0.05)
-        response = httpx.post(server.url + "/v1/embeddings", json=EMBED, headers=AUTH,
-                              timeout=30)
+        response = httpx.post(server.url + "/v1/embeddings", json=EMBED, headers=AUTH, timeout=30)
         assert response.status_code == 200, server.log()
         [chat_argv, embed_argv] = starts(argv_file)
         assert embed_argv[embed_argv.index("-m") + 1] == str(tmp_path / "model.gguf")
@@ -201,6 +230,5 @@ def test_serve_runs_the_embeddings_server_and_stops_it_on_sigterm(
         server.process.send_signal(signal.SIGTERM)
         server.process.wait(15)
     assert all(wait_gone(pid) for pid in pids), "a llama-server outlived localaik"
-    assert "starting the embeddings llama-server for the first embeddings request" in \
-        server.log()
+    assert "starting the embeddings llama-server for the first embeddings request" in server.log()
     assert "Traceback" not in server.log()

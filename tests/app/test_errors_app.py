@@ -27,8 +27,7 @@ def chat_body(text: str = "hi", **extra: Any) -> dict[str, Any]:
 
 def gemini_sse_chunks(body: bytes) -> list[dict[str, Any]]:
     assert body.endswith(b"\r\n\r\n")
-    return [json.loads(event.removeprefix(b"data: "))
-            for event in body[:-4].split(b"\r\n\r\n")]
+    return [json.loads(event.removeprefix(b"data: ")) for event in body[:-4].split(b"\r\n\r\n")]
 
 
 def openai_frames(body: bytes) -> list[bytes]:
@@ -40,12 +39,15 @@ def openai_frames(body: bytes) -> list[bytes]:
 # Routing
 
 
-@pytest.mark.parametrize(("path", "family"), [
-    ("/v1beta/nope", "gemini"),
-    ("/v1beta/models/gemini-2.0-flash:embedSomething", "gemini"),
-    ("/v1/nope", "openai"),
-    ("/nope", "plain"),
-])
+@pytest.mark.parametrize(
+    ("path", "family"),
+    [
+        ("/v1beta/nope", "gemini"),
+        ("/v1beta/models/gemini-2.0-flash:embedSomething", "gemini"),
+        ("/v1/nope", "openai"),
+        ("/nope", "plain"),
+    ],
+)
 async def test_unknown_route(localaik: Any, path: str, family: str) -> None:
     get = await localaik.get(path)
     post = await localaik.post(path, json={})
@@ -58,18 +60,22 @@ async def test_unknown_route(localaik: Any, path: str, family: str) -> None:
         assert error["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize(("method", "path", "family", "allowed"), [
-    ("GET", CHAT, "openai", "POST"),
-    ("GET", "/v1/completions", "openai", "POST"),
-    ("DELETE", "/v1/models", "openai", "GET"),
-    ("POST", "/v1beta/models", "gemini", "GET"),
-    ("PUT", "/v1beta/models/gemini-2.0-flash", "gemini", "GET"),
-    ("GET", GENERATE, "gemini", "POST"),
-    ("GET", "/v1/models/gemini-2.0-flash:streamGenerateContent", "gemini", "POST"),
-    ("POST", "/health", "plain", "GET"),
-])
-async def test_wrong_method(localaik: Any, fake: Any, method: str, path: str, family: str,
-                            allowed: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "family", "allowed"),
+    [
+        ("GET", CHAT, "openai", "POST"),
+        ("GET", "/v1/completions", "openai", "POST"),
+        ("DELETE", "/v1/models", "openai", "GET"),
+        ("POST", "/v1beta/models", "gemini", "GET"),
+        ("PUT", "/v1beta/models/gemini-2.0-flash", "gemini", "GET"),
+        ("GET", GENERATE, "gemini", "POST"),
+        ("GET", "/v1/models/gemini-2.0-flash:streamGenerateContent", "gemini", "POST"),
+        ("POST", "/health", "plain", "GET"),
+    ],
+)
+async def test_wrong_method(
+    localaik: Any, fake: Any, method: str, path: str, family: str, allowed: str
+) -> None:
     response = await localaik.request(method, path)
 
     assert_error(response, 405, family)
@@ -95,10 +101,13 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("content", "content_type"), BAD_BODIES)
-@pytest.mark.parametrize(("path", "family"), [(GENERATE, "gemini"), (STREAM_SSE, "gemini"),
-                                              (CHAT, "openai"), ("/v1/completions", "openai")])
-async def test_bad_body(localaik: Any, fake: Any, path: str, family: str, content: bytes,
-                        content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "family"),
+    [(GENERATE, "gemini"), (STREAM_SSE, "gemini"), (CHAT, "openai"), ("/v1/completions", "openai")],
+)
+async def test_bad_body(
+    localaik: Any, fake: Any, path: str, family: str, content: bytes, content_type: str
+) -> None:
     response = await localaik.post(path, content=content, headers={"content-type": content_type})
 
     error = assert_error(response, 400, family)
@@ -118,17 +127,20 @@ async def test_multipart_refused(localaik: Any, fake: Any, path: str, family: st
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(("path", "family", "body"), [
-    (GENERATE, "gemini", gemini_body("x" * 5000)),
-    (STREAM_SSE, "gemini", gemini_body("x" * 5000)),
-    (CHAT, "openai", chat_body("x" * 5000)),
-])
-async def test_body_over_max_size(make_localaik: Any, fake: Any, path: str, family: str,
-                                  body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "family", "body"),
+    [
+        (GENERATE, "gemini", gemini_body("x" * 5000)),
+        (STREAM_SSE, "gemini", gemini_body("x" * 5000)),
+        (CHAT, "openai", chat_body("x" * 5000)),
+    ],
+)
+async def test_body_over_max_size(
+    make_localaik: Any, fake: Any, path: str, family: str, body: dict[str, Any]
+) -> None:
     async with make_localaik(max_body_size=4096) as client:
         response = await client.post(path, json=body)
-        small = await client.post(path, json=json.loads(json.dumps(body).replace("x" * 5000,
-                                                                                "x")))
+        small = await client.post(path, json=json.loads(json.dumps(body).replace("x" * 5000, "x")))
 
     error = assert_error(response, 413, family)
     assert "LK_MAX_BODY_SIZE" in error["message"]
@@ -152,52 +164,67 @@ async def test_body_over_max_size_without_content_length(make_localaik: Any, fak
 
 
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
-@pytest.mark.parametrize(("path", "family", "make_body"), [
-    (GENERATE, "gemini", gemini_body),
-    (STREAM_SSE, "gemini", gemini_body),
-    (STREAM_ARRAY, "gemini", gemini_body),
-    (CHAT, "openai", chat_body),
-    (CHAT, "openai", lambda text: chat_body(text, stream=True)),
-])
-async def test_upstream_error_status_kept(localaik: Any, status: int, path: str, family: str,
-                                          make_body: Any) -> None:
+@pytest.mark.parametrize(
+    ("path", "family", "make_body"),
+    [
+        (GENERATE, "gemini", gemini_body),
+        (STREAM_SSE, "gemini", gemini_body),
+        (STREAM_ARRAY, "gemini", gemini_body),
+        (CHAT, "openai", chat_body),
+        (CHAT, "openai", lambda text: chat_body(text, stream=True)),
+    ],
+)
+async def test_upstream_error_status_kept(
+    localaik: Any, status: int, path: str, family: str, make_body: Any
+) -> None:
     response = await localaik.post(path, json=make_body(f"please fail [[error:{status}]]"))
 
     error = assert_error(response, status, family)
     assert error["message"] == f"fake error {status}"
     if family == "gemini":
-        expected = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 500: "INTERNAL",
-                    503: "UNAVAILABLE"}[status]
+        expected = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 500: "INTERNAL", 503: "UNAVAILABLE"}[
+            status
+        ]
         assert error["status"] == expected
 
 
-@pytest.mark.parametrize(("path", "family", "body"), [
-    (GENERATE, "gemini", gemini_body("x [[garbage]]")),
-    (STREAM_SSE, "gemini", gemini_body("x [[garbage]]")),
-    (CHAT, "openai", chat_body("x [[garbage]]")),
-    (CHAT, "openai", chat_body("x [[garbage]]", stream=True)),
-    ("/v1/completions", "openai", {"model": "m", "prompt": "x [[garbage]]"}),
-])
-async def test_upstream_garbage_is_502(localaik: Any, path: str, family: str,
-                                       body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "family", "body"),
+    [
+        (GENERATE, "gemini", gemini_body("x [[garbage]]")),
+        (STREAM_SSE, "gemini", gemini_body("x [[garbage]]")),
+        (CHAT, "openai", chat_body("x [[garbage]]")),
+        (CHAT, "openai", chat_body("x [[garbage]]", stream=True)),
+        ("/v1/completions", "openai", {"model": "m", "prompt": "x [[garbage]]"}),
+    ],
+)
+async def test_upstream_garbage_is_502(
+    localaik: Any, path: str, family: str, body: dict[str, Any]
+) -> None:
     assert_error(await localaik.post(path, json=body), 502, family)
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    (httpx.ConnectError, 502),
-    (httpx.RemoteProtocolError, 502),
-    (httpx.ReadTimeout, 504),
-])
-@pytest.mark.parametrize(("path", "family", "body"), [
-    (GENERATE, "gemini", gemini_body()),
-    (STREAM_SSE, "gemini", gemini_body()),
-    ("/v1beta/models/m:countTokens", "gemini", gemini_body()),
-    (CHAT, "openai", chat_body()),
-    (CHAT, "openai", chat_body(stream=True)),
-])
-async def test_upstream_unreachable_or_slow(make_localaik: Any, error: Any, status: int,
-                                            path: str, family: str,
-                                            body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (httpx.ConnectError, 502),
+        (httpx.RemoteProtocolError, 502),
+        (httpx.ReadTimeout, 504),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "family", "body"),
+    [
+        (GENERATE, "gemini", gemini_body()),
+        (STREAM_SSE, "gemini", gemini_body()),
+        ("/v1beta/models/m:countTokens", "gemini", gemini_body()),
+        (CHAT, "openai", chat_body()),
+        (CHAT, "openai", chat_body(stream=True)),
+    ],
+)
+async def test_upstream_unreachable_or_slow(
+    make_localaik: Any, error: Any, status: int, path: str, family: str, body: dict[str, Any]
+) -> None:
     transport = RaisingTransport(error)
     async with make_localaik(transport=transport) as client:
         response = await client.post(path, json=body)
@@ -232,8 +259,10 @@ async def test_gemini_stream_without_finish_reason_still_finishes(localaik: Any)
     assert "error" not in chunks[-1]
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     assert "usageMetadata" in chunks[-1]
-    assert "".join(p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]
-                   ["parts"]) == "Echo: hello"
+    assert (
+        "".join(p.get("text", "") for c in chunks for p in c["candidates"][0]["content"]["parts"])
+        == "Echo: hello"
+    )
 
 
 async def test_gemini_stream_finish_reason_translated(localaik: Any) -> None:
@@ -250,8 +279,10 @@ async def test_gemini_sse_cut_ends_with_error_event(localaik: Any) -> None:
     chunks = gemini_sse_chunks(response.content)
     *arrived, last = chunks
     # The fake sent a role chunk and two 3-character deltas before the cut.
-    assert "".join(p["text"] for c in arrived for p in c["candidates"][0]["content"]["parts"]) \
+    assert (
+        "".join(p["text"] for c in arrived for p in c["candidates"][0]["content"]["parts"])
         == "Echo: "
+    )
     assert all("finishReason" not in c["candidates"][0] for c in arrived)
     assert set(last) == {"error"}
     assert set(last["error"]) == {"code", "message", "status"}
@@ -284,13 +315,16 @@ async def test_openai_stream_cut_ends_with_error_event(localaik: Any) -> None:
     assert error["error"]["type"] == "server_error"
 
 
-@pytest.mark.parametrize(("path", "body", "is_gemini"), [
-    (STREAM_SSE, gemini_body("hello [[cut:2]]"), True),
-    (CHAT, chat_body("hello [[cut:2]]", stream=True), False),
-])
-async def test_stream_closed_without_done_ends_with_error(make_localaik: Any, fake: Any,
-                                                          path: str, body: dict[str, Any],
-                                                          is_gemini: bool) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "is_gemini"),
+    [
+        (STREAM_SSE, gemini_body("hello [[cut:2]]"), True),
+        (CHAT, chat_body("hello [[cut:2]]", stream=True), False),
+    ],
+)
+async def test_stream_closed_without_done_ends_with_error(
+    make_localaik: Any, fake: Any, path: str, body: dict[str, Any], is_gemini: bool
+) -> None:
     """The upstream closes the stream cleanly but never sends `[DONE]`."""
     transport = httpx.ASGITransport(app=fake, raise_app_exceptions=False)
     async with make_localaik(transport=transport) as client:
@@ -345,15 +379,17 @@ async def test_health_503_when_upstream_unreachable(make_localaik: Any) -> None:
 
 
 @pytest.mark.parametrize("health_status", [200, 503])
-async def test_upstream_credentials_never_shown(make_localaik: Any, fake: Any,
-                                                health_status: int) -> None:
+async def test_upstream_credentials_never_shown(
+    make_localaik: Any, fake: Any, health_status: int
+) -> None:
     fake.health_status = health_status
     async with make_localaik(upstream="http://user:secret@fake/v1") as client:
         health = await client.get("/health")
         failed = await client.post(GENERATE, json=gemini_body("x [[error:500]]"))
         garbage = await client.post(CHAT, json=chat_body("x [[garbage]]"))
-    async with make_localaik(upstream="http://user:secret@fake/v1",
-                             transport=RaisingTransport(httpx.ConnectError)) as client:
+    async with make_localaik(
+        upstream="http://user:secret@fake/v1", transport=RaisingTransport(httpx.ConnectError)
+    ) as client:
         unreachable = await client.post(GENERATE, json=gemini_body())
 
     assert health.status_code == health_status
@@ -363,23 +399,31 @@ async def test_upstream_credentials_never_shown(make_localaik: Any, fake: Any,
         assert b"user:" not in response.content
 
 
-CLIENT_KEYS = {"x-goog-api-key": "AIzaCLIENTKEY1", "authorization": "Bearer sk-CLIENTKEY2",
-               "x-api-key": "CLIENTKEY3"}
+CLIENT_KEYS = {
+    "x-goog-api-key": "AIzaCLIENTKEY1",
+    "authorization": "Bearer sk-CLIENTKEY2",
+    "x-api-key": "CLIENTKEY3",
+}
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    (GENERATE, gemini_body()),
-    (STREAM_SSE, gemini_body()),
-    ("/v1beta/models/m:countTokens", gemini_body()),
-    (CHAT, chat_body()),
-    (CHAT, chat_body(stream=True)),
-    ("/v1/completions", {"model": "m", "prompt": "hi"}),
-])
-async def test_client_keys_never_forwarded(localaik: Any, fake: Any, path: str,
-                                           body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (GENERATE, gemini_body()),
+        (STREAM_SSE, gemini_body()),
+        ("/v1beta/models/m:countTokens", gemini_body()),
+        (CHAT, chat_body()),
+        (CHAT, chat_body(stream=True)),
+        ("/v1/completions", {"model": "m", "prompt": "hi"}),
+    ],
+)
+async def test_client_keys_never_forwarded(
+    localaik: Any, fake: Any, path: str, body: dict[str, Any]
+) -> None:
     separator = "&" if "?" in path else "?"
-    response = await localaik.post(f"{path}{separator}key=AIzaQUERYKEY", json=body,
-                                   headers=CLIENT_KEYS)
+    response = await localaik.post(
+        f"{path}{separator}key=AIzaQUERYKEY", json=body, headers=CLIENT_KEYS
+    )
     models = await localaik.get("/v1beta/models?key=AIzaQUERYKEY", headers=CLIENT_KEYS)
 
     assert response.status_code == 200
@@ -393,15 +437,18 @@ async def test_client_keys_never_forwarded(localaik: Any, fake: Any, path: str,
 
 
 async def test_upstream_auth_header_reaches_upstream(make_localaik: Any, fake: Any) -> None:
-    async with make_localaik(upstream_auth_header=("Authorization", "Bearer operator-token")) \
-            as client:
+    async with make_localaik(
+        upstream_auth_header=("Authorization", "Bearer operator-token")
+    ) as client:
         gemini = await client.post(GENERATE, json=gemini_body(), headers=CLIENT_KEYS)
         openai = await client.post(CHAT, json=chat_body(stream=True), headers=CLIENT_KEYS)
 
     assert gemini.status_code == 200
     assert openai.status_code == 200
     assert [r["headers"].get("authorization") for r in fake.requests] == [
-        "Bearer operator-token", "Bearer operator-token"]
+        "Bearer operator-token",
+        "Bearer operator-token",
+    ]
 
 
 async def test_success_status_is_exactly_200(localaik: Any) -> None:

@@ -29,8 +29,12 @@ def sse_chunks(body: bytes) -> list[dict[str, Any]]:
 
 
 def text_of(chunks: list[dict[str, Any]]) -> str:
-    return "".join(part.get("text", "") for chunk in chunks for candidate in chunk["candidates"]
-                   for part in candidate["content"]["parts"])
+    return "".join(
+        part.get("text", "")
+        for chunk in chunks
+        for candidate in chunk["candidates"]
+        for part in candidate["content"]["parts"]
+    )
 
 
 async def test_generate_content(localaik: Any, fake: Any) -> None:
@@ -39,21 +43,28 @@ async def test_generate_content(localaik: Any, fake: Any) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
-        "candidates": [{"content": {"role": "model", "parts": [{"text": "Echo: Hello there"}]},
-                        "finishReason": "STOP", "index": 0}],
-        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3,
-                          "totalTokenCount": 5},
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": "Echo: Hello there"}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3, "totalTokenCount": 5},
         "modelVersion": MODEL,
         "responseId": "fake1",
     }
     [sent] = fake.requests
     assert sent["path"] == "/v1/chat/completions"
-    assert sent["body"] == {"model": "localaik",
-                            "messages": [{"role": "user", "content": "Hello there"}]}
+    assert sent["body"] == {
+        "model": "localaik",
+        "messages": [{"role": "user", "content": "Hello there"}],
+    }
 
 
-async def test_generate_content_uses_configured_upstream_model(make_localaik: Any,
-                                                               fake: Any) -> None:
+async def test_generate_content_uses_configured_upstream_model(
+    make_localaik: Any, fake: Any
+) -> None:
     async with make_localaik(upstream_model="gemma-3-4b") as client:
         response = await client.post(GENERATE, json=request_body())
 
@@ -63,8 +74,11 @@ async def test_generate_content_uses_configured_upstream_model(make_localaik: An
 
 
 async def test_generate_content_under_v1(localaik: Any) -> None:
-    response = await localaik.post("/v1/models/gemini-2.5-pro:generateContent",
-                                   json=request_body("via v1"), headers=GEMINI_HEADERS)
+    response = await localaik.post(
+        "/v1/models/gemini-2.5-pro:generateContent",
+        json=request_body("via v1"),
+        headers=GEMINI_HEADERS,
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -73,9 +87,11 @@ async def test_generate_content_under_v1(localaik: Any) -> None:
 
 
 async def test_generate_content_snake_case_body(localaik: Any, fake: Any) -> None:
-    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
-            "system_instruction": {"parts": [{"text": "Be brief."}]},
-            "generation_config": {"max_output_tokens": 20}}
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "system_instruction": {"parts": [{"text": "Be brief."}]},
+        "generation_config": {"max_output_tokens": 20},
+    }
     response = await localaik.post(GENERATE, json=body)
 
     assert response.status_code == 200
@@ -86,8 +102,7 @@ async def test_generate_content_snake_case_body(localaik: Any, fake: Any) -> Non
 
 
 async def test_stream_sse_transcript(localaik: Any, snapshot: Any) -> None:
-    response = await localaik.post(f"{STREAM}?alt=sse", json=request_body(),
-                                   headers=GEMINI_HEADERS)
+    response = await localaik.post(f"{STREAM}?alt=sse", json=request_body(), headers=GEMINI_HEADERS)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -95,8 +110,7 @@ async def test_stream_sse_transcript(localaik: Any, snapshot: Any) -> None:
 
 
 async def test_stream_sse_framing(localaik: Any) -> None:
-    response = await localaik.post(f"{STREAM}?alt=sse", json=request_body(),
-                                   headers=GEMINI_HEADERS)
+    response = await localaik.post(f"{STREAM}?alt=sse", json=request_body(), headers=GEMINI_HEADERS)
 
     assert response.status_code == 200
     body = response.content
@@ -119,8 +133,11 @@ async def test_stream_sse_framing(localaik: Any) -> None:
         assert chunk["responseId"] == "fake1"
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
-    assert last["usageMetadata"] == {"promptTokenCount": 2, "candidatesTokenCount": 3,
-                                     "totalTokenCount": 5}
+    assert last["usageMetadata"] == {
+        "promptTokenCount": 2,
+        "candidatesTokenCount": 3,
+        "totalTokenCount": 5,
+    }
     assert text_of(chunks) == "Echo: Hello there"
     # Text is passed on per delta (the fake sends 3-character deltas), not collected.
     assert len(chunks) >= len("Echo: Hello there") // 3
@@ -134,8 +151,9 @@ async def test_stream_asks_upstream_for_usage(localaik: Any, fake: Any) -> None:
     assert sent["stream_options"] == {"include_usage": True}
 
 
-async def test_stream_without_alt_is_a_json_array_of_the_same_chunks(localaik: Any,
-                                                                     fake: Any) -> None:
+async def test_stream_without_alt_is_a_json_array_of_the_same_chunks(
+    localaik: Any, fake: Any
+) -> None:
     sse = await localaik.post(f"{STREAM}?alt=sse", json=request_body())
     fake.reset()  # the same upstream ids again
     array = await localaik.post(STREAM, json=request_body())
@@ -150,16 +168,31 @@ async def test_stream_without_alt_is_a_json_array_of_the_same_chunks(localaik: A
 
 async def test_stream_tool_call_is_sent_whole_in_the_last_chunk(localaik: Any) -> None:
     body = request_body("weather in Paris?")
-    body["tools"] = [{"functionDeclarations": [{
-        "name": "get_weather", "description": "Weather for a city",
-        "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
-                       "required": ["city"]}}]}]
+    body["tools"] = [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "description": "Weather for a city",
+                    "parameters": {
+                        "type": "OBJECT",
+                        "properties": {"city": {"type": "STRING"}},
+                        "required": ["city"],
+                    },
+                }
+            ]
+        }
+    ]
     response = await localaik.post(f"{STREAM}?alt=sse", json=body)
 
     assert response.status_code == 200
     chunks = sse_chunks(response.content)
-    calls = [part for chunk in chunks for part in chunk["candidates"][0]["content"]["parts"]
-             if "functionCall" in part]
+    calls = [
+        part
+        for chunk in chunks
+        for part in chunk["candidates"][0]["content"]["parts"]
+        if "functionCall" in part
+    ]
     assert calls == [{"functionCall": {"name": "get_weather", "args": {"city": "text"}}}]
     last = chunks[-1]["candidates"][0]
     assert last["content"]["parts"] == calls
@@ -168,8 +201,9 @@ async def test_stream_tool_call_is_sent_whole_in_the_last_chunk(localaik: Any) -
 
 
 async def test_count_tokens(localaik: Any, fake: Any) -> None:
-    response = await localaik.post(COUNT, json=request_body("one two three four"),
-                                   headers=GEMINI_HEADERS)
+    response = await localaik.post(
+        COUNT, json=request_body("one two three four"), headers=GEMINI_HEADERS
+    )
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -180,8 +214,7 @@ async def test_count_tokens(localaik: Any, fake: Any) -> None:
 
 
 async def test_count_tokens_under_v1(localaik: Any) -> None:
-    response = await localaik.post(f"/v1/models/{MODEL}:countTokens",
-                                   json=request_body("a b"))
+    response = await localaik.post(f"/v1/models/{MODEL}:countTokens", json=request_body("a b"))
 
     assert response.status_code == 200
     assert response.json() == {"totalTokens": 2}
@@ -209,8 +242,11 @@ async def test_model_get_answers_any_name(localaik: Any, prefix: str) -> None:
     body = response.json()
     assert body["name"] == "models/gemini-2.5-flash"
     assert body["displayName"] == "gemini-2.5-flash"
-    assert set(body["supportedGenerationMethods"]) >= {"generateContent",
-                                                       "streamGenerateContent", "countTokens"}
+    assert set(body["supportedGenerationMethods"]) >= {
+        "generateContent",
+        "streamGenerateContent",
+        "countTokens",
+    }
 
 
 async def test_models_list_paging(localaik: Any) -> None:
@@ -223,14 +259,18 @@ async def test_models_list_paging(localaik: Any) -> None:
     assert bad.json()["error"]["status"] == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize(("headers", "shape"), [
-    ({"x-goog-api-key": "k"}, "gemini"),
-    ({"x-goog-api-client": "google-genai-sdk/1.0"}, "gemini"),
-    ({"authorization": "Bearer sk-test"}, "openai"),
-    ({}, "openai"),
-])
-async def test_v1_models_shape_by_header(localaik: Any, headers: dict[str, str],
-                                         shape: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "shape"),
+    [
+        ({"x-goog-api-key": "k"}, "gemini"),
+        ({"x-goog-api-client": "google-genai-sdk/1.0"}, "gemini"),
+        ({"authorization": "Bearer sk-test"}, "openai"),
+        ({}, "openai"),
+    ],
+)
+async def test_v1_models_shape_by_header(
+    localaik: Any, headers: dict[str, str], shape: str
+) -> None:
     listing = await localaik.get("/v1/models", headers=headers)
     single = await localaik.get("/v1/models/some-model", headers=headers)
 
@@ -240,8 +280,20 @@ async def test_v1_models_shape_by_header(localaik: Any, headers: dict[str, str],
         assert listing.json()["models"][0]["name"] == "models/fake-model"
         assert single.json()["name"] == "models/some-model"
     else:
-        assert listing.json() == {"object": "list", "data": [
-            {"id": "fake-model", "object": "model", "created": 1700000000,
-             "owned_by": "llamacpp"}]}
-        assert single.json() == {"id": "some-model", "object": "model", "created": 1700000000,
-                                 "owned_by": "llamacpp"}
+        assert listing.json() == {
+            "object": "list",
+            "data": [
+                {
+                    "id": "fake-model",
+                    "object": "model",
+                    "created": 1700000000,
+                    "owned_by": "llamacpp",
+                }
+            ],
+        }
+        assert single.json() == {
+            "id": "some-model",
+            "object": "model",
+            "created": 1700000000,
+            "owned_by": "llamacpp",
+        }

@@ -35,11 +35,13 @@ def chat(text: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def serving(fake: Any, **settings: Any) -> AsyncIterator[tuple[AsyncTestClient[Any],
-                                                                     HitMemo]]:
+async def serving(
+    fake: Any, **settings: Any
+) -> AsyncIterator[tuple[AsyncTestClient[Any], HitMemo]]:
     upstream = httpx.AsyncClient(transport=FakeTransport(fake), base_url="http://fake")
-    app = create_app(Settings(**{"log": False, "upstream": FAKE_UPSTREAM, **settings}),
-                     client=upstream)
+    app = create_app(
+        Settings(**{"log": False, "upstream": FAKE_UPSTREAM, **settings}), client=upstream
+    )
     assert isinstance(app, HitMemo)
     try:
         async with AsyncTestClient(app=app) as client:
@@ -67,8 +69,9 @@ def rewrite_answer(cassette: Path, old: bytes, new: bytes) -> None:
 
 
 @pytest.mark.parametrize(("path", "body"), [(GENERATE, gemini("hello")), (CHAT, chat("hello"))])
-async def test_an_identical_hit_is_answered_from_memory(fake: Any, tmp_path: Path, path: str,
-                                                        body: Any) -> None:
+async def test_an_identical_hit_is_answered_from_memory(
+    fake: Any, tmp_path: Path, path: str, body: Any
+) -> None:
     cassette = tmp_path / "c.db"
     [recorded] = await record(fake, cassette, (path, body))
     async with serving(fake, mode="replay", cassette=cassette) as (client, memo):
@@ -101,31 +104,38 @@ async def test_a_changed_cassette_is_read_again(fake: Any, tmp_path: Path) -> No
     assert len(memo.entries) == 1  # "hello", read again; the live answer is not kept
 
 
-async def test_the_cassette_a_request_resolves_to_is_part_of_the_key(fake: Any,
-                                                                     tmp_path: Path) -> None:
+async def test_the_cassette_a_request_resolves_to_is_part_of_the_key(
+    fake: Any, tmp_path: Path
+) -> None:
     one, two = tmp_path / "one.db", tmp_path / "two.db"
     await record(fake, one, (GENERATE, gemini("hello")))
     await record(fake, two, (GENERATE, gemini("hello")))
     rewrite_answer(two, b"Echo: hello", b"Echo: TWO!!")
     async with serving(fake, mode="replay", cassette=one) as (client, memo):
         by_default = await client.post(GENERATE, json=gemini("hello"))
-        by_header = await client.post(GENERATE, json=gemini("hello"),
-                                      headers={"x-localaik-cassette": "two"})
+        by_header = await client.post(
+            GENERATE, json=gemini("hello"), headers={"x-localaik-cassette": "two"}
+        )
         services_of(memo).replayer.cassettes.default = two  # as the pytest plugin does per test
         switched = await client.post(GENERATE, json=gemini("hello"))
     assert b"Echo: hello" in by_default.content
     assert b"Echo: TWO!!" in by_header.content and switched.content == by_header.content
 
 
-@pytest.mark.parametrize("settings", [
-    {"mode": "replay", "repeats": "sequence"},
-    {"mode": "replay", "replay_speed": 2.0},
-    {"mode": "refresh"},
-    {"mode": "passthrough"},
-    {"mode": "replay", "memo": False},
-], ids=["sequence", "paced", "refresh", "passthrough", "off"])
-async def test_only_pure_replay_is_memoised(fake: Any, tmp_path: Path,
-                                            settings: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"mode": "replay", "repeats": "sequence"},
+        {"mode": "replay", "replay_speed": 2.0},
+        {"mode": "refresh"},
+        {"mode": "passthrough"},
+        {"mode": "replay", "memo": False},
+    ],
+    ids=["sequence", "paced", "refresh", "passthrough", "off"],
+)
+async def test_only_pure_replay_is_memoised(
+    fake: Any, tmp_path: Path, settings: dict[str, Any]
+) -> None:
     cassette = tmp_path / "c.db"
     await record(fake, cassette, (GENERATE, gemini("hello")))
     async with serving(fake, cassette=cassette, **settings) as (client, memo):
@@ -134,8 +144,9 @@ async def test_only_pure_replay_is_memoised(fake: Any, tmp_path: Path,
     assert memo.entries == {}
 
 
-async def test_streams_misses_errors_and_live_answers_are_not_kept(fake: Any,
-                                                                   tmp_path: Path) -> None:
+async def test_streams_misses_errors_and_live_answers_are_not_kept(
+    fake: Any, tmp_path: Path
+) -> None:
     cassette = tmp_path / "c.db"
     await record(fake, cassette, (STREAM, gemini("streamed")))
     async with serving(fake, mode="replay", cassette=cassette) as (client, memo):
@@ -168,10 +179,23 @@ async def test_large_or_unannounced_bodies_pass_through(fake: Any, tmp_path: Pat
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        await memo({"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                    "method": "POST", "scheme": "http", "path": GENERATE,
-                    "raw_path": GENERATE.encode(), "query_string": b"", "root_path": "",
-                    "headers": [(b"content-type", b"application/json")],
-                    "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}, receive, send)
+        await memo(
+            {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": GENERATE,
+                "raw_path": GENERATE.encode(),
+                "query_string": b"",
+                "root_path": "",
+                "headers": [(b"content-type", b"application/json")],
+                "client": ("127.0.0.1", 1),
+                "server": ("127.0.0.1", 80),
+            },
+            receive,
+            send,
+        )
     assert sent[0]["status"] == 200 and b"Echo: chunked" in sent[1]["body"]
     assert memo.entries == {}

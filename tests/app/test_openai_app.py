@@ -32,12 +32,17 @@ def reports_own_model(app: Any) -> Any:
             if message["type"] == "http.response.body" and message.get("body"):
                 body = message["body"]
                 for model in (b"gpt-4o-mini", b"davinci-002"):
-                    body = body.replace(b'"model":"' + model + b'"', b'"model":"' + ALIAS.encode()
-                                        + b'"')
+                    body = body.replace(
+                        b'"model":"' + model + b'"', b'"model":"' + ALIAS.encode() + b'"'
+                    )
                 message = {**message, "body": body}
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [(k, v) for k, v in message["headers"]
-                                                  if k.lower() != b"content-length"]}
+                message = {
+                    **message,
+                    "headers": [
+                        (k, v) for k, v in message["headers"] if k.lower() != b"content-length"
+                    ],
+                }
             await send(message)
 
         await app(scope, receive, rewrite)
@@ -71,9 +76,13 @@ async def test_chat_completion(aliased: Any, fake: Any) -> None:
     body = response.json()
     assert body["object"] == "chat.completion"
     assert body["model"] == "gpt-4o-mini"
-    assert body["choices"] == [{"index": 0, "message": {"role": "assistant",
-                                                        "content": "Echo: Hello there"},
-                                "finish_reason": "stop"}]
+    assert body["choices"] == [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Echo: Hello there"},
+            "finish_reason": "stop",
+        }
+    ]
     assert body["usage"] == {"completion_tokens": 3, "prompt_tokens": 2, "total_tokens": 5}
     # The request goes upstream as the client wrote it.
     [upstream] = fake.requests
@@ -83,8 +92,9 @@ async def test_chat_completion(aliased: Any, fake: Any) -> None:
 
 async def test_fake_really_reports_its_alias(fake: Any) -> None:
     """Guard for the wrapper above: without localaik's rewrite the alias would show."""
-    client = httpx.AsyncClient(transport=FakeTransport(reports_own_model(fake)),
-                               base_url="http://fake")
+    client = httpx.AsyncClient(
+        transport=FakeTransport(reports_own_model(fake)), base_url="http://fake"
+    )
     async with client:
         answer = await client.post("/v1/chat/completions", json=chat_body())
     assert answer.json()["model"] == ALIAS
@@ -122,17 +132,22 @@ async def test_chat_stream_usage_chunk_passes_through(aliased: Any, fake: Any) -
     assert response.status_code == 200
     chunks = stream_chunks(response.content)
     assert chunks[-1]["choices"] == []
-    assert chunks[-1]["usage"] == {"completion_tokens": 3, "prompt_tokens": 2,
-                                   "total_tokens": 5}
+    assert chunks[-1]["usage"] == {"completion_tokens": 3, "prompt_tokens": 2, "total_tokens": 5}
     assert chunks[-1]["object"] == "chat.completion.chunk"
     assert chunks[-1]["model"] == "gpt-4o-mini"
     assert fake.requests[0]["body"] == sent
 
 
 async def test_chat_tool_call(localaik: Any) -> None:
-    tools = [{"type": "function", "function": {
-        "name": "lookup", "parameters": {"type": "object",
-                                         "properties": {"q": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+        }
+    ]
     response = await localaik.post(CHAT, json=chat_body(tools=tools))
 
     assert response.status_code == 200
@@ -156,8 +171,9 @@ async def test_legacy_completion(aliased: Any, fake: Any) -> None:
 
 
 async def test_legacy_completion_stream(aliased: Any) -> None:
-    response = await aliased.post(COMPLETIONS, json={"model": "davinci-002", "prompt": "say hi",
-                                                     "stream": True})
+    response = await aliased.post(
+        COMPLETIONS, json={"model": "davinci-002", "prompt": "say hi", "stream": True}
+    )
 
     assert response.status_code == 200
     chunks = stream_chunks(response.content)
@@ -166,15 +182,19 @@ async def test_legacy_completion_stream(aliased: Any) -> None:
     assert "".join(chunk["choices"][0]["text"] for chunk in chunks) == "Echo: say hi"
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"model": "m"}, "messages"),
-    ({"model": "m", "messages": []}, "messages"),
-    ({"model": "m", "messages": [{"content": "no role"}]}, "messages[0].role"),
-    ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
-    ({"model": "m", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}, "stream"),
-])
-async def test_chat_request_validated(localaik: Any, fake: Any, body: dict[str, Any],
-                                      param: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "m"}, "messages"),
+        ({"model": "m", "messages": []}, "messages"),
+        ({"model": "m", "messages": [{"content": "no role"}]}, "messages[0].role"),
+        ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+        ({"model": "m", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}, "stream"),
+    ],
+)
+async def test_chat_request_validated(
+    localaik: Any, fake: Any, body: dict[str, Any], param: str
+) -> None:
     response = await localaik.post(CHAT, json=body)
 
     assert response.status_code == 400
@@ -201,5 +221,9 @@ async def test_models_list_and_get(localaik: Any) -> None:
     assert [m["id"] for m in listing.json()["data"]] == ["fake-model"]
     assert listing.json()["object"] == "list"
     assert single.status_code == 200
-    assert single.json() == {"id": "gpt-4o", "object": "model", "created": 1700000000,
-                             "owned_by": "llamacpp"}
+    assert single.json() == {
+        "id": "gpt-4o",
+        "object": "model",
+        "created": 1700000000,
+        "owned_by": "llamacpp",
+    }

@@ -60,8 +60,9 @@ MISS_CASES = [
 ]
 
 
-async def send(client: Any, method: str, path: str, body: Any,
-               headers: dict[str, str] | None = None) -> httpx.Response:
+async def send(
+    client: Any, method: str, path: str, body: Any, headers: dict[str, str] | None = None
+) -> httpx.Response:
     if method == "get":
         if headers is None and path.startswith("/v1/"):
             headers = {"authorization": "Bearer k"}  # /v1/models: the OpenAI shape
@@ -71,8 +72,8 @@ async def send(client: Any, method: str, path: str, body: Any,
 
 @pytest.mark.parametrize(("method", "path", "body", "family"), MISS_CASES)
 async def test_replay_with_missing_cassette_is_a_404_miss(
-        make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any,
-        family: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any, family: str
+) -> None:
     cassette = tmp_path / "missing.db"
     async with make_localaik(mode="replay", cassette=cassette) as client:
         response = await send(client, method, path, body)
@@ -93,8 +94,8 @@ async def test_replay_with_missing_cassette_is_a_404_miss(
 
 @pytest.mark.parametrize(("method", "path", "body", "family"), MISS_CASES)
 async def test_replay_with_empty_cassette_is_a_404_miss(
-        make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any,
-        family: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any, family: str
+) -> None:
     cassette = tmp_path / "empty.db"
     empty = store_for(cassette)
     empty.open(create=True)
@@ -109,16 +110,26 @@ async def test_replay_with_empty_cassette_is_a_404_miss(
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(("path", "body", "family"), [
-    (GENERATE, gemini_body(), "gemini"),
-    (STREAM_SSE, gemini_body(), "gemini"),
-    (CHAT, chat_body(stream=True), "openai"),
-    ("/v1/messages", {"model": "claude-x", "max_tokens": 16,
-                      "messages": [{"role": "user", "content": "hello"}]}, "anthropic"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "family"),
+    [
+        (GENERATE, gemini_body(), "gemini"),
+        (STREAM_SSE, gemini_body(), "gemini"),
+        (CHAT, chat_body(stream=True), "openai"),
+        (
+            "/v1/messages",
+            {
+                "model": "claude-x",
+                "max_tokens": 16,
+                "messages": [{"role": "user", "content": "hello"}],
+            },
+            "anthropic",
+        ),
+    ],
+)
 async def test_a_file_that_is_not_a_cassette_is_a_424_naming_it(
-        make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any,
-        family: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any, family: str
+) -> None:
     """The operator's to fix, not a bug (500) or a miss (404): no SDK retries a 424."""
     cassette = tmp_path / "notes.db"
     cassette.write_bytes(b"these are my notes, not a cassette\n" * 100)
@@ -133,22 +144,53 @@ async def test_a_file_that_is_not_a_cassette_is_a_424_naming_it(
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(("path", "body", "family"), [
-    (GENERATE, {"contents": "not a list"}, "gemini"),
-    (GENERATE, {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
-                "generationConfig": {"temperature": "hot"}}, "gemini"),
-    (STREAM_SSE, {"contents": [{"role": "user", "parts": [
-        {"inlineData": {"mimeType": "application/pdf",
-                        "data": base64.b64encode(b"not a pdf").decode()}}]}]}, "gemini"),
-    (CHAT, {"model": "gpt-4o-mini"}, "openai"),
-    (CHAT, {"model": "gpt-4o-mini", "messages": [{"content": "no role"}]}, "openai"),
-    (CHAT, chat_body(stream="yes"), "openai"),
-    (COMPLETIONS, {"model": "m"}, "openai"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "family"),
+    [
+        (GENERATE, {"contents": "not a list"}, "gemini"),
+        (
+            GENERATE,
+            {
+                "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                "generationConfig": {"temperature": "hot"},
+            },
+            "gemini",
+        ),
+        (
+            STREAM_SSE,
+            {
+                "contents": [
+                    {
+                        "role": "user",
+                        "parts": [
+                            {
+                                "inlineData": {
+                                    "mimeType": "application/pdf",
+                                    "data": base64.b64encode(b"not a pdf").decode(),
+                                }
+                            }
+                        ],
+                    }
+                ]
+            },
+            "gemini",
+        ),
+        (CHAT, {"model": "gpt-4o-mini"}, "openai"),
+        (CHAT, {"model": "gpt-4o-mini", "messages": [{"content": "no role"}]}, "openai"),
+        (CHAT, chat_body(stream="yes"), "openai"),
+        (COMPLETIONS, {"model": "m"}, "openai"),
+    ],
+)
 @pytest.mark.parametrize("cassette_state", ["missing", "recorded"])
 async def test_invalid_request_in_replay_is_a_400_not_a_miss(
-        make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any, family: str,
-        cassette_state: str) -> None:
+    make_localaik: Any,
+    fake: Any,
+    tmp_path: Path,
+    path: str,
+    body: Any,
+    family: str,
+    cassette_state: str,
+) -> None:
     cassette = tmp_path / "c.db"
     if cassette_state == "recorded":
         async with make_localaik(mode="record", cassette=cassette) as client:
@@ -166,23 +208,26 @@ async def test_invalid_request_in_replay_is_a_400_not_a_miss(
     assert fake.requests == []
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("post", GENERATE, gemini_body("round trip")),
-    ("post", STREAM_SSE, gemini_body("round trip")),
-    ("post", STREAM_ARRAY, gemini_body("round trip")),
-    ("post", COUNT, gemini_body("round trip")),
-    ("get", "/v1beta/models", None),
-    ("get", f"/v1beta/models/{MODEL}", None),
-    ("post", CHAT, chat_body("round trip")),
-    ("post", CHAT, chat_body("round trip", stream=True)),
-    ("post", COMPLETIONS, {"model": "m", "prompt": "round trip"}),
-    ("post", COMPLETIONS, {"model": "m", "prompt": "round trip", "stream": True}),
-    ("get", "/v1/models", None),
-    ("get", "/v1/models/gpt-4o-mini", None),
-])
-async def test_replay_answers_as_the_recording_did(make_localaik: Any, fake: Any,
-                                                   tmp_path: Path, method: str, path: str,
-                                                   body: Any) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", GENERATE, gemini_body("round trip")),
+        ("post", STREAM_SSE, gemini_body("round trip")),
+        ("post", STREAM_ARRAY, gemini_body("round trip")),
+        ("post", COUNT, gemini_body("round trip")),
+        ("get", "/v1beta/models", None),
+        ("get", f"/v1beta/models/{MODEL}", None),
+        ("post", CHAT, chat_body("round trip")),
+        ("post", CHAT, chat_body("round trip", stream=True)),
+        ("post", COMPLETIONS, {"model": "m", "prompt": "round trip"}),
+        ("post", COMPLETIONS, {"model": "m", "prompt": "round trip", "stream": True}),
+        ("get", "/v1/models", None),
+        ("get", "/v1/models/gpt-4o-mini", None),
+    ],
+)
+async def test_replay_answers_as_the_recording_did(
+    make_localaik: Any, fake: Any, tmp_path: Path, method: str, path: str, body: Any
+) -> None:
     cassette = tmp_path / "c.db"
     async with make_localaik(mode="record", cassette=cassette) as client:
         live = await send(client, method, path, body)
@@ -206,18 +251,32 @@ def tiny_pdf() -> bytes:
 
 
 def pdf_body(pdf: bytes, text: str = "What is in this document?") -> dict[str, Any]:
-    return {"contents": [{"role": "user", "parts": [
-        {"text": text},
-        {"inlineData": {"mimeType": "application/pdf", "data": base64.b64encode(pdf).decode()}},
-    ]}]}
+    return {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": text},
+                    {
+                        "inlineData": {
+                            "mimeType": "application/pdf",
+                            "data": base64.b64encode(pdf).decode(),
+                        }
+                    },
+                ],
+            }
+        ]
+    }
 
 
-async def test_pdf_request_replays_without_pdftoppm(make_localaik: Any, fake: Any,
-                                                    tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pdf_request_replays_without_pdftoppm(
+    make_localaik: Any, fake: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
-        pytest.skip("poppler-utils (pdftoppm, pdfinfo) is not installed, so the PDF request "
-                    "cannot be recorded live in the first place")
+        pytest.skip(
+            "poppler-utils (pdftoppm, pdfinfo) is not installed, so the PDF request "
+            "cannot be recorded live in the first place"
+        )
     cassette = tmp_path / "c.db"
     body = pdf_body(tiny_pdf())
     async with make_localaik(mode="record", cassette=cassette) as client:
@@ -258,17 +317,23 @@ def held_back(app: Any, seconds: float) -> Any:
     return wrapped
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    (GENERATE, gemini_body("one answer for all")),
-    (CHAT, chat_body("one answer for all")),
-    (STREAM_SSE, gemini_body("one answer for all")),
-    (CHAT, chat_body("one answer for all", stream=True)),
-], ids=["gemini-plain", "openai-plain", "gemini-stream", "openai-stream"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (GENERATE, gemini_body("one answer for all")),
+        (CHAT, chat_body("one answer for all")),
+        (STREAM_SSE, gemini_body("one answer for all")),
+        (CHAT, chat_body("one answer for all", stream=True)),
+    ],
+    ids=["gemini-plain", "openai-plain", "gemini-stream", "openai-stream"],
+)
 async def test_16_identical_overlapping_misses_share_one_upstream_call(
-        make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any
+) -> None:
     cassette = tmp_path / "c.db"
-    async with make_localaik(mode="record", cassette=cassette,
-                             transport=FakeTransport(held_back(fake, 0.3))) as client:
+    async with make_localaik(
+        mode="record", cassette=cassette, transport=FakeTransport(held_back(fake, 0.3))
+    ) as client:
         responses = await asyncio.gather(*(client.post(path, json=body) for _ in range(16)))
 
     assert [r.status_code for r in responses] == [200] * 16, [r.text for r in responses]
@@ -317,8 +382,14 @@ class Secrets:
         return self._keep(self._chars(40, self.ALNUM + "._-"))
 
     def jwt(self) -> str:
-        return self._keep("eyJ" + self._chars(33, self.B64URL) + ".eyJ"
-                          + self._chars(61, self.B64URL) + "." + self._chars(43, self.B64URL))
+        return self._keep(
+            "eyJ"
+            + self._chars(33, self.B64URL)
+            + ".eyJ"
+            + self._chars(61, self.B64URL)
+            + "."
+            + self._chars(43, self.B64URL)
+        )
 
 
 def split(token: str, at: int = 4) -> str:
@@ -346,43 +417,107 @@ def secret_cases() -> list[Case]:
     s = Secrets(20261125)
     cases: list[Case] = []
 
-    def add(kind: str, family: str, method: str, path: str, body: Any = None, *,
-            headers: dict[str, str] | None = None, secrets: list[str], stream: bool = False
-            ) -> None:
+    def add(
+        kind: str,
+        family: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        secrets: list[str],
+        stream: bool = False,
+    ) -> None:
         cases.append(Case(kind, family, method, path, body, headers or {}, secrets, stream))
 
     # -- headers and query strings: never stored, the request records normally (15) ---------
     g1 = s.google()
-    add("header", "gemini", "post", GENERATE, gemini_body("secret case h1"),
-        headers={"x-goog-api-key": g1}, secrets=[g1])
+    add(
+        "header",
+        "gemini",
+        "post",
+        GENERATE,
+        gemini_body("secret case h1"),
+        headers={"x-goog-api-key": g1},
+        secrets=[g1],
+    )
     g2, j3 = s.google(), s.jwt()
-    add("header", "gemini", "post", STREAM_SSE, gemini_body("secret case h2"),
-        headers={"x-goog-api-key": g2, "x-trace-token": j3}, secrets=[g2, j3], stream=True)
+    add(
+        "header",
+        "gemini",
+        "post",
+        STREAM_SSE,
+        gemini_body("secret case h2"),
+        headers={"x-goog-api-key": g2, "x-trace-token": j3},
+        secrets=[g2, j3],
+        stream=True,
+    )
     g4 = s.google()
-    add("header", "gemini", "post", f"{COUNT}?key={g4}", gemini_body("secret case h3"),
-        secrets=[g4])
+    add(
+        "header", "gemini", "post", f"{COUNT}?key={g4}", gemini_body("secret case h3"), secrets=[g4]
+    )
     g5, b6 = s.google(), s.bearer()
-    add("header", "gemini", "post", f"{GENERATE}?key={g5}", gemini_body("secret case h4"),
-        headers={"authorization": f"Bearer {b6}"}, secrets=[g5, b6])
+    add(
+        "header",
+        "gemini",
+        "post",
+        f"{GENERATE}?key={g5}",
+        gemini_body("secret case h4"),
+        headers={"authorization": f"Bearer {b6}"},
+        secrets=[g5, b6],
+    )
     p7 = s.openai_project()
-    add("header", "openai", "post", CHAT, chat_body("secret case h5"),
-        headers={"authorization": f"Bearer {p7}"}, secrets=[p7])
+    add(
+        "header",
+        "openai",
+        "post",
+        CHAT,
+        chat_body("secret case h5"),
+        headers={"authorization": f"Bearer {p7}"},
+        secrets=[p7],
+    )
     o8, a9 = s.openai(), s.anthropic()
-    add("header", "openai", "post", CHAT, chat_body("secret case h6", stream=True),
-        headers={"authorization": f"Bearer {o8}", "x-api-key": a9}, secrets=[o8, a9],
-        stream=True)
+    add(
+        "header",
+        "openai",
+        "post",
+        CHAT,
+        chat_body("secret case h6", stream=True),
+        headers={"authorization": f"Bearer {o8}", "x-api-key": a9},
+        secrets=[o8, a9],
+        stream=True,
+    )
     j10 = s.jwt()
-    add("header", "openai", "get", "/v1/models", headers={"authorization": f"Bearer {j10}"},
-        secrets=[j10])
+    add(
+        "header",
+        "openai",
+        "get",
+        "/v1/models",
+        headers={"authorization": f"Bearer {j10}"},
+        secrets=[j10],
+    )
     a11, g12, o13 = s.anthropic(), s.google(), s.openai()
-    add("header", "openai", "post", f"{COMPLETIONS}?key={o13}",
+    add(
+        "header",
+        "openai",
+        "post",
+        f"{COMPLETIONS}?key={o13}",
         {"model": "m", "prompt": "secret case h8"},
-        headers={"x-api-key": a11, "x-upstream-key": g12}, secrets=[a11, g12, o13])
+        headers={"x-api-key": a11, "x-upstream-key": g12},
+        secrets=[a11, g12, o13],
+    )
     g14 = s.google()
     add("header", "gemini", "get", f"/v1beta/models?key={g14}", secrets=[g14])
     b15 = s.bearer()
-    add("header", "openai", "post", CHAT, chat_body("secret case h10"),
-        headers={"authorization": "Bearer k", "x-session": f"Bearer {b15}"}, secrets=[b15])
+    add(
+        "header",
+        "openai",
+        "post",
+        CHAT,
+        chat_body("secret case h10"),
+        headers={"authorization": "Bearer k", "x-session": f"Bearer {b15}"},
+        secrets=[b15],
+    )
 
     # -- request bodies: refused with 400, never forwarded (26) ------------------------------
     g16 = s.google()
@@ -390,137 +525,412 @@ def secret_cases() -> list[Case]:
     p17 = s.openai_project()
     add("body", "gemini", "post", GENERATE, gemini_body(f"use {p17}"), secrets=[p17])
     a18 = s.anthropic()
-    add("body", "gemini", "post", GENERATE,
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
         {**gemini_body("hi"), "systemInstruction": {"parts": [{"text": f"key: {a18}"}]}},
-        secrets=[a18])
+        secrets=[a18],
+    )
     j19 = s.jwt()
-    add("body", "gemini", "post", GENERATE, {"contents": [
-        {"role": "user", "parts": [{"text": "log in"}]},
-        {"role": "model", "parts": [{"functionCall": {"name": "login", "args": {"token": j19}}}]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "login",
-                                                         "response": {"ok": True}}}]},
-    ]}, secrets=[j19])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "log in"}]},
+                {
+                    "role": "model",
+                    "parts": [{"functionCall": {"name": "login", "args": {"token": j19}}}],
+                },
+                {
+                    "role": "user",
+                    "parts": [{"functionResponse": {"name": "login", "response": {"ok": True}}}],
+                },
+            ]
+        },
+        secrets=[j19],
+    )
     b20 = s.bearer()
-    add("body", "gemini", "post", GENERATE, {"contents": [
-        {"role": "user", "parts": [{"text": "call it"}]},
-        {"role": "model", "parts": [{"functionCall": {"name": "auth", "args": {}}}]},
-        {"role": "user", "parts": [{"functionResponse": {
-            "name": "auth", "response": {"header": f"Bearer {b20}"}}}]},
-    ]}, secrets=[b20])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "call it"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "auth", "args": {}}}]},
+                {
+                    "role": "user",
+                    "parts": [
+                        {
+                            "functionResponse": {
+                                "name": "auth",
+                                "response": {"header": f"Bearer {b20}"},
+                            }
+                        }
+                    ],
+                },
+            ]
+        },
+        secrets=[b20],
+    )
     o21 = s.openai()
-    add("body", "gemini", "post", STREAM_SSE, gemini_body(f"stream {o21}"), secrets=[o21],
-        stream=True)
+    add(
+        "body",
+        "gemini",
+        "post",
+        STREAM_SSE,
+        gemini_body(f"stream {o21}"),
+        secrets=[o21],
+        stream=True,
+    )
     g22 = s.google()
     add("body", "gemini", "post", COUNT, gemini_body(f"count {g22}"), secrets=[g22])
     o23 = s.openai()
-    add("body", "gemini", "post", GENERATE, {**gemini_body("weather?"), "tools": [
-        {"functionDeclarations": [{"name": "weather", "description": f"uses key {o23}",
-                                   "parameters": {"type": "object", "properties": {
-                                       "city": {"type": "string"}}}}]}]}, secrets=[o23])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        {
+            **gemini_body("weather?"),
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {
+                            "name": "weather",
+                            "description": f"uses key {o23}",
+                            "parameters": {
+                                "type": "object",
+                                "properties": {"city": {"type": "string"}},
+                            },
+                        }
+                    ]
+                }
+            ],
+        },
+        secrets=[o23],
+    )
     p24 = s.openai_project()
     add("body", "openai", "post", CHAT, chat_body(f"here: {p24}"), secrets=[p24])
     j25 = s.jwt()
-    add("body", "openai", "post", CHAT, {"model": "gpt-4o-mini", "messages": [
-        {"role": "system", "content": f"session {j25}"},
-        {"role": "user", "content": "hi"}]}, secrets=[j25])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "system", "content": f"session {j25}"},
+                {"role": "user", "content": "hi"},
+            ],
+        },
+        secrets=[j25],
+    )
     g26 = s.google()
-    add("body", "openai", "post", CHAT, {"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "look it up"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function",
-             "function": {"name": "lookup", "arguments": json.dumps({"key": g26})}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "done"}]}, secrets=[g26])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "user", "content": "look it up"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "lookup", "arguments": json.dumps({"key": g26})},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_1", "content": "done"},
+            ],
+        },
+        secrets=[g26],
+    )
     b27 = s.bearer()
-    add("body", "openai", "post", CHAT, {"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": "look it up"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function",
-             "function": {"name": "lookup", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": f"Bearer {b27}"}]},
-        secrets=[b27])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "user", "content": "look it up"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "lookup", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_1", "content": f"Bearer {b27}"},
+            ],
+        },
+        secrets=[b27],
+    )
     o28 = s.openai()
-    add("body", "openai", "post", CHAT, chat_body("hi", metadata={"api_key": o28}),
-        secrets=[o28])
+    add("body", "openai", "post", CHAT, chat_body("hi", metadata={"api_key": o28}), secrets=[o28])
     a29 = s.anthropic()
     add("body", "openai", "post", CHAT, chat_body("hi", user=a29), secrets=[a29])
     g30 = s.google()
-    add("body", "openai", "post", CHAT, chat_body("weather?", tools=[
-        {"type": "function", "function": {
-            "name": "weather", "description": "weather",
-            "parameters": {"type": "object", "properties": {
-                "city": {"type": "string", "description": f"api key {g30}"}}}}}]),
-        secrets=[g30])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(
+            "weather?",
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "weather",
+                        "description": "weather",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {
+                                "city": {"type": "string", "description": f"api key {g30}"}
+                            },
+                        },
+                    },
+                }
+            ],
+        ),
+        secrets=[g30],
+    )
     j31 = s.jwt()
-    add("body", "openai", "post", CHAT, chat_body(f"token {j31}", stream=True), secrets=[j31],
-        stream=True)
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(f"token {j31}", stream=True),
+        secrets=[j31],
+        stream=True,
+    )
     p32 = s.openai_project()
-    add("body", "openai", "post", COMPLETIONS, {"model": "m", "prompt": f"key {p32}"},
-        secrets=[p32])
+    add(
+        "body", "openai", "post", COMPLETIONS, {"model": "m", "prompt": f"key {p32}"}, secrets=[p32]
+    )
     b33 = s.bearer()
-    add("body", "openai", "post", CHAT, {"model": "gpt-4o-mini", "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "header:"},
-                                     {"type": "text", "text": f"Authorization: Bearer {b33}"}]}]},
-        secrets=[b33])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "header:"},
+                        {"type": "text", "text": f"Authorization: Bearer {b33}"},
+                    ],
+                }
+            ],
+        },
+        secrets=[b33],
+    )
     o34 = s.openai()
     add("body", "openai", "post", CHAT, chat_body("hi", stop=[o34]), secrets=[o34])
     a35 = s.anthropic()
-    add("body", "gemini", "post", GENERATE, {"contents": [
-        {"role": "user", "parts": [{"text": "what key?"}]},
-        {"role": "model", "parts": [{"text": f"the key is {a35}"}]},
-        {"role": "user", "parts": [{"text": "thanks"}]}]}, secrets=[a35])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "what key?"}]},
+                {"role": "model", "parts": [{"text": f"the key is {a35}"}]},
+                {"role": "user", "parts": [{"text": "thanks"}]},
+            ]
+        },
+        secrets=[a35],
+    )
     g36 = s.google()
-    add("body", "openai", "post", CHAT, chat_body("json please", response_format={
-        "type": "json_schema", "json_schema": {"name": "x", "schema": {
-            "type": "object", "description": f"key {g36}",
-            "properties": {"a": {"type": "string"}}}}}), secrets=[g36])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(
+            "json please",
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "x",
+                    "schema": {
+                        "type": "object",
+                        "description": f"key {g36}",
+                        "properties": {"a": {"type": "string"}},
+                    },
+                },
+            },
+        ),
+        secrets=[g36],
+    )
     g37 = s.google()
-    add("body", "gemini", "post", GENERATE,
-        gemini_body(f"fetch https://example.com/v1/data?key={g37}&x=1"), secrets=[g37])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        gemini_body(f"fetch https://example.com/v1/data?key={g37}&x=1"),
+        secrets=[g37],
+    )
     p38 = s.openai_project()
-    add("body", "openai", "post", CHAT, chat_body(f"line one\n{p38}\nline three"),
-        secrets=[p38])
+    add("body", "openai", "post", CHAT, chat_body(f"line one\n{p38}\nline three"), secrets=[p38])
     j39 = s.jwt()
-    add("body", "gemini", "post", STREAM_ARRAY, gemini_body(f"jwt:{j39}"), secrets=[j39],
-        stream=True)
+    add(
+        "body",
+        "gemini",
+        "post",
+        STREAM_ARRAY,
+        gemini_body(f"jwt:{j39}"),
+        secrets=[j39],
+        stream=True,
+    )
     p40 = s.openai_project()
-    add("body", "openai", "post", CHAT, chat_body("pick", tools=[
-        {"type": "function", "function": {"name": "pick", "parameters": {
-            "type": "object", "properties": {"key": {"type": "string", "enum": [p40]}}}}}]),
-        secrets=[p40])
+    add(
+        "body",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(
+            "pick",
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "pick",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"key": {"type": "string", "enum": [p40]}},
+                        },
+                    },
+                }
+            ],
+        ),
+        secrets=[p40],
+    )
     g41 = s.google()
-    add("body", "gemini", "post", GENERATE, {**gemini_body("pick"), "tools": [
-        {"functionDeclarations": [{"name": "pick", "parameters": {
-            "type": "object", "properties": {"key": {"type": "string", "enum": [g41]}}}}]}]},
-        secrets=[g41])
+    add(
+        "body",
+        "gemini",
+        "post",
+        GENERATE,
+        {
+            **gemini_body("pick"),
+            "tools": [
+                {
+                    "functionDeclarations": [
+                        {
+                            "name": "pick",
+                            "parameters": {
+                                "type": "object",
+                                "properties": {"key": {"type": "string", "enum": [g41]}},
+                            },
+                        }
+                    ]
+                }
+            ],
+        },
+        secrets=[g41],
+    )
 
     # -- formed only in the upstream's answer (the fake echoes the prompt) (9) ---------------
     g42 = s.google()
     add("echo", "gemini", "post", GENERATE, gemini_body(f"say {split(g42)}"), secrets=[g42])
     g43 = s.google()
-    add("echo", "gemini", "post", STREAM_SSE, gemini_body(f"say {split(g43)}"), secrets=[g43],
-        stream=True)
+    add(
+        "echo",
+        "gemini",
+        "post",
+        STREAM_SSE,
+        gemini_body(f"say {split(g43)}"),
+        secrets=[g43],
+        stream=True,
+    )
     p44 = s.openai_project()
-    add("echo", "openai", "post", CHAT, chat_body(f"say {split(p44, 3)}", stream=True),
-        secrets=[p44], stream=True)
+    add(
+        "echo",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(f"say {split(p44, 3)}", stream=True),
+        secrets=[p44],
+        stream=True,
+    )
     a45 = s.anthropic()
     add("echo", "openai", "post", CHAT, chat_body(f"say {split(a45, 3)}"), secrets=[a45])
     j46 = s.jwt()
-    add("echo", "openai", "post", CHAT,
+    add(
+        "echo",
+        "openai",
+        "post",
+        CHAT,
         chat_body(f"say {split(j46, 3)}", response_format={"type": "json_object"}),
-        secrets=[j46])
+        secrets=[j46],
+    )
     b47 = s.bearer()
-    add("echo", "openai", "post", COMPLETIONS,
-        {"model": "m", "prompt": f"say Bearer {split(b47, 8)}", "stream": True}, secrets=[b47],
-        stream=True)
+    add(
+        "echo",
+        "openai",
+        "post",
+        COMPLETIONS,
+        {"model": "m", "prompt": f"say Bearer {split(b47, 8)}", "stream": True},
+        secrets=[b47],
+        stream=True,
+    )
     b48 = s.bearer()
-    add("echo", "gemini", "post", STREAM_SSE, gemini_body(f"say Bearer {split(b48, 8)}"),
-        secrets=[b48], stream=True)
+    add(
+        "echo",
+        "gemini",
+        "post",
+        STREAM_SSE,
+        gemini_body(f"say Bearer {split(b48, 8)}"),
+        secrets=[b48],
+        stream=True,
+    )
     o49 = s.openai()
-    add("echo", "openai", "post", CHAT, chat_body(f"say {split(o49, 3)}", stream=True),
-        secrets=[o49], stream=True)
+    add(
+        "echo",
+        "openai",
+        "post",
+        CHAT,
+        chat_body(f"say {split(o49, 3)}", stream=True),
+        secrets=[o49],
+        stream=True,
+    )
     a50 = s.anthropic()
-    add("echo", "gemini", "post", STREAM_ARRAY, gemini_body(f"say {split(a50, 3)}"),
-        secrets=[a50], stream=True)
+    add(
+        "echo",
+        "gemini",
+        "post",
+        STREAM_ARRAY,
+        gemini_body(f"say {split(a50, 3)}"),
+        secrets=[a50],
+        stream=True,
+    )
 
     assert len(s.made) == 50
     return cases
@@ -532,8 +942,12 @@ def cassette_bytes(path: Path) -> dict[str, bytes]:
 
 def leaks(files: dict[str, bytes], secrets: list[str]) -> list[tuple[str, str]]:
     """(file, secret prefix) for every secret found in any of the files' raw bytes."""
-    return [(name, secret[:10] + "…") for name, data in files.items() for secret in secrets
-            if secret.encode() in data]
+    return [
+        (name, secret[:10] + "…")
+        for name, data in files.items()
+        for secret in secrets
+        if secret.encode() in data
+    ]
 
 
 async def run_secret_cases(client: Any, cases: list[Case]) -> list[httpx.Response]:
@@ -546,8 +960,9 @@ async def run_secret_cases(client: Any, cases: list[Case]) -> list[httpx.Respons
     return responses
 
 
-async def test_fifty_secrets_never_reach_the_cassette(make_localaik: Any, fake: Any,
-                                                      tmp_path: Path) -> None:
+async def test_fifty_secrets_never_reach_the_cassette(
+    make_localaik: Any, fake: Any, tmp_path: Path
+) -> None:
     cases = secret_cases()
     everything = [secret for case in cases for secret in case.secrets]
     cassette = tmp_path / "c.db"
@@ -597,8 +1012,9 @@ async def test_fifty_secrets_never_reach_the_cassette(make_localaik: Any, fake: 
     assert len(fake.requests) == 10 + sum(1 for c in cases if c.kind == "echo")
 
 
-async def test_a_token_streamed_in_pieces_is_not_recorded(make_localaik: Any, fake: Any,
-                                                          tmp_path: Path) -> None:
+async def test_a_token_streamed_in_pieces_is_not_recorded(
+    make_localaik: Any, fake: Any, tmp_path: Path
+) -> None:
     """A model's streamed answer arrives token by token, so a key in it is split over many
     frames. The cassette must not hold it in any form a reader can put back together: the
     stream's text, joined from its deltas, holds no token either."""
@@ -619,7 +1035,13 @@ async def test_a_token_streamed_in_pieces_is_not_recorded(make_localaik: Any, fa
             if choice:
                 text += choice[0].get("delta", {}).get("content") or choice[0].get("text") or ""
         joined.append(text)
-    found = [(case.path[:40], secret[:10] + "…") for case in cases for secret in case.secrets
-             if any(secret in text for text in joined)]
-    assert found == [], (f"{len(found)} of {len(cases)} streamed tokens can be read back from "
-                         f"the cassette by joining the recorded deltas: {found}")
+    found = [
+        (case.path[:40], secret[:10] + "…")
+        for case in cases
+        for secret in case.secrets
+        if any(secret in text for text in joined)
+    ]
+    assert found == [], (
+        f"{len(found)} of {len(cases)} streamed tokens can be read back from "
+        f"the cassette by joining the recorded deltas: {found}"
+    )

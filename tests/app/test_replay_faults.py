@@ -49,8 +49,11 @@ ROUTES: dict[str, Route] = {
     "openai-plain": ("openai", CHAT, chat_body),
     "openai-stream": ("openai", CHAT, lambda text: chat_body(text, stream=True)),
     "completions-plain": ("openai", COMPLETIONS, lambda text: {"model": "m", "prompt": text}),
-    "completions-stream": ("openai", COMPLETIONS,
-                           lambda text: {"model": "m", "prompt": text, "stream": True}),
+    "completions-stream": (
+        "openai",
+        COMPLETIONS,
+        lambda text: {"model": "m", "prompt": text, "stream": True},
+    ),
 }
 STREAM_ROUTES = ["gemini-sse", "gemini-array", "openai-stream", "completions-stream"]
 
@@ -67,12 +70,14 @@ async def record_anchor(make_localaik: Any, cassette: Path) -> bytes:
     return response.content
 
 
-async def assert_only_the_anchor(make_localaik: Any, fake: Any, cassette: Path, path: str,
-                                 body: Any, family: str, anchor: bytes) -> None:
+async def assert_only_the_anchor(
+    make_localaik: Any, fake: Any, cassette: Path, path: str, body: Any, family: str, anchor: bytes
+) -> None:
     """The fault left nothing in the cassette: only the anchor is there, and replay misses."""
     recordings = all_recordings(cassette)
-    assert [ANCHOR_TEXT in r.request for r in recordings] == [True], \
-        [(r.status, r.request[:120]) for r in recordings]
+    assert [ANCHOR_TEXT in r.request for r in recordings] == [True], [
+        (r.status, r.request[:120]) for r in recordings
+    ]
     fake.reset()
     async with make_localaik(mode="replay", cassette=cassette) as client:
         assert (await client.post(CHAT, json=chat_body(ANCHOR_TEXT))).content == anchor
@@ -101,9 +106,9 @@ def openai_frames(content: bytes) -> list[bytes]:
 
 @pytest.mark.parametrize("status", [500, 503])
 @pytest.mark.parametrize("route", list(ROUTES))
-async def test_upstream_5xx_is_answered_and_not_recorded(make_localaik: Any, fake: Any,
-                                                         tmp_path: Path, route: str,
-                                                         status: int) -> None:
+async def test_upstream_5xx_is_answered_and_not_recorded(
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str, status: int
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body(f"please fail [[error:{status}]]")
     cassette = tmp_path / "c.db"
@@ -124,8 +129,9 @@ async def test_upstream_5xx_is_answered_and_not_recorded(make_localaik: Any, fak
 
 
 @pytest.mark.parametrize("route", list(ROUTES))
-async def test_upstream_garbage_is_a_502_and_not_recorded(make_localaik: Any, fake: Any,
-                                                          tmp_path: Path, route: str) -> None:
+async def test_upstream_garbage_is_a_502_and_not_recorded(
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body("say something [[garbage]]")
     cassette = tmp_path / "c.db"
@@ -140,7 +146,8 @@ async def test_upstream_garbage_is_a_502_and_not_recorded(make_localaik: Any, fa
 
 @pytest.mark.parametrize("route", STREAM_ROUTES)
 async def test_cut_stream_ends_with_an_error_event_and_is_not_recorded(
-        make_localaik: Any, fake: Any, tmp_path: Path, route: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body("hello world, this will be cut [[cut:3]]")
     cassette = tmp_path / "c.db"
@@ -163,16 +170,18 @@ async def test_cut_stream_ends_with_an_error_event_and_is_not_recorded(
     await assert_only_the_anchor(make_localaik, fake, cassette, path, body, family, anchor)
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    (httpx.ConnectError, 502),
-    (httpx.RemoteProtocolError, 502),
-    (httpx.ReadTimeout, 504),
-])
-@pytest.mark.parametrize("route", ["gemini-plain", "gemini-sse", "openai-plain",
-                                   "openai-stream"])
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (httpx.ConnectError, 502),
+        (httpx.RemoteProtocolError, 502),
+        (httpx.ReadTimeout, 504),
+    ],
+)
+@pytest.mark.parametrize("route", ["gemini-plain", "gemini-sse", "openai-plain", "openai-stream"])
 async def test_unreachable_upstream_is_answered_and_not_recorded(
-        make_localaik: Any, fake: Any, tmp_path: Path, route: str, error: Any,
-        status: int) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str, error: Any, status: int
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body("is anyone there?")
     cassette = tmp_path / "c.db"
@@ -187,15 +196,19 @@ async def test_unreachable_upstream_is_answered_and_not_recorded(
     await assert_only_the_anchor(make_localaik, fake, cassette, path, body, family, anchor)
 
 
-@pytest.mark.parametrize(("route", "fault"), [
-    ("gemini-sse", "[[error:503]]"),
-    ("openai-stream", "[[error:503]]"),
-    ("openai-plain", "[[error:503]]"),
-    ("gemini-sse", "[[cut:2]]"),
-    ("openai-stream", "[[cut:2]]"),
-])
+@pytest.mark.parametrize(
+    ("route", "fault"),
+    [
+        ("gemini-sse", "[[error:503]]"),
+        ("openai-stream", "[[error:503]]"),
+        ("openai-plain", "[[error:503]]"),
+        ("gemini-sse", "[[cut:2]]"),
+        ("openai-stream", "[[cut:2]]"),
+    ],
+)
 async def test_concurrent_identical_requests_behind_a_failing_upstream_all_get_answers(
-        make_localaik: Any, fake: Any, tmp_path: Path, route: str, fault: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str, fault: str
+) -> None:
     """Single flight must not turn one failure into a hang or a replayed failure."""
     family, path, make_body = ROUTES[route]
     body = make_body(f"unlucky {fault}")
@@ -205,7 +218,8 @@ async def test_concurrent_identical_requests_behind_a_failing_upstream_all_get_a
 
     async with make_localaik(mode="record", cassette=cassette) as client:
         responses = await asyncio.wait_for(
-            asyncio.gather(*(client.post(path, json=body) for _ in range(8))), 20)
+            asyncio.gather(*(client.post(path, json=body) for _ in range(8))), 20
+        )
 
     for response in responses:
         if fault == "[[error:503]]":
@@ -227,7 +241,8 @@ async def test_concurrent_identical_requests_behind_a_failing_upstream_all_get_a
 @pytest.mark.parametrize("status", [400, 404])
 @pytest.mark.parametrize("route", list(ROUTES))
 async def test_upstream_4xx_is_recorded_and_replayed_as_the_same_4xx(
-        make_localaik: Any, fake: Any, tmp_path: Path, route: str, status: int) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str, status: int
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body(f"a request the model rejects [[error:{status}]]")
     cassette = tmp_path / "c.db"
@@ -256,7 +271,8 @@ async def test_upstream_4xx_is_recorded_and_replayed_as_the_same_4xx(
 
 @pytest.mark.parametrize("route", STREAM_ROUTES)
 async def test_stream_without_finish_reason_is_complete_and_recorded(
-        make_localaik: Any, fake: Any, tmp_path: Path, route: str) -> None:
+    make_localaik: Any, fake: Any, tmp_path: Path, route: str
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body("no finish reason here [[nofinish]]")
     cassette = tmp_path / "c.db"
@@ -276,8 +292,10 @@ async def test_stream_without_finish_reason_is_complete_and_recorded(
     [recording] = all_recordings(cassette)
     assert recording.stream and recording.status == 200
     assert recording.frames[-1].data == DONE_FRAME
-    assert all(b'"finish_reason":null' in f.data or b'"choices":[]' in f.data
-               for f in recording.frames[:-1])
+    assert all(
+        b'"finish_reason":null' in f.data or b'"choices":[]' in f.data
+        for f in recording.frames[:-1]
+    )
     fake.reset()
 
     async with make_localaik(mode="replay", cassette=cassette) as client:

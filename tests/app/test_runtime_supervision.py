@@ -63,13 +63,23 @@ async def make_server(fake_bin: Path) -> AsyncIterator[Callable[..., LlamaServer
     """`make_server(**kwargs)`: a LlamaServer on the fake and a free port; stopped afterwards."""
     servers: list[LlamaServer] = []
 
-    def make(binary: Path = fake_bin, extra: list[str] | None = None,
-             ready_timeout: float = 15) -> LlamaServer:
+    def make(
+        binary: Path = fake_bin, extra: list[str] | None = None, ready_timeout: float = 15
+    ) -> LlamaServer:
         port = free_port()
-        args = ["--host", "127.0.0.1", "--port", str(port), "-m", "model.gguf", "--jinja",
-                *(extra or [])]
-        server = LlamaServer(binary, args, port, log=logging.getLogger(LOGGER),
-                             ready_timeout=ready_timeout)
+        args = [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "-m",
+            "model.gguf",
+            "--jinja",
+            *(extra or []),
+        ]
+        server = LlamaServer(
+            binary, args, port, log=logging.getLogger(LOGGER), ready_timeout=ready_timeout
+        )
         servers.append(server)
         return server
 
@@ -78,9 +88,12 @@ async def make_server(fake_bin: Path) -> AsyncIterator[Callable[..., LlamaServer
         await server.stop(timeout=2)
 
 
-async def test_start_loading_then_ready(make_server: Callable[..., LlamaServer],
-                                        argv_file: Path, monkeypatch: pytest.MonkeyPatch,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_start_loading_then_ready(
+    make_server: Callable[..., LlamaServer],
+    argv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_LOAD_SECONDS", "0.4")
     caplog.set_level(logging.INFO, logger=LOGGER)
     server = make_server(extra=["--seed", "42", "--alias", "has space", "--api-key", "sekrit"])
@@ -104,8 +117,11 @@ async def test_start_loading_then_ready(make_server: Callable[..., LlamaServer],
 
 
 async def test_a_crash_is_restarted_once_then_the_server_is_failed(
-        make_server: Callable[..., LlamaServer], argv_file: Path,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    make_server: Callable[..., LlamaServer],
+    argv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_CRASH_AFTER", "0.3")  # every start crashes once ready
     caplog.set_level(logging.INFO, logger=LOGGER)
     server = make_server()
@@ -126,9 +142,9 @@ async def test_a_crash_is_restarted_once_then_the_server_is_failed(
     assert server.state == "failed"  # and it stays failed
 
 
-async def test_a_restarted_server_serves_again(make_server: Callable[..., LlamaServer],
-                                               argv_file: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_restarted_server_serves_again(
+    make_server: Callable[..., LlamaServer], argv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_CRASH_AFTER", "0.2,")  # only the first start crashes
     server = make_server()
     await server.start()
@@ -143,9 +159,9 @@ async def test_a_restarted_server_serves_again(make_server: Callable[..., LlamaS
     assert server.restarts == 1
 
 
-async def test_stop_ends_the_whole_process_group(make_server: Callable[..., LlamaServer],
-                                                 tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_stop_ends_the_whole_process_group(
+    make_server: Callable[..., LlamaServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     child_pid_file = tmp_path / "child.pid"
     monkeypatch.setenv("FAKE_LLAMA_CHILD_PID_FILE", str(child_pid_file))
     server = make_server()
@@ -165,8 +181,10 @@ async def test_stop_ends_the_whole_process_group(make_server: Callable[..., Llam
 
 
 async def test_stop_kills_a_server_that_ignores_sigterm(
-        make_server: Callable[..., LlamaServer], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    make_server: Callable[..., LlamaServer],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_IGNORE_SIGTERM", "1")
     caplog.set_level(logging.INFO, logger=LOGGER)
     server = make_server()
@@ -184,8 +202,9 @@ async def test_stop_kills_a_server_that_ignores_sigterm(
     assert "llama-server ignored SIGTERM for 0.5 s; killing it" in caplog.messages
 
 
-async def test_stop_while_loading(make_server: Callable[..., LlamaServer],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_stop_while_loading(
+    make_server: Callable[..., LlamaServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_LOAD_SECONDS", "60")
     server = make_server()
     await server.start()
@@ -202,8 +221,9 @@ async def test_stop_while_loading(make_server: Callable[..., LlamaServer],
     assert server.state == "stopped"
 
 
-async def test_exit_at_once_raises_with_its_output(make_server: Callable[..., LlamaServer],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_exit_at_once_raises_with_its_output(
+    make_server: Callable[..., LlamaServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_FAIL", "error: invalid argument: --flash-attn")
     server = make_server()
     await server.start()
@@ -217,8 +237,9 @@ async def test_exit_at_once_raises_with_its_output(make_server: Callable[..., Ll
     assert server.state == "failed"  # not restarted: it was never ready
 
 
-async def test_ready_timeout_kills_it_and_raises(make_server: Callable[..., LlamaServer],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ready_timeout_kills_it_and_raises(
+    make_server: Callable[..., LlamaServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_LLAMA_LOAD_SECONDS", "60")
     server = make_server(ready_timeout=1.5)
     await server.start()
@@ -232,8 +253,9 @@ async def test_ready_timeout_kills_it_and_raises(make_server: Callable[..., Llam
     assert not alive(pid)
 
 
-async def test_a_missing_binary_is_a_start_error(make_server: Callable[..., LlamaServer],
-                                                 tmp_path: Path) -> None:
+async def test_a_missing_binary_is_a_start_error(
+    make_server: Callable[..., LlamaServer], tmp_path: Path
+) -> None:
     server = make_server(binary=tmp_path / "no-such-llama-server")
     with pytest.raises(RuntimeStartError, match="cannot run .*no-such-llama-server"):
         await server.start()
@@ -276,16 +298,23 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def run_child(tmp_path: Path, fake_bin: Path,
-              mode: str) -> tuple[subprocess.Popen[str], int, int]:
+def run_child(tmp_path: Path, fake_bin: Path, mode: str) -> tuple[subprocess.Popen[str], int, int]:
     """The supervisor child, llama-server's pid, and the pid of a process llama-server started."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     grandchild_pid_file = tmp_path / "grandchild.pid"
-    child = subprocess.Popen([sys.executable, str(script), str(fake_bin), mode],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                             env={**os.environ, "PYTHONPATH": str(ROOT),
-                                  "FAKE_LLAMA_CHILD_PID_FILE": str(grandchild_pid_file)})
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(fake_bin), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "FAKE_LLAMA_CHILD_PID_FILE": str(grandchild_pid_file),
+        },
+    )
     assert child.stdout is not None
     line = child.stdout.readline()
     assert line.startswith("pid "), f"child said {line!r}"
@@ -295,8 +324,9 @@ def run_child(tmp_path: Path, fake_bin: Path,
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signalled_supervisor_stops_llama_server(tmp_path: Path, fake_bin: Path,
-                                                   signum: int) -> None:
+def test_a_signalled_supervisor_stops_llama_server(
+    tmp_path: Path, fake_bin: Path, signum: int
+) -> None:
     child, pid, grandchild_pid = run_child(tmp_path, fake_bin, "handlers")
     child.send_signal(signum)
     out, _ = child.communicate(timeout=15)
@@ -315,8 +345,9 @@ def test_a_killed_supervisor_leaves_no_llama_server(tmp_path: Path, fake_bin: Pa
     os.kill(grandchild_pid, signal.SIGKILL)  # out of reach: the real llama-server has no children
 
 
-def test_a_supervisor_exiting_without_stop_leaves_no_llama_server(tmp_path: Path,
-                                                                  fake_bin: Path) -> None:
+def test_a_supervisor_exiting_without_stop_leaves_no_llama_server(
+    tmp_path: Path, fake_bin: Path
+) -> None:
     child, pid, grandchild_pid = run_child(tmp_path, fake_bin, "exit-without-stop")
     child.communicate("go\n", timeout=15)
     assert child.returncode == 0

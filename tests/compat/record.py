@@ -30,8 +30,9 @@ HERE = Path(__file__).resolve().parent
 
 
 async def record(folder: Path) -> list[dict[str, Any]]:
-    settings = Settings(log=False, upstream="http://fake/v1", mode="record",
-                        cassette=folder / "previous.db")
+    settings = Settings(
+        log=False, upstream="http://fake/v1", mode="record", cassette=folder / "previous.db"
+    )
     upstream = httpx.AsyncClient(transport=FakeTransport(make_app()), base_url="http://fake")
     answers = []
     try:
@@ -39,12 +40,23 @@ async def record(folder: Path) -> list[dict[str, Any]]:
             for call in CALLS:
                 body = None if call.body is None else json.dumps(call.body).encode()
                 response = await client.request(
-                    call.method, call.path, content=body,
-                    headers={**call.headers, **call.extra_headers,
-                             **({"content-type": "application/json"} if body else {})})
-                answers.append({"name": call.name, "status": response.status_code,
-                                "content_type": response.headers.get("content-type"),
-                                "body": base64.b64encode(response.content).decode()})
+                    call.method,
+                    call.path,
+                    content=body,
+                    headers={
+                        **call.headers,
+                        **call.extra_headers,
+                        **({"content-type": "application/json"} if body else {}),
+                    },
+                )
+                answers.append(
+                    {
+                        "name": call.name,
+                        "status": response.status_code,
+                        "content_type": response.headers.get("content-type"),
+                        "body": base64.b64encode(response.content).decode(),
+                    }
+                )
     finally:
         await upstream.aclose()
     return answers

@@ -29,8 +29,11 @@ ANSWERS = {a["name"]: a for a in json.loads((HERE / "answers.json").read_text())
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
-            if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("memo", [True, False], ids=["memo", "no-memo"])
@@ -53,9 +56,15 @@ async def test_previous_cassette_replays_byte_for_byte(tmp_path: Path, memo: boo
 async def _check(client: Any, call: Any) -> None:
     body = None if call.body is None else json.dumps(call.body).encode()
     response = await client.request(
-        call.method, call.path, content=body,
-        headers={**call.headers, **call.extra_headers,
-                 **({"content-type": "application/json"} if body else {})})
+        call.method,
+        call.path,
+        content=body,
+        headers={
+            **call.headers,
+            **call.extra_headers,
+            **({"content-type": "application/json"} if body else {}),
+        },
+    )
     expected = ANSWERS[call.name]
     assert response.status_code == expected["status"], (call.name, response.text)
     assert response.headers.get("content-type") == expected["content_type"], call.name

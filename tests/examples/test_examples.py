@@ -37,8 +37,8 @@ from tests.support import LocalaikProcess
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 CASSETTE = ROOT / "cassettes" / "examples.db"
-RUN_TIMEOUT = 120        # one example: a few SDK calls against a replaying server
-BUILD_TIMEOUT = 600      # fetching Go modules or Maven artifacts, compiling
+RUN_TIMEOUT = 120  # one example: a few SDK calls against a replaying server
+BUILD_TIMEOUT = 600  # fetching Go modules or Maven artifacts, compiling
 JS_HINT = "the example SDKs are not installed: run `make js-deps` (npm ci --prefix examples/js)"
 # Nothing from the developer's shell may point the SDKs elsewhere or change localaik's mode.
 FOREIGN_ENV_PREFIXES = ("LK_", "GOOGLE_", "GEMINI_", "OPENAI_", "LOCALAIK_")
@@ -64,7 +64,7 @@ def recorded_text(recording: Recording) -> str:
     for frame in recording.frames:
         for line in bytes(frame.data).decode().splitlines():
             if line.startswith("data: ") and line != "data: [DONE]":
-                for choice in json.loads(line[len("data: "):]).get("choices", []):
+                for choice in json.loads(line[len("data: ") :]).get("choices", []):
                     pieces.append(choice.get("delta", {}).get("content") or "")
     return "".join(pieces)
 
@@ -86,8 +86,12 @@ def read_answers() -> Answers:
         assert slot not in found, f"two {slot} recordings: the examples make one each"
         found[slot] = recorded_text(recording).strip()
     assert all(found.values()), f"an empty answer: {found}"
-    return Answers(gemini=found[("gemini", False)], gemini_stream=found[("gemini", True)],
-                   openai=found[("openai", False)], openai_stream=found[("openai", True)])
+    return Answers(
+        gemini=found[("gemini", False)],
+        gemini_stream=found[("gemini", True)],
+        openai=found[("openai", False)],
+        openai_stream=found[("openai", True)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,28 +114,42 @@ def example_env(server: LocalaikProcess) -> dict[str, str]:
     return env
 
 
-def run(command: list[str], server: LocalaikProcess, cwd: Path = ROOT,
-        timeout: float = RUN_TIMEOUT) -> str:
+def run(
+    command: list[str], server: LocalaikProcess, cwd: Path = ROOT, timeout: float = RUN_TIMEOUT
+) -> str:
     """Run one example; its stdout. A failure shows the example's output and the server log."""
-    result = subprocess.run(command, cwd=cwd, env=example_env(server), capture_output=True,
-                            text=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=example_env(server),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert result.returncode == 0, (
         f"{' '.join(command)} exited {result.returncode}\nstdout:\n{result.stdout}\n"
-        f"stderr:\n{result.stderr}\nlocalaik log:\n{server.log()[-4000:]}")
+        f"stderr:\n{result.stderr}\nlocalaik log:\n{server.log()[-4000:]}"
+    )
     return result.stdout
 
 
 def assert_sdk_output(output: str, answers: Answers, family: str) -> None:
     """The lines every SDK example prints: one per call, the call's name then the answer."""
     if family == "gemini":
-        expected = {"generateContent:": answers.gemini,
-                    "generateContentStream:": answers.gemini_stream}
+        expected = {
+            "generateContent:": answers.gemini,
+            "generateContentStream:": answers.gemini_stream,
+        }
     else:
-        expected = {"chat.completions:": answers.openai,
-                    "chat.completions stream:": answers.openai_stream}
+        expected = {
+            "chat.completions:": answers.openai,
+            "chat.completions stream:": answers.openai_stream,
+        }
     for label, text in expected.items():
-        assert f"{label} {text}" in output, f"{label!r} with the recorded answer {text!r} " \
-                                            f"not in:\n{output}"
+        assert f"{label} {text}" in output, (
+            f"{label!r} with the recorded answer {text!r} not in:\n{output}"
+        )
 
 
 # -- the committed cassette ----------------------------------------------------------------------
@@ -158,8 +176,15 @@ def test_every_recording_matches_its_key_and_holds_no_secret() -> None:
         assert request_key(recording.request) == recording.key
         # Still the canonical form under today's rules: a normalisation change shows up here.
         request = json.loads(recording.request)
-        again = canonical(ClientRequest(request["family"], request["operation"],
-                                        request["model"], request["stream"], request["body"]))
+        again = canonical(
+            ClientRequest(
+                request["family"],
+                request["operation"],
+                request["model"],
+                request["stream"],
+                request["body"],
+            )
+        )
         assert canonical_json(again) == recording.request
         assert recording.status == 200
         assert locate_secret(recording) is None
@@ -173,8 +198,9 @@ def test_the_four_example_requests_are_recorded(answers: Answers) -> None:
 def test_git_holds_the_cassette_without_its_sidecars() -> None:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
-    tracked = subprocess.run(["git", "ls-files", "cassettes"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "cassettes"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert "cassettes/examples.db" in tracked
     for suffix in ("-wal", "-shm", "-journal"):
         assert f"cassettes/examples.db{suffix}" not in tracked
@@ -200,18 +226,28 @@ def test_curl_script(replay_server: LocalaikProcess, answers: Answers) -> None:
 
     gemini = json.loads("\n".join(sections["gemini generateContent"]))
     assert gemini["candidates"][0]["content"]["parts"][0]["text"].strip() == answers.gemini
-    events = [json.loads(line[len("data: "):]) for line in sections[
-        "gemini streamGenerateContent"] if line.startswith("data: ")]
-    streamed = "".join(part.get("text", "") for event in events
-                       for part in event["candidates"][0]["content"].get("parts", []))
+    events = [
+        json.loads(line[len("data: ") :])
+        for line in sections["gemini streamGenerateContent"]
+        if line.startswith("data: ")
+    ]
+    streamed = "".join(
+        part.get("text", "")
+        for event in events
+        for part in event["candidates"][0]["content"].get("parts", [])
+    )
     assert streamed.strip() == answers.gemini_stream
 
     openai = json.loads("\n".join(sections["openai chat.completions"]))
     assert openai["choices"][0]["message"]["content"].strip() == answers.openai
-    chunks = [json.loads(line[len("data: "):]) for line in sections[
-        "openai chat.completions stream"] if line.startswith("data: ") and "[DONE]" not in line]
-    streamed = "".join(choice["delta"].get("content") or "" for chunk in chunks
-                       for choice in chunk["choices"])
+    chunks = [
+        json.loads(line[len("data: ") :])
+        for line in sections["openai chat.completions stream"]
+        if line.startswith("data: ") and "[DONE]" not in line
+    ]
+    streamed = "".join(
+        choice["delta"].get("content") or "" for chunk in chunks for choice in chunk["choices"]
+    )
     assert streamed.strip() == answers.openai_stream
 
 
@@ -235,14 +271,16 @@ def test_js_example(family: str, replay_server: LocalaikProcess, answers: Answer
 
 def prepared(command: list[str], cwd: Path, what: str) -> None:
     """Fetch a toolchain's SDKs; skip (with the tool's own first error) when they cannot be had."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            timeout=BUILD_TIMEOUT, check=False)
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
+    )
     if result.returncode != 0:
         lines = ANSI.sub("", result.stderr + result.stdout).strip().splitlines()
         # Maven's first [ERROR] line, or Go's last line; its end says why (an unknown host…).
         why = next((line for line in lines if "[ERROR]" in line), lines[-1] if lines else "")
-        pytest.skip(f"{what} cannot be fetched here: `{' '.join(command)}` says "
-                    f"...{why.strip()[-160:]}")
+        pytest.skip(
+            f"{what} cannot be fetched here: `{' '.join(command)}` says ...{why.strip()[-160:]}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -259,10 +297,10 @@ def go_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # The first of these tests also sets up go_module: a fetch and a build, each up to BUILD_TIMEOUT.
 @pytest.mark.timeout(2 * BUILD_TIMEOUT + 300)
 @pytest.mark.parametrize("family", ["gemini", "openai"])
-def test_go_example(family: str, go_module: Path, replay_server: LocalaikProcess,
-                    answers: Answers) -> None:
-    output = run(["go", "run", f"./{family}"], replay_server, cwd=go_module,
-                 timeout=BUILD_TIMEOUT)
+def test_go_example(
+    family: str, go_module: Path, replay_server: LocalaikProcess, answers: Answers
+) -> None:
+    output = run(["go", "run", f"./{family}"], replay_server, cwd=go_module, timeout=BUILD_TIMEOUT)
     assert_sdk_output(output, answers, family)
 
 
@@ -279,12 +317,18 @@ def java_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # As test_go_example: java_project's fetch, then Maven's compile and run.
 @pytest.mark.timeout(2 * BUILD_TIMEOUT + 300)
-@pytest.mark.parametrize("family,main", [("gemini", "examples.GeminiExample"),
-                                         ("openai", "examples.OpenAIExample")])
-def test_java_example(family: str, main: str, java_project: Path,
-                      replay_server: LocalaikProcess, answers: Answers) -> None:
-    output = run(["mvn", "-B", "-q", "compile", "exec:java", f"-Dexec.mainClass={main}"],
-                 replay_server, cwd=java_project, timeout=BUILD_TIMEOUT)
+@pytest.mark.parametrize(
+    "family,main", [("gemini", "examples.GeminiExample"), ("openai", "examples.OpenAIExample")]
+)
+def test_java_example(
+    family: str, main: str, java_project: Path, replay_server: LocalaikProcess, answers: Answers
+) -> None:
+    output = run(
+        ["mvn", "-B", "-q", "compile", "exec:java", f"-Dexec.mainClass={main}"],
+        replay_server,
+        cwd=java_project,
+        timeout=BUILD_TIMEOUT,
+    )
     assert_sdk_output(output, answers, family)
 
 
@@ -345,14 +389,24 @@ def test_github_actions_workflow_steps_replay(tmp_path: Path, answers: Answers) 
     env.update({name: str(value).replace("8090", port) for name, value in job["env"].items()})
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CI"] = "true"
-    env["LK_PORT"] = port   # the step relies on the default port, 8090; here a free one
-    step = subprocess.Popen(["bash", "-e", "-c", start.replace("8090", port)], cwd=tmp_path,
-                            env=env, start_new_session=True)
+    env["LK_PORT"] = port  # the step relies on the default port, 8090; here a free one
+    step = subprocess.Popen(
+        ["bash", "-e", "-c", start.replace("8090", port)],
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+    )
     try:
         assert step.wait(timeout=60) == 0, (tmp_path / "localaik.log").read_text()
-        result = subprocess.run([sys.executable, "-c", WORKFLOW_TESTS, str(EXAMPLES / "python")],
-                                cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=RUN_TIMEOUT, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", WORKFLOW_TESTS, str(EXAMPLES / "python")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
     finally:
         stop_group(step.pid)
     log = (tmp_path / "localaik.log").read_text()
@@ -366,7 +420,7 @@ def yaml_block_after(heading: str) -> str:
     """The first ```yaml block in README.md after `heading`."""
     readme = (ROOT / "README.md").read_text()
     start = readme.index("```yaml\n", readme.index(heading)) + len("```yaml\n")
-    return readme[start:readme.index("```", start)]
+    return readme[start : readme.index("```", start)]
 
 
 def test_readme_shows_the_workflow_and_the_compose_file_as_they_are() -> None:

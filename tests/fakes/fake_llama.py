@@ -84,8 +84,9 @@ JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 GARBAGE_BODY = b"this is not json"
 EMBED_BATCH_TOKENS = 512  # llama-server's default physical batch: longer inputs get a 500
 # What llama-server answers a chat request with an image when it has no vision projector.
-NO_VISION_MESSAGE = ("image input is not supported - hint: if this is unexpected, you may need "
-                     "to provide the mmproj")
+NO_VISION_MESSAGE = (
+    "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj"
+)
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -422,8 +423,9 @@ async def send_error(send: Send, code: int, message: str) -> None:
     await send_json(send, code, error_body(code, message))
 
 
-async def send_stream(send: Send, frames: list[bytes], directives: Directives,
-                      receive: Receive | None = None) -> None:
+async def send_stream(
+    send: Send, frames: list[bytes], directives: Directives, receive: Receive | None = None
+) -> None:
     """Send SSE frames one body chunk at a time, honouring slow/cut."""
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -596,8 +598,7 @@ class FakeLlamaApp:
     def should_log(request: Request) -> bool:
         if request.path.startswith("/__fake/"):
             return False
-        return not (request.method == "GET"
-                    and request.path in ("/health", "/v1/health", "/props"))
+        return not (request.method == "GET" and request.path in ("/health", "/v1/health", "/props"))
 
     # -- simple endpoints ----------------------------------------------------
 
@@ -610,9 +611,16 @@ class FakeLlamaApp:
             await send_error(send, self.health_status, f"fake health {self.health_status}")
 
     async def handle_props(self, request: Request, receive: Receive, send: Send) -> None:
-        await send_json(send, 200, {
-            "total_slots": 1, "model_path": DEFAULT_MODEL, "build_info": FINGERPRINT,
-            "modalities": {"vision": self.vision, "video": False, "audio": False}})
+        await send_json(
+            send,
+            200,
+            {
+                "total_slots": 1,
+                "model_path": DEFAULT_MODEL,
+                "build_info": FINGERPRINT,
+                "modalities": {"vision": self.vision, "video": False, "audio": False},
+            },
+        )
 
     async def handle_models(self, request: Request, receive: Receive, send: Send) -> None:
         await send_json(send, 200, MODELS_BODY)
@@ -717,8 +725,9 @@ class FakeLlamaApp:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise BadRequest("'messages' is required and must be a non-empty list")
-        if not self.vision and any(content_text(m.get("content"))[1] for m in messages
-                                   if isinstance(m, dict)):
+        if not self.vision and any(
+            content_text(m.get("content"))[1] for m in messages if isinstance(m, dict)
+        ):
             await send_error(send, 500, NO_VISION_MESSAGE)
             return
         last_text, images = last_user_content(messages)

@@ -43,8 +43,7 @@ CRASH_CODE = 3
 def executable(directory: Path) -> Path:
     """Write `DIRECTORY/llama-server`, an executable that runs this fake; returns its path."""
     path = directory / "llama-server"
-    path.write_text("#!/bin/sh\nexec " + shlex.join([sys.executable, str(SCRIPT_PATH)])
-                    + ' "$@"\n')
+    path.write_text("#!/bin/sh\nexec " + shlex.join([sys.executable, str(SCRIPT_PATH)]) + ' "$@"\n')
     path.chmod(0o755)
     return path
 
@@ -85,9 +84,17 @@ async def serve(host: str, port: int, load_seconds: float, crash: float | None) 
 
     app = make_app()
     app.health_status = 503 if load_seconds > 0 else 200
-    config = uvicorn.Config(app, host=host, port=port, lifespan="on", http="h11",
-                            loop="asyncio", log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        http="h11",
+        loop="asyncio",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
 
     async def finish_loading() -> None:
@@ -136,9 +143,12 @@ def main(argv: list[str]) -> int:
         print(failure, file=sys.stderr, flush=True)
         return 1
     if child_pid_file := os.environ.get("FAKE_LLAMA_CHILD_PID_FILE"):
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         Path(child_pid_file).write_text(str(child.pid))
     say(f"main: loading model '{model}'")
     load_seconds = float(os.environ.get("FAKE_LLAMA_LOAD_SECONDS") or 0)

@@ -187,7 +187,8 @@ async def test_embeddings_refusals_are_llama_servers(client: httpx.AsyncClient) 
     long = await client.post("/v1/embeddings", json={"input": ["short", "w " * 513]})
     assert long.status_code == 500
     assert long.json()["error"]["message"].startswith(
-        "input (513 tokens) is too large to process. increase the physical batch size")
+        "input (513 tokens) is too large to process. increase the physical batch size"
+    )
     fits = await client.post("/v1/embeddings", json={"input": "w " * 512})
     assert fits.status_code == 200
     failed = await client.post("/v1/embeddings", json={"input": ["x", "[[error:503]] y"]})
@@ -252,8 +253,11 @@ async def test_without_vision_images_get_llama_servers_500(client: httpx.AsyncCl
     assert (await client.post("/__fake/vision", json={"vision": False})).status_code == 200
     assert (await client.get("/props")).json()["modalities"]["vision"] is False
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    earlier = [{"role": "user", "content": [image]}, {"role": "assistant", "content": "ok"},
-               {"role": "user", "content": "and now?"}]
+    earlier = [
+        {"role": "user", "content": [image]},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "and now?"},
+    ]
     refused = await chat(client, messages=earlier)
     assert refused.status_code == 500
     assert refused.json()["error"]["message"].startswith("image input is not supported")

@@ -38,12 +38,20 @@ def runtime_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def bundled_runtime_installed() -> str:
     """The llama-server binary `localaik serve` will run; the tests FAIL (not skip) without it."""
-    done = subprocess.run([sys.executable, "-m", "localaik", "runtime", "path"],
-                          env=runtime_env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "localaik", "runtime", "path"],
+        env=runtime_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if done.returncode != 0:
-        pytest.fail("the bundled runtime is not installed: run `localaik runtime install` "
-                    "(or `make test`, which runs it) before the live tests\n"
-                    f"`localaik runtime path` said: {done.stderr.strip()}", pytrace=False)
+        pytest.fail(
+            "the bundled runtime is not installed: run `localaik runtime install` "
+            "(or `make test`, which runs it) before the live tests\n"
+            f"`localaik runtime path` said: {done.stderr.strip()}",
+            pytrace=False,
+        )
     return done.stdout.strip()
 
 
@@ -73,8 +81,11 @@ def alive(pid: int) -> bool:
 
 
 def cmdline(pid: int) -> list[str]:
-    return [arg.decode(errors="replace") for arg in _read(Path(f"/proc/{pid}/cmdline")).split(b"\0")
-            if arg]
+    return [
+        arg.decode(errors="replace")
+        for arg in _read(Path(f"/proc/{pid}/cmdline")).split(b"\0")
+        if arg
+    ]
 
 
 def parent_of(pid: int) -> int | None:
@@ -82,8 +93,9 @@ def parent_of(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1]) if stat else None
 
 
-def llama_servers(*, port: int | None = None, model: str | None = None,
-                  parent: int | None = None) -> list[int]:
+def llama_servers(
+    *, port: int | None = None, model: str | None = None, parent: int | None = None
+) -> list[int]:
     """Live llama-server processes matching all the given criteria."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -167,7 +179,8 @@ def start_live_server(env: dict[str, str]) -> LiveServer:
                 raise AssertionError(
                     f"localaik with the bundled llama-server was not healthy within "
                     f"{READY_TIMEOUT:g} s (exit code {process.process.poll()}); last /health: "
-                    f"{bodies[-1:]}\nlog:\n{process.log()[-4000:]}")
+                    f"{bodies[-1:]}\nlog:\n{process.log()[-4000:]}"
+                )
             time.sleep(0.05)
         seconds = time.monotonic() - started
         server = LiveServer(process, seconds, bodies, health)
@@ -195,8 +208,9 @@ class Shutdown:
     log: str
 
 
-def stop_with_signal(server: LiveServer, sig: signal.Signals,
-                     timeout: float = STOP_TIMEOUT) -> Shutdown:
+def stop_with_signal(
+    server: LiveServer, sig: signal.Signals, timeout: float = STOP_TIMEOUT
+) -> Shutdown:
     """Send `sig` to localaik; time its exit and the end of its llama-server (SIGKILL after)."""
     started = time.monotonic()
     server.process.process.send_signal(sig)
@@ -217,8 +231,7 @@ def stop_with_signal(server: LiveServer, sig: signal.Signals,
     for pid in leftovers:
         os.kill(pid, signal.SIGKILL)
     server.process.stop()
-    return Shutdown(sig.name, exit_code, localaik_seconds, llama_seconds, leftovers,
-                    server.log())
+    return Shutdown(sig.name, exit_code, localaik_seconds, llama_seconds, leftovers, server.log())
 
 
 @pytest.fixture(scope="module")
@@ -229,8 +242,7 @@ def cassette_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def record_server(bundled_runtime_installed: str, cassette_dir: Path) -> Iterator[LiveServer]:
     """`localaik serve` in record mode with the bundled runtime (no LK_UPSTREAM)."""
-    server = start_live_server({"LK_MODE": "record",
-                                "LK_CASSETTE": str(cassette_dir / "live.db")})
+    server = start_live_server({"LK_MODE": "record", "LK_CASSETTE": str(cassette_dir / "live.db")})
     try:
         yield server
     finally:

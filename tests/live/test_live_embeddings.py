@@ -34,7 +34,7 @@ from tests.live.conftest import (
 )
 from tests.support import LocalaikProcess
 
-DIMENSION = 576            # SmolLM2-135M's hidden size: mean pooling gives one such vector
+DIMENSION = 576  # SmolLM2-135M's hidden size: mean pooling gives one such vector
 OPENAI_MODEL = "text-embedding-3-small"
 GEMINI_MODEL = "gemini-embedding-001"
 CAT = "The cat sits on the mat."
@@ -54,7 +54,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
-        sum(x * x for x in a) * sum(y * y for y in b))
+        sum(x * x for x in a) * sum(y * y for y in b)
+    )
 
 
 def float32(values: list[float]) -> list[float]:
@@ -76,24 +77,34 @@ class Calls:
     def run(self) -> dict[str, Any]:
         embed = self.openai.embeddings.create
         results = {
-            "openai_float": embed(model=OPENAI_MODEL, input=[CAT, KITTEN, REVENUE],
-                                  encoding_format="float"),
+            "openai_float": embed(
+                model=OPENAI_MODEL, input=[CAT, KITTEN, REVENUE], encoding_format="float"
+            ),
             "openai_default": embed(model=OPENAI_MODEL, input=[CAT, KITTEN, REVENUE]),
             "openai_dimensions": embed(model=OPENAI_MODEL, input=CAT, dimensions=64),
             "openai_long": embed(model=OPENAI_MODEL, input=LONG, encoding_format="float"),
-            "gemini_batch": self.gemini.models.embed_content(model=GEMINI_MODEL,
-                                                             contents=[CAT, REVENUE]),
+            "gemini_batch": self.gemini.models.embed_content(
+                model=GEMINI_MODEL, contents=[CAT, REVENUE]
+            ),
             "gemini_single": self.gemini.models.embed_content(
-                model=GEMINI_MODEL, contents=KITTEN,
-                config=types.EmbedContentConfig(output_dimensionality=128)),
+                model=GEMINI_MODEL,
+                contents=KITTEN,
+                config=types.EmbedContentConfig(output_dimensionality=128),
+            ),
         }
-        raw = httpx.post(f"{self.url}/v1beta/models/{GEMINI_MODEL}:embedContent",
-                         json={"content": {"parts": [{"text": CAT}]}},
-                         headers={"x-goog-api-key": "test"}, timeout=120)
+        raw = httpx.post(
+            f"{self.url}/v1beta/models/{GEMINI_MODEL}:embedContent",
+            json={"content": {"parts": [{"text": CAT}]}},
+            headers={"x-goog-api-key": "test"},
+            timeout=120,
+        )
         results["raw_embed_content"] = raw.json() if raw.status_code == 200 else raw.text
-        return {name: value if isinstance(value, dict | str) else
-                value.model_dump(mode="json", exclude={"sdk_http_response"})
-                for name, value in results.items()}
+        return {
+            name: value
+            if isinstance(value, dict | str)
+            else value.model_dump(mode="json", exclude={"sdk_http_response"})
+            for name, value in results.items()
+        }
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +126,7 @@ def server(bundled_runtime_installed: str, cassette: Path) -> Iterator[LiveServe
 def recorded(server: LiveServer) -> dict[str, Any]:
     assert "embeddings_runtime" in httpx.get(server.url + "/health").json()["upstream"]
     before = llama_servers(parent=server.pid)
-    assert before == [server.llama_pid]       # lazy: no embeddings server before a request
+    assert before == [server.llama_pid]  # lazy: no embeddings server before a request
     calls = Calls(server.url)
     try:
         return calls.run()
@@ -134,15 +145,16 @@ def gemini_vectors(result: dict[str, Any]) -> list[list[float]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_a_second_llama_server_serves_embeddings(recorded: dict[str, Any],
-                                                 server: LiveServer) -> None:
+def test_a_second_llama_server_serves_embeddings(
+    recorded: dict[str, Any], server: LiveServer
+) -> None:
     pids = llama_servers(parent=server.pid)
     assert len(pids) == 2 and server.llama_pid in pids
     [embed_pid] = [pid for pid in pids if pid != server.llama_pid]
     argv = cmdline(embed_pid)
     assert "--embeddings" in argv and argv[argv.index("--pooling") + 1] == "mean"
-    assert argv[argv.index("-m") + 1] == server.llama_model   # the chat model's file
-    assert "--embeddings" not in cmdline(server.llama_pid)   # the chat server is unchanged
+    assert argv[argv.index("-m") + 1] == server.llama_model  # the chat model's file
+    assert "--embeddings" not in cmdline(server.llama_pid)  # the chat server is unchanged
     health = httpx.get(server.url + "/health").json()
     assert health["status"] == "ok" and health["upstream"]["embeddings_runtime"] == "ready"
 
@@ -171,14 +183,14 @@ def test_the_default_base64_is_the_same_floats_as_float32(recorded: dict[str, An
 def test_dimensions_shorten_to_unit_length(recorded: dict[str, Any]) -> None:
     [short] = openai_vectors(recorded["openai_dimensions"])
     full = openai_vectors(recorded["openai_float"])[0]
-    assert len(short) == 64           # the SDK's default: base64, so float32 values
+    assert len(short) == 64  # the SDK's default: base64, so float32 values
     assert math.isclose(math.sqrt(sum(x * x for x in short)), 1.0, rel_tol=1e-6)
     assert cosine(short, full[:64]) > 0.999999
 
 
 def test_a_long_input_fits(recorded: dict[str, Any]) -> None:
     [vector] = openai_vectors(recorded["openai_long"])
-    assert recorded["openai_long"]["usage"]["prompt_tokens"] > 1000   # past the default batch
+    assert recorded["openai_long"]["usage"]["prompt_tokens"] > 1000  # past the default batch
     assert len(vector) == DIMENSION
 
 
@@ -186,22 +198,23 @@ def test_gemini_gets_the_same_vectors_for_the_same_text(recorded: dict[str, Any]
     cat, kitten, revenue = openai_vectors(recorded["openai_float"])
     assert gemini_vectors(recorded["gemini_batch"]) == [cat, revenue]
     [short] = gemini_vectors(recorded["gemini_single"])
-    assert short == kitten[:128]     # truncated, not rescaled, like Gemini's
+    assert short == kitten[:128]  # truncated, not rescaled, like Gemini's
     assert recorded["raw_embed_content"] == {"embedding": {"values": cat}}
 
 
-def test_replay_gives_the_same_vectors_with_no_model(recorded: dict[str, Any],
-                                                     server: LiveServer,
-                                                     cassette: Path) -> None:
+def test_replay_gives_the_same_vectors_with_no_model(
+    recorded: dict[str, Any], server: LiveServer, cassette: Path
+) -> None:
     [embed_pid] = [pid for pid in llama_servers(parent=server.pid) if pid != server.llama_pid]
     shutdown = stop_with_signal(server, signal.SIGTERM)
     assert shutdown.localaik_seconds is not None and not shutdown.leftovers
     assert f"stopping llama-server (pid {embed_pid})" in shutdown.log
     leftover = [embed_pid] if alive(embed_pid) else []
     if leftover:
-        os.kill(embed_pid, signal.SIGKILL)   # our own process, by pid
-    with LocalaikProcess({"LK_MODE": "replay", "LK_CASSETTE": str(cassette),
-                          "LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as replay:
+        os.kill(embed_pid, signal.SIGKILL)  # our own process, by pid
+    with LocalaikProcess(
+        {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_UPSTREAM": "http://127.0.0.1:9/v1"}
+    ) as replay:
         calls = Calls(replay.url)
         try:
             replayed = calls.run()

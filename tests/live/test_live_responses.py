@@ -49,31 +49,55 @@ class Calls:
         self.sdk = openai.OpenAI(api_key="test", base_url=url + "/v1", max_retries=0)
 
     def text(self) -> Any:
-        return self.sdk.responses.create(model=MODEL, input=PROMPT, instructions="Be brief.",
-                                         max_output_tokens=MAX_TOKENS,
-                                         temperature=0).model_dump(mode="json")
+        return self.sdk.responses.create(
+            model=MODEL,
+            input=PROMPT,
+            instructions="Be brief.",
+            max_output_tokens=MAX_TOKENS,
+            temperature=0,
+        ).model_dump(mode="json")
 
     def events(self) -> Any:
-        return [event.model_dump(mode="json") for event in self.sdk.responses.create(
-            model=MODEL, input=PROMPT, instructions="Be brief.", max_output_tokens=MAX_TOKENS,
-            temperature=0, stream=True)]
+        return [
+            event.model_dump(mode="json")
+            for event in self.sdk.responses.create(
+                model=MODEL,
+                input=PROMPT,
+                instructions="Be brief.",
+                max_output_tokens=MAX_TOKENS,
+                temperature=0,
+                stream=True,
+            )
+        ]
 
     def parsed(self) -> Any:
-        answer = self.sdk.responses.parse(model=MODEL, input="Invent a person.",
-                                          text_format=Person, max_output_tokens=MAX_TOKENS,
-                                          temperature=0)
-        return {"response": answer.model_dump(mode="json", warnings=False),
-                "parsed": answer.output_parsed.model_dump() if answer.output_parsed else None}
+        answer = self.sdk.responses.parse(
+            model=MODEL,
+            input="Invent a person.",
+            text_format=Person,
+            max_output_tokens=MAX_TOKENS,
+            temperature=0,
+        )
+        return {
+            "response": answer.model_dump(mode="json", warnings=False),
+            "parsed": answer.output_parsed.model_dump() if answer.output_parsed else None,
+        }
 
     def streamed_parse(self) -> Any:
-        with self.sdk.responses.stream(model=MODEL, input="Invent a person.",
-                                       text_format=Person, max_output_tokens=MAX_TOKENS,
-                                       temperature=0) as stream:
-            deltas = [event.delta for event in stream
-                      if event.type == "response.output_text.delta"]
+        with self.sdk.responses.stream(
+            model=MODEL,
+            input="Invent a person.",
+            text_format=Person,
+            max_output_tokens=MAX_TOKENS,
+            temperature=0,
+        ) as stream:
+            deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
             final = stream.get_final_response()
-        return {"deltas": deltas, "final": final.model_dump(mode="json", warnings=False),
-                "parsed": final.output_parsed.model_dump() if final.output_parsed else None}
+        return {
+            "deltas": deltas,
+            "final": final.model_dump(mode="json", warnings=False),
+            "parsed": final.output_parsed.model_dump() if final.output_parsed else None,
+        }
 
     def close(self) -> None:
         self.sdk.close()
@@ -101,8 +125,13 @@ def recorded(bundled_runtime_installed: str, cassette: Path) -> dict[str, Any]:
 
 
 def output_text(response: dict[str, Any]) -> str:
-    return "".join(part["text"] for item in response["output"] if item["type"] == "message"
-                   for part in item["content"] if part["type"] == "output_text")
+    return "".join(
+        part["text"]
+        for item in response["output"]
+        if item["type"] == "message"
+        for part in item["content"]
+        if part["type"] == "output_text"
+    )
 
 
 def test_a_plain_answer(recorded: dict[str, Any]) -> None:
@@ -125,14 +154,19 @@ def test_a_plain_answer(recorded: dict[str, Any]) -> None:
 def test_the_stream_says_what_the_plain_answer_says(recorded: dict[str, Any]) -> None:
     whole, events = recorded["text"], recorded["events"]
     kinds = [event["type"] for event in events]
-    assert kinds[:4] == ["response.created", "response.in_progress",
-                         "response.output_item.added", "response.content_part.added"]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
     deltas = [event["delta"] for event in events if event["type"] == "response.output_text.delta"]
     assert len(deltas) >= 2
     assert "".join(deltas) == output_text(whole)
     final = events[-1]
-    assert final["type"] == ("response.completed" if whole["status"] == "completed"
-                             else "response.incomplete")
+    assert final["type"] == (
+        "response.completed" if whole["status"] == "completed" else "response.incomplete"
+    )
     assert final["response"]["usage"] == whole["usage"]
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
 
@@ -143,27 +177,32 @@ def test_structured_output_parses(recorded: dict[str, Any]) -> None:
         assert result["parsed"] is not None, result
         assert set(result["parsed"]) == {"name", "age"}
     assert recorded["parsed"]["response"]["status"] == "completed"
-    assert "".join(recorded["streamed_parse"]["deltas"]) == \
-        output_text(recorded["parsed"]["response"])
+    assert "".join(recorded["streamed_parse"]["deltas"]) == output_text(
+        recorded["parsed"]["response"]
+    )
 
 
 def test_every_call_was_recorded(recorded: dict[str, Any], cassette: Path) -> None:
     recordings = all_recordings(cassette)
     assert len(recordings) == len(CALLS)
-    assert {(r.operation, r.stream) for r in recordings} == {("responses", False),
-                                                             ("responses", True)}
+    assert {(r.operation, r.stream) for r in recordings} == {
+        ("responses", False),
+        ("responses", True),
+    }
 
 
 @pytest.fixture(scope="module")
 def replay_server(recorded: dict[str, Any], cassette: Path) -> Iterator[LocalaikProcess]:
-    with LocalaikProcess({"LK_MODE": "replay", "LK_CASSETTE": str(cassette),
-                          "LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server:
+    with LocalaikProcess(
+        {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_UPSTREAM": "http://127.0.0.1:9/v1"}
+    ) as server:
         yield server
 
 
 @pytest.mark.parametrize("call", CALLS)
 def test_replay_gives_the_recorded_results_with_no_model(
-        call: str, recorded: dict[str, Any], replay_server: LocalaikProcess) -> None:
+    call: str, recorded: dict[str, Any], replay_server: LocalaikProcess
+) -> None:
     calls = Calls(replay_server.url)
     try:
         assert getattr(calls, call)() == recorded[call]

@@ -50,8 +50,10 @@ POEM_MESSAGES = [{"role": "user", "content": "Write a short poem."}]
 
 PERSON = types.Schema(
     type=types.Type.OBJECT,
-    properties={"name": types.Schema(type=types.Type.STRING),
-                "age": types.Schema(type=types.Type.INTEGER)},
+    properties={
+        "name": types.Schema(type=types.Type.STRING),
+        "age": types.Schema(type=types.Type.INTEGER),
+    },
     required=["name", "age"],
 )
 
@@ -71,8 +73,9 @@ def clean_google_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def gemini_config(**extra: Any) -> types.GenerateContentConfig:
-    return types.GenerateContentConfig(temperature=0, seed=SEED, max_output_tokens=MAX_TOKENS,
-                                       **extra)
+    return types.GenerateContentConfig(
+        temperature=0, seed=SEED, max_output_tokens=MAX_TOKENS, **extra
+    )
 
 
 class Calls:
@@ -87,39 +90,56 @@ class Calls:
         self.openai.close()
 
     def gemini_text(self) -> types.GenerateContentResponse:
-        return self.gemini.models.generate_content(model=GEMINI_MODEL, contents=GEMINI_PROMPT,
-                                                   config=gemini_config())
+        return self.gemini.models.generate_content(
+            model=GEMINI_MODEL, contents=GEMINI_PROMPT, config=gemini_config()
+        )
 
     def gemini_stream(self) -> list[types.GenerateContentResponse]:
-        return list(self.gemini.models.generate_content_stream(
-            model=GEMINI_MODEL, contents=GEMINI_PROMPT, config=gemini_config()))
+        return list(
+            self.gemini.models.generate_content_stream(
+                model=GEMINI_MODEL, contents=GEMINI_PROMPT, config=gemini_config()
+            )
+        )
 
     def gemini_count(self) -> types.CountTokensResponse:
         return self.gemini.models.count_tokens(model=GEMINI_MODEL, contents=COUNT_PROMPT)
 
     def gemini_json(self) -> types.GenerateContentResponse:
         return self.gemini.models.generate_content(
-            model=GEMINI_MODEL, contents=JSON_PROMPT,
-            config=gemini_config(response_mime_type="application/json", response_schema=PERSON))
+            model=GEMINI_MODEL,
+            contents=JSON_PROMPT,
+            config=gemini_config(response_mime_type="application/json", response_schema=PERSON),
+        )
 
     def openai_chat(self) -> Any:
         return self.openai.chat.completions.create(
-            model=OPENAI_MODEL, messages=OPENAI_MESSAGES, max_tokens=MAX_TOKENS, temperature=0)
+            model=OPENAI_MODEL, messages=OPENAI_MESSAGES, max_tokens=MAX_TOKENS, temperature=0
+        )
 
     def openai_stream(self) -> list[Any]:
-        return list(self.openai.chat.completions.create(
-            model=OPENAI_MODEL, messages=OPENAI_MESSAGES, max_tokens=MAX_TOKENS, temperature=0,
-            stream=True))
+        return list(
+            self.openai.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=OPENAI_MESSAGES,
+                max_tokens=MAX_TOKENS,
+                temperature=0,
+                stream=True,
+            )
+        )
 
     def _twice(self, temperature: float, name: str) -> tuple[Any, Any]:
         # The same body twice, each to its own cassette: in record mode both are misses, so
         # both reach llama-server (an identical request to one cassette would be replayed).
         return tuple(  # type: ignore[return-value]
             self.openai.chat.completions.create(
-                model=OPENAI_MODEL, messages=POEM_MESSAGES, max_tokens=MAX_TOKENS,
+                model=OPENAI_MODEL,
+                messages=POEM_MESSAGES,
+                max_tokens=MAX_TOKENS,
                 temperature=temperature,
-                extra_headers={"X-Localaik-Cassette": f"{name}-{i}"})
-            for i in (1, 2))
+                extra_headers={"X-Localaik-Cassette": f"{name}-{i}"},
+            )
+            for i in (1, 2)
+        )
 
     def openai_twice(self) -> tuple[Any, Any]:
         """Temperature 0: greedy, so equal answers need `-np 1 --no-cache-prompt`."""
@@ -133,8 +153,7 @@ class Calls:
 
 CALLS = [name for name in vars(Calls) if name.startswith(("gemini_", "openai_"))]
 # How many generations each call asks of llama-server (countTokens uses /tokenize).
-GENERATIONS = {name: 0 if name == "gemini_count" else 2 if "twice" in name else 1
-               for name in CALLS}
+GENERATIONS = {name: 0 if name == "gemini_count" else 2 if "twice" in name else 1 for name in CALLS}
 
 
 class Recorded:
@@ -187,20 +206,25 @@ def tasks_settled(server: LiveServer, expected: int, before: int) -> int:
 
 
 def test_the_bundled_runtime_starts_and_health_says_loading_then_ok(
-        record_server: LiveServer) -> None:
+    record_server: LiveServer,
+) -> None:
     for body in record_server.health_503_bodies:  # the probes that came before the model loaded
         assert body["status"] == "loading", body
         assert body["upstream"]["runtime"] in ("starting", "loading"), body
     health = record_server.health
     assert health["status"] == "ok"
     assert health["mode"] == "record"
-    assert health["upstream"] == {"url": f"http://127.0.0.1:{record_server.llama_port}/v1",
-                                  "ok": True, "runtime": "ready",
-                                  "embeddings_runtime": "stopped"}  # lazy: no request yet
+    assert health["upstream"] == {
+        "url": f"http://127.0.0.1:{record_server.llama_port}/v1",
+        "ok": True,
+        "runtime": "ready",
+        "embeddings_runtime": "stopped",
+    }  # lazy: no request yet
     assert record_server.llama_model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
     # llama-server is localaik's child and runs with the reproducible settings.
-    assert llama_servers(port=record_server.llama_port,
-                         parent=record_server.pid) == [record_server.llama_pid]
+    assert llama_servers(port=record_server.llama_port, parent=record_server.pid) == [
+        record_server.llama_pid
+    ]
     log = record_server.log()
     for flag in ("-np 1", "--no-cache-prompt", "--seed 42", "--offline", "--host 127.0.0.1"):
         assert flag in log, flag
@@ -215,8 +239,10 @@ def assert_text_answer(response: types.GenerateContentResponse) -> None:
     assert response.model_version == GEMINI_MODEL
     assert response.response_id
     assert response.candidates is not None and len(response.candidates) == 1
-    assert response.candidates[0].finish_reason in (types.FinishReason.STOP,
-                                                    types.FinishReason.MAX_TOKENS)
+    assert response.candidates[0].finish_reason in (
+        types.FinishReason.STOP,
+        types.FinishReason.MAX_TOKENS,
+    )
     usage = response.usage_metadata
     assert usage is not None
     assert usage.prompt_token_count and usage.prompt_token_count > 0
@@ -286,18 +312,23 @@ def test_openai_stream_joins_to_the_same_answer_as_without_stream(recorded: Reco
     assert recorded.tasks["openai_stream"] == 1
     assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
     assert all(chunk.model == OPENAI_MODEL for chunk in chunks)
-    contents = [chunk.choices[0].delta.content for chunk in chunks
-                if chunk.choices and chunk.choices[0].delta.content]
+    contents = [
+        chunk.choices[0].delta.content
+        for chunk in chunks
+        if chunk.choices and chunk.choices[0].delta.content
+    ]
     assert len(contents) >= 2, chunks
     assert "".join(contents) == whole.choices[0].message.content
-    finishes = [chunk.choices[0].finish_reason for chunk in chunks
-                if chunk.choices and chunk.choices[0].finish_reason]
+    finishes = [
+        chunk.choices[0].finish_reason
+        for chunk in chunks
+        if chunk.choices and chunk.choices[0].finish_reason
+    ]
     assert finishes == [whole.choices[0].finish_reason]
 
 
 @pytest.mark.parametrize("call", ["openai_twice", "openai_twice_sampled"])
-def test_openai_the_same_request_twice_gives_the_same_answer(recorded: Recorded,
-                                                             call: str) -> None:
+def test_openai_the_same_request_twice_gives_the_same_answer(recorded: Recorded, call: str) -> None:
     first, second = recorded[call]
     assert recorded.tasks[call] == 2  # both generated by llama-server
     assert first.choices[0].message.content
@@ -319,21 +350,25 @@ def record_shutdown(recorded: Recorded, record_server: LiveServer) -> Shutdown:
 def assert_clean_shutdown(shutdown: Shutdown, server: LiveServer) -> None:
     assert shutdown.localaik_seconds is not None, (
         f"localaik still ran {STOP_TIMEOUT:g} s after {shutdown.signal_name}:\n"
-        f"{shutdown.log[-3000:]}")
+        f"{shutdown.log[-3000:]}"
+    )
     assert shutdown.llama_seconds is not None and not shutdown.leftovers, (
         f"llama-server (pid {server.llama_pid}) still ran {STOP_TIMEOUT:g} s after "
-        f"{shutdown.signal_name} to localaik: {shutdown.leftovers}\n{shutdown.log[-3000:]}")
+        f"{shutdown.signal_name} to localaik: {shutdown.leftovers}\n{shutdown.log[-3000:]}"
+    )
     # localaik stopped it itself (SIGTERM to its group), not the parent-death signal.
     assert f"stopping llama-server (pid {server.llama_pid})" in shutdown.log
 
 
-def test_sigterm_stops_localaik_and_its_llama_server(record_shutdown: Shutdown,
-                                                     record_server: LiveServer) -> None:
+def test_sigterm_stops_localaik_and_its_llama_server(
+    record_shutdown: Shutdown, record_server: LiveServer
+) -> None:
     assert_clean_shutdown(record_shutdown, record_server)
 
 
-def test_sigint_stops_localaik_and_its_llama_server(bundled_runtime_installed: str,
-                                                    tmp_path: Path) -> None:
+def test_sigint_stops_localaik_and_its_llama_server(
+    bundled_runtime_installed: str, tmp_path: Path
+) -> None:
     # Passthrough (LocalaikProcess's default): nothing is recorded.
     server = start_live_server({"LK_CASSETTE": str(tmp_path / "unused.db")})
     assert_clean_shutdown(stop_with_signal(server, signal.SIGINT), server)
@@ -341,14 +376,20 @@ def test_sigint_stops_localaik_and_its_llama_server(bundled_runtime_installed: s
 
 @pytest.fixture(scope="module")
 def replay_server(record_shutdown: Shutdown, cassette_dir: Path) -> Iterator[LocalaikProcess]:
-    with LocalaikProcess({"LK_MODE": "replay", "LK_CASSETTE": str(cassette_dir / "live.db"),
-                          "LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server:
+    with LocalaikProcess(
+        {
+            "LK_MODE": "replay",
+            "LK_CASSETTE": str(cassette_dir / "live.db"),
+            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
+        }
+    ) as server:
         yield server
 
 
 @pytest.mark.parametrize("call", CALLS)
 def test_replay_gives_the_recorded_results_with_no_model(
-        call: str, recorded: Recorded, replay_server: LocalaikProcess) -> None:
+    call: str, recorded: Recorded, replay_server: LocalaikProcess
+) -> None:
     expected = comparable(recorded[call])
     calls = Calls(replay_server.url)
     try:
@@ -365,4 +406,3 @@ def test_replay_started_no_llama_server(replay_server: LocalaikProcess) -> None:
     assert health["upstream"]["used"] is False
     assert "starting llama-server" not in replay_server.log()
     assert not llama_servers(parent=replay_server.process.pid)
-

@@ -29,8 +29,13 @@ pytestmark = pytest.mark.timeout(BUILD_TIMEOUT + 300)
 
 def localaik(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "LK_LLAMA_SERVER"}
-    return subprocess.run([sys.executable, "-m", "localaik", "runtime", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "localaik", "runtime", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +53,8 @@ def state(installed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def test_install_builds_or_finds_llama_server_and_fetches_the_default_model(
-        installed: subprocess.CompletedProcess[str]) -> None:
+    installed: subprocess.CompletedProcess[str],
+) -> None:
     assert "llama-server: " in installed.stderr
     assert f"model {models.DEFAULT}: " in installed.stderr
     assert "(sha256 verified)" in installed.stderr
@@ -66,8 +72,9 @@ def test_status_shows_the_build_and_the_default_model_verified(state: dict[str, 
 
 
 def test_the_binary_runs_and_names_the_pinned_llama_cpp_commit(state: dict[str, Any]) -> None:
-    done = subprocess.run([state["llama_server"]["path"], "--version"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [state["llama_server"]["path"], "--version"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0
     output = done.stdout + done.stderr
     assert f"commit {LLAMA_CPP_COMMIT}" in output
@@ -105,10 +112,27 @@ def gemma_templated_server(state: dict[str, Any]) -> Iterator[str]:
     template = models.CATALOGUE["gemma3-270m"].chat_template_path
     port = free_port()
     process = subprocess.Popen(
-        [state["llama_server"]["path"], "-m", default["path"], "--host", "127.0.0.1",
-         "--port", str(port), "--jinja", "--chat-template-file", str(template), "-c", "512",
-         "-np", "1", "--offline"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            state["llama_server"]["path"],
+            "-m",
+            default["path"],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--jinja",
+            "--chat-template-file",
+            str(template),
+            "-c",
+            "512",
+            "-np",
+            "1",
+            "--offline",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -120,8 +144,11 @@ def gemma_templated_server(state: dict[str, Any]) -> Iterator[str]:
                 pass
             time.sleep(0.2)
         else:
-            pytest.fail(f"llama-server did not become healthy: {process.stderr.read()[-2000:]}"
-                        if process.poll() is not None else "llama-server: no /health in 60 s")
+            pytest.fail(
+                f"llama-server did not become healthy: {process.stderr.read()[-2000:]}"
+                if process.poll() is not None
+                else "llama-server: no /health in 60 s"
+            )
         yield url
     finally:
         process.terminate()
@@ -133,25 +160,32 @@ def gemma_templated_server(state: dict[str, Any]) -> Iterator[str]:
 
 
 def test_the_gemma_template_renders_the_turn_format_in_llama_server(
-        gemma_templated_server: str) -> None:
-    messages = [{"role": "system", "content": "Be brief."},
-                {"role": "user", "content": "Hi"},
-                {"role": "assistant", "content": "Hello!"},
-                {"role": "user", "content": "Name a colour."}]
-    response = httpx.post(gemma_templated_server + "/apply-template",
-                          json={"messages": messages}, timeout=30)
+    gemma_templated_server: str,
+) -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Name a colour."},
+    ]
+    response = httpx.post(
+        gemma_templated_server + "/apply-template", json={"messages": messages}, timeout=30
+    )
     assert response.status_code == 200, response.text
     assert response.json()["prompt"].endswith(
         "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
         "<start_of_turn>model\nHello!<end_of_turn>\n"
         "<start_of_turn>user\nName a colour.<end_of_turn>\n"
-        "<start_of_turn>model\n")
+        "<start_of_turn>model\n"
+    )
 
 
 def test_the_gemma_template_refuses_roles_that_do_not_alternate(
-        gemma_templated_server: str) -> None:
+    gemma_templated_server: str,
+) -> None:
     messages = [{"role": "user", "content": "one"}, {"role": "user", "content": "two"}]
-    response = httpx.post(gemma_templated_server + "/apply-template",
-                          json={"messages": messages}, timeout=30)
+    response = httpx.post(
+        gemma_templated_server + "/apply-template", json={"messages": messages}, timeout=30
+    )
     assert response.status_code >= 400
     assert "alternate" in response.text

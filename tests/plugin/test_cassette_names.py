@@ -7,11 +7,14 @@ import pytest
 from localaik.testing.names import MarkerError, marker_cassette, safe_name
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("test_plain", "test_plain"),
-    ("test_x[gemini-v1]", "test_x-gemini-v1"),
-    ("test_x[1.5]", "test_x-1.5"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("test_plain", "test_plain"),
+        ("test_x[gemini-v1]", "test_x-gemini-v1"),
+        ("test_x[1.5]", "test_x-1.5"),
+    ],
+)
 def test_safe_ids_are_kept_readable(name: str, expected: str) -> None:
     assert safe_name(name) == expected
 
@@ -25,24 +28,29 @@ def test_unsafe_ids_are_replaced_and_hashed_so_they_cannot_collide() -> None:
         assert "/" not in safe and ".." not in safe and len(safe) <= 120, safe
 
 
-@pytest.mark.parametrize(("marker", "expected"), [
-    (pytest.mark.localaik(cassette="shared"), "shared.db"),
-    (pytest.mark.localaik("shared"), "shared.db"),
-    (pytest.mark.localaik(cassette="gemini/basic.db"), "gemini/basic.db"),
-    (pytest.mark.localaik(), None),
-])
+@pytest.mark.parametrize(
+    ("marker", "expected"),
+    [
+        (pytest.mark.localaik(cassette="shared"), "shared.db"),
+        (pytest.mark.localaik("shared"), "shared.db"),
+        (pytest.mark.localaik(cassette="gemini/basic.db"), "gemini/basic.db"),
+        (pytest.mark.localaik(), None),
+    ],
+)
 def test_marker_names(marker: pytest.MarkDecorator, expected: str | None) -> None:
     assert marker_cassette(marker.mark) == expected
 
 
-@pytest.mark.parametrize("marker", [
-    pytest.mark.localaik(cassette="../escape"),
-    pytest.mark.localaik(cassette="/etc/passwd"),
-    pytest.mark.localaik(cassette="a//b"),
-    pytest.mark.localaik(cassete="typo"),
-    pytest.mark.localaik("a", "b"),
-])
-def test_marker_names_that_cannot_be_cassettes_are_refused(
-        marker: pytest.MarkDecorator) -> None:
+@pytest.mark.parametrize(
+    "marker",
+    [
+        pytest.mark.localaik(cassette="../escape"),
+        pytest.mark.localaik(cassette="/etc/passwd"),
+        pytest.mark.localaik(cassette="a//b"),
+        pytest.mark.localaik(cassete="typo"),
+        pytest.mark.localaik("a", "b"),
+    ],
+)
+def test_marker_names_that_cannot_be_cassettes_are_refused(marker: pytest.MarkDecorator) -> None:
     with pytest.raises(MarkerError, match="@pytest.mark.localaik"):
         marker_cassette(marker.mark)

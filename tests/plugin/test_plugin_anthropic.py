@@ -10,9 +10,9 @@ import pytest
 from tests.plugin.test_pytest_plugin import DEAD_UPSTREAM, inner, run, summary_line
 from tests.support import all_recordings
 
-__all__ = ["inner"]   # the fixture, used below by name
+__all__ = ["inner"]  # the fixture, used below by name
 
-ANTHROPIC_TESTS = '''
+ANTHROPIC_TESTS = """
 import anthropic
 
 
@@ -33,18 +33,20 @@ def test_create(localaik):
 
 def test_stream(localaik):
     assert ask("streamed", stream=True) == "Echo: streamed"
-'''
+"""
 
 
-def test_anthropic_records_then_replays_in_ci(inner: pytest.Pytester,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_anthropic_records_then_replays_in_ci(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inner.makepyfile(test_claude=ANTHROPIC_TESTS)
     cassettes = inner.path / "cassettes" / "test_claude"
 
     recorded = run(inner, "--localaik-mode=record")
     recorded.assert_outcomes(passed=2)
-    assert summary_line(recorded) == ("localaik: mode record, 2 cassettes: 0 replayed, "
-                                      "2 recorded, 0 misses, 0 unused")
+    assert summary_line(recorded) == (
+        "localaik: mode record, 2 cassettes: 0 replayed, 2 recorded, 0 misses, 0 unused"
+    )
     [create] = all_recordings(cassettes / "test_create.db")
     [stream] = all_recordings(cassettes / "test_stream.db")
     assert (create.family, create.operation, create.stream) == ("anthropic", "messages", False)
@@ -54,8 +56,9 @@ def test_anthropic_records_then_replays_in_ci(inner: pytest.Pytester,
     monkeypatch.setenv("LK_UPSTREAM", DEAD_UPSTREAM)
     replayed = run(inner, "--localaik-fail-unused")
     replayed.assert_outcomes(passed=2)
-    assert summary_line(replayed) == ("localaik: mode replay, 2 cassettes: 2 replayed, "
-                                      "0 recorded, 0 misses, 0 unused")
+    assert summary_line(replayed) == (
+        "localaik: mode replay, 2 cassettes: 2 replayed, 0 recorded, 0 misses, 0 unused"
+    )
 
     inner.makepyfile(test_claude=ANTHROPIC_TESTS.replace('ask("hello")', 'ask("hello there")'))
     missed = run(inner)

@@ -24,12 +24,12 @@ import pytest
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import all_recordings
 
-DEAD_UPSTREAM = "http://127.0.0.1:9/v1"   # the discard port: nothing listens there
+DEAD_UPSTREAM = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
 PLACEHOLDER = "localaik-placeholder-key"
 FOREIGN_ENV = ("LK_", "GOOGLE_", "GEMINI_", "OPENAI_", "ANTHROPIC_", "PYTEST_ADDOPTS")
 TIMEOUT = 120
 
-SDK_HELPERS = '''
+SDK_HELPERS = """
 import os
 from pathlib import Path
 
@@ -52,9 +52,11 @@ def ask_openai(text):
         answer = client.chat.completions.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
     return answer.choices[0].message.content
-'''
+"""
 
-LLM_TESTS = SDK_HELPERS + '''
+LLM_TESTS = (
+    SDK_HELPERS
+    + """
 
 def test_gemini(localaik):
     assert ask_gemini("one") == "Echo: one"
@@ -94,9 +96,12 @@ def test_handle(localaik):
     for name in ("GEMINI_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         assert os.environ[name] == "localaik-placeholder-key"
     assert localaik.cassette == Path.cwd() / "cassettes" / "test_llm" / "test_handle.db"
-'''
+"""
+)
 
-MODULE_MARKED = SDK_HELPERS + '''
+MODULE_MARKED = (
+    SDK_HELPERS
+    + """
 pytestmark = pytest.mark.localaik(cassette="module")
 
 
@@ -106,9 +111,12 @@ def test_seven():
 
 def test_eight():
     assert ask_gemini("eight") == "Echo: eight"
-'''
+"""
+)
 
-MISS_TESTS = SDK_HELPERS + '''
+MISS_TESTS = (
+    SDK_HELPERS
+    + """
 
 @pytest.mark.localaik(cassette="shared")
 def test_swallowed():
@@ -133,12 +141,14 @@ def test_miss_in_fixture(warm_up):
 @pytest.mark.localaik(cassette="../outside")
 def test_bad_marker():
     pass
-'''
+"""
+)
 
 
 @pytest.fixture()
-def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-          fake_llama_process: FakeLlama) -> pytest.Pytester:
+def inner(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fake_llama_process: FakeLlama
+) -> pytest.Pytester:
     """A pytester whose sessions see no key, base URL or LK_* setting of ours, and no CI."""
     for name in list(os.environ):
         if name.startswith(FOREIGN_ENV) or name == "CI":
@@ -148,8 +158,9 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncio", *args,
-                                        timeout=TIMEOUT)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:asyncio", *args, timeout=TIMEOUT
+    )
 
 
 def summary_line(result: pytest.RunResult) -> str:
@@ -158,15 +169,15 @@ def summary_line(result: pytest.RunResult) -> str:
     return lines[0]
 
 
-def test_record_then_replay_in_ci(inner: pytest.Pytester,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_then_replay_in_ci(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     inner.makepyfile(test_llm=LLM_TESTS, test_marked=MODULE_MARKED)
     cassettes = inner.path / "cassettes"
 
     recorded = run(inner, "--localaik-mode=record")
     recorded.assert_outcomes(passed=10)
-    assert summary_line(recorded) == ("localaik: mode record, 7 cassettes: 0 replayed, "
-                                      "10 recorded, 0 misses, 0 unused")
+    assert summary_line(recorded) == (
+        "localaik: mode record, 7 cassettes: 0 replayed, 10 recorded, 0 misses, 0 unused"
+    )
     expected = {
         "test_llm/test_gemini.db": ["one", "two"],
         "test_llm/test_openai.db": ["three"],
@@ -190,29 +201,36 @@ def test_record_then_replay_in_ci(inner: pytest.Pytester,
     replayed = run(inner, "--localaik-fail-unused")
     replayed.assert_outcomes(passed=10)
     assert replayed.ret == 0
-    assert summary_line(replayed) == ("localaik: mode replay, 7 cassettes: 10 replayed, "
-                                      "0 recorded, 0 misses, 0 unused")
+    assert summary_line(replayed) == (
+        "localaik: mode replay, 7 cassettes: 10 replayed, 0 recorded, 0 misses, 0 unused"
+    )
     assert {p: p.read_bytes() for p in cassettes.rglob("*.db")} == before
 
     # A call removed from test_gemini: its recording is unused; the ini key fails the session.
     inner.makeini("[pytest]\nlocalaik_fail_unused = true\n")
-    inner.makepyfile(test_llm=LLM_TESTS.replace('    assert ask_gemini("two") == "Echo: two"\n',
-                                                ""))
+    inner.makepyfile(
+        test_llm=LLM_TESTS.replace('    assert ask_gemini("two") == "Echo: two"\n', "")
+    )
     unused = run(inner)
     unused.assert_outcomes(passed=10)
     assert unused.ret == pytest.ExitCode.TESTS_FAILED
     assert summary_line(unused).endswith("0 misses, 1 unused")
-    unused.stdout.fnmatch_lines([
-        "localaik: 1 recording was not used by this session (--localaik-fail-unused):",
-        "  cassettes/test_llm/test_gemini.db: * gemini generateContent gemini-2.5-flash, "
-        "recorded *",
-    ])
+    unused.stdout.fnmatch_lines(
+        [
+            "localaik: 1 recording was not used by this session (--localaik-fail-unused):",
+            "  cassettes/test_llm/test_gemini.db: * gemini generateContent gemini-2.5-flash, "
+            "recorded *",
+        ]
+    )
     assert run(inner, "-o", "localaik_fail_unused=false").ret == 0
 
     # A prompt changed, and misses the code under test swallowed.
-    inner.makepyfile(test_llm=LLM_TESTS.replace('ask_gemini("one") == "Echo: one"',
-                                                'ask_gemini("uno") == "Echo: uno"'),
-                     test_misses=MISS_TESTS)
+    inner.makepyfile(
+        test_llm=LLM_TESTS.replace(
+            'ask_gemini("one") == "Echo: one"', 'ask_gemini("uno") == "Echo: uno"'
+        ),
+        test_misses=MISS_TESTS,
+    )
     missed = run(inner, "-k", "gemini or misses", "-o", "localaik_fail_unused=false")
     missed.assert_outcomes(failed=3, errors=1)
     output = missed.stdout.str()
@@ -225,13 +243,15 @@ def test_record_then_replay_in_ci(inner: pytest.Pytester,
     assert "cassettes/shared.db" in swallowed
     assert 'messages[0].content: "never recorded" here' in swallowed
     assert "localaik: 1 request had no recording" in _section(output, "test_miss_in_fixture")
-    assert ("@pytest.mark.localaik(cassette='../outside'): a cassette name is letters"
-            in _section(output, "test_bad_marker"))
+    assert "@pytest.mark.localaik(cassette='../outside'): a cassette name is letters" in _section(
+        output, "test_bad_marker"
+    )
     assert summary_line(missed).endswith("3 misses, 4 unused")
 
 
-def test_the_readme_example_records_then_replays_in_ci(inner: pytest.Pytester,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readme_example_records_then_replays_in_ci(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The README's path: its example test, `pytest` records, `CI=true pytest` replays."""
     example = _readme_example()
     claimed = re.search(r"# this test's cassette: (\S+)", example)
@@ -244,10 +264,15 @@ def test_the_readme_example_records_then_replays_in_ci(inner: pytest.Pytester,
 
     # `git add cassettes && git commit`, then CI's fresh checkout: only committed files.
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                               *args], cwd=inner.path, check=True, capture_output=True,
-                              text=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull,
-                                              "GIT_CONFIG_NOSYSTEM": "1"}).stdout
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+            cwd=inner.path,
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"},
+        ).stdout
+
     git("init", "-q")
     git("add", "tests", "cassettes")
     git("commit", "-qm", "record")
@@ -262,7 +287,8 @@ def test_the_readme_example_records_then_replays_in_ci(inner: pytest.Pytester,
 
 
 def test_inert_without_fixture_or_marker(inner: pytest.Pytester) -> None:
-    inner.makepyfile(test_plain='''
+    inner.makepyfile(
+        test_plain="""
 import os, sys, threading
 
 def test_nothing_started():
@@ -272,7 +298,8 @@ def test_nothing_started():
         assert name not in os.environ
     assert "localaik.server.app" not in sys.modules and "uvicorn" not in sys.modules
     assert not [t for t in threading.enumerate() if t.name == "localaik-server"]
-''')
+"""
+    )
     result = run(inner, "--localaik-fail-unused", "--localaik-mode=replay")
     result.assert_outcomes(passed=1)
     assert result.ret == 0
@@ -280,34 +307,54 @@ def test_nothing_started():
     assert not (inner.path / "cassettes").exists()
 
 
-WHERE = '''
+WHERE = """
 def test_where(localaik):
     print(f"MODE={localaik.mode} CASSETTE={localaik.cassette}")
-'''
+"""
 
 
-@pytest.mark.parametrize(("ini", "args", "env", "mode", "folder"), [
-    # the ini key beats LK_MODE and CI; the ini folder is relative to the rootdir
-    ("localaik_mode = passthrough\nlocalaik_cassette_dir = recorded/llm\n", [],
-     {"LK_MODE": "record", "CI": "true"}, "passthrough", "recorded/llm"),
-    # the options beat the ini keys; the option's folder is relative to the current directory
-    ("localaik_mode = passthrough\nlocalaik_cassette_dir = recorded\n",
-     ["--localaik-mode=refresh", "--localaik-cassette-dir=sub/../elsewhere"], {},
-     "refresh", "elsewhere"),
-    # neither: LK_MODE beats the CI default
-    ("", [], {"LK_MODE": "record", "CI": "true"}, "record", "cassettes"),
-], ids=["ini", "options", "env"])
-def test_mode_and_folder_precedence(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                    ini: str, args: list[str], env: dict[str, str], mode: str,
-                                    folder: str) -> None:
+@pytest.mark.parametrize(
+    ("ini", "args", "env", "mode", "folder"),
+    [
+        # the ini key beats LK_MODE and CI; the ini folder is relative to the rootdir
+        (
+            "localaik_mode = passthrough\nlocalaik_cassette_dir = recorded/llm\n",
+            [],
+            {"LK_MODE": "record", "CI": "true"},
+            "passthrough",
+            "recorded/llm",
+        ),
+        # the options beat the ini keys; the option's folder is relative to the current directory
+        (
+            "localaik_mode = passthrough\nlocalaik_cassette_dir = recorded\n",
+            ["--localaik-mode=refresh", "--localaik-cassette-dir=sub/../elsewhere"],
+            {},
+            "refresh",
+            "elsewhere",
+        ),
+        # neither: LK_MODE beats the CI default
+        ("", [], {"LK_MODE": "record", "CI": "true"}, "record", "cassettes"),
+    ],
+    ids=["ini", "options", "env"],
+)
+def test_mode_and_folder_precedence(
+    inner: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    ini: str,
+    args: list[str],
+    env: dict[str, str],
+    mode: str,
+    folder: str,
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     inner.makeini("[pytest]\n" + ini)
     inner.makepyfile(test_where=WHERE)
     result = run(inner, "-s", *args)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([
-        f"*MODE={mode} CASSETTE={inner.path / folder / 'test_where' / 'test_where.db'}*"])
+    result.stdout.fnmatch_lines(
+        [f"*MODE={mode} CASSETTE={inner.path / folder / 'test_where' / 'test_where.db'}*"]
+    )
 
 
 def test_bad_ini_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
@@ -315,12 +362,15 @@ def test_bad_ini_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_where=WHERE)
     result = run(inner)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert ("localaik_mode = 'sometimes': expected one of record, replay, refresh, passthrough"
-            in result.stderr.str())
+    assert (
+        "localaik_mode = 'sometimes': expected one of record, replay, refresh, passthrough"
+        in result.stderr.str()
+    )
 
 
 def test_a_server_that_cannot_start_errors_each_test_in_one_line(
-        inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LK_REPLAY_SPEED", "fast")
     inner.makepyfile(test_where=WHERE)
     result = run(inner, "--localaik-mode=replay")
@@ -353,7 +403,10 @@ def _readme_example() -> str:
 
 def _section(output: str, test: str) -> str:
     """The failure (or error) section of one inner test in pytest's output."""
-    match = re.search(rf"^_+ (?:ERROR at \w+ of )?{test}(?:\[[^\]]*\])? _+$(.*?)(?=^_{{3,}} |^=+ )",
-                      output, re.MULTILINE | re.DOTALL)
+    match = re.search(
+        rf"^_+ (?:ERROR at \w+ of )?{test}(?:\[[^\]]*\])? _+$(.*?)(?=^_{{3,}} |^=+ )",
+        output,
+        re.MULTILINE | re.DOTALL,
+    )
     assert match, f"no section for {test} in:\n{output}"
     return match.group(1)

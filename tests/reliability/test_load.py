@@ -39,10 +39,19 @@ def requests() -> list[tuple[str, dict[str, Any]]]:
         text = f"load test question {i}: tell me about replay"  # ~20-frame streams
         found.append((GEMINI, {"contents": [{"role": "user", "parts": [{"text": text}]}]}))
         found.append((GEMINI_SSE, {"contents": [{"role": "user", "parts": [{"text": text}]}]}))
-        found.append((CHAT, {"model": "gpt-4o-mini",
-                             "messages": [{"role": "user", "content": text}]}))
-        found.append((CHAT, {"model": "gpt-4o-mini", "stream": True,
-                             "messages": [{"role": "user", "content": text}]}))
+        found.append(
+            (CHAT, {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]})
+        )
+        found.append(
+            (
+                CHAT,
+                {
+                    "model": "gpt-4o-mini",
+                    "stream": True,
+                    "messages": [{"role": "user", "content": text}],
+                },
+            )
+        )
     return found
 
 
@@ -53,9 +62,15 @@ def rss(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-async def client_loop(http: httpx.AsyncClient, index: int, mix: list[tuple[str, Any]],
-                      expected: list[bytes], stop: float, counts: Counter[str],
-                      errors: Counter[str]) -> None:
+async def client_loop(
+    http: httpx.AsyncClient,
+    index: int,
+    mix: list[tuple[str, Any]],
+    expected: list[bytes],
+    stop: float,
+    counts: Counter[str],
+    errors: Counter[str],
+) -> None:
     i = index
     while time.monotonic() < stop:
         path, body = mix[i % len(mix)]
@@ -72,21 +87,34 @@ async def client_loop(http: httpx.AsyncClient, index: int, mix: list[tuple[str, 
         i += 1
 
 
-async def run_clients(url: str, mix: list[tuple[str, Any]], expected: list[bytes],
-                      seconds: float, counts: Counter[str], errors: Counter[str]) -> None:
+async def run_clients(
+    url: str,
+    mix: list[tuple[str, Any]],
+    expected: list[bytes],
+    seconds: float,
+    counts: Counter[str],
+    errors: Counter[str],
+) -> None:
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
         stop = time.monotonic() + seconds
-        await asyncio.gather(*(client_loop(http, n, mix, expected, stop, counts, errors)
-                               for n in range(CLIENTS)))
+        await asyncio.gather(
+            *(client_loop(http, n, mix, expected, stop, counts, errors) for n in range(CLIENTS))
+        )
 
 
 @pytest.fixture(scope="module")
-def cassette(fake_llama_process: FakeLlama, tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[Path, list[bytes]]:
+def cassette(
+    fake_llama_process: FakeLlama, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[bytes]]:
     path = tmp_path_factory.mktemp("load") / "load.db"
-    with LocalaikProcess({"LK_UPSTREAM": fake_llama_process.url + "/v1", "LK_MODE": "record",
-                          "LK_CASSETTE": str(path)}) as server:
+    with LocalaikProcess(
+        {
+            "LK_UPSTREAM": fake_llama_process.url + "/v1",
+            "LK_MODE": "record",
+            "LK_CASSETTE": str(path),
+        }
+    ) as server:
         answers = [httpx.post(server.url + p, json=b, timeout=30) for p, b in requests()]
     assert [a.status_code for a in answers] == [200] * len(answers)
     return path, [a.content for a in answers]
@@ -95,13 +123,15 @@ def cassette(fake_llama_process: FakeLlama, tmp_path_factory: pytest.TempPathFac
 # The default 300 s, plus the run itself, which LOCALAIK_TEST_LOAD_SECONDS may lengthen.
 @pytest.mark.timeout(300 + WARMUP_SECONDS + SECONDS)
 async def test_200_clients_replay_for_30_seconds_without_errors_or_memory_growth(
-        cassette: tuple[Path, list[bytes]], capsys: pytest.CaptureFixture[str]) -> None:
+    cassette: tuple[Path, list[bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, expected = cassette
     mix = requests()
     counts: Counter[str] = Counter()
     errors: Counter[str] = Counter()
-    with LocalaikProcess({"LK_MODE": "replay", "LK_CASSETTE": str(path), "LK_LOG": "off"}) \
-            as server:
+    with LocalaikProcess(
+        {"LK_MODE": "replay", "LK_CASSETTE": str(path), "LK_LOG": "off"}
+    ) as server:
         pid = server.process.pid
         await run_clients(server.url, mix, expected, WARMUP_SECONDS, Counter(), errors)
         before = rss(pid)
@@ -122,15 +152,17 @@ async def test_200_clients_replay_for_30_seconds_without_errors_or_memory_growth
         log = server.log()
 
     third = max(1, len(samples) // 3)
-    middle = statistics.mean(samples[third:2 * third] or samples)
+    middle = statistics.mean(samples[third : 2 * third] or samples)
     last = statistics.mean(samples[-third:])
     total = counts["ok"] + sum(errors.values())
     with capsys.disabled():
-        print(f"\n  load: {CLIENTS} clients for {elapsed:.1f} s: {total} replays "
-              f"({total / elapsed:.0f}/s), {sum(errors.values())} errors {dict(errors)}; "
-              f"localaik RSS {before / MIB:.1f} MiB before, {after / MIB:.1f} MiB after "
-              f"({(after - before) / MIB:+.1f} MiB), peak {max(samples, default=after) / MIB:.1f}"
-              f" MiB, middle third {middle / MIB:.1f} MiB, last third {last / MIB:.1f} MiB")
+        print(
+            f"\n  load: {CLIENTS} clients for {elapsed:.1f} s: {total} replays "
+            f"({total / elapsed:.0f}/s), {sum(errors.values())} errors {dict(errors)}; "
+            f"localaik RSS {before / MIB:.1f} MiB before, {after / MIB:.1f} MiB after "
+            f"({(after - before) / MIB:+.1f} MiB), peak {max(samples, default=after) / MIB:.1f}"
+            f" MiB, middle third {middle / MIB:.1f} MiB, last third {last / MIB:.1f} MiB"
+        )
 
     assert alive, log[-3000:]
     assert not errors, dict(errors)

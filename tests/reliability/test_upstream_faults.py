@@ -44,9 +44,9 @@ TIMEOUT = 1.0  # LK_UPSTREAM_TIMEOUT for these tests: seconds without upstream d
 
 @dataclass(frozen=True)
 class Fault:
-    directive: str          # written into the request for the fake ("" for none)
-    status: int             # the status of the error, in the response or the last event
-    says: str               # what its message says
+    directive: str  # written into the request for the fake ("" for none)
+    status: int  # the status of the error, in the response or the last event
+    says: str  # what its message says
     mid_stream: bool = False
 
 
@@ -57,14 +57,16 @@ FAULTS = {
     "status-503": Fault("[[error:503]]", 503, "fake error 503"),
     "garbage": Fault("[[garbage]]", 502, ""),
     "cut-after-3-frames": Fault("[[cut:3]]", 502, "ended the stream early", mid_stream=True),
-    "stall-after-3-frames": Fault("[[stall:3]]", 504, "did not answer in time",
-                                  mid_stream=True),
+    "stall-after-3-frames": Fault("[[stall:3]]", 504, "did not answer in time", mid_stream=True),
     # The headers came at once, then no frame within the timeout: an error event alone.
-    "slow-past-timeout": Fault("[[slow:2500]]", 504, "did not answer in time",
-                               mid_stream=True),
+    "slow-past-timeout": Fault("[[slow:2500]]", 504, "did not answer in time", mid_stream=True),
 }
-CASES = [(fault, route) for fault in FAULTS for route in ROUTES
-         if route in STREAM_ROUTES or not FAULTS[fault].mid_stream]
+CASES = [
+    (fault, route)
+    for fault in FAULTS
+    for route in ROUTES
+    if route in STREAM_ROUTES or not FAULTS[fault].mid_stream
+]
 
 
 def closed_port() -> int:
@@ -75,11 +77,20 @@ def closed_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def over_sockets(upstream: str, cassette: Path,
-                       **settings: Any) -> AsyncIterator[AsyncTestClient[Any]]:
+async def over_sockets(
+    upstream: str, cassette: Path, **settings: Any
+) -> AsyncIterator[AsyncTestClient[Any]]:
     """localaik with its own httpx client (as `serve` builds it) to a real upstream URL."""
-    app = create_app(Settings(log=False, upstream=upstream, mode="record", cassette=cassette,
-                              upstream_timeout=TIMEOUT, **settings))
+    app = create_app(
+        Settings(
+            log=False,
+            upstream=upstream,
+            mode="record",
+            cassette=cassette,
+            upstream_timeout=TIMEOUT,
+            **settings,
+        )
+    )
     async with AsyncTestClient(app=app, timeout=30) as client:
         yield client
 
@@ -99,31 +110,41 @@ def last_event_error(family: str, path: str, content: bytes) -> tuple[list[Any],
     return [json.loads(f) for f in frames], last["error"]
 
 
-async def with_fault(make_localaik: Any, fake_llama: FakeLlama, cassette: Path, fault: str,
-                     path: str, body: Any, make_body: Any) -> tuple[bytes, Any, Any]:
+async def with_fault(
+    make_localaik: Any,
+    fake_llama: FakeLlama,
+    cassette: Path,
+    fault: str,
+    path: str,
+    body: Any,
+    make_body: Any,
+) -> tuple[bytes, Any, Any]:
     """Record the anchor, send `body` (which holds the fault's directive) over real sockets,
     then a healthy request; returns the anchor's answer and both responses."""
     anchor = await record_anchor(make_localaik, cassette)
-    upstream = f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" \
-        else fake_llama.url + "/v1"
+    upstream = (
+        f"http://127.0.0.1:{closed_port()}/v1" if fault == "refused" else fake_llama.url + "/v1"
+    )
     async with over_sockets(upstream, cassette) as client:
         response = await client.post(path, json=body)
         # (Recorded in another cassette, so that this one shows what the fault left.)
-        healthy = await client.post(path, json=make_body("and now a short one"),
-                                    headers={"x-localaik-cassette": "after"})
+        healthy = await client.post(
+            path, json=make_body("and now a short one"), headers={"x-localaik-cassette": "after"}
+        )
     return anchor, response, healthy
 
 
 @pytest.mark.parametrize(("fault", "route"), CASES, ids=[f"{f}-{r}" for f, r in CASES])
 async def test_fault_gives_the_documented_error_and_records_nothing(
-        make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path, fault: str,
-        route: str) -> None:
+    make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path, fault: str, route: str
+) -> None:
     spec = FAULTS[fault]
     family, path, make_body = ROUTES[route]
     body = make_body(f"tell me a long story {spec.directive}")
     cassette = tmp_path / "c.db"
-    anchor, response, healthy = await with_fault(make_localaik, fake_llama, cassette, fault,
-                                                 path, body, make_body)
+    anchor, response, healthy = await with_fault(
+        make_localaik, fake_llama, cassette, fault, path, body, make_body
+    )
 
     if spec.mid_stream:
         assert response.status_code == 200
@@ -134,13 +155,19 @@ async def test_fault_gives_the_documented_error_and_records_nothing(
             assert error["status"] == {502: "INTERNAL", 504: "DEADLINE_EXCEEDED"}[spec.status]
         else:
             assert error["type"] == "server_error"
-            assert error["code"] == {502: "upstream_bad_response",
-                                     504: "upstream_timeout"}[spec.status]
+            assert (
+                error["code"]
+                == {502: "upstream_bad_response", 504: "upstream_timeout"}[spec.status]
+            )
     else:
         error = assert_error(response, spec.status, family)
         if family == "gemini":
-            assert error["status"] == {500: "INTERNAL", 502: "INTERNAL", 503: "UNAVAILABLE",
-                                       504: "DEADLINE_EXCEEDED"}[spec.status]
+            assert (
+                error["status"]
+                == {500: "INTERNAL", 502: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}[
+                    spec.status
+                ]
+            )
         else:
             assert error["type"] == "server_error"
     assert spec.says in error["message"], error
@@ -152,8 +179,8 @@ async def test_fault_gives_the_documented_error_and_records_nothing(
 
 @pytest.mark.parametrize("route", STREAM_ROUTES)
 async def test_slow_frames_within_the_timeout_are_answered_and_recorded_with_their_timing(
-        make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path,
-        route: str) -> None:
+    make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path, route: str
+) -> None:
     family, path, make_body = ROUTES[route]
     body = make_body("slow but steady [[slow:40]]")
     cassette = tmp_path / "c.db"
@@ -190,11 +217,21 @@ async def test_slow_frames_within_the_timeout_are_answered_and_recorded_with_the
 # The event-named streams: Anthropic Messages and the OpenAI Responses API
 
 NAMED_ROUTES: dict[str, tuple[str, str, Any]] = {
-    "anthropic-stream": ("anthropic", "/v1/messages", lambda text: {
-        "model": "claude-haiku-4-5", "max_tokens": 64, "stream": True,
-        "messages": [{"role": "user", "content": text}]}),
-    "responses-stream": ("openai", "/v1/responses", lambda text: {
-        "model": "gpt-4o-mini", "input": text, "stream": True}),
+    "anthropic-stream": (
+        "anthropic",
+        "/v1/messages",
+        lambda text: {
+            "model": "claude-haiku-4-5",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": text}],
+        },
+    ),
+    "responses-stream": (
+        "openai",
+        "/v1/responses",
+        lambda text: {"model": "gpt-4o-mini", "input": text, "stream": True},
+    ),
 }
 NAMED_CASES = [(fault, route) for fault in FAULTS for route in NAMED_ROUTES]
 
@@ -210,17 +247,17 @@ def named_events(content: bytes) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@pytest.mark.parametrize(("fault", "route"), NAMED_CASES,
-                         ids=[f"{f}-{r}" for f, r in NAMED_CASES])
-async def test_fault_in_an_event_named_stream(make_localaik: Any, fake: Any,
-                                              fake_llama: FakeLlama, tmp_path: Path,
-                                              fault: str, route: str) -> None:
+@pytest.mark.parametrize(("fault", "route"), NAMED_CASES, ids=[f"{f}-{r}" for f, r in NAMED_CASES])
+async def test_fault_in_an_event_named_stream(
+    make_localaik: Any, fake: Any, fake_llama: FakeLlama, tmp_path: Path, fault: str, route: str
+) -> None:
     spec = FAULTS[fault]
     family, path, make_body = NAMED_ROUTES[route]
     body = make_body(f"tell me a long story {spec.directive}")
     cassette = tmp_path / "c.db"
-    anchor, response, healthy = await with_fault(make_localaik, fake_llama, cassette, fault,
-                                                 path, body, make_body)
+    anchor, response, healthy = await with_fault(
+        make_localaik, fake_llama, cassette, fault, path, body, make_body
+    )
 
     if spec.mid_stream:
         assert response.status_code == 200

@@ -21,14 +21,15 @@ def clean_google_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def make_client(clean_google_env: None,
-                localaik_url: str) -> Iterator[Callable[..., genai.Client]]:
+def make_client(clean_google_env: None, localaik_url: str) -> Iterator[Callable[..., genai.Client]]:
     """Builds clients as users do (base_url + api_version); closes them after the test."""
     clients: list[genai.Client] = []
 
     def make(api_version: str, base_url: str = localaik_url) -> genai.Client:
-        client = genai.Client(api_key="test", http_options=types.HttpOptions(
-            base_url=base_url, api_version=api_version))
+        client = genai.Client(
+            api_key="test",
+            http_options=types.HttpOptions(base_url=base_url, api_version=api_version),
+        )
         clients.append(client)
         return client
 

@@ -34,11 +34,18 @@ DEAD_UPSTREAM = "http://127.0.0.1:9/v1"
 WEATHER: dict[str, Any] = {
     "name": "get_weather",
     "description": "Weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                     "required": ["city"]},
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
 }
-RAW_BODY = {"model": MODEL, "max_tokens": 32, "stream": True,
-            "messages": [{"role": "user", "content": "byte identity, anthropic"}]}
+RAW_BODY = {
+    "model": MODEL,
+    "max_tokens": 32,
+    "stream": True,
+    "messages": [{"role": "user", "content": "byte identity, anthropic"}],
+}
 RAW_HEADERS = {"x-api-key": "test", "anthropic-version": "2023-06-01"}
 
 
@@ -71,34 +78,52 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
     messages = client.messages
 
     def stream_text() -> Any:
-        with messages.stream(model=MODEL, max_tokens=64,
-                             messages=user("stream me please")) as stream:
+        with messages.stream(
+            model=MODEL, max_tokens=64, messages=user("stream me please")
+        ) as stream:
             pieces = list(stream.text_stream)
             return {"pieces": pieces, "final": dump(stream.get_final_message())}
 
     def stream_tools() -> Any:
-        with messages.stream(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore
-                             messages=user("stream a call")) as stream:
+        with messages.stream(
+            model=MODEL,
+            max_tokens=64,
+            tools=[WEATHER],  # type: ignore
+            messages=user("stream a call"),
+        ) as stream:
             events = [dump(event) for event in stream]
             return {"events": events, "final": dump(stream.get_final_message())}
 
     def tool_round_trip() -> Any:
-        first = messages.create(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore
-                                messages=user("Weather in Oslo?"))
+        first = messages.create(
+            model=MODEL,
+            max_tokens=64,
+            tools=[WEATHER],  # type: ignore
+            messages=user("Weather in Oslo?"),
+        )
         call = first.content[0]
         assert call.type == "tool_use", first
         second = messages.create(
-            model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore[list-item]
-            messages=[{"role": "user", "content": "Weather in Oslo?"},
-                      {"role": "assistant", "content": first.content},
-                      {"role": "user", "content": [{"type": "tool_result",
-                                                    "tool_use_id": call.id,
-                                                    "content": "Sunny"}]}])
+            model=MODEL,
+            max_tokens=64,
+            tools=[WEATHER],  # type: ignore[list-item]
+            messages=[
+                {"role": "user", "content": "Weather in Oslo?"},
+                {"role": "assistant", "content": first.content},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": call.id, "content": "Sunny"}
+                    ],
+                },
+            ],
+        )
         return [dump(first), dump(second)]
 
     def parse() -> Any:
-        message = messages.parse(model=MODEL, max_tokens=64, messages=user("Who is Ada?"),
-                                 output_format=Person)
+        message = messages.parse(
+            model=MODEL, max_tokens=64, messages=user("Who is Ada?"), output_format=Person
+        )
         return {"message": dump(message), "parsed": dump(message.parsed_output)}
 
     def tool_runner() -> Any:
@@ -110,9 +135,9 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
             seen.append(city)
             return f"Sunny in {city}"
 
-        runner = client.beta.messages.tool_runner(model=MODEL, max_tokens=64,
-                                                  tools=[get_weather],
-                                                  messages=user("Weather in Lima?"))
+        runner = client.beta.messages.tool_runner(
+            model=MODEL, max_tokens=64, tools=[get_weather], messages=user("Weather in Lima?")
+        )
         return {"replies": dump(list(runner)), "calls": seen}
 
     def upstream_400() -> Any:
@@ -121,17 +146,29 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
         return {"status": caught.value.status_code, "body": caught.value.body}
 
     return {
-        "create": lambda: dump(messages.create(model=MODEL, max_tokens=64,
-                                               system="Be brief.", messages=user("Hello"),
-                                               metadata={"user_id": "run"})),
+        "create": lambda: dump(
+            messages.create(
+                model=MODEL,
+                max_tokens=64,
+                system="Be brief.",
+                messages=user("Hello"),
+                metadata={"user_id": "run"},
+            )
+        ),
         "stream_text": stream_text,
         "stream_tools": stream_tools,
-        "raw_events": lambda: dump(list(messages.create(
-            model=MODEL, max_tokens=64, messages=user("raw events"), stream=True))),
+        "raw_events": lambda: dump(
+            list(
+                messages.create(
+                    model=MODEL, max_tokens=64, messages=user("raw events"), stream=True
+                )
+            )
+        ),
         "tool_round_trip": tool_round_trip,
         "parse": parse,
-        "count_tokens": lambda: dump(messages.count_tokens(model=MODEL,
-                                                           messages=user("one two three"))),
+        "count_tokens": lambda: dump(
+            messages.count_tokens(model=MODEL, messages=user("one two three"))
+        ),
         "models_list": lambda: dump(list(client.models.list())),
         "models_retrieve": lambda: dump(client.models.retrieve(MODEL)),
         "tool_runner": tool_runner,
@@ -141,8 +178,9 @@ def sync_steps(client: Anthropic) -> dict[str, Callable[[], Any]]:
 
 async def async_steps(client: AsyncAnthropic) -> dict[str, Any]:
     create = await client.messages.create(model=MODEL, max_tokens=64, messages=user("async hi"))
-    async with client.messages.stream(model=MODEL, max_tokens=64,
-                                      messages=user("async stream")) as stream:
+    async with client.messages.stream(
+        model=MODEL, max_tokens=64, messages=user("async stream")
+    ) as stream:
         pieces = [text async for text in stream.text_stream]
         final = await stream.get_final_message()
     return {"create": dump(create), "stream": {"pieces": pieces, "final": dump(final)}}
@@ -150,8 +188,11 @@ async def async_steps(client: AsyncAnthropic) -> dict[str, Any]:
 
 def raw_stream(url: str) -> dict[str, Any]:
     response = httpx.post(url + "/v1/messages", json=RAW_BODY, headers=RAW_HEADERS, timeout=20)
-    return {"status": response.status_code, "content_type": response.headers["content-type"],
-            "body": response.text}
+    return {
+        "status": response.status_code,
+        "content_type": response.headers["content-type"],
+        "body": response.text,
+    }
 
 
 def run_scenario(make_client: Callable[[], Anthropic], url: str) -> dict[str, Any]:
@@ -175,9 +216,21 @@ def run_scenario(make_client: Callable[[], Anthropic], url: str) -> dict[str, An
     return results
 
 
-STEPS = ("create", "stream_text", "stream_tools", "raw_events", "tool_round_trip", "parse",
-         "count_tokens", "models_list", "models_retrieve", "tool_runner", "upstream_400",
-         "async", "raw_stream")
+STEPS = (
+    "create",
+    "stream_text",
+    "stream_tools",
+    "raw_events",
+    "tool_round_trip",
+    "parse",
+    "count_tokens",
+    "models_list",
+    "models_retrieve",
+    "tool_runner",
+    "upstream_400",
+    "async",
+    "raw_stream",
+)
 
 
 def by_base_url(url: str) -> Callable[[], Anthropic]:
@@ -190,6 +243,7 @@ def by_environment(url: str) -> Callable[[], Anthropic]:
             patch.setenv("ANTHROPIC_BASE_URL", url)
             patch.setenv("ANTHROPIC_API_KEY", "env-key")
             return Anthropic(max_retries=0)
+
     return make
 
 
@@ -212,8 +266,13 @@ def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Main]:
                 patch.delenv(name)
         cassette = tmp_path_factory.mktemp("anthropic") / "c.db"
         with FakeLlama.start() as recorder:
-            with LocalaikProcess({"LK_MODE": "record", "LK_UPSTREAM": recorder.url + "/v1",
-                                  "LK_CASSETTE": str(cassette)}) as server:
+            with LocalaikProcess(
+                {
+                    "LK_MODE": "record",
+                    "LK_UPSTREAM": recorder.url + "/v1",
+                    "LK_CASSETTE": str(cassette),
+                }
+            ) as server:
                 recorded = run_scenario(by_base_url(server.url), server.url)
             recorder_requests = recorder.requests()
         replay_env = {"LK_MODE": "replay", "LK_CASSETTE": str(cassette)}
@@ -224,15 +283,27 @@ def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Main]:
                 replayed_witness = run_scenario(by_environment(server.url), server.url)
                 with Anthropic(api_key="test", base_url=server.url, max_retries=0) as client:
                     try:
-                        client.messages.create(model=MODEL, max_tokens=64,
-                                               messages=user("Hello again"))
+                        client.messages.create(
+                            model=MODEL, max_tokens=64, messages=user("Hello again")
+                        )
                         miss: dict[str, Any] = {"raised": None}
                     except anthropic.APIStatusError as exc:
-                        miss = {"raised": type(exc).__name__, "status": exc.status_code,
-                                "message": exc.message, "body": exc.body}
+                        miss = {
+                            "raised": type(exc).__name__,
+                            "status": exc.status_code,
+                            "message": exc.message,
+                            "body": exc.body,
+                        }
             witness_requests = witness.requests()
-        yield Main(cassette, recorded, recorder_requests, replayed_dead, replayed_witness,
-                   witness_requests, miss)
+        yield Main(
+            cassette,
+            recorded,
+            recorder_requests,
+            replayed_dead,
+            replayed_witness,
+            witness_requests,
+            miss,
+        )
 
 
 def test_steps_are_all_run(main: Main) -> None:
@@ -250,13 +321,17 @@ def test_replay_gives_the_recorded_result(main: Main, step: str) -> None:
 def test_recorded_results_are_real_answers(main: Main) -> None:
     """The comparison above is only worth something if the recorded run really answered."""
     results = main.recorded
-    assert results["create"]["content"] == [{"type": "text", "text": "[sys] Echo: Hello",
-                                             "citations": None}]
+    assert results["create"]["content"] == [
+        {"type": "text", "text": "[sys] Echo: Hello", "citations": None}
+    ]
     assert "".join(results["stream_text"]["pieces"]) == "Echo: stream me please"
     assert len(results["stream_text"]["pieces"]) > 3
     tool = results["stream_tools"]["final"]["content"][0]
-    assert (tool["type"], tool["name"], tool["input"]) == ("tool_use", "get_weather",
-                                                           {"city": "text"})
+    assert (tool["type"], tool["name"], tool["input"]) == (
+        "tool_use",
+        "get_weather",
+        {"city": "text"},
+    )
     assert results["stream_tools"]["final"]["stop_reason"] == "tool_use"
     assert [e["type"] for e in results["raw_events"]][-1] == "message_stop"
     assert results["tool_round_trip"][1]["content"][0]["text"] == "Tool said: Sunny"
@@ -283,8 +358,12 @@ def test_every_upstream_call_was_recorded_once(main: Main) -> None:
         cassette.close()
     assert len(main.recorder_requests) == len(recordings)
     assert {s.family for s in recordings} == {"anthropic"}
-    assert {s.operation for s in recordings} == {"messages", "messages.count_tokens",
-                                                "models.list", "models.get"}
+    assert {s.operation for s in recordings} == {
+        "messages",
+        "messages.count_tokens",
+        "models.list",
+        "models.get",
+    }
 
 
 def test_replay_never_reached_an_upstream(main: Main) -> None:
@@ -299,8 +378,7 @@ def test_a_replay_miss_is_a_not_found_error_that_explains(main: Main) -> None:
     message = body["error"]["message"]
     # The SDK's own message holds the body's repr (newlines escaped); the body, the lines.
     assert message.replace("\n", "\\n") in main.miss["message"]
-    assert "replay miss: no recording matches this anthropic messages claude-haiku-4-5" in \
-        message
+    assert "replay miss: no recording matches this anthropic messages claude-haiku-4-5" in message
     assert str(main.cassette) in message
     assert 'messages[0].content: "Hello again" here, "Hello" recorded' in message
     assert "LK_MODE=record" in message

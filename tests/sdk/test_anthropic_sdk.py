@@ -24,9 +24,11 @@ MODEL = "claude-haiku-4-5"
 WEATHER: dict[str, Any] = {
     "name": "get_weather",
     "description": "Weather for a city",
-    "input_schema": {"type": "object",
-                     "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                     "required": ["city", "days"]},
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        "required": ["city", "days"],
+    },
 }
 CLIENT_KEY_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "anthropic-version")
 
@@ -79,14 +81,18 @@ def test_create(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     assert message.stop_reason == "end_turn" and message.stop_sequence is None
     assert message.usage.input_tokens == 2 and message.usage.output_tokens == 3
     (received,) = chat_requests(fake_llama)
-    assert received["body"] == {"model": "localaik", "max_tokens": 64,
-                                "messages": user("Hello there")}
+    assert received["body"] == {
+        "model": "localaik",
+        "max_tokens": 64,
+        "messages": user("Hello there"),
+    }
     for header in CLIENT_KEY_HEADERS:
         assert header not in received["headers"]
 
 
-def test_create_with_env_base_url_and_key(localaik_url: str, fake_llama: FakeLlama,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_with_env_base_url_and_key(
+    localaik_url: str, fake_llama: FakeLlama, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", localaik_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-key")
     with Anthropic(max_retries=0) as client:
@@ -98,19 +104,27 @@ def test_create_with_env_base_url_and_key(localaik_url: str, fake_llama: FakeLla
 
 def test_system_prompt_and_history(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     message = sdk.messages.create(
-        model=MODEL, max_tokens=64, system="Be brief.",
-        messages=[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
-                  {"role": "user", "content": [{"type": "text", "text": "Again"}]}])
+        model=MODEL,
+        max_tokens=64,
+        system="Be brief.",
+        messages=[
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": [{"type": "text", "text": "Again"}]},
+        ],
+    )
 
     assert message.content[0].text == "[sys] Echo: Again"  # type: ignore[union-attr]
     assert chat_requests(fake_llama)[0]["body"]["messages"] == [
-        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Again"}]
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Again"},
+    ]
 
 
 def test_max_tokens_reached(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    message = sdk.messages.create(model=MODEL, max_tokens=2,
-                                  messages=user("one two three four"))
+    message = sdk.messages.create(model=MODEL, max_tokens=2, messages=user("one two three four"))
 
     assert message.stop_reason == "max_tokens"
     assert message.content[0].text == "Echo: one"  # type: ignore[union-attr]
@@ -120,8 +134,9 @@ def test_max_tokens_reached(sdk: Anthropic, fake_llama: FakeLlama) -> None:
 
 
 def test_stream_text_stream_and_final_message(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    with sdk.messages.stream(model=MODEL, max_tokens=64,
-                             messages=user("stream me please")) as stream:
+    with sdk.messages.stream(
+        model=MODEL, max_tokens=64, messages=user("stream me please")
+    ) as stream:
         pieces = list(stream.text_stream)
         final = stream.get_final_message()
 
@@ -145,8 +160,9 @@ def test_stream_events_and_final_text(sdk: Anthropic, fake_llama: FakeLlama) -> 
 
 
 def test_create_stream_true_gives_raw_events(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    raw = list(sdk.messages.create(model=MODEL, max_tokens=64, messages=user("raw events"),
-                                   stream=True))
+    raw = list(
+        sdk.messages.create(model=MODEL, max_tokens=64, messages=user("raw events"), stream=True)
+    )
 
     assert [e.type for e in raw[:2]] == ["message_start", "content_block_start"]
     assert [e.type for e in raw[-3:]] == ["content_block_stop", "message_delta", "message_stop"]
@@ -156,8 +172,12 @@ def test_create_stream_true_gives_raw_events(sdk: Anthropic, fake_llama: FakeLla
 
 
 def test_stream_tool_use(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    with sdk.messages.stream(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore[list-item]
-                             messages=user("Weather in Oslo?")) as stream:
+    with sdk.messages.stream(
+        model=MODEL,
+        max_tokens=64,
+        tools=[WEATHER],  # type: ignore[list-item]
+        messages=user("Weather in Oslo?"),
+    ) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_message()
 
@@ -173,29 +193,45 @@ def test_stream_tool_use(sdk: Anthropic, fake_llama: FakeLlama) -> None:
 
 
 def test_tool_use_round_trip(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    first = sdk.messages.create(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore
-                                messages=user("Weather in Oslo?"))
+    first = sdk.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        tools=[WEATHER],  # type: ignore
+        messages=user("Weather in Oslo?"),
+    )
     assert first.stop_reason == "tool_use"
     [call] = first.content
     assert call.type == "tool_use" and call.input == {"city": "text", "days": 1}
 
     second = sdk.messages.create(
-        model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore[list-item]
-        messages=[{"role": "user", "content": "Weather in Oslo?"},
-                  {"role": "assistant", "content": first.content},
-                  {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id,
-                                                "content": "Sunny, 20 C"}]}])
+        model=MODEL,
+        max_tokens=64,
+        tools=[WEATHER],  # type: ignore[list-item]
+        messages=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": first.content},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": call.id, "content": "Sunny, 20 C"}
+                ],
+            },
+        ],
+    )
 
     assert second.content[0].text == "Tool said: Sunny, 20 C"  # type: ignore[union-attr]
     assert second.stop_reason == "end_turn"
     sent = chat_requests(fake_llama)[1]["body"]["messages"]
     assert sent[1]["tool_calls"][0]["id"] == call.id
-    assert sent[2] == {"role": "tool", "tool_call_id": call.id, "content": "Sunny, 20 C",
-                       "name": "get_weather"}
+    assert sent[2] == {
+        "role": "tool",
+        "tool_call_id": call.id,
+        "content": "Sunny, 20 C",
+        "name": "get_weather",
+    }
 
 
-def test_beta_tool_runner_runs_the_tool_and_answers(sdk: Anthropic,
-                                                    fake_llama: FakeLlama) -> None:
+def test_beta_tool_runner_runs_the_tool_and_answers(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     """The SDK's agent loop. Where it asks for a server-held thread, localaik's refusal (its
     error_code) makes it send the whole conversation instead, as it would to any server
     without threads."""
@@ -207,8 +243,9 @@ def test_beta_tool_runner_runs_the_tool_and_answers(sdk: Anthropic,
         seen.append(city)
         return f"Sunny in {city}"
 
-    runner = sdk.beta.messages.tool_runner(model=MODEL, max_tokens=64, tools=[get_weather],
-                                           messages=user("Weather in Oslo?"))
+    runner = sdk.beta.messages.tool_runner(
+        model=MODEL, max_tokens=64, tools=[get_weather], messages=user("Weather in Oslo?")
+    )
     replies = list(runner)
 
     assert seen == ["text"]
@@ -220,16 +257,22 @@ def test_beta_tool_runner_runs_the_tool_and_answers(sdk: Anthropic,
 
 
 def test_tool_choice_none_answers_with_text(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    message = sdk.messages.create(model=MODEL, max_tokens=64, tools=[WEATHER],  # type: ignore
-                                  tool_choice={"type": "none"}, messages=user("Just talk"))
+    message = sdk.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        tools=[WEATHER],  # type: ignore
+        tool_choice={"type": "none"},
+        messages=user("Just talk"),
+    )
 
     assert message.content[0].text == "Echo: Just talk"  # type: ignore[union-attr]
     assert chat_requests(fake_llama)[0]["body"]["tool_choice"] == "none"
 
 
 def test_parse_with_pydantic_output_format(sdk: Anthropic, fake_llama: FakeLlama) -> None:
-    message = sdk.messages.parse(model=MODEL, max_tokens=64, messages=user("Who is Ada?"),
-                                 output_format=Person)
+    message = sdk.messages.parse(
+        model=MODEL, max_tokens=64, messages=user("Who is Ada?"), output_format=Person
+    )
 
     assert message.parsed_output == Person(name="text", age=1)
     sent = chat_requests(fake_llama)[0]["body"]["response_format"]
@@ -262,10 +305,10 @@ def test_models_list_and_retrieve(sdk: Anthropic, fake_llama: FakeLlama) -> None
 
 
 async def test_async_create_and_stream(async_sdk: AsyncAnthropic, fake_llama: FakeLlama) -> None:
-    message = await async_sdk.messages.create(model=MODEL, max_tokens=64,
-                                              messages=user("async hi"))
-    async with async_sdk.messages.stream(model=MODEL, max_tokens=64,
-                                         messages=user("async stream")) as stream:
+    message = await async_sdk.messages.create(model=MODEL, max_tokens=64, messages=user("async hi"))
+    async with async_sdk.messages.stream(
+        model=MODEL, max_tokens=64, messages=user("async stream")
+    ) as stream:
         pieces = [text async for text in stream.text_stream]
         final = await stream.get_final_message()
 
@@ -283,15 +326,24 @@ def test_invalid_request_is_bad_request_error(sdk: Anthropic, fake_llama: FakeLl
 
     assert caught.value.status_code == 400
     assert caught.value.type == "invalid_request_error"  # type: ignore[attr-defined]
-    assert caught.value.body == {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "messages: at least one message is required"}}
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "messages: at least one message is required",
+        },
+    }
     assert fake_llama.requests() == []
 
 
 def test_server_tools_are_refused(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
-        sdk.messages.create(model=MODEL, max_tokens=64, messages=user("search"),
-                            tools=[{"type": "web_search_20250305", "name": "web_search"}])
+        sdk.messages.create(
+            model=MODEL,
+            max_tokens=64,
+            messages=user("search"),
+            tools=[{"type": "web_search_20250305", "name": "web_search"}],
+        )
 
     assert "web_search_20250305" in str(caught.value.message)
     assert fake_llama.requests() == []
@@ -303,24 +355,29 @@ def test_upstream_400_and_500(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     with pytest.raises(anthropic.InternalServerError) as broken:
         sdk.messages.create(model=MODEL, max_tokens=64, messages=user("boom [[error:500]]"))
     with pytest.raises(anthropic.BadRequestError) as bad_stream:
-        with sdk.messages.stream(model=MODEL, max_tokens=64,
-                                 messages=user("boom [[error:400]]")) as stream:
+        with sdk.messages.stream(
+            model=MODEL, max_tokens=64, messages=user("boom [[error:400]]")
+        ) as stream:
             stream.get_final_message()
 
-    assert bad.value.body == {"type": "error", "error": {"type": "invalid_request_error",
-                                                          "message": "fake error 400"}}
+    assert bad.value.body == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "fake error 400"},
+    }
     assert broken.value.status_code == 500
-    assert broken.value.body == {"type": "error", "error": {"type": "api_error",
-                                                             "message": "fake error 500"}}
+    assert broken.value.body == {
+        "type": "error",
+        "error": {"type": "api_error", "message": "fake error 500"},
+    }
     assert bad_stream.value.status_code == 400
 
 
-def test_cut_mid_stream_raises_from_the_error_event(sdk: Anthropic,
-                                                    fake_llama: FakeLlama) -> None:
+def test_cut_mid_stream_raises_from_the_error_event(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     received: list[str] = []
     with pytest.raises(anthropic.APIStatusError) as caught:
-        with sdk.messages.stream(model=MODEL, max_tokens=64,
-                                 messages=user("long answer [[cut:3]]")) as stream:
+        with sdk.messages.stream(
+            model=MODEL, max_tokens=64, messages=user("long answer [[cut:3]]")
+        ) as stream:
             for text in stream.text_stream:
                 received.append(text)
 
@@ -335,18 +392,23 @@ def test_unknown_route_is_not_found_error(sdk: Anthropic, fake_llama: FakeLlama)
     with pytest.raises(anthropic.NotFoundError) as caught:
         sdk.messages.batches.list()
 
-    assert caught.value.body == {"type": "error", "error": {
-        "type": "not_found_error", "message": "no route for GET /v1/messages/batches"}}
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "not_found_error", "message": "no route for GET /v1/messages/batches"},
+    }
 
 
 def test_upstream_down_is_502() -> None:
-    with LocalaikProcess({"LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server, \
-            Anthropic(api_key="test", base_url=server.url, max_retries=0) as sdk:
+    with (
+        LocalaikProcess({"LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server,
+        Anthropic(api_key="test", base_url=server.url, max_retries=0) as sdk,
+    ):
         with pytest.raises(anthropic.InternalServerError) as caught:
             sdk.messages.create(model=MODEL, max_tokens=64, messages=user("anyone?"))
         with pytest.raises(anthropic.InternalServerError) as caught_stream:
-            with sdk.messages.stream(model=MODEL, max_tokens=64,
-                                     messages=user("anyone?")) as stream:
+            with sdk.messages.stream(
+                model=MODEL, max_tokens=64, messages=user("anyone?")
+            ) as stream:
                 stream.get_final_message()
 
     assert caught.value.status_code == 502

@@ -25,23 +25,37 @@ DEAD_UPSTREAM = "http://127.0.0.1:9/v1"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "localaik", "cassette", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "localaik", "cassette", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def conversation(url: str) -> list[Any]:
     """What a user's test sees from both SDKs: a Gemini stream and an OpenAI stream."""
-    gemini = genai.Client(api_key="test", http_options=types.HttpOptions(
-        base_url=url, api_version="v1beta"))
+    gemini = genai.Client(
+        api_key="test", http_options=types.HttpOptions(base_url=url, api_version="v1beta")
+    )
     openai = OpenAI(api_key="test", base_url=url + "/v1", max_retries=0)
     try:
-        seen: list[Any] = [chunk.model_dump(mode="json", exclude={"sdk_http_response"})
-                           for chunk in gemini.models.generate_content_stream(
-                               model="gemini-2.5-flash", contents="Name three colours",
-                               config=types.GenerateContentConfig(max_output_tokens=32))]
-        seen += [chunk.model_dump(mode="json") for chunk in openai.chat.completions.create(
-            model="gpt-4o-mini", stream=True,
-            messages=[{"role": "user", "content": "Say hello"}])]
+        seen: list[Any] = [
+            chunk.model_dump(mode="json", exclude={"sdk_http_response"})
+            for chunk in gemini.models.generate_content_stream(
+                model="gemini-2.5-flash",
+                contents="Name three colours",
+                config=types.GenerateContentConfig(max_output_tokens=32),
+            )
+        ]
+        seen += [
+            chunk.model_dump(mode="json")
+            for chunk in openai.chat.completions.create(
+                model="gpt-4o-mini",
+                stream=True,
+                messages=[{"role": "user", "content": "Say hello"}],
+            )
+        ]
         return seen
     finally:
         gemini.close()
@@ -50,16 +64,22 @@ def conversation(url: str) -> list[Any]:
 
 def test_export_import_keeps_everything_replay_needs(tmp_path: Path) -> None:
     recorded_cassette = tmp_path / "recorded.db"
-    with FakeLlama.start() as fake, LocalaikProcess(
-            {"LK_UPSTREAM": fake.url + "/v1", "LK_MODE": "record",
-             "LK_CASSETTE": str(recorded_cassette)}) as server:
+    with (
+        FakeLlama.start() as fake,
+        LocalaikProcess(
+            {
+                "LK_UPSTREAM": fake.url + "/v1",
+                "LK_MODE": "record",
+                "LK_CASSETTE": str(recorded_cassette),
+            }
+        ) as server,
+    ):
         live = conversation(server.url)
 
     listing = cli("ls", str(recorded_cassette), "--json")
     assert listing.returncode == 0, listing.stderr
     rows = [json.loads(line) for line in listing.stdout.splitlines()]
-    assert sorted((r["family"], r["stream"]) for r in rows) == [("gemini", True),
-                                                                ("openai", True)]
+    assert sorted((r["family"], r["stream"]) for r in rows) == [("gemini", True), ("openai", True)]
     gemini_key = next(r["key"] for r in rows if r["family"] == "gemini")
     shown = cli("show", gemini_key[:10], "-c", str(recorded_cassette))
     assert "Name three colours" in shown.stdout and "[DONE]" in shown.stdout
@@ -69,10 +89,10 @@ def test_export_import_keeps_everything_replay_needs(tmp_path: Path) -> None:
     imported_cassette = tmp_path / "imported.db"
     result = cli("import", str(exported), "--into", str(imported_cassette))
     assert result.returncode == 0, result.stderr
-    assert cli("diff", str(recorded_cassette), str(imported_cassette),
-               "--timing").returncode == 0
+    assert cli("diff", str(recorded_cassette), str(imported_cassette), "--timing").returncode == 0
 
-    with LocalaikProcess({"LK_UPSTREAM": DEAD_UPSTREAM, "LK_MODE": "replay",
-                          "LK_CASSETTE": str(imported_cassette)}) as server:
+    with LocalaikProcess(
+        {"LK_UPSTREAM": DEAD_UPSTREAM, "LK_MODE": "replay", "LK_CASSETTE": str(imported_cassette)}
+    ) as server:
         replayed = conversation(server.url)
     assert replayed == live

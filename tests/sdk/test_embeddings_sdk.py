@@ -46,8 +46,9 @@ DEAD_UPSTREAM = "http://127.0.0.1:9/v1"
 JS_SCRIPT = Path(__file__).resolve().parent.parent / "js" / "embeddings.mjs"
 JS_STEPS = ("gemini_batch", "gemini_single", "openai_default", "openai_float")
 FOREIGN_ENV_PREFIXES = ("GOOGLE_", "GEMINI_", "OPENAI_")
-BATCH_CONFIG = types.EmbedContentConfig(task_type="RETRIEVAL_DOCUMENT", title="t",
-                                        output_dimensionality=4)
+BATCH_CONFIG = types.EmbedContentConfig(
+    task_type="RETRIEVAL_DOCUMENT", title="t", output_dimensionality=4
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,9 +67,14 @@ def scrub(value: Any) -> Any:
         return [scrub(item) for item in value]
     if not isinstance(value, dict):
         return value
-    return {key: ({k: v for k, v in item.items() if k.lower() != "date"}
-                  if key == "headers" and isinstance(item, dict) else scrub(item))
-            for key, item in value.items()}
+    return {
+        key: (
+            {k: v for k, v in item.items() if k.lower() != "date"}
+            if key == "headers" and isinstance(item, dict)
+            else scrub(item)
+        )
+        for key, item in value.items()
+    }
 
 
 def dump(obj: BaseModel) -> Any:
@@ -80,8 +86,9 @@ def float32(values: list[float]) -> list[float]:
 
 
 def gemini_client(url: str, version: str) -> genai.Client:
-    return genai.Client(api_key="test", http_options=types.HttpOptions(base_url=url,
-                                                                       api_version=version))
+    return genai.Client(
+        api_key="test", http_options=types.HttpOptions(base_url=url, api_version=version)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,10 +100,12 @@ def openai_steps(client: OpenAI) -> dict[str, Callable[[], Any]]:
     return {
         "default": lambda: dump(embed(model=OPENAI_MODEL, input=["hello", "world"])),
         # the same request with floats: the same key, so replayed from the recording above
-        "float_list": lambda: dump(embed(model=OPENAI_MODEL, input=["hello", "world"],
-                                         encoding_format="float")),
-        "float": lambda: dump(embed(model=OPENAI_MODEL, input="one string",
-                                    encoding_format="float")),
+        "float_list": lambda: dump(
+            embed(model=OPENAI_MODEL, input=["hello", "world"], encoding_format="float")
+        ),
+        "float": lambda: dump(
+            embed(model=OPENAI_MODEL, input="one string", encoding_format="float")
+        ),
         "dimensions": lambda: dump(embed(model=OPENAI_MODEL, input="short", dimensions=4)),
         "tokens": lambda: dump(embed(model=OPENAI_MODEL, input=[[1, 2, 3], [4, 5]])),
     }
@@ -106,26 +115,33 @@ def gemini_steps(client: genai.Client) -> dict[str, Callable[[], Any]]:
     models = client.models
     return {
         "single": lambda: dump(models.embed_content(model=GEMINI_MODEL, contents="hello")),
-        "batch": lambda: dump(models.embed_content(model=GEMINI_MODEL,
-                                                   contents=["hello", "world"],
-                                                   config=BATCH_CONFIG)),
-        "multimodal": lambda: dump(models.embed_content(model=MULTIMODAL_MODEL,
-                                                        contents=["one", "content"])),
+        "batch": lambda: dump(
+            models.embed_content(
+                model=GEMINI_MODEL, contents=["hello", "world"], config=BATCH_CONFIG
+            )
+        ),
+        "multimodal": lambda: dump(
+            models.embed_content(model=MULTIMODAL_MODEL, contents=["one", "content"])
+        ),
     }
 
 
 async def async_steps(url: str, results: dict[str, Any]) -> None:
     async with AsyncOpenAI(api_key="test", base_url=url + "/v1", max_retries=0) as client:
         try:
-            results["openai.aio"] = dump(await client.embeddings.create(
-                model=OPENAI_MODEL, input="async hello"))
+            results["openai.aio"] = dump(
+                await client.embeddings.create(model=OPENAI_MODEL, input="async hello")
+            )
         except Exception as exc:  # noqa: BLE001 - compared, and reported by the step's test
             results["openai.aio"] = failure(exc)
     for version in VERSIONS:
         client = gemini_client(url, version)
         try:
-            results[f"genai.{version}.aio"] = dump(await client.aio.models.embed_content(
-                model=GEMINI_MODEL, contents=["async", "batch"]))
+            results[f"genai.{version}.aio"] = dump(
+                await client.aio.models.embed_content(
+                    model=GEMINI_MODEL, contents=["async", "batch"]
+                )
+            )
         except Exception as exc:  # noqa: BLE001
             results[f"genai.{version}.aio"] = failure(exc)
         finally:
@@ -136,19 +152,25 @@ async def async_steps(url: str, results: dict[str, Any]) -> None:
 def raw_steps(url: str) -> dict[str, Callable[[], Any]]:
     def post(path: str, body: Any, headers: dict[str, str]) -> dict[str, Any]:
         response = httpx.post(url + path, json=body, headers=headers, timeout=20)
-        return {"status": response.status_code,
-                "content_type": response.headers.get("content-type"),
-                "body": response.text}
+        return {
+            "status": response.status_code,
+            "content_type": response.headers.get("content-type"),
+            "body": response.text,
+        }
 
     single = {"content": {"parts": [{"text": "raw single"}]}, "taskType": "RETRIEVAL_QUERY"}
     return {
-        "embed_content_v1": lambda: post(f"/v1/models/{GEMINI_MODEL}:embedContent", single,
-                                         {"x-goog-api-key": "test"}),
-        "embed_content_v1beta": lambda: post(f"/v1beta/models/{GEMINI_MODEL}:embedContent",
-                                             single, {"x-goog-api-key": "test"}),
-        "openai_no_encoding": lambda: post("/v1/embeddings",
-                                           {"model": OPENAI_MODEL, "input": "one string"},
-                                           {"authorization": "Bearer test"}),
+        "embed_content_v1": lambda: post(
+            f"/v1/models/{GEMINI_MODEL}:embedContent", single, {"x-goog-api-key": "test"}
+        ),
+        "embed_content_v1beta": lambda: post(
+            f"/v1beta/models/{GEMINI_MODEL}:embedContent", single, {"x-goog-api-key": "test"}
+        ),
+        "openai_no_encoding": lambda: post(
+            "/v1/embeddings",
+            {"model": OPENAI_MODEL, "input": "one string"},
+            {"authorization": "Bearer test"},
+        ),
     }
 
 
@@ -158,11 +180,19 @@ def run_js(url: str) -> dict[str, Any]:
         pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/js`")
     for package in ("@google/genai", "openai"):
         if not (JS_SCRIPT.parent / "node_modules" / package / "package.json").is_file():
-            pytest.fail(f"the JavaScript SDKs are not installed: run `npm ci --prefix tests/js` "
-                        f"({package} is missing)")
+            pytest.fail(
+                f"the JavaScript SDKs are not installed: run `npm ci --prefix tests/js` "
+                f"({package} is missing)"
+            )
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
-    done = subprocess.run(["node", str(JS_SCRIPT)], env={**env, "LOCALAIK_URL": url},
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["node", str(JS_SCRIPT)],
+        env={**env, "LOCALAIK_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if done.returncode != 0:
         return {"raised": "node", "message": f"exit {done.returncode}: {done.stderr[-3000:]}"}
     return json.loads(done.stdout)  # type: ignore[no-any-return]
@@ -205,21 +235,22 @@ def run_scenario(url: str) -> dict[str, Any]:
 STEPS = sorted(
     [f"openai.{name}" for name in ("default", "float_list", "float", "dimensions", "tokens")]
     + [f"genai.{v}.{name}" for v in VERSIONS for name in ("single", "batch", "multimodal")]
-    + ["openai.aio"] + [f"genai.{v}.aio" for v in VERSIONS]
-    + [f"raw.{name}" for name in ("embed_content_v1", "embed_content_v1beta",
-                                  "openai_no_encoding")]
-    + [f"js.{name}" for name in JS_STEPS])
+    + ["openai.aio"]
+    + [f"genai.{v}.aio" for v in VERSIONS]
+    + [f"raw.{name}" for name in ("embed_content_v1", "embed_content_v1beta", "openai_no_encoding")]
+    + [f"js.{name}" for name in JS_STEPS]
+)
 
 
 @dataclass
 class Runs:
     cassette: Path
     recorded: dict[str, Any]
-    upstream_bodies: list[Any]          # what the recording fake received
+    upstream_bodies: list[Any]  # what the recording fake received
     replayed_dead: dict[str, Any]
     replayed_witness: dict[str, Any]
     witness_requests: list[Any]
-    replay: LocalaikProcess             # still running (replay mode, the witness upstream)
+    replay: LocalaikProcess  # still running (replay mode, the witness upstream)
 
 
 @pytest.fixture(scope="module")
@@ -227,8 +258,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     cassette = tmp_path_factory.mktemp("embeddings") / "c.db"
     recorder = FakeLlama.start()
     try:
-        with LocalaikProcess({"LK_MODE": "record", "LK_UPSTREAM": recorder.url + "/v1",
-                              "LK_CASSETTE": str(cassette)}) as server:
+        with LocalaikProcess(
+            {"LK_MODE": "record", "LK_UPSTREAM": recorder.url + "/v1", "LK_CASSETTE": str(cassette)}
+        ) as server:
             recorded = run_scenario(server.url)
         bodies = [r["body"] for r in recorder.requests() if r["path"] == "/v1/embeddings"]
     finally:
@@ -240,8 +272,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     try:
         with LocalaikProcess({**replay_env, "LK_UPSTREAM": witness.url + "/v1"}) as replay:
             replayed_witness = run_scenario(replay.url)
-            yield Runs(cassette, recorded, bodies, replayed_dead, replayed_witness,
-                       witness.requests(), replay)
+            yield Runs(
+                cassette,
+                recorded,
+                bodies,
+                replayed_dead,
+                replayed_witness,
+                witness.requests(),
+                replay,
+            )
     finally:
         witness.stop()
 
@@ -273,8 +312,10 @@ def test_each_recording_was_one_upstream_call(runs: Runs) -> None:
     # one recording per request whatever the encoding (default/float_list, float/raw without
     # encoding) or the Gemini API version
     assert sorted((r.family, r.operation) for r in recordings) == sorted(
-        [("openai", "embeddings")] * 6 + [("gemini", "batchEmbedContents")] * 5
-        + [("gemini", "embedContent")])
+        [("openai", "embeddings")] * 6
+        + [("gemini", "batchEmbedContents")] * 5
+        + [("gemini", "embedContent")]
+    )
 
 
 def test_the_cassette_verifies(runs: Runs) -> None:
@@ -292,8 +333,7 @@ def vectors(result: dict[str, Any], key: str = "data") -> list[list[float]]:
     return [item["values"] for item in result["embeddings"]]
 
 
-def test_openai_default_is_base64_decoded_by_the_sdk_to_float32_of_the_floats(
-        runs: Runs) -> None:
+def test_openai_default_is_base64_decoded_by_the_sdk_to_float32_of_the_floats(runs: Runs) -> None:
     default = runs.recorded["openai.default"]
     floats = runs.recorded["openai.float_list"]
     assert vectors(floats) == [embed_text("hello"), embed_text("world")]
@@ -310,24 +350,31 @@ def test_openai_float_without_encoding_is_the_same_answer(runs: Runs) -> None:
 def test_openai_dimensions_and_tokens(runs: Runs) -> None:
     [short] = vectors(runs.recorded["openai.dimensions"])
     assert len(short) == 4
-    assert abs(sum(x * x for x in short) - 1.0) < 1e-6     # shortened, then unit length
+    assert abs(sum(x * x for x in short) - 1.0) < 1e-6  # shortened, then unit length
     assert len(vectors(runs.recorded["openai.tokens"])) == 2
 
 
 def test_genai_single_and_batch_on_both_versions(runs: Runs) -> None:
     for version in VERSIONS:
-        assert vectors(runs.recorded[f"genai.{version}.single"], "embeddings") == \
-            [embed_text("hello")]
-        assert vectors(runs.recorded[f"genai.{version}.batch"], "embeddings") == \
-            [embed_text("t\n\nhello")[:4], embed_text("t\n\nworld")[:4]]
-        assert vectors(runs.recorded[f"genai.{version}.multimodal"], "embeddings") == \
-            [embed_text("one\ncontent")]
-        assert vectors(runs.recorded[f"genai.{version}.aio"], "embeddings") == \
-            [embed_text("async"), embed_text("batch")]
+        assert vectors(runs.recorded[f"genai.{version}.single"], "embeddings") == [
+            embed_text("hello")
+        ]
+        assert vectors(runs.recorded[f"genai.{version}.batch"], "embeddings") == [
+            embed_text("t\n\nhello")[:4],
+            embed_text("t\n\nworld")[:4],
+        ]
+        assert vectors(runs.recorded[f"genai.{version}.multimodal"], "embeddings") == [
+            embed_text("one\ncontent")
+        ]
+        assert vectors(runs.recorded[f"genai.{version}.aio"], "embeddings") == [
+            embed_text("async"),
+            embed_text("batch"),
+        ]
     raw = runs.recorded["raw.embed_content_v1beta"]
     assert raw == runs.recorded["raw.embed_content_v1"]
-    assert httpx.Response(200, text=raw["body"]).json() == \
-        {"embedding": {"values": embed_text("raw single")}}
+    assert httpx.Response(200, text=raw["body"]).json() == {
+        "embedding": {"values": embed_text("raw single")}
+    }
 
 
 def test_js_sdks_share_the_python_recordings(runs: Runs) -> None:
@@ -343,8 +390,10 @@ def test_js_sdks_share_the_python_recordings(runs: Runs) -> None:
 
 
 def test_openai_miss_is_not_found(runs: Runs) -> None:
-    with OpenAI(api_key="test", base_url=runs.replay.url + "/v1") as client, \
-            pytest.raises(openai.NotFoundError) as caught:
+    with (
+        OpenAI(api_key="test", base_url=runs.replay.url + "/v1") as client,
+        pytest.raises(openai.NotFoundError) as caught,
+    ):
         client.embeddings.create(model=OPENAI_MODEL, input=["hello", "there"])
     assert caught.value.code == "replay_miss"
     assert "input[1]" in caught.value.message
@@ -355,8 +404,11 @@ def test_genai_miss_is_a_client_error(runs: Runs, version: str) -> None:
     client = gemini_client(runs.replay.url, version)
     try:
         with pytest.raises(errors.ClientError) as caught:
-            client.models.embed_content(model=GEMINI_MODEL, contents="hello",
-                                        config=types.EmbedContentConfig(task_type="CLUSTERING"))
+            client.models.embed_content(
+                model=GEMINI_MODEL,
+                contents="hello",
+                config=types.EmbedContentConfig(task_type="CLUSTERING"),
+            )
     finally:
         client.close()
     assert caught.value.code == 404 and caught.value.status == "NOT_FOUND"
@@ -364,27 +416,33 @@ def test_genai_miss_is_a_client_error(runs: Runs, version: str) -> None:
 
 
 def test_a_bad_request_is_a_400_for_the_sdks(runs: Runs) -> None:
-    with OpenAI(api_key="test", base_url=runs.replay.url + "/v1") as client, \
-            pytest.raises(openai.BadRequestError) as caught:
+    with (
+        OpenAI(api_key="test", base_url=runs.replay.url + "/v1") as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
         client.embeddings.create(model=OPENAI_MODEL, input="x", dimensions=0)
     assert caught.value.param == "dimensions"  # type: ignore[attr-defined]
     client = gemini_client(runs.replay.url, "v1")
     try:
         with pytest.raises(errors.ClientError) as gemini_caught:
-            client.models.embed_content(model=GEMINI_MODEL, contents="x",
-                                        config=types.EmbedContentConfig(title="t"))
+            client.models.embed_content(
+                model=GEMINI_MODEL, contents="x", config=types.EmbedContentConfig(title="t")
+            )
     finally:
         client.close()
     assert gemini_caught.value.code == 400
-    assert "title is only used with taskType RETRIEVAL_DOCUMENT" in \
-        (gemini_caught.value.message or "")
+    assert "title is only used with taskType RETRIEVAL_DOCUMENT" in (
+        gemini_caught.value.message or ""
+    )
 
 
 def test_base64_answers_decode_as_float32_little_endian(runs: Runs) -> None:
     """The bytes on the wire, not only what the SDK made of them."""
-    response = httpx.post(runs.replay.url + "/v1/embeddings",
-                          json={"model": OPENAI_MODEL, "input": ["hello", "world"],
-                                "encoding_format": "base64"}, timeout=20)
+    response = httpx.post(
+        runs.replay.url + "/v1/embeddings",
+        json={"model": OPENAI_MODEL, "input": ["hello", "world"], "encoding_format": "base64"},
+        timeout=20,
+    )
     packed = response.json()["data"][0]["embedding"]
     raw = base64.b64decode(packed)
     assert list(struct.unpack(f"<{len(raw) // 4}f", raw)) == float32(embed_text("hello"))

@@ -46,8 +46,9 @@ WEATHER_ARGS = {"city": "text", "unit": "celsius", "days": 1}  # the fake's exam
 LOOKUP = types.FunctionDeclaration(
     name="lookup",
     description="Look a word up",
-    parameters=types.Schema(type=types.Type.OBJECT,
-                            properties={"word": types.Schema(type=types.Type.STRING)}),
+    parameters=types.Schema(
+        type=types.Type.OBJECT, properties={"word": types.Schema(type=types.Type.STRING)}
+    ),
 )
 
 
@@ -68,8 +69,9 @@ class Colour(enum.Enum):
 
 def chat_requests(fake: FakeLlama) -> list[dict[str, Any]]:
     """The chat-completion requests the fake received, oldest first."""
-    return [r for r in fake.requests()
-            if r["method"] == "POST" and r["path"] == "/v1/chat/completions"]
+    return [
+        r for r in fake.requests() if r["method"] == "POST" and r["path"] == "/v1/chat/completions"
+    ]
 
 
 def only_chat_request(fake: FakeLlama) -> dict[str, Any]:
@@ -98,11 +100,14 @@ def stream_calls(chunks: list[types.GenerateContentResponse]) -> list[types.Func
     return [call for chunk in chunks for call in (chunk.function_calls or [])]
 
 
-def tools_config(*declarations: types.FunctionDeclaration,
-                 **extra: Any) -> types.GenerateContentConfig:
+def tools_config(
+    *declarations: types.FunctionDeclaration, **extra: Any
+) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(
         tools=[types.Tool(function_declarations=list(declarations))],
-        automatic_function_calling=NO_AFC, **extra)
+        automatic_function_calling=NO_AFC,
+        **extra,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,8 +138,9 @@ def assert_plain_upstream_request(fake: FakeLlama, text: str) -> None:
     assert "authorization" not in headers
 
 
-def test_generate_content_text(client: genai.Client, fake_llama: FakeLlama,
-                               localaik_server: LocalaikProcess, api_version: str) -> None:
+def test_generate_content_text(
+    client: genai.Client, fake_llama: FakeLlama, localaik_server: LocalaikProcess, api_version: str
+) -> None:
     offset = len(localaik_server.log())
     response = client.models.generate_content(model=MODEL, contents="hello")
     assert_echo_response(response, "hello")
@@ -143,16 +149,20 @@ def test_generate_content_text(client: genai.Client, fake_llama: FakeLlama,
     assert line in logged_since(localaik_server, offset, line)
 
 
-async def test_generate_content_text_async(aclient: genai.client.AsyncClient,
-                                           fake_llama: FakeLlama) -> None:
+async def test_generate_content_text_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     response = await aclient.models.generate_content(model=MODEL, contents="hello async")
     assert_echo_response(response, "hello async")
     assert_plain_upstream_request(fake_llama, "hello async")
 
 
-def test_client_from_environment_uses_v1(monkeypatch: pytest.MonkeyPatch, localaik_url: str,
-                                         localaik_server: LocalaikProcess,
-                                         fake_llama: FakeLlama) -> None:
+def test_client_from_environment_uses_v1(
+    monkeypatch: pytest.MonkeyPatch,
+    localaik_url: str,
+    localaik_server: LocalaikProcess,
+    fake_llama: FakeLlama,
+) -> None:
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", localaik_url)
     monkeypatch.setenv("GEMINI_API_KEY", "test-env-key")
     client = genai.Client()
@@ -169,12 +179,16 @@ def test_client_from_environment_uses_v1(monkeypatch: pytest.MonkeyPatch, locala
 
 def test_system_instruction(client: genai.Client, fake_llama: FakeLlama) -> None:
     response = client.models.generate_content(
-        model=MODEL, contents="hello",
-        config=types.GenerateContentConfig(system_instruction="You are terse."))
+        model=MODEL,
+        contents="hello",
+        config=types.GenerateContentConfig(system_instruction="You are terse."),
+    )
     assert response.text == "[sys] Echo: hello"
     messages = only_chat_request(fake_llama)["messages"]
-    assert messages == [{"role": "system", "content": "You are terse."},
-                        {"role": "user", "content": "hello"}]
+    assert messages == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "hello"},
+    ]
 
 
 def test_multi_turn_contents(client: genai.Client, fake_llama: FakeLlama) -> None:
@@ -221,8 +235,7 @@ def test_streamed_chat_keeps_its_turn(client: genai.Client, fake_llama: FakeLlam
     ]
 
 
-async def test_chat_session_async(aclient: genai.client.AsyncClient,
-                                  fake_llama: FakeLlama) -> None:
+async def test_chat_session_async(aclient: genai.client.AsyncClient, fake_llama: FakeLlama) -> None:
     chat = aclient.chats.create(model=MODEL)
     await chat.send_message("one")
     second = await chat.send_message("two")
@@ -237,8 +250,16 @@ async def test_chat_session_async(aclient: genai.client.AsyncClient,
 
 def test_generation_config_reaches_upstream(client: genai.Client, fake_llama: FakeLlama) -> None:
     config = types.GenerateContentConfig(
-        temperature=0.2, top_p=0.9, top_k=40, max_output_tokens=64, stop_sequences=["END"],
-        seed=42, presence_penalty=0.1, frequency_penalty=0.2, candidate_count=2)
+        temperature=0.2,
+        top_p=0.9,
+        top_k=40,
+        max_output_tokens=64,
+        stop_sequences=["END"],
+        seed=42,
+        presence_penalty=0.1,
+        frequency_penalty=0.2,
+        candidate_count=2,
+    )
     response = client.models.generate_content(model=MODEL, contents="hello", config=config)
 
     body = only_chat_request(fake_llama)
@@ -254,15 +275,18 @@ def test_generation_config_reaches_upstream(client: genai.Client, fake_llama: Fa
 
     assert response.candidates is not None
     assert [c.index for c in response.candidates] == [0, 1]
-    assert [c.content.parts[0].text for c in response.candidates
-            if c.content and c.content.parts] == ["Echo: hello", "Echo: hello #1"]
+    assert [
+        c.content.parts[0].text for c in response.candidates if c.content and c.content.parts
+    ] == ["Echo: hello", "Echo: hello #1"]
     assert response.text == "Echo: hello"
 
 
 def test_max_output_tokens_cut_is_max_tokens(client: genai.Client, fake_llama: FakeLlama) -> None:
     response = client.models.generate_content(
-        model=MODEL, contents="one two three four",
-        config=types.GenerateContentConfig(max_output_tokens=2))
+        model=MODEL,
+        contents="one two three four",
+        config=types.GenerateContentConfig(max_output_tokens=2),
+    )
     assert response.text == "Echo: one"
     assert response.candidates is not None
     assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
@@ -274,9 +298,12 @@ def test_max_output_tokens_cut_is_max_tokens(client: genai.Client, fake_llama: F
 
 def test_response_schema_pydantic(client: genai.Client, fake_llama: FakeLlama) -> None:
     response = client.models.generate_content(
-        model=MODEL, contents="a person",
-        config=types.GenerateContentConfig(response_mime_type="application/json",
-                                           response_schema=Person))
+        model=MODEL,
+        contents="a person",
+        config=types.GenerateContentConfig(
+            response_mime_type="application/json", response_schema=Person
+        ),
+    )
     assert isinstance(response.parsed, Person)
     assert response.parsed == Person(name="text", age=1, tags=["text"])
     response_format = only_chat_request(fake_llama)["response_format"]
@@ -286,35 +313,50 @@ def test_response_schema_pydantic(client: genai.Client, fake_llama: FakeLlama) -
 
 
 def test_response_json_schema(client: genai.Client, fake_llama: FakeLlama) -> None:
-    schema = {"type": "object",
-              "properties": {"city": {"type": "string"}, "score": {"type": "number"},
-                             "ok": {"type": "boolean"}},
-              "required": ["city"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "score": {"type": "number"},
+            "ok": {"type": "boolean"},
+        },
+        "required": ["city"],
+    }
     response = client.models.generate_content(
-        model=MODEL, contents="json please",
-        config=types.GenerateContentConfig(response_mime_type="application/json",
-                                           response_json_schema=schema))
+        model=MODEL,
+        contents="json please",
+        config=types.GenerateContentConfig(
+            response_mime_type="application/json", response_json_schema=schema
+        ),
+    )
     assert response.parsed == {"city": "text", "score": 1.5, "ok": True}
     assert only_chat_request(fake_llama)["response_format"]["json_schema"]["schema"] == schema
 
 
 def test_enum_output(client: genai.Client, fake_llama: FakeLlama) -> None:
     response = client.models.generate_content(
-        model=MODEL, contents="pick a colour",
-        config=types.GenerateContentConfig(response_mime_type="text/x.enum",
-                                           response_schema=Colour))
+        model=MODEL,
+        contents="pick a colour",
+        config=types.GenerateContentConfig(
+            response_mime_type="text/x.enum", response_schema=Colour
+        ),
+    )
     assert response.text == "red"
     assert response.parsed == Colour.RED
     schema = only_chat_request(fake_llama)["response_format"]["json_schema"]["schema"]
     assert schema["enum"] == ["red", "green"]
 
 
-async def test_response_schema_pydantic_async(aclient: genai.client.AsyncClient,
-                                              fake_llama: FakeLlama) -> None:
+async def test_response_schema_pydantic_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     response = await aclient.models.generate_content(
-        model=MODEL, contents="a person",
-        config=types.GenerateContentConfig(response_mime_type="application/json",
-                                           response_schema=Person))
+        model=MODEL,
+        contents="a person",
+        config=types.GenerateContentConfig(
+            response_mime_type="application/json", response_schema=Person
+        ),
+    )
     assert response.parsed == Person(name="text", age=1, tags=["text"])
 
 
@@ -324,7 +366,8 @@ async def test_response_schema_pydantic_async(aclient: genai.client.AsyncClient,
 
 def test_function_call_declared(client: genai.Client, fake_llama: FakeLlama) -> None:
     response = client.models.generate_content(
-        model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER))
+        model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER)
+    )
     assert response.function_calls is not None and len(response.function_calls) == 1
     call = response.function_calls[0]
     assert call.name == "get_weather"
@@ -368,27 +411,40 @@ def assert_afc_round_trip(fake: FakeLlama, text: str | None, seen: list[str]) ->
 def test_automatic_function_calling(client: genai.Client, fake_llama: FakeLlama) -> None:
     get_weather, seen = make_weather_tool()
     response = client.models.generate_content(
-        model=MODEL, contents="weather in Paris?",
-        config=types.GenerateContentConfig(tools=[get_weather]))
+        model=MODEL,
+        contents="weather in Paris?",
+        config=types.GenerateContentConfig(tools=[get_weather]),
+    )
     assert_afc_round_trip(fake_llama, response.text, seen)
 
 
-async def test_automatic_function_calling_async(aclient: genai.client.AsyncClient,
-                                                fake_llama: FakeLlama) -> None:
+async def test_automatic_function_calling_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     get_weather, seen = make_weather_tool()
     response = await aclient.models.generate_content(
-        model=MODEL, contents="weather in Paris?",
-        config=types.GenerateContentConfig(tools=[get_weather]))
+        model=MODEL,
+        contents="weather in Paris?",
+        config=types.GenerateContentConfig(tools=[get_weather]),
+    )
     assert_afc_round_trip(fake_llama, response.text, seen)
 
 
 def test_tool_config_any_with_allowed_name(client: genai.Client, fake_llama: FakeLlama) -> None:
-    config = tools_config(WEATHER, LOOKUP, tool_config=types.ToolConfig(
-        function_calling_config=types.FunctionCallingConfig(
-            mode=types.FunctionCallingConfigMode.ANY, allowed_function_names=["lookup"])))
+    config = tools_config(
+        WEATHER,
+        LOOKUP,
+        tool_config=types.ToolConfig(
+            function_calling_config=types.FunctionCallingConfig(
+                mode=types.FunctionCallingConfigMode.ANY, allowed_function_names=["lookup"]
+            )
+        ),
+    )
     response = client.models.generate_content(model=MODEL, contents="look it up", config=config)
     assert only_chat_request(fake_llama)["tool_choice"] == {
-        "type": "function", "function": {"name": "lookup"}}
+        "type": "function",
+        "function": {"name": "lookup"},
+    }
     assert response.function_calls is not None
     assert [c.name for c in response.function_calls] == ["lookup"]
     assert response.function_calls[0].args == {"word": "text"}
@@ -420,17 +476,18 @@ def test_stream_text(client: genai.Client, fake_llama: FakeLlama) -> None:
     assert body["messages"][-1] == {"role": "user", "content": "stream me please"}
 
 
-async def test_stream_text_async(aclient: genai.client.AsyncClient,
-                                 fake_llama: FakeLlama) -> None:
+async def test_stream_text_async(aclient: genai.client.AsyncClient, fake_llama: FakeLlama) -> None:
     stream = await aclient.models.generate_content_stream(model=MODEL, contents="async stream")
     chunks = [chunk async for chunk in stream]
     assert_text_stream(chunks, "async stream")
 
 
-def test_stream_without_upstream_finish_ends_with_stop(client: genai.Client,
-                                                      fake_llama: FakeLlama) -> None:
-    chunks = list(client.models.generate_content_stream(model=MODEL,
-                                                        contents="no end [[nofinish]]"))
+def test_stream_without_upstream_finish_ends_with_stop(
+    client: genai.Client, fake_llama: FakeLlama
+) -> None:
+    chunks = list(
+        client.models.generate_content_stream(model=MODEL, contents="no end [[nofinish]]")
+    )
     assert "".join(chunk.text or "" for chunk in chunks) == "Echo: no end"
     last = chunks[-1]
     assert last.candidates is not None
@@ -439,8 +496,11 @@ def test_stream_without_upstream_finish_ends_with_stop(client: genai.Client,
 
 
 def test_stream_tool_call_is_whole(client: genai.Client, fake_llama: FakeLlama) -> None:
-    chunks = list(client.models.generate_content_stream(
-        model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER)))
+    chunks = list(
+        client.models.generate_content_stream(
+            model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER)
+        )
+    )
     calls = stream_calls(chunks)
     assert len(calls) == 1
     assert calls[0].name == "get_weather"
@@ -452,23 +512,31 @@ def test_stream_tool_call_is_whole(client: genai.Client, fake_llama: FakeLlama) 
 
 
 def test_stream_two_tool_calls(client: genai.Client, fake_llama: FakeLlama) -> None:
-    chunks = list(client.models.generate_content_stream(
-        model=MODEL, contents="both please [[two-tools]]", config=tools_config(WEATHER, LOOKUP)))
+    chunks = list(
+        client.models.generate_content_stream(
+            model=MODEL, contents="both please [[two-tools]]", config=tools_config(WEATHER, LOOKUP)
+        )
+    )
     calls = stream_calls(chunks)
-    assert [(c.name, c.args) for c in calls] == [("get_weather", WEATHER_ARGS),
-                                                ("lookup", {"word": "text"})]
+    assert [(c.name, c.args) for c in calls] == [
+        ("get_weather", WEATHER_ARGS),
+        ("lookup", {"word": "text"}),
+    ]
 
 
-async def test_stream_tool_call_async(aclient: genai.client.AsyncClient,
-                                      fake_llama: FakeLlama) -> None:
+async def test_stream_tool_call_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     stream = await aclient.models.generate_content_stream(
-        model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER))
+        model=MODEL, contents="weather in Paris?", config=tools_config(WEATHER)
+    )
     calls = stream_calls([chunk async for chunk in stream])
     assert [(c.name, c.args) for c in calls] == [("get_weather", WEATHER_ARGS)]
 
 
-def test_stream_without_alt_sse_is_json_array(localaik_url: str, fake_llama: FakeLlama,
-                                              api_version: str) -> None:
+def test_stream_without_alt_sse_is_json_array(
+    localaik_url: str, fake_llama: FakeLlama, api_version: str
+) -> None:
     url = f"{localaik_url}/{api_version}/models/{MODEL}:streamGenerateContent"
     body = {"contents": [{"role": "user", "parts": [{"text": "array please"}]}]}
     response = httpx.post(url, json=body, timeout=10)
@@ -482,8 +550,12 @@ def test_stream_without_alt_sse_is_json_array(localaik_url: str, fake_llama: Fak
     assert sse.status_code == 200
     assert sse.headers["content-type"].startswith("text/event-stream")
     assert array == sse_events(sse.text)
-    assert "".join(p.get("text", "") for chunk in array
-                   for p in chunk["candidates"][0]["content"]["parts"]) == "Echo: array please"
+    assert (
+        "".join(
+            p.get("text", "") for chunk in array for p in chunk["candidates"][0]["content"]["parts"]
+        )
+        == "Echo: array please"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,8 +570,7 @@ def test_count_tokens(client: genai.Client, fake_llama: FakeLlama) -> None:
     assert requests[0]["body"]["content"] == "one two three four five"
 
 
-async def test_count_tokens_async(aclient: genai.client.AsyncClient,
-                                  fake_llama: FakeLlama) -> None:
+async def test_count_tokens_async(aclient: genai.client.AsyncClient, fake_llama: FakeLlama) -> None:
     response = await aclient.models.count_tokens(model=MODEL, contents="alpha beta gamma")
     assert response.total_tokens == 3
 
@@ -548,19 +619,22 @@ def test_upstream_client_error(client: genai.Client, fake_llama: FakeLlama) -> N
     assert caught.value.message == "fake error 400"
 
 
-async def test_upstream_error_async(aclient: genai.client.AsyncClient,
-                                    fake_llama: FakeLlama) -> None:
+async def test_upstream_error_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     with pytest.raises(errors.ServerError) as caught:
         await aclient.models.generate_content(model=MODEL, contents="boom [[error:500]]")
     assert caught.value.code == 500
 
 
-def test_stream_upstream_error_raises_before_chunks(client: genai.Client,
-                                                    fake_llama: FakeLlama) -> None:
+def test_stream_upstream_error_raises_before_chunks(
+    client: genai.Client, fake_llama: FakeLlama
+) -> None:
     chunks = []
     with pytest.raises(errors.ServerError) as caught:
-        for chunk in client.models.generate_content_stream(model=MODEL,
-                                                           contents="boom [[error:503]]"):
+        for chunk in client.models.generate_content_stream(
+            model=MODEL, contents="boom [[error:503]]"
+        ):
             chunks.append(chunk)
     assert chunks == []
     assert caught.value.code == 503
@@ -569,8 +643,12 @@ def test_stream_upstream_error_raises_before_chunks(client: genai.Client,
 def test_unsupported_tool_is_client_error(client: genai.Client, fake_llama: FakeLlama) -> None:
     with pytest.raises(errors.ClientError) as caught:
         client.models.generate_content(
-            model=MODEL, contents="search the web",
-            config=types.GenerateContentConfig(tools=[types.Tool(google_search=types.GoogleSearch())]))
+            model=MODEL,
+            contents="search the web",
+            config=types.GenerateContentConfig(
+                tools=[types.Tool(google_search=types.GoogleSearch())]
+            ),
+        )
     assert caught.value.code == 400
     assert "googleSearch" in (caught.value.message or "")
     assert chat_requests(fake_llama) == []
@@ -579,7 +657,8 @@ def test_unsupported_tool_is_client_error(client: genai.Client, fake_llama: Fake
 def test_invalid_role_is_client_error(client: genai.Client, fake_llama: FakeLlama) -> None:
     with pytest.raises(errors.ClientError) as caught:
         client.models.generate_content(
-            model=MODEL, contents=[types.Content(role="narrator", parts=[types.Part(text="hi")])])
+            model=MODEL, contents=[types.Content(role="narrator", parts=[types.Part(text="hi")])]
+        )
     assert caught.value.code == 400
     message = caught.value.message or ""
     assert "narrator" in message and "role" in message
@@ -599,8 +678,9 @@ def test_unknown_method_is_gemini_404(localaik_url: str, api_version: str) -> No
 def test_stream_cut_midway_raises(client: genai.Client, fake_llama: FakeLlama) -> None:
     chunks: list[types.GenerateContentResponse] = []
     with pytest.raises(errors.APIError) as caught:
-        for chunk in client.models.generate_content_stream(model=MODEL,
-                                                           contents="cut me off [[cut:3]]"):
+        for chunk in client.models.generate_content_stream(
+            model=MODEL, contents="cut me off [[cut:3]]"
+        ):
             chunks.append(chunk)
     assert chunks, "the chunks before the cut should have been delivered"
     received = "".join(chunk.text or "" for chunk in chunks)
@@ -609,12 +689,14 @@ def test_stream_cut_midway_raises(client: genai.Client, fake_llama: FakeLlama) -
     assert caught.value.message
 
 
-async def test_stream_cut_midway_raises_async(aclient: genai.client.AsyncClient,
-                                              fake_llama: FakeLlama) -> None:
+async def test_stream_cut_midway_raises_async(
+    aclient: genai.client.AsyncClient, fake_llama: FakeLlama
+) -> None:
     chunks: list[types.GenerateContentResponse] = []
     with pytest.raises(errors.APIError):
         async for chunk in await aclient.models.generate_content_stream(
-                model=MODEL, contents="cut me off [[cut:3]]"):
+            model=MODEL, contents="cut me off [[cut:3]]"
+        ):
             chunks.append(chunk)
     assert chunks
 
@@ -628,8 +710,9 @@ def test_upstream_down_is_502(make_client: Callable[..., genai.Client]) -> None:
     assert caught.value.message
 
 
-def test_upstream_hang_is_504(make_client: Callable[..., genai.Client],
-                              fake_llama: FakeLlama) -> None:
+def test_upstream_hang_is_504(
+    make_client: Callable[..., genai.Client], fake_llama: FakeLlama
+) -> None:
     env = {"LK_UPSTREAM": fake_llama.url + "/v1", "LK_UPSTREAM_TIMEOUT": "1"}
     with LocalaikProcess(env) as server:
         client = make_client("v1", base_url=server.url)

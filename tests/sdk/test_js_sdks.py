@@ -61,12 +61,14 @@ def require_js_sdks() -> None:
 
 def script_env(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV_PREFIXES)}
-    env.update({
-        "LOCALAIK_URL": url,
-        "GOOGLE_GEMINI_BASE_URL": url,
-        "OPENAI_BASE_URL": url + "/v1",
-        "OPENAI_API_KEY": "test-env-key",
-    })
+    env.update(
+        {
+            "LOCALAIK_URL": url,
+            "GOOGLE_GEMINI_BASE_URL": url,
+            "OPENAI_BASE_URL": url + "/v1",
+            "OPENAI_API_KEY": "test-env-key",
+        }
+    )
     return env
 
 
@@ -74,19 +76,28 @@ def access_lines(server: LocalaikProcess, start: int) -> list[str]:
     return [line for line in server.log()[start:].splitlines() if "localaik.access" in line]
 
 
-def run_script(script: str, server: LocalaikProcess, fake: FakeLlama,
-               expected_log_lines: int) -> ScriptRun:
+def run_script(
+    script: str, server: LocalaikProcess, fake: FakeLlama, expected_log_lines: int
+) -> ScriptRun:
     require_js_sdks()
     fake.reset()
     log_start = len(server.log())
     try:
-        done = subprocess.run(["node", str(JS_DIR / script)], env=script_env(server.url),
-                              capture_output=True, text=True, timeout=SCRIPT_TIMEOUT, check=False)
+        done = subprocess.run(
+            ["node", str(JS_DIR / script)],
+            env=script_env(server.url),
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"node {script} did not finish in {SCRIPT_TIMEOUT} s; stderr:\n{exc.stderr}")
     if done.returncode != 0:
-        pytest.fail(f"node {script} exited {done.returncode}\nstdout:\n{done.stdout}\n"
-                    f"stderr:\n{done.stderr}")
+        pytest.fail(
+            f"node {script} exited {done.returncode}\nstdout:\n{done.stdout}\n"
+            f"stderr:\n{done.stderr}"
+        )
     try:
         results = json.loads(done.stdout)
     except ValueError:
@@ -165,7 +176,8 @@ def test_gemini_js_upstream_received_translated_requests(gemini_run: ScriptRun) 
 
     assert [r["path"] for r in requests] == ["/v1/chat/completions"] * len(expected_prompts)
     assert [r["body"]["messages"] for r in requests] == [
-        [{"role": "user", "content": prompt}] for prompt in expected_prompts]
+        [{"role": "user", "content": prompt}] for prompt in expected_prompts
+    ]
     assert [r["body"].get("stream", False) for r in requests] == [False, True] * 3
     for request in requests:
         assert request["body"]["model"] == "localaik"
@@ -213,8 +225,13 @@ def test_openai_js_upstream_received_the_body_unchanged(openai_run: ScriptRun) -
     expected = []
     for model, prompt in OPENAI_VARIANTS.values():
         expected.append({"model": model, "messages": [{"role": "user", "content": prompt}]})
-        expected.append({"model": model, "stream": True,
-                         "messages": [{"role": "user", "content": prompt + " (stream)"}]})
+        expected.append(
+            {
+                "model": model,
+                "stream": True,
+                "messages": [{"role": "user", "content": prompt + " (stream)"}],
+            }
+        )
 
     assert [r["path"] for r in requests] == ["/v1/chat/completions"] * len(expected)
     assert [r["body"] for r in requests] == expected

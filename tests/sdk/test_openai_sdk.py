@@ -52,8 +52,7 @@ def sdk(localaik_url: str) -> Iterator[OpenAI]:
 @pytest.fixture()
 async def async_sdk(localaik_url: str) -> AsyncIterator[AsyncOpenAI]:
     """The async OpenAI client pointed at localaik, without retries."""
-    async with AsyncOpenAI(api_key="test", base_url=localaik_url + "/v1",
-                           max_retries=0) as client:
+    async with AsyncOpenAI(api_key="test", base_url=localaik_url + "/v1", max_retries=0) as client:
         yield client
 
 
@@ -78,8 +77,9 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]
 # --------------------------------------------------------------------------- chat completions
 
 
-def test_chat_create_echoes_and_forwards_the_body_unchanged(sdk: OpenAI,
-                                                            fake_llama: FakeLlama) -> None:
+def test_chat_create_echoes_and_forwards_the_body_unchanged(
+    sdk: OpenAI, fake_llama: FakeLlama
+) -> None:
     answer = sdk.chat.completions.create(model=MODEL, messages=user("Hello there"))
 
     assert answer.object == "chat.completion"
@@ -95,8 +95,9 @@ def test_chat_create_echoes_and_forwards_the_body_unchanged(sdk: OpenAI,
         assert header not in received["headers"]
 
 
-def test_chat_create_with_env_base_url_and_key(localaik_url: str, fake_llama: FakeLlama,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_create_with_env_base_url_and_key(
+    localaik_url: str, fake_llama: FakeLlama, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", localaik_url + "/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "env-key")
     answer = OpenAI(max_retries=0).chat.completions.create(model=MODEL, messages=user("via env"))
@@ -107,8 +108,10 @@ def test_chat_create_with_env_base_url_and_key(localaik_url: str, fake_llama: Fa
 
 
 def test_system_message(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    messages: list[Any] = [{"role": "system", "content": "Be brief."},
-                           {"role": "user", "content": "Hi"}]
+    messages: list[Any] = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+    ]
     answer = sdk.chat.completions.create(model=MODEL, messages=messages)
 
     assert answer.choices[0].message.content == "[sys] Echo: Hi"
@@ -116,8 +119,9 @@ def test_system_message(sdk: OpenAI, fake_llama: FakeLlama) -> None:
 
 
 def test_stream_chunks_join_to_the_echo(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    chunks = list(sdk.chat.completions.create(model=MODEL, messages=user("stream me please"),
-                                                 stream=True))
+    chunks = list(
+        sdk.chat.completions.create(model=MODEL, messages=user("stream me please"), stream=True)
+    )
 
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Echo: stream me please"
@@ -140,11 +144,15 @@ def test_stream_ends_with_done_on_the_wire(localaik_url: str, fake_llama: FakeLl
     assert all(event.startswith("data: ") for event in events)
 
 
-def test_stream_include_usage_gives_a_final_usage_chunk(sdk: OpenAI,
-                                                        fake_llama: FakeLlama) -> None:
-    chunks = list(sdk.chat.completions.create(
-        model=MODEL, messages=user("count me"), stream=True,
-        stream_options={"include_usage": True}))
+def test_stream_include_usage_gives_a_final_usage_chunk(sdk: OpenAI, fake_llama: FakeLlama) -> None:
+    chunks = list(
+        sdk.chat.completions.create(
+            model=MODEL,
+            messages=user("count me"),
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
 
     final = chunks[-1]
     assert final.choices == []
@@ -168,8 +176,9 @@ def test_stream_helper_final_completion(sdk: OpenAI, fake_llama: FakeLlama) -> N
 
 
 def test_parse_with_pydantic_model(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    answer = sdk.chat.completions.parse(model=MODEL, messages=user("Who is Ada?"),
-                                           response_format=Person)
+    answer = sdk.chat.completions.parse(
+        model=MODEL, messages=user("Who is Ada?"), response_format=Person
+    )
 
     parsed = answer.choices[0].message.parsed
     assert isinstance(parsed, Person)
@@ -181,16 +190,18 @@ def test_parse_with_pydantic_model(sdk: OpenAI, fake_llama: FakeLlama) -> None:
 
 
 def test_json_object_response_format(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    answer = sdk.chat.completions.create(model=MODEL, messages=user("as json"),
-                                            response_format={"type": "json_object"})
+    answer = sdk.chat.completions.create(
+        model=MODEL, messages=user("as json"), response_format={"type": "json_object"}
+    )
 
     assert json.loads(answer.choices[0].message.content or "") == {"answer": "Echo: as json"}
     assert chat_requests(fake_llama)[0]["body"]["response_format"] == {"type": "json_object"}
 
 
 def test_tool_call(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    answer = sdk.chat.completions.create(model=MODEL, messages=user("Weather in Oslo?"),
-                                            tools=[WEATHER_TOOL])  # type: ignore[list-item]
+    answer = sdk.chat.completions.create(
+        model=MODEL, messages=user("Weather in Oslo?"), tools=[WEATHER_TOOL]
+    )  # type: ignore[list-item]
 
     choice = answer.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -203,12 +214,15 @@ def test_tool_call(sdk: OpenAI, fake_llama: FakeLlama) -> None:
     assert chat_requests(fake_llama)[0]["body"]["tools"] == [WEATHER_TOOL]
 
 
-def test_streamed_tool_call_fragments_are_joined_by_the_helper(sdk: OpenAI,
-                                                               fake_llama: FakeLlama) -> None:
-    with sdk.chat.completions.stream(model=MODEL, messages=user("Weather in Oslo?"),
-                                        tools=[WEATHER_TOOL]) as stream:  # type: ignore[list-item]
-        fragments = [e.arguments_delta for e in stream
-                     if e.type == "tool_calls.function.arguments.delta"]
+def test_streamed_tool_call_fragments_are_joined_by_the_helper(
+    sdk: OpenAI, fake_llama: FakeLlama
+) -> None:
+    with sdk.chat.completions.stream(
+        model=MODEL, messages=user("Weather in Oslo?"), tools=[WEATHER_TOOL]
+    ) as stream:  # type: ignore[list-item]
+        fragments = [
+            e.arguments_delta for e in stream if e.type == "tool_calls.function.arguments.delta"
+        ]
         final = stream.get_final_completion()
 
     assert len(fragments) > 1
@@ -244,8 +258,9 @@ def test_legacy_completion(sdk: OpenAI, fake_llama: FakeLlama) -> None:
 
 
 def test_legacy_completion_stream(sdk: OpenAI, fake_llama: FakeLlama) -> None:
-    chunks = list(sdk.completions.create(model="gpt-3.5-turbo-instruct",
-                                            prompt="Stream this", stream=True))
+    chunks = list(
+        sdk.completions.create(model="gpt-3.5-turbo-instruct", prompt="Stream this", stream=True)
+    )
 
     assert len(chunks) > 1
     assert "".join(c.choices[0].text for c in chunks if c.choices) == "Echo: Stream this"
@@ -269,8 +284,9 @@ def test_models_retrieve_echoes_the_id(sdk: OpenAI, fake_llama: FakeLlama) -> No
     assert model.object == "model"
 
 
-def test_models_route_shape_depends_on_gemini_headers(localaik_url: str,
-                                                      fake_llama: FakeLlama) -> None:
+def test_models_route_shape_depends_on_gemini_headers(
+    localaik_url: str, fake_llama: FakeLlama
+) -> None:
     gemini = httpx.get(localaik_url + "/v1/models", headers={"x-goog-api-key": "test"})
     plain = httpx.get(localaik_url + "/v1/models", headers={"authorization": "Bearer test"})
 
@@ -289,15 +305,18 @@ def test_models_route_shape_depends_on_gemini_headers(localaik_url: str,
 
 async def test_async_create_and_stream(async_sdk: AsyncOpenAI, fake_llama: FakeLlama) -> None:
     answer = await async_sdk.chat.completions.create(model=MODEL, messages=user("async hi"))
-    stream = await async_sdk.chat.completions.create(model=MODEL, messages=user("async stream"),
-                                                   stream=True)
+    stream = await async_sdk.chat.completions.create(
+        model=MODEL, messages=user("async stream"), stream=True
+    )
     chunks = [chunk async for chunk in stream]
 
     assert answer.choices[0].message.content == "Echo: async hi"
     assert answer.model == MODEL
     assert len(chunks) > 1
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == \
-        "Echo: async stream"
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == "Echo: async stream"
+    )
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
@@ -334,18 +353,19 @@ def test_upstream_error_on_stream_request(sdk: OpenAI, fake_llama: FakeLlama) ->
     assert caught.value.body["message"] == "fake error 400"
 
 
-def test_invalid_json_body_is_400_in_openai_shape(localaik_url: str,
-                                                  fake_llama: FakeLlama) -> None:
-    response = httpx.post(localaik_url + "/v1/chat/completions", content=b'{"model": "x", ',
-                          headers={"content-type": "application/json"})
+def test_invalid_json_body_is_400_in_openai_shape(localaik_url: str, fake_llama: FakeLlama) -> None:
+    response = httpx.post(
+        localaik_url + "/v1/chat/completions",
+        content=b'{"model": "x", ',
+        headers={"content-type": "application/json"},
+    )
 
     error = assert_openai_error(response, 400)
     assert error["type"] == "invalid_request_error"
     assert fake_llama.requests() == []
 
 
-def test_missing_messages_is_400_in_openai_shape(localaik_url: str,
-                                                 fake_llama: FakeLlama) -> None:
+def test_missing_messages_is_400_in_openai_shape(localaik_url: str, fake_llama: FakeLlama) -> None:
     response = httpx.post(localaik_url + "/v1/chat/completions", json={"model": MODEL})
 
     error = assert_openai_error(response, 400)
@@ -354,8 +374,7 @@ def test_missing_messages_is_400_in_openai_shape(localaik_url: str,
     assert fake_llama.requests() == []
 
 
-def test_empty_messages_via_sdk_is_bad_request_error(sdk: OpenAI,
-                                                     fake_llama: FakeLlama) -> None:
+def test_empty_messages_via_sdk_is_bad_request_error(sdk: OpenAI, fake_llama: FakeLlama) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.chat.completions.create(model=MODEL, messages=[])
 
@@ -365,8 +384,9 @@ def test_empty_messages_via_sdk_is_bad_request_error(sdk: OpenAI,
     assert fake_llama.requests() == []
 
 
-def test_unknown_route_is_not_found_error(sdk: OpenAI, localaik_url: str,
-                                          fake_llama: FakeLlama) -> None:
+def test_unknown_route_is_not_found_error(
+    sdk: OpenAI, localaik_url: str, fake_llama: FakeLlama
+) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         sdk.post("/nope", cast_to=object, body={"model": MODEL})
     response = httpx.post(localaik_url + "/v1/nope", json={})
@@ -378,8 +398,9 @@ def test_unknown_route_is_not_found_error(sdk: OpenAI, localaik_url: str,
 
 
 def test_wrong_method_is_405_in_openai_shape(localaik_url: str, fake_llama: FakeLlama) -> None:
-    response = httpx.get(localaik_url + "/v1/chat/completions",
-                         headers={"authorization": "Bearer test"})
+    response = httpx.get(
+        localaik_url + "/v1/chat/completions", headers={"authorization": "Bearer test"}
+    )
 
     assert_openai_error(response, 405)
     assert "POST" in response.headers.get("allow", "")
@@ -388,8 +409,9 @@ def test_wrong_method_is_405_in_openai_shape(localaik_url: str, fake_llama: Fake
 
 def test_cut_mid_stream_raises_api_error(sdk: OpenAI, fake_llama: FakeLlama) -> None:
     received: list[str] = []
-    stream = sdk.chat.completions.create(model=MODEL, messages=user("long answer [[cut:3]]"),
-                                            stream=True)
+    stream = sdk.chat.completions.create(
+        model=MODEL, messages=user("long answer [[cut:3]]"), stream=True
+    )
     with pytest.raises(openai.APIError) as caught:
         for chunk in stream:
             if chunk.choices:
@@ -401,8 +423,10 @@ def test_cut_mid_stream_raises_api_error(sdk: OpenAI, fake_llama: FakeLlama) -> 
 
 
 def test_upstream_down_is_502_internal_server_error() -> None:
-    with LocalaikProcess({"LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server, \
-            OpenAI(api_key="test", base_url=server.url + "/v1", max_retries=0) as sdk:
+    with (
+        LocalaikProcess({"LK_UPSTREAM": "http://127.0.0.1:9/v1"}) as server,
+        OpenAI(api_key="test", base_url=server.url + "/v1", max_retries=0) as sdk,
+    ):
         with pytest.raises(openai.InternalServerError) as caught:
             sdk.chat.completions.create(model=MODEL, messages=user("anyone?"))
         with pytest.raises(openai.InternalServerError) as caught_stream:
@@ -416,12 +440,15 @@ def test_upstream_down_is_502_internal_server_error() -> None:
 
 def test_body_over_the_cap_is_413_in_openai_shape(fake_llama: FakeLlama) -> None:
     env = {"LK_UPSTREAM": fake_llama.url + "/v1", "LK_MAX_BODY_SIZE": "1KiB"}
-    with LocalaikProcess(env) as server, \
-            OpenAI(api_key="test", base_url=server.url + "/v1", max_retries=0) as sdk:
+    with (
+        LocalaikProcess(env) as server,
+        OpenAI(api_key="test", base_url=server.url + "/v1", max_retries=0) as sdk,
+    ):
         with pytest.raises(openai.APIStatusError) as caught:
             sdk.chat.completions.create(model=MODEL, messages=user("x" * 4096))
-        response = httpx.post(server.url + "/v1/chat/completions",
-                              json={"model": MODEL, "messages": user("x" * 4096)})
+        response = httpx.post(
+            server.url + "/v1/chat/completions", json={"model": MODEL, "messages": user("x" * 4096)}
+        )
         small = sdk.chat.completions.create(model=MODEL, messages=user("fits"))
 
     assert caught.value.status_code == 413

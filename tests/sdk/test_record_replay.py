@@ -67,22 +67,28 @@ WEATHER = types.FunctionDeclaration(
     description="Current weather for a city",
     parameters=types.Schema(
         type=types.Type.OBJECT,
-        properties={"city": types.Schema(type=types.Type.STRING),
-                    "days": types.Schema(type=types.Type.INTEGER)},
-        required=["city"]),
+        properties={
+            "city": types.Schema(type=types.Type.STRING),
+            "days": types.Schema(type=types.Type.INTEGER),
+        },
+        required=["city"],
+    ),
 )
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "Weather for a city",
-        "parameters": {"type": "object",
-                       "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                       "required": ["city", "days"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            "required": ["city", "days"],
+        },
     },
 }
-GEMINI_CONFIG = dict(temperature=0.2, top_p=0.9, top_k=40, max_output_tokens=64,
-                     stop_sequences=["END"], seed=7)
+GEMINI_CONFIG = dict(
+    temperature=0.2, top_p=0.9, top_k=40, max_output_tokens=64, stop_sequences=["END"], seed=7
+)
 
 # The raw requests of the byte-identity checks (recorded in the main scenario).
 RAW_GEMINI_PROMPT = "byte identity, gemini"
@@ -132,19 +138,31 @@ def is_failure(result: Any) -> bool:
     return isinstance(result, dict) and set(result) == {"raised", "message"}
 
 
-def gemini_client(url: str, version: str = "v1beta", headers: dict[str, str] | None = None,
-                  retry: types.HttpRetryOptions | None = None) -> genai.Client:
-    return genai.Client(api_key="test", http_options=types.HttpOptions(
-        base_url=url, api_version=version, headers=headers, retry_options=retry))
+def gemini_client(
+    url: str,
+    version: str = "v1beta",
+    headers: dict[str, str] | None = None,
+    retry: types.HttpRetryOptions | None = None,
+) -> genai.Client:
+    return genai.Client(
+        api_key="test",
+        http_options=types.HttpOptions(
+            base_url=url, api_version=version, headers=headers, retry_options=retry
+        ),
+    )
 
 
-def generate(url: str, contents: str, *, config: types.GenerateContentConfig | None = None,
-             headers: dict[str, str] | None = None) -> types.GenerateContentResponse:
+def generate(
+    url: str,
+    contents: str,
+    *,
+    config: types.GenerateContentConfig | None = None,
+    headers: dict[str, str] | None = None,
+) -> types.GenerateContentResponse:
     """One generateContent through a client of its own (closed afterwards)."""
     client = gemini_client(url, headers=headers)
     try:
-        return client.models.generate_content(model=GEMINI_MODEL, contents=contents,
-                                              config=config)
+        return client.models.generate_content(model=GEMINI_MODEL, contents=contents, config=config)
     finally:
         client.close()
 
@@ -210,10 +228,18 @@ def run_js(url: str, mode: str) -> dict[str, Any]:
         pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/js`")
     for package in ("@google/genai", "openai"):
         if not (JS_DIR / "node_modules" / package / "package.json").is_file():
-            pytest.fail(f"the JavaScript SDKs are not installed: run `npm ci --prefix tests/js` "
-                        f"({package} is missing)")
-    done = subprocess.run(["node", str(JS_SCRIPT), mode], env=node_env(url), capture_output=True,
-                          text=True, timeout=SCRIPT_TIMEOUT, check=False)
+            pytest.fail(
+                f"the JavaScript SDKs are not installed: run `npm ci --prefix tests/js` "
+                f"({package} is missing)"
+            )
+    done = subprocess.run(
+        ["node", str(JS_SCRIPT), mode],
+        env=node_env(url),
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT,
+        check=False,
+    )
     if done.returncode != 0:
         return {"raised": "node", "message": f"exit {done.returncode}: {done.stderr[-3000:]}"}
     return json.loads(done.stdout)  # type: ignore[no-any-return]
@@ -238,14 +264,21 @@ class Serve(LocalaikProcess):
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localaik", "serve", "--port", "0", *args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=environ, cwd=cwd)
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=environ,
+            cwd=cwd,
+        )
         self.url = self._wait_listening()
 
 
 def bare_environ(**extra: str) -> dict[str, str]:
     """The test's environment without any LK_* setting and without CI."""
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("LK_", *FOREIGN_ENV_PREFIXES)) and k != "CI"}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LK_", *FOREIGN_ENV_PREFIXES)) and k != "CI"
+    }
     environ.update(extra)
     return environ
 
@@ -274,51 +307,83 @@ def gemini_sync_steps(client: genai.Client, version: str) -> dict[str, Callable[
 
     def structured() -> Any:
         response = models.generate_content(
-            model=GEMINI_MODEL, contents=say("a person"),
-            config=types.GenerateContentConfig(response_mime_type="application/json",
-                                               response_schema=Person))
+            model=GEMINI_MODEL,
+            contents=say("a person"),
+            config=types.GenerateContentConfig(
+                response_mime_type="application/json", response_schema=Person
+            ),
+        )
         assert isinstance(response.parsed, Person), response.parsed
         return {"response": dump(response), "parsed": response.parsed.model_dump()}
 
     def enum_output() -> Any:
         response = models.generate_content(
-            model=GEMINI_MODEL, contents=say("a colour"),
-            config=types.GenerateContentConfig(response_mime_type="text/x.enum",
-                                               response_schema=Colour))
+            model=GEMINI_MODEL,
+            contents=say("a colour"),
+            config=types.GenerateContentConfig(
+                response_mime_type="text/x.enum", response_schema=Colour
+            ),
+        )
         return {"response": dump(response), "parsed": repr(response.parsed)}
 
     def afc() -> Any:
         get_weather, seen = weather_tool()
         response = models.generate_content(
-            model=GEMINI_MODEL, contents=say("weather in Paris?"),
-            config=types.GenerateContentConfig(tools=[get_weather]))
+            model=GEMINI_MODEL,
+            contents=say("weather in Paris?"),
+            config=types.GenerateContentConfig(tools=[get_weather]),
+        )
         return {"response": dump(response), "calls": seen}
 
     return {
         "text": lambda: dump(models.generate_content(model=GEMINI_MODEL, contents=say("hello"))),
-        "system": lambda: dump(models.generate_content(
-            model=GEMINI_MODEL, contents=say("hello"),
-            config=types.GenerateContentConfig(system_instruction="You are terse."))),
-        "config": lambda: dump(models.generate_content(
-            model=GEMINI_MODEL, contents=say("configured"),
-            config=types.GenerateContentConfig(**GEMINI_CONFIG))),
+        "system": lambda: dump(
+            models.generate_content(
+                model=GEMINI_MODEL,
+                contents=say("hello"),
+                config=types.GenerateContentConfig(system_instruction="You are terse."),
+            )
+        ),
+        "config": lambda: dump(
+            models.generate_content(
+                model=GEMINI_MODEL,
+                contents=say("configured"),
+                config=types.GenerateContentConfig(**GEMINI_CONFIG),
+            )
+        ),
         "structured": structured,
         "enum": enum_output,
-        "function_call": lambda: dump(models.generate_content(
-            model=GEMINI_MODEL, contents=say("weather in Oslo?"),
-            config=types.GenerateContentConfig(
-                tools=[types.Tool(function_declarations=[WEATHER])],
-                automatic_function_calling=NO_AFC))),
+        "function_call": lambda: dump(
+            models.generate_content(
+                model=GEMINI_MODEL,
+                contents=say("weather in Oslo?"),
+                config=types.GenerateContentConfig(
+                    tools=[types.Tool(function_declarations=[WEATHER])],
+                    automatic_function_calling=NO_AFC,
+                ),
+            )
+        ),
         "afc": afc,
-        "stream_text": lambda: [dump(chunk) for chunk in models.generate_content_stream(
-            model=GEMINI_MODEL, contents=say("stream me please"))],
-        "stream_tools": lambda: [dump(chunk) for chunk in models.generate_content_stream(
-            model=GEMINI_MODEL, contents=say("stream a call"),
-            config=types.GenerateContentConfig(
-                tools=[types.Tool(function_declarations=[WEATHER])],
-                automatic_function_calling=NO_AFC))],
-        "count_tokens": lambda: dump(models.count_tokens(
-            model=GEMINI_MODEL, contents=say("one two three four"))),
+        "stream_text": lambda: [
+            dump(chunk)
+            for chunk in models.generate_content_stream(
+                model=GEMINI_MODEL, contents=say("stream me please")
+            )
+        ],
+        "stream_tools": lambda: [
+            dump(chunk)
+            for chunk in models.generate_content_stream(
+                model=GEMINI_MODEL,
+                contents=say("stream a call"),
+                config=types.GenerateContentConfig(
+                    tools=[types.Tool(function_declarations=[WEATHER])],
+                    automatic_function_calling=NO_AFC,
+                ),
+            )
+        ],
+        "count_tokens": lambda: dump(
+            models.count_tokens(model=GEMINI_MODEL, contents=say("one two three four"))
+        ),
         "models_list": lambda: [dump(model) for model in models.list()],
         "models_get": lambda: dump(models.get(model=GEMINI_MODEL)),
     }
@@ -333,31 +398,40 @@ async def gemini_async_steps(url: str, version: str, results: dict[str, Any]) ->
         return dump(await aio.models.generate_content(model=GEMINI_MODEL, contents=say("hello")))
 
     async def stream_text() -> Any:
-        stream = await aio.models.generate_content_stream(model=GEMINI_MODEL,
-                                                          contents=say("stream"))
+        stream = await aio.models.generate_content_stream(
+            model=GEMINI_MODEL, contents=say("stream")
+        )
         return [dump(chunk) async for chunk in stream]
 
     async def stream_tools() -> Any:
         stream = await aio.models.generate_content_stream(
-            model=GEMINI_MODEL, contents=say("stream a call"),
+            model=GEMINI_MODEL,
+            contents=say("stream a call"),
             config=types.GenerateContentConfig(
                 tools=[types.Tool(function_declarations=[WEATHER])],
-                automatic_function_calling=NO_AFC))
+                automatic_function_calling=NO_AFC,
+            ),
+        )
         return [dump(chunk) async for chunk in stream]
 
     async def structured() -> Any:
         response = await aio.models.generate_content(
-            model=GEMINI_MODEL, contents=say("a person"),
-            config=types.GenerateContentConfig(response_mime_type="application/json",
-                                               response_schema=Person))
+            model=GEMINI_MODEL,
+            contents=say("a person"),
+            config=types.GenerateContentConfig(
+                response_mime_type="application/json", response_schema=Person
+            ),
+        )
         assert isinstance(response.parsed, Person), response.parsed
         return {"response": dump(response), "parsed": response.parsed.model_dump()}
 
     async def afc() -> Any:
         get_weather, seen = weather_tool()
         response = await aio.models.generate_content(
-            model=GEMINI_MODEL, contents=say("weather in Rome?"),
-            config=types.GenerateContentConfig(tools=[get_weather]))
+            model=GEMINI_MODEL,
+            contents=say("weather in Rome?"),
+            config=types.GenerateContentConfig(tools=[get_weather]),
+        )
         return {"response": dump(response), "calls": seen}
 
     async def count_tokens() -> Any:
@@ -369,9 +443,16 @@ async def gemini_async_steps(url: str, version: str, results: dict[str, Any]) ->
     async def models_list() -> Any:
         return [dump(model) async for model in await aio.models.list()]
 
-    steps = {"text": text, "stream_text": stream_text, "stream_tools": stream_tools,
-             "structured": structured, "afc": afc, "count_tokens": count_tokens,
-             "models_get": models_get, "models_list": models_list}
+    steps = {
+        "text": text,
+        "stream_text": stream_text,
+        "stream_tools": stream_tools,
+        "structured": structured,
+        "afc": afc,
+        "count_tokens": count_tokens,
+        "models_get": models_get,
+        "models_list": models_list,
+    }
     try:
         for name, step in steps.items():
             try:
@@ -386,29 +467,53 @@ async def gemini_async_steps(url: str, version: str, results: dict[str, Any]) ->
 def openai_sync_steps(client: OpenAI) -> dict[str, Callable[[], Any]]:
     def parse() -> Any:
         answer = client.chat.completions.parse(
-            model=OPENAI_MODEL, messages=user("Who is Ada?"), response_format=Person)
+            model=OPENAI_MODEL, messages=user("Who is Ada?"), response_format=Person
+        )
         parsed = answer.choices[0].message.parsed
         assert isinstance(parsed, Person), parsed
         return {"answer": dump(answer), "parsed": parsed.model_dump()}
 
     return {
-        "chat": lambda: dump(client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("Hello there"))),
-        "chat_options": lambda: dump(client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("Hello with options"), temperature=0.5,
-            max_tokens=50, seed=3, n=2)),
-        "stream": lambda: [dump(chunk) for chunk in client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("stream me please"), stream=True,
-            stream_options={"include_usage": True})],
+        "chat": lambda: dump(
+            client.chat.completions.create(model=OPENAI_MODEL, messages=user("Hello there"))
+        ),
+        "chat_options": lambda: dump(
+            client.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=user("Hello with options"),
+                temperature=0.5,
+                max_tokens=50,
+                seed=3,
+                n=2,
+            )
+        ),
+        "stream": lambda: [
+            dump(chunk)
+            for chunk in client.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=user("stream me please"),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        ],
         "parse": parse,
-        "tools": lambda: dump(client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("Weather in Oslo?"),
-            tools=[WEATHER_TOOL])),  # type: ignore[list-item]
-        "stream_tools": lambda: [dump(chunk) for chunk in client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("Weather in Lima?"), tools=[WEATHER_TOOL],
-            stream=True)],  # type: ignore[call-overload]
-        "completions": lambda: dump(client.completions.create(
-            model=COMPLETION_MODEL, prompt="Say this")),
+        "tools": lambda: dump(
+            client.chat.completions.create(
+                model=OPENAI_MODEL, messages=user("Weather in Oslo?"), tools=[WEATHER_TOOL]
+            )
+        ),  # type: ignore[list-item]
+        "stream_tools": lambda: [
+            dump(chunk)
+            for chunk in client.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=user("Weather in Lima?"),
+                tools=[WEATHER_TOOL],
+                stream=True,
+            )
+        ],  # type: ignore[call-overload]
+        "completions": lambda: dump(
+            client.completions.create(model=COMPLETION_MODEL, prompt="Say this")
+        ),
         "models_list": lambda: [dump(model) for model in client.models.list()],
         "models_retrieve": lambda: dump(client.models.retrieve(OPENAI_MODEL)),
     }
@@ -417,14 +522,18 @@ def openai_sync_steps(client: OpenAI) -> dict[str, Callable[[], Any]]:
 async def openai_async_steps(url: str, results: dict[str, Any]) -> None:
     async with AsyncOpenAI(api_key="test", base_url=url + "/v1", max_retries=0) as client:
         try:
-            results["openai.aio.chat"] = dump(await client.chat.completions.create(
-                model=OPENAI_MODEL, messages=user("async hi")))
+            results["openai.aio.chat"] = dump(
+                await client.chat.completions.create(model=OPENAI_MODEL, messages=user("async hi"))
+            )
         except Exception as exc:  # noqa: BLE001
             results["openai.aio.chat"] = failure(exc)
         try:
             stream = await client.chat.completions.create(
-                model=OPENAI_MODEL, messages=user("async stream"), stream=True,
-                stream_options={"include_usage": True})
+                model=OPENAI_MODEL,
+                messages=user("async stream"),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
             results["openai.aio.stream"] = [dump(chunk) async for chunk in stream]
         except Exception as exc:  # noqa: BLE001
             results["openai.aio.stream"] = failure(exc)
@@ -435,8 +544,11 @@ def raw_gemini_url(url: str) -> str:
 
 
 RAW_GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": RAW_GEMINI_PROMPT}]}]}
-RAW_OPENAI_BODY = {"model": OPENAI_MODEL, "stream": True,
-                   "messages": [{"role": "user", "content": RAW_OPENAI_PROMPT}]}
+RAW_OPENAI_BODY = {
+    "model": OPENAI_MODEL,
+    "stream": True,
+    "messages": [{"role": "user", "content": RAW_OPENAI_PROMPT}],
+}
 
 
 def raw_steps(url: str) -> dict[str, Callable[[], Any]]:
@@ -444,9 +556,11 @@ def raw_steps(url: str) -> dict[str, Callable[[], Any]]:
 
     def post(target: str, body: Any, **params: str) -> dict[str, Any]:
         response = httpx.post(target, params=params, json=body, timeout=20)
-        return {"status": response.status_code,
-                "content_type": response.headers.get("content-type"),
-                "body": response.content.decode("utf-8", errors="replace")}
+        return {
+            "status": response.status_code,
+            "content_type": response.headers.get("content-type"),
+            "body": response.content.decode("utf-8", errors="replace"),
+        }
 
     return {
         # sse first: it records; the JSON array must then come from that same recording
@@ -491,12 +605,41 @@ def run_scenario(url: str) -> dict[str, Any]:
 
 
 JS_STEPS = ("gemini.generate", "gemini.stream", "openai.chat", "openai.stream")
-GEMINI_SYNC_STEPS = ("text", "system", "config", "structured", "enum", "function_call", "afc",
-                     "stream_text", "stream_tools", "count_tokens", "models_list", "models_get")
-GEMINI_ASYNC_STEPS = ("text", "stream_text", "stream_tools", "structured", "afc", "count_tokens",
-                      "models_get", "models_list")
-OPENAI_SYNC_STEPS = ("chat", "chat_options", "stream", "parse", "tools", "stream_tools",
-                     "completions", "models_list", "models_retrieve")
+GEMINI_SYNC_STEPS = (
+    "text",
+    "system",
+    "config",
+    "structured",
+    "enum",
+    "function_call",
+    "afc",
+    "stream_text",
+    "stream_tools",
+    "count_tokens",
+    "models_list",
+    "models_get",
+)
+GEMINI_ASYNC_STEPS = (
+    "text",
+    "stream_text",
+    "stream_tools",
+    "structured",
+    "afc",
+    "count_tokens",
+    "models_get",
+    "models_list",
+)
+OPENAI_SYNC_STEPS = (
+    "chat",
+    "chat_options",
+    "stream",
+    "parse",
+    "tools",
+    "stream_tools",
+    "completions",
+    "models_list",
+    "models_retrieve",
+)
 RAW_STEPS = ("gemini_sse", "gemini_array", "openai_sse")
 STEPS = (
     [f"genai.{v}.{name}" for v in API_VERSIONS for name in GEMINI_SYNC_STEPS]
@@ -512,12 +655,12 @@ STEPS = (
 class Main:
     cassette: Path
     recorded: dict[str, Any]
-    recorder_requests: list[dict[str, Any]]   # what the first fake received while recording
+    recorder_requests: list[dict[str, Any]]  # what the first fake received while recording
     recorder_stopped: bool
-    replayed_dead: dict[str, Any]             # replay, upstream where nothing listens
-    replayed_witness: dict[str, Any]          # replay, upstream a second fake
-    replay: LocalaikProcess                   # the second replay server, still running
-    witness: FakeLlama                        # its upstream: must never receive a request
+    replayed_dead: dict[str, Any]  # replay, upstream where nothing listens
+    replayed_witness: dict[str, Any]  # replay, upstream a second fake
+    replay: LocalaikProcess  # the second replay server, still running
+    witness: FakeLlama  # its upstream: must never receive a request
     dead_server_log: str
 
 
@@ -543,8 +686,17 @@ def main(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Main]:
         raise
     try:
         replayed_witness = run_scenario(replay.url)
-        yield Main(cassette, recorded, recorder_requests, recorder_stopped, replayed_dead,
-                   replayed_witness, replay, witness, dead_server_log=dead.log())
+        yield Main(
+            cassette,
+            recorded,
+            recorder_requests,
+            recorder_stopped,
+            replayed_dead,
+            replayed_witness,
+            replay,
+            witness,
+            dead_server_log=dead.log(),
+        )
     finally:
         replay.stop()
         witness.stop()
@@ -571,12 +723,17 @@ def test_recorded_results_are_real_answers(main: Main) -> None:
     results = main.recorded
     for version in API_VERSIONS:
         text = results[f"genai.{version}.text"]
-        assert text["candidates"][0]["content"]["parts"][0]["text"] == \
-            f"Echo: {gemini_prompt(version, 'hello')}"
+        assert (
+            text["candidates"][0]["content"]["parts"][0]["text"]
+            == f"Echo: {gemini_prompt(version, 'hello')}"
+        )
         assert text["usage_metadata"]["total_token_count"] > 0
         assert text["response_id"]
-        assert results[f"genai.{version}.structured"]["parsed"] == \
-            {"name": "text", "age": 1, "tags": ["text"]}
+        assert results[f"genai.{version}.structured"]["parsed"] == {
+            "name": "text",
+            "age": 1,
+            "tags": ["text"],
+        }
         assert results[f"genai.{version}.enum"]["parsed"] == repr(Colour.RED)
         assert results[f"genai.{version}.afc"]["calls"] == ["text"]
         afc_text = results[f"genai.{version}.afc"]["response"]["candidates"][0]["content"]
@@ -584,10 +741,12 @@ def test_recorded_results_are_real_answers(main: Main) -> None:
         call = results[f"genai.{version}.function_call"]["candidates"][0]["content"]["parts"][0]
         assert call["function_call"]["name"] == "get_weather"
         assert len(results[f"genai.{version}.stream_text"]) > 2
-        tool_calls = [part["function_call"]["name"]
-                      for chunk in results[f"genai.{version}.stream_tools"]
-                      for part in (chunk["candidates"] or [{}])[0].get("content", {})
-                      .get("parts") or [] if part.get("function_call")]
+        tool_calls = [
+            part["function_call"]["name"]
+            for chunk in results[f"genai.{version}.stream_tools"]
+            for part in (chunk["candidates"] or [{}])[0].get("content", {}).get("parts") or []
+            if part.get("function_call")
+        ]
         assert tool_calls == ["get_weather"], tool_calls
         assert results[f"genai.{version}.count_tokens"]["total_tokens"] == 5
         assert "models/fake-model" in [m["name"] for m in results[f"genai.{version}.models_list"]]
@@ -602,8 +761,10 @@ def test_recorded_results_are_real_answers(main: Main) -> None:
     assert results["raw.gemini_sse"]["content_type"].startswith("text/event-stream")
     assert results["raw.gemini_array"]["content_type"].startswith("application/json")
     assert results["raw.openai_sse"]["body"].rstrip().endswith("data: [DONE]")
-    assert results["js.gemini.generate"]["candidates"][0]["content"]["parts"][0]["text"] == \
-        "[sys] Echo: Hello from JS record"
+    assert (
+        results["js.gemini.generate"]["candidates"][0]["content"]["parts"][0]["text"]
+        == "[sys] Echo: Hello from JS record"
+    )
     assert len(results["js.openai.stream"]) > 2
     assert results["js.openai.stream"][-1]["usage"]["total_tokens"] > 0
 
@@ -644,13 +805,15 @@ def test_gemini_sse_and_json_array_share_one_recording(main: Main) -> None:
     recordings = [s for s in summaries(main.cassette) if RAW_GEMINI_PROMPT in s.request]
     assert len(recordings) == 1, recordings
     assert recordings[0].stream and recordings[0].operation == "generateContent"
-    forwarded = [r for r in main.recorder_requests
-                 if RAW_GEMINI_PROMPT in json.dumps(r.get("body"))]
+    forwarded = [
+        r for r in main.recorder_requests if RAW_GEMINI_PROMPT in json.dumps(r.get("body"))
+    ]
     assert len(forwarded) == 1  # the array form was a hit even while recording
 
     sse = main.recorded["raw.gemini_sse"]["body"]
-    events = [json.loads(frame.removeprefix("data: "))
-              for frame in sse.split("\r\n\r\n") if frame.strip()]
+    events = [
+        json.loads(frame.removeprefix("data: ")) for frame in sse.split("\r\n\r\n") if frame.strip()
+    ]
     assert json.loads(main.recorded["raw.gemini_array"]["body"]) == events
 
 
@@ -668,10 +831,13 @@ def assert_names_the_miss(message: str, cassette: Path, path: str) -> None:
 def test_gemini_miss_on_changed_text(main: Main) -> None:
     retry = types.HttpRetryOptions(attempts=3, initial_delay=0.01)  # retries on: 404 is not one
     offset = len(main.replay.log())
-    with gemini_client(main.replay.url, "v1beta", retry=retry) as client, \
-            pytest.raises(errors.ClientError) as caught:
-        client.models.generate_content(model=GEMINI_MODEL,
-                                       contents=gemini_prompt("v1beta", "hello") + "!")
+    with (
+        gemini_client(main.replay.url, "v1beta", retry=retry) as client,
+        pytest.raises(errors.ClientError) as caught,
+    ):
+        client.models.generate_content(
+            model=GEMINI_MODEL, contents=gemini_prompt("v1beta", "hello") + "!"
+        )
     assert caught.value.code == 404
     assert caught.value.status == "NOT_FOUND"
     assert_names_the_miss(caught.value.message or "", main.cassette, "contents[0].parts[0].text")
@@ -682,15 +848,18 @@ def test_gemini_miss_on_changed_text(main: Main) -> None:
 
 def test_gemini_miss_on_changed_config(main: Main) -> None:
     offset = len(main.replay.log())
-    with gemini_client(main.replay.url, "v1") as client, \
-            pytest.raises(errors.ClientError) as caught:
+    with (
+        gemini_client(main.replay.url, "v1") as client,
+        pytest.raises(errors.ClientError) as caught,
+    ):
         client.models.generate_content(
-            model=GEMINI_MODEL, contents=gemini_prompt("v1", "configured"),
-            config=types.GenerateContentConfig(**{**GEMINI_CONFIG, "temperature": 0.3}))
+            model=GEMINI_MODEL,
+            contents=gemini_prompt("v1", "configured"),
+            config=types.GenerateContentConfig(**{**GEMINI_CONFIG, "temperature": 0.3}),
+        )
     assert caught.value.code == 404
     assert caught.value.status == "NOT_FOUND"
-    assert_names_the_miss(caught.value.message or "", main.cassette,
-                          "generationConfig.temperature")
+    assert_names_the_miss(caught.value.message or "", main.cassette, "generationConfig.temperature")
     assert len(settled_access_lines(main.replay, offset, 1)) == 1
     assert main.witness.requests() == []
 
@@ -701,7 +870,8 @@ async def test_gemini_async_stream_miss(main: Main) -> None:
     try:
         with pytest.raises(errors.ClientError) as caught:
             stream = await client.aio.models.generate_content_stream(
-                model=GEMINI_MODEL, contents=gemini_prompt("v1beta", "async stream?"))
+                model=GEMINI_MODEL, contents=gemini_prompt("v1beta", "async stream?")
+            )
             async for _ in stream:
                 pass
     finally:
@@ -712,18 +882,23 @@ async def test_gemini_async_stream_miss(main: Main) -> None:
     assert len(settled_access_lines(main.replay, offset, 1)) == 1
 
 
-@pytest.mark.parametrize(("change", "path"), [
-    ({"messages": user("Hello there!")}, "messages[0].content"),
-    ({"temperature": 0.3}, "temperature"),
-])
-def test_openai_miss_is_not_found_and_not_retried(main: Main, change: dict[str, Any],
-                                                 path: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"messages": user("Hello there!")}, "messages[0].content"),
+        ({"temperature": 0.3}, "temperature"),
+    ],
+)
+def test_openai_miss_is_not_found_and_not_retried(
+    main: Main, change: dict[str, Any], path: str
+) -> None:
     client = OpenAI(api_key="test", base_url=main.replay.url + "/v1")  # default max_retries=2
     assert client.max_retries == 2
     offset = len(main.replay.log())
     with pytest.raises(openai.NotFoundError) as caught:
-        client.chat.completions.create(**{"model": OPENAI_MODEL,
-                                          "messages": user("Hello there"), **change})
+        client.chat.completions.create(
+            **{"model": OPENAI_MODEL, "messages": user("Hello there"), **change}
+        )
     assert caught.value.status_code == 404
     body = caught.value.body
     assert isinstance(body, dict)
@@ -737,11 +912,15 @@ def test_openai_stream_miss_raises_before_any_chunk(main: Main) -> None:
     client = OpenAI(api_key="test", base_url=main.replay.url + "/v1")
     offset = len(main.replay.log())
     with pytest.raises(openai.NotFoundError) as caught:
-        for _ in client.chat.completions.create(model=OPENAI_MODEL, stream=True,
-                                                messages=user("stream me please!")):
+        for _ in client.chat.completions.create(
+            model=OPENAI_MODEL, stream=True, messages=user("stream me please!")
+        ):
             pass
-    assert_names_the_miss(str(caught.value.body.get("message")),  # type: ignore[union-attr]
-                          main.cassette, "messages[0].content")
+    assert_names_the_miss(
+        str(caught.value.body.get("message")),  # type: ignore[union-attr]
+        main.cassette,
+        "messages[0].content",
+    )
     assert len(settled_access_lines(main.replay, offset, 1)) == 1
 
 
@@ -754,8 +933,10 @@ def test_js_sdks_raise_on_a_miss_after_one_request(main: Main) -> None:
         assert outcome["raised"] is True, outcome
         assert outcome["status"] == 404, outcome
         assert "replay miss" in outcome["message"]
-        assert "messages[0].content" in outcome["message"] or \
-            "contents[0].parts[0].text" in outcome["message"]
+        assert (
+            "messages[0].content" in outcome["message"]
+            or "contents[0].parts[0].text" in outcome["message"]
+        )
     lines = settled_access_lines(main.replay, offset, 2)
     assert [line.split()[1:5] for line in lines] == [
         ["gemini", "POST", f"/v1beta/models/{GEMINI_MODEL}:generateContent", "404"],
@@ -785,8 +966,9 @@ def test_serve_mode_flag_replays_with_no_model_and_no_network(main: Main, tmp_pa
 
 
 @pytest.mark.parametrize(("ci", "mode"), [("true", "replay"), (None, "record")])
-def test_default_mode_follows_ci(tmp_path: Path, fake_llama: FakeLlama, ci: str | None,
-                                 mode: str) -> None:
+def test_default_mode_follows_ci(
+    tmp_path: Path, fake_llama: FakeLlama, ci: str | None, mode: str
+) -> None:
     environ = bare_environ(LK_UPSTREAM=fake_llama.url + "/v1")
     if ci is not None:
         environ["CI"] = ci
@@ -802,8 +984,9 @@ def test_default_mode_follows_ci(tmp_path: Path, fake_llama: FakeLlama, ci: str 
 # 5. The cassette chosen by header
 
 
-def test_cassette_header_records_into_its_own_file_and_replays(tmp_path: Path,
-                                                               fake_llama: FakeLlama) -> None:
+def test_cassette_header_records_into_its_own_file_and_replays(
+    tmp_path: Path, fake_llama: FakeLlama
+) -> None:
     folder = tmp_path / "cassettes"
     default = folder / "default.db"
     team = folder / "team-a.db"
@@ -812,19 +995,27 @@ def test_cassette_header_records_into_its_own_file_and_replays(tmp_path: Path,
         recorded_gemini = dump(generate(server.url, "for team a", headers={HEADER: "team-a"}))
         assert team.is_file()
         with openai_client(server.url, default_headers={HEADER: "team-a"}) as oclient:
-            recorded_openai = dump(oclient.chat.completions.create(
-                model=OPENAI_MODEL, messages=user("for team a")))
+            recorded_openai = dump(
+                oclient.chat.completions.create(model=OPENAI_MODEL, messages=user("for team a"))
+            )
     assert not default.exists()
     assert sorted((s.family, s.operation) for s in summaries(team)) == [
-        ("gemini", "generateContent"), ("openai", "chat.completions")]
+        ("gemini", "generateContent"),
+        ("openai", "chat.completions"),
+    ]
     assert len(chat_requests(fake_llama)) == 2
 
     with LocalaikProcess(replay_env(default)) as server:
-        assert dump(generate(server.url, "for team a",
-                             headers={HEADER: "team-a"})) == recorded_gemini
+        assert (
+            dump(generate(server.url, "for team a", headers={HEADER: "team-a"})) == recorded_gemini
+        )
         with openai_client(server.url, default_headers={HEADER: "team-a"}) as oclient:
-            assert dump(oclient.chat.completions.create(
-                model=OPENAI_MODEL, messages=user("for team a"))) == recorded_openai
+            assert (
+                dump(
+                    oclient.chat.completions.create(model=OPENAI_MODEL, messages=user("for team a"))
+                )
+                == recorded_openai
+            )
         with pytest.raises(errors.ClientError) as caught:  # no header: the default cassette
             generate(server.url, "for team a")
     assert caught.value.code == 404
@@ -838,18 +1029,17 @@ def header_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def header_server(header_folder: Path,
-                  fake_llama_process: FakeLlama) -> Iterator[LocalaikProcess]:
-    with LocalaikProcess(record_env(header_folder / "default.db",
-                                    fake_llama_process.url + "/v1")) as server:
+def header_server(header_folder: Path, fake_llama_process: FakeLlama) -> Iterator[LocalaikProcess]:
+    with LocalaikProcess(
+        record_env(header_folder / "default.db", fake_llama_process.url + "/v1")
+    ) as server:
         yield server
 
 
 @pytest.mark.parametrize("name", ["../team-a", "team/a", "team a", "..", "a..b", "/abs"])
-def test_invalid_cassette_name_is_400_and_creates_nothing(header_server: LocalaikProcess,
-                                                          header_folder: Path,
-                                                          fake_llama: FakeLlama,
-                                                          name: str) -> None:
+def test_invalid_cassette_name_is_400_and_creates_nothing(
+    header_server: LocalaikProcess, header_folder: Path, fake_llama: FakeLlama, name: str
+) -> None:
     root = header_folder.parent
     before = files_under(root)
     with pytest.raises(errors.ClientError) as caught:
@@ -873,10 +1063,16 @@ def test_invalid_cassette_name_is_400_and_creates_nothing(header_server: Localai
 
 def test_refresh_forwards_on_a_hit_and_overwrites(tmp_path: Path, fake_llama: FakeLlama) -> None:
     cassette = tmp_path / "refresh.db"
-    env = {"LK_MODE": "refresh", "LK_UPSTREAM": fake_llama.url + "/v1",
-           "LK_CASSETTE": str(cassette)}
-    with LocalaikProcess(env) as server, openai_client(server.url) as client, \
-            gemini_client(server.url) as gemini:
+    env = {
+        "LK_MODE": "refresh",
+        "LK_UPSTREAM": fake_llama.url + "/v1",
+        "LK_CASSETTE": str(cassette),
+    }
+    with (
+        LocalaikProcess(env) as server,
+        openai_client(server.url) as client,
+        gemini_client(server.url) as gemini,
+    ):
         first = client.chat.completions.create(model=OPENAI_MODEL, messages=user("refresh me"))
         first_g = gemini.models.generate_content(model=GEMINI_MODEL, contents="refresh me")
         second = client.chat.completions.create(model=OPENAI_MODEL, messages=user("refresh me"))
@@ -897,13 +1093,19 @@ def test_refresh_forwards_on_a_hit_and_overwrites(tmp_path: Path, fake_llama: Fa
 
 def test_passthrough_stores_nothing(tmp_path: Path, fake_llama: FakeLlama) -> None:
     folder = tmp_path / "cassettes"
-    env = {"LK_MODE": "passthrough", "LK_UPSTREAM": fake_llama.url + "/v1",
-           "LK_CASSETTE": str(folder / "c.db")}
+    env = {
+        "LK_MODE": "passthrough",
+        "LK_UPSTREAM": fake_llama.url + "/v1",
+        "LK_CASSETTE": str(folder / "c.db"),
+    }
     with LocalaikProcess(env) as server, openai_client(server.url) as client:
         for _ in range(2):
             client.chat.completions.create(model=OPENAI_MODEL, messages=user("pass me"))
-            list(client.chat.completions.create(model=OPENAI_MODEL, messages=user("pass me"),
-                                                stream=True))
+            list(
+                client.chat.completions.create(
+                    model=OPENAI_MODEL, messages=user("pass me"), stream=True
+                )
+            )
             generate(server.url, "pass me")
     assert len(chat_requests(fake_llama)) == 6
     cassette = folder / "c.db"
@@ -911,20 +1113,27 @@ def test_passthrough_stores_nothing(tmp_path: Path, fake_llama: FakeLlama) -> No
 
 
 @pytest.fixture(scope="module")
-def sequence_cassette(tmp_path_factory: pytest.TempPathFactory,
-                      fake_llama_process: FakeLlama) -> tuple[Path, list[str], list[str]]:
+def sequence_cassette(
+    tmp_path_factory: pytest.TempPathFactory, fake_llama_process: FakeLlama
+) -> tuple[Path, list[str], list[str]]:
     """Three identical Gemini and three identical OpenAI requests, recorded in sequence."""
     fake_llama = fake_llama_process
     fake_llama.reset()
     cassette = tmp_path_factory.mktemp("sequence") / "sequence.db"
     env = record_env(cassette, fake_llama.url + "/v1", LK_REPEATS="sequence")
-    with LocalaikProcess(env) as server, openai_client(server.url) as client, \
-            gemini_client(server.url) as gemini:
-        gemini_ids = [gemini.models.generate_content(model=GEMINI_MODEL, contents="again")
-                      .response_id or "" for _ in range(3)]
-        openai_ids = [client.chat.completions.create(model=OPENAI_MODEL,
-                                                     messages=user("again")).id
-                      for _ in range(3)]
+    with (
+        LocalaikProcess(env) as server,
+        openai_client(server.url) as client,
+        gemini_client(server.url) as gemini,
+    ):
+        gemini_ids = [
+            gemini.models.generate_content(model=GEMINI_MODEL, contents="again").response_id or ""
+            for _ in range(3)
+        ]
+        openai_ids = [
+            client.chat.completions.create(model=OPENAI_MODEL, messages=user("again")).id
+            for _ in range(3)
+        ]
     assert len(set(gemini_ids)) == 3 and len(set(openai_ids)) == 3
     assert len(chat_requests(fake_llama)) == 6
     assert sorted(s.ordinal for s in summaries(cassette)) == [0, 0, 1, 1, 2, 2]
@@ -932,16 +1141,21 @@ def sequence_cassette(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.mark.parametrize("repeats", ["sequence", "first"])
-def test_repeats_replay(sequence_cassette: tuple[Path, list[str], list[str]],
-                        repeats: str) -> None:
+def test_repeats_replay(sequence_cassette: tuple[Path, list[str], list[str]], repeats: str) -> None:
     cassette, gemini_ids, openai_ids = sequence_cassette
-    with LocalaikProcess(replay_env(cassette, LK_REPEATS=repeats)) as server, \
-            openai_client(server.url) as client, gemini_client(server.url) as gemini:
-        replayed_gemini = [gemini.models.generate_content(model=GEMINI_MODEL, contents="again")
-                           .response_id for _ in range(5)]
-        replayed_openai = [client.chat.completions.create(model=OPENAI_MODEL,
-                                                          messages=user("again")).id
-                           for _ in range(5)]
+    with (
+        LocalaikProcess(replay_env(cassette, LK_REPEATS=repeats)) as server,
+        openai_client(server.url) as client,
+        gemini_client(server.url) as gemini,
+    ):
+        replayed_gemini = [
+            gemini.models.generate_content(model=GEMINI_MODEL, contents="again").response_id
+            for _ in range(5)
+        ]
+        replayed_openai = [
+            client.chat.completions.create(model=OPENAI_MODEL, messages=user("again")).id
+            for _ in range(5)
+        ]
     if repeats == "sequence":  # in order, then the last one repeats
         assert replayed_gemini == gemini_ids + [gemini_ids[-1]] * 2
         assert replayed_openai == openai_ids + [openai_ids[-1]] * 2
@@ -960,23 +1174,40 @@ IGNORE = "generationConfig.seed, seed, metadata"
 def test_ignored_fields_leave_the_key(tmp_path: Path, fake_llama: FakeLlama) -> None:
     cassette = tmp_path / "ignore.db"
     gemini_config = types.GenerateContentConfig(temperature=0.5, seed=1)
-    with LocalaikProcess(record_env(cassette, fake_llama.url + "/v1", LK_IGNORE=IGNORE)) \
-            as server, openai_client(server.url) as client:
+    with (
+        LocalaikProcess(record_env(cassette, fake_llama.url + "/v1", LK_IGNORE=IGNORE)) as server,
+        openai_client(server.url) as client,
+    ):
         recorded_g = dump(generate(server.url, "seeded", config=gemini_config))
-        recorded_o = dump(client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("seeded"), seed=1, metadata={"run": "1"}))
+        recorded_o = dump(
+            client.chat.completions.create(
+                model=OPENAI_MODEL, messages=user("seeded"), seed=1, metadata={"run": "1"}
+            )
+        )
 
-    with LocalaikProcess(replay_env(cassette, LK_IGNORE=IGNORE)) as server, \
-            openai_client(server.url) as client, gemini_client(server.url) as gemini:
-        replayed_g = dump(gemini.models.generate_content(
-            model=GEMINI_MODEL, contents="seeded",
-            config=types.GenerateContentConfig(temperature=0.5, seed=2)))
-        replayed_o = dump(client.chat.completions.create(
-            model=OPENAI_MODEL, messages=user("seeded"), seed=2, metadata={"run": "2"}))
+    with (
+        LocalaikProcess(replay_env(cassette, LK_IGNORE=IGNORE)) as server,
+        openai_client(server.url) as client,
+        gemini_client(server.url) as gemini,
+    ):
+        replayed_g = dump(
+            gemini.models.generate_content(
+                model=GEMINI_MODEL,
+                contents="seeded",
+                config=types.GenerateContentConfig(temperature=0.5, seed=2),
+            )
+        )
+        replayed_o = dump(
+            client.chat.completions.create(
+                model=OPENAI_MODEL, messages=user("seeded"), seed=2, metadata={"run": "2"}
+            )
+        )
         with pytest.raises(errors.ClientError) as caught:  # a field not ignored still counts
             gemini.models.generate_content(
-                model=GEMINI_MODEL, contents="seeded",
-                config=types.GenerateContentConfig(temperature=0.6, seed=1))
+                model=GEMINI_MODEL,
+                contents="seeded",
+                config=types.GenerateContentConfig(temperature=0.6, seed=1),
+            )
     assert replayed_g == recorded_g
     assert replayed_o == recorded_o
     assert caught.value.code == 404
@@ -985,10 +1216,18 @@ def test_ignored_fields_leave_the_key(tmp_path: Path, fake_llama: FakeLlama) -> 
 
 def test_without_the_rule_the_seed_is_in_the_key() -> None:
     """The control for the test above: the seeds only match because of LK_IGNORE."""
+
     def key(seed: int, rules: str) -> str:
-        request = ClientRequest("gemini", "generateContent", GEMINI_MODEL, False, {
-            "contents": [{"role": "user", "parts": [{"text": "seeded"}]}],
-            "generationConfig": {"temperature": 0.5, "seed": seed}})
+        request = ClientRequest(
+            "gemini",
+            "generateContent",
+            GEMINI_MODEL,
+            False,
+            {
+                "contents": [{"role": "user", "parts": [{"text": "seeded"}]}],
+                "generationConfig": {"temperature": 0.5, "seed": seed},
+            },
+        )
         return request_key(canonical_json(canonical(request, parse_ignore(rules))))
 
     assert key(1, "") != key(2, "")
@@ -999,8 +1238,9 @@ def test_without_the_rule_the_seed_is_in_the_key() -> None:
 # 8. Upstream errors: 4xx recorded and replayed, 5xx never recorded
 
 
-def test_upstream_4xx_is_replayed_and_5xx_is_not_recorded(tmp_path: Path,
-                                                         fake_llama: FakeLlama) -> None:
+def test_upstream_4xx_is_replayed_and_5xx_is_not_recorded(
+    tmp_path: Path, fake_llama: FakeLlama
+) -> None:
     cassette = tmp_path / "errors.db"
 
     def provoke(url: str) -> dict[str, Any]:
@@ -1008,15 +1248,20 @@ def test_upstream_4xx_is_replayed_and_5xx_is_not_recorded(tmp_path: Path,
         with openai_client(url) as client, gemini_client(url) as gemini:
             for code in (400, 500):
                 with pytest.raises(errors.APIError) as g:
-                    gemini.models.generate_content(model=GEMINI_MODEL,
-                                                   contents=f"bad [[error:{code}]]")
+                    gemini.models.generate_content(
+                        model=GEMINI_MODEL, contents=f"bad [[error:{code}]]"
+                    )
                 with pytest.raises(openai.APIStatusError) as o:
-                    client.chat.completions.create(model=OPENAI_MODEL,
-                                                   messages=user(f"bad [[error:{code}]]"))
-                out[f"gemini {code}"] = (type(g.value).__name__, g.value.code, g.value.status,
-                                         g.value.message)
-                out[f"openai {code}"] = (type(o.value).__name__, o.value.status_code,
-                                         o.value.body)
+                    client.chat.completions.create(
+                        model=OPENAI_MODEL, messages=user(f"bad [[error:{code}]]")
+                    )
+                out[f"gemini {code}"] = (
+                    type(g.value).__name__,
+                    g.value.code,
+                    g.value.status,
+                    g.value.message,
+                )
+                out[f"openai {code}"] = (type(o.value).__name__, o.value.status_code, o.value.body)
         return out
 
     with LocalaikProcess(record_env(cassette, fake_llama.url + "/v1")) as server:

@@ -50,8 +50,7 @@ def gemini_body(text: str) -> dict[str, Any]:
 
 
 def chat_body(text: str, *, stream: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": "gpt-4o-mini",
-                            "messages": [{"role": "user", "content": text}]}
+    body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}
     if stream:
         body["stream"] = True
     return body
@@ -96,19 +95,22 @@ def producing_frames(recording: Recording, family: str) -> list[int]:
     frames = [frame.data for frame in recording.frames]
     if family == "openai":
         return list(range(len(frames)))
-    return [index for index, data in enumerate(frames)
-            if delta_text(data) or data == DONE_FRAME]
+    return [index for index, data in enumerate(frames) if delta_text(data) or data == DONE_FRAME]
 
 
 def find_recording(path: Path, family: str, stream: bool, marker: str) -> Recording:
-    found = [r for r in all_recordings(path)
-             if r.family == family and r.stream == stream and marker in r.request]
+    found = [
+        r
+        for r in all_recordings(path)
+        if r.family == family and r.stream == stream and marker in r.request
+    ]
     assert len(found) == 1, f"{len(found)} recordings for {family} {marker!r} in {path}"
     return found[0]
 
 
-def stream_arrivals(client: httpx.Client, url: str, body: dict[str, Any],
-                    separator: bytes) -> tuple[float, list[tuple[float, bytes]]]:
+def stream_arrivals(
+    client: httpx.Client, url: str, body: dict[str, Any], separator: bytes
+) -> tuple[float, list[tuple[float, bytes]]]:
     """(ms to the response headers, [(ms at which each event was complete, event)]).
 
     Times are from just before the request is sent. The connection is expected to be warm
@@ -120,8 +122,9 @@ def stream_arrivals(client: httpx.Client, url: str, body: dict[str, Any],
     gc.disable()
     try:
         started = time.perf_counter()
-        with client.stream("POST", url, content=content,
-                           headers={"content-type": "application/json"}) as response:
+        with client.stream(
+            "POST", url, content=content, headers={"content-type": "application/json"}
+        ) as response:
             headers_ms = (time.perf_counter() - started) * 1000
             assert response.status_code == 200, response.read()
             for chunk in response.iter_raw():
@@ -160,8 +163,13 @@ def cassette_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recorder(fake_llama_process: FakeLlama, cassette_dir: Path) -> Iterator[LocalaikProcess]:
     """A record-mode localaik; tests pick their own cassette with X-Localaik-Cassette."""
-    with LocalaikProcess({"LK_UPSTREAM": fake_llama_process.url + "/v1", "LK_MODE": "record",
-                          "LK_CASSETTE": str(cassette_dir / "default.db")}) as server:
+    with LocalaikProcess(
+        {
+            "LK_UPSTREAM": fake_llama_process.url + "/v1",
+            "LK_MODE": "record",
+            "LK_CASSETTE": str(cassette_dir / "default.db"),
+        }
+    ) as server:
         yield server
 
 
@@ -179,8 +187,9 @@ LIVE_TIMED: dict[str, bytes] = {}  # what the live recording answered, per famil
 def timing_cassette(recorder: LocalaikProcess, cassette_dir: Path) -> Path:
     """Two streams recorded live with frames ~40 ms apart (Gemini SSE and OpenAI chat)."""
     for family, (url, body, _) in TIMED.items():
-        response = httpx.post(recorder.url + url, json=body, timeout=10,
-                              headers={"x-localaik-cassette": "timing"})
+        response = httpx.post(
+            recorder.url + url, json=body, timeout=10, headers={"x-localaik-cassette": "timing"}
+        )
         assert response.status_code == 200, response.text
         LIVE_TIMED[family] = response.content
     return cassette_dir / "timing.db"
@@ -188,8 +197,14 @@ def timing_cassette(recorder: LocalaikProcess, cassette_dir: Path) -> Path:
 
 def replay_server(cassette: Path, speed: str) -> LocalaikProcess:
     # No LK_UPSTREAM: nothing must be forwarded in replay mode (port 9 is the discard port).
-    return LocalaikProcess({"LK_MODE": "replay", "LK_CASSETTE": str(cassette),
-                            "LK_REPLAY_SPEED": speed, "LK_UPSTREAM": "http://127.0.0.1:9/v1"})
+    return LocalaikProcess(
+        {
+            "LK_MODE": "replay",
+            "LK_CASSETTE": str(cassette),
+            "LK_REPLAY_SPEED": speed,
+            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,8 +220,10 @@ def test_replay_reproduces_recorded_offsets(timing_cassette: Path, speed: int) -
     request), which is the allowance the first event gets; the others keep pace from there.
     """
     report = []
-    with replay_server(timing_cassette, str(speed)) as server, \
-            httpx.Client(base_url=server.url, timeout=10) as client:
+    with (
+        replay_server(timing_cassette, str(speed)) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         warm_up(client)
         for family, (url, body, separator) in TIMED.items():
             recording = find_recording(timing_cassette, family, True, "abcdefghijklmnopqrstu")
@@ -215,8 +232,9 @@ def test_replay_reproduces_recorded_offsets(timing_cassette: Path, speed: int) -
             assert len(events) == len(producing), (family, len(events), len(producing))
             assert latency < 25, f"{family}: {latency:.1f} ms to the response headers"
             worst = (0.0, 0.0, -1, 0.0)  # (share of the tolerance, deviation, event, expected)
-            for number, ((arrived, _), frame_index) in enumerate(zip(events, producing,
-                                                                     strict=True)):
+            for number, ((arrived, _), frame_index) in enumerate(
+                zip(events, producing, strict=True)
+            ):
                 expected = recording.frames[frame_index].offset_ms / speed
                 deviation = arrived - latency - expected
                 tolerance = max(5.0, 0.05 * expected)
@@ -225,15 +243,20 @@ def test_replay_reproduces_recorded_offsets(timing_cassette: Path, speed: int) -
                     f"{family} speed {speed}: event {number} arrived at {arrived:.1f} ms, "
                     f"expected {expected:.1f} ms + {latency:.1f} ms latency "
                     f"(deviation {deviation:+.1f} ms, tolerance {tolerance:.1f} ms); "
-                    f"all arrivals {[round(t, 1) for t, _ in events]}")
-            report.append(f"{family}: latency {latency:.1f} ms, worst deviation "
-                          f"{worst[1]:+.1f} ms (event {worst[2]}, expected {worst[3]:.1f} ms)")
+                    f"all arrivals {[round(t, 1) for t, _ in events]}"
+                )
+            report.append(
+                f"{family}: latency {latency:.1f} ms, worst deviation "
+                f"{worst[1]:+.1f} ms (event {worst[2]}, expected {worst[3]:.1f} ms)"
+            )
     print(f"\nspeed {speed}: " + "; ".join(report))
 
 
 def test_replay_speed_zero_sends_at_once(timing_cassette: Path) -> None:
-    with replay_server(timing_cassette, "0") as server, \
-            httpx.Client(base_url=server.url, timeout=10) as client:
+    with (
+        replay_server(timing_cassette, "0") as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         warm_up(client)
         for family, (url, body, separator) in TIMED.items():
             recording = find_recording(timing_cassette, family, True, "abcdefghijklmnopqrstu")
@@ -243,9 +266,11 @@ def test_replay_speed_zero_sends_at_once(timing_cassette: Path) -> None:
             assert recording.duration_ms > 400, recording.duration_ms
             assert total < 0.2 * recording.duration_ms, (
                 f"{family}: whole stream took {total:.1f} ms at speed 0, recorded "
-                f"{recording.duration_ms:.1f} ms")
-            print(f"\nspeed 0 {family}: {total:.1f} ms for a {recording.duration_ms:.0f} ms "
-                  "recording")
+                f"{recording.duration_ms:.1f} ms"
+            )
+            print(
+                f"\nspeed 0 {family}: {total:.1f} ms for a {recording.duration_ms:.0f} ms recording"
+            )
 
 
 def test_replayed_stream_is_the_recorded_one(timing_cassette: Path) -> None:
@@ -276,28 +301,33 @@ def distinct_request(number: int) -> tuple[str, dict[str, Any], str]:
 def echoed(path: str, content: bytes) -> str:
     """The answer's text, whichever shape it came in."""
     if path == GEMINI_PLAIN:
-        return "".join(p["text"] for p in json.loads(content)["candidates"][0]["content"]
-                       ["parts"])
+        return "".join(p["text"] for p in json.loads(content)["candidates"][0]["content"]["parts"])
     if path == GEMINI_SSE:
         events = content.strip().split(GEMINI_SEPARATOR)
-        return "".join(p.get("text", "") for e in events
-                       for p in json.loads(e.removeprefix(b"data: "))["candidates"][0]
-                       ["content"]["parts"])
+        return "".join(
+            p.get("text", "")
+            for e in events
+            for p in json.loads(e.removeprefix(b"data: "))["candidates"][0]["content"]["parts"]
+        )
     if content.startswith(b"data:"):
         frames = content.strip().split(OPENAI_SEPARATOR)
         assert frames[-1] == b"data: [DONE]"
-        return "".join(json.loads(f.removeprefix(b"data: "))["choices"][0]["delta"]
-                       .get("content") or "" for f in frames[:-1])
+        return "".join(
+            json.loads(f.removeprefix(b"data: "))["choices"][0]["delta"].get("content") or ""
+            for f in frames[:-1]
+        )
     return json.loads(content)["choices"][0]["message"]["content"]
 
 
-async def burst(url: str, requests: list[tuple[str, dict[str, Any]]],
-                headers: dict[str, str]) -> tuple[float, list[httpx.Response]]:
+async def burst(
+    url: str, requests: list[tuple[str, dict[str, Any]]], headers: dict[str, str]
+) -> tuple[float, list[httpx.Response]]:
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         started = time.perf_counter()
-        responses = await asyncio.gather(*(client.post(path, json=body, headers=headers)
-                                           for path, body in requests))
+        responses = await asyncio.gather(
+            *(client.post(path, json=body, headers=headers) for path, body in requests)
+        )
         return (time.perf_counter() - started) * 1000, list(responses)
 
 
@@ -306,14 +336,16 @@ def chat_requests(fake: FakeLlama) -> list[dict[str, Any]]:
 
 
 async def test_64_concurrent_distinct_misses_all_recorded(
-        recorder: LocalaikProcess, fake_llama: FakeLlama, cassette_dir: Path) -> None:
+    recorder: LocalaikProcess, fake_llama: FakeLlama, cassette_dir: Path
+) -> None:
     requests = [distinct_request(number) for number in range(64)]
     headers = {"x-localaik-cassette": "distinct"}
 
     elapsed, responses = await burst(recorder.url, [(p, b) for p, b, _ in requests], headers)
 
-    assert [r.status_code for r in responses] == [200] * 64, \
-        [(r.status_code, r.text[:200]) for r in responses if r.status_code != 200]
+    assert [r.status_code for r in responses] == [200] * 64, [
+        (r.status_code, r.text[:200]) for r in responses if r.status_code != 200
+    ]
     for (path, _, text), response in zip(requests, responses, strict=True):
         assert echoed(path, response.content) == "Echo: " + text
     assert len(chat_requests(fake_llama)) == 64
@@ -331,21 +363,29 @@ async def test_64_concurrent_distinct_misses_all_recorded(
     assert len(all_recordings(cassette_dir / "distinct.db")) == 64
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    (GEMINI_SSE, gemini_body("the same slow question [[slow:20]]")),
-    (CHAT, chat_body("the same slow question [[slow:20]]", stream=True)),
-    (GEMINI_PLAIN, gemini_body("the same slow question [[slow:20]]")),
-    (CHAT, chat_body("the same slow question [[slow:20]]")),
-], ids=["gemini-stream", "openai-stream", "gemini-plain", "openai-plain"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (GEMINI_SSE, gemini_body("the same slow question [[slow:20]]")),
+        (CHAT, chat_body("the same slow question [[slow:20]]", stream=True)),
+        (GEMINI_PLAIN, gemini_body("the same slow question [[slow:20]]")),
+        (CHAT, chat_body("the same slow question [[slow:20]]")),
+    ],
+    ids=["gemini-stream", "openai-stream", "gemini-plain", "openai-plain"],
+)
 async def test_16_concurrent_identical_misses_make_one_upstream_call(
-        recorder: LocalaikProcess, fake_llama: FakeLlama, cassette_dir: Path, path: str,
-        body: dict[str, Any], request: pytest.FixtureRequest) -> None:
+    recorder: LocalaikProcess,
+    fake_llama: FakeLlama,
+    cassette_dir: Path,
+    path: str,
+    body: dict[str, Any],
+    request: pytest.FixtureRequest,
+) -> None:
     # ([[slow]] slows streams only; the non-stream variants overlap less. The app tests hold
     # the upstream answer back to make sure 16 identical non-stream misses overlap.)
     name = f"flight-{request.node.callspec.id}"
 
-    _, responses = await burst(recorder.url, [(path, body)] * 16,
-                               {"x-localaik-cassette": name})
+    _, responses = await burst(recorder.url, [(path, body)] * 16, {"x-localaik-cassette": name})
 
     assert [r.status_code for r in responses] == [200] * 16, [r.text for r in responses]
     assert len({r.content for r in responses}) == 1
@@ -355,7 +395,8 @@ async def test_16_concurrent_identical_misses_make_one_upstream_call(
 
 
 async def test_client_leaving_mid_stream_does_not_block_the_next_identical_request(
-        recorder: LocalaikProcess, fake_llama: FakeLlama, cassette_dir: Path) -> None:
+    recorder: LocalaikProcess, fake_llama: FakeLlama, cassette_dir: Path
+) -> None:
     """A recording interrupted by its client is not stored, and does not hold up the next."""
     body = chat_body("abcdefghijklmno [[slow:50]]", stream=True)
     headers = {"x-localaik-cassette": "left"}
@@ -385,18 +426,26 @@ async def test_client_leaving_mid_stream_does_not_block_the_next_identical_reque
 
 
 def test_sigkill_mid_stream_leaves_a_sound_cassette_without_the_stream(
-        fake_llama_process: FakeLlama, tmp_path: Path) -> None:
+    fake_llama_process: FakeLlama, tmp_path: Path
+) -> None:
     cassette = tmp_path / "crash.db"
-    env = {"LK_UPSTREAM": fake_llama_process.url + "/v1", "LK_MODE": "record",
-           "LK_CASSETTE": str(cassette)}
-    slow = chat_body("a long answer that streams slowly, frame by frame " * 2 + "[[slow:100]]",
-                     stream=True)
+    env = {
+        "LK_UPSTREAM": fake_llama_process.url + "/v1",
+        "LK_MODE": "record",
+        "LK_CASSETTE": str(cassette),
+    }
+    slow = chat_body(
+        "a long answer that streams slowly, frame by frame " * 2 + "[[slow:100]]", stream=True
+    )
     with LocalaikProcess(env) as server:
-        anchor = httpx.post(server.url + CHAT, json=chat_body("recorded before the crash"),
-                            timeout=10)
+        anchor = httpx.post(
+            server.url + CHAT, json=chat_body("recorded before the crash"), timeout=10
+        )
         assert anchor.status_code == 200
-        with httpx.Client(base_url=server.url, timeout=10) as client, \
-                client.stream("POST", CHAT, json=slow) as response:
+        with (
+            httpx.Client(base_url=server.url, timeout=10) as client,
+            client.stream("POST", CHAT, json=slow) as response,
+        ):
             assert response.status_code == 200
             seen = b""
             for chunk in response.iter_raw():
@@ -413,17 +462,25 @@ def test_sigkill_mid_stream_leaves_a_sound_cassette_without_the_stream(
 
     # The cassette still serves: the anchor replays, the killed stream is a miss.
     with replay_server(cassette, "0") as server:
-        assert httpx.post(server.url + CHAT, json=chat_body("recorded before the crash"),
-                          timeout=10).content == anchor.content
+        assert (
+            httpx.post(
+                server.url + CHAT, json=chat_body("recorded before the crash"), timeout=10
+            ).content
+            == anchor.content
+        )
         miss = httpx.post(server.url + CHAT, json=slow, timeout=10)
         assert miss.status_code == 404 and miss.json()["error"]["code"] == "replay_miss"
 
 
 async def test_sigkill_during_a_burst_of_recordings_keeps_every_recording_whole(
-        fake_llama_process: FakeLlama, tmp_path: Path) -> None:
+    fake_llama_process: FakeLlama, tmp_path: Path
+) -> None:
     cassette = tmp_path / "burst.db"
-    env = {"LK_UPSTREAM": fake_llama_process.url + "/v1", "LK_MODE": "record",
-           "LK_CASSETTE": str(cassette)}
+    env = {
+        "LK_UPSTREAM": fake_llama_process.url + "/v1",
+        "LK_MODE": "record",
+        "LK_CASSETTE": str(cassette),
+    }
     total, kill_after = 240, 40
     texts = [f"burst {number} " + "x" * (number % 17) + " [[slow:2]]" for number in range(total)]
     finished: list[str] = []  # texts whose stream the client received whole ([DONE])
@@ -459,10 +516,14 @@ async def test_sigkill_during_a_burst_of_recordings_keeps_every_recording_whole(
     assert missing == [], f"{len(missing)} streams the client got whole were not stored"
     conn = sqlite3.connect(cassette)
     try:
-        gaps = conn.execute("SELECT recording_id, count(*), max(seq) FROM frames "
-                            "GROUP BY recording_id HAVING count(*) != max(seq) + 1").fetchall()
+        gaps = conn.execute(
+            "SELECT recording_id, count(*), max(seq) FROM frames "
+            "GROUP BY recording_id HAVING count(*) != max(seq) + 1"
+        ).fetchall()
     finally:
         conn.close()
     assert gaps == []
-    print(f"\nkilled after {len(finished)} whole streams; {len(recordings)} recordings stored, "
-          f"all whole")
+    print(
+        f"\nkilled after {len(finished)} whole streams; {len(recordings)} recordings stored, "
+        f"all whole"
+    )

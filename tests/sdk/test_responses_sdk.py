@@ -30,12 +30,17 @@ from tests.support import LocalaikProcess, all_recordings
 
 MODEL = "gpt-4o-mini"
 DEAD_UPSTREAM = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
-PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAFUok9dAAAAAElFTkSu"
-       "QmCC")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAACAAFUok9dAAAAAElFTkSuQmCC"
 WEATHER: dict[str, Any] = {
-    "type": "function", "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"], "additionalProperties": False},
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
     "strict": True,
 }
 RAW_PROMPT = "byte identity, responses"
@@ -86,13 +91,26 @@ def sync_steps(sdk: OpenAI) -> dict[str, Callable[[], Any]]:
 
     def items() -> Any:
         answer = responses.create(
-            model=MODEL, temperature=0.2, max_output_tokens=50, store=False,
+            model=MODEL,
+            temperature=0.2,
+            max_output_tokens=50,
+            store=False,
             metadata={"suite": "sdk"},
-            input=[{"role": "developer", "content": "Answer briefly."},
-                   {"role": "user", "content": [
-                       {"type": "input_text", "text": "What is this?"},
-                       {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}",
-                        "detail": "low"}]}])
+            input=[
+                {"role": "developer", "content": "Answer briefly."},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "What is this?"},
+                        {
+                            "type": "input_image",
+                            "image_url": f"data:image/png;base64,{PNG}",
+                            "detail": "low",
+                        },
+                    ],
+                },
+            ],
+        )
         return {"response": dump(answer), "output_text": answer.output_text}
 
     def parse() -> Any:
@@ -101,20 +119,18 @@ def sync_steps(sdk: OpenAI) -> dict[str, Callable[[], Any]]:
         return {"response": dump(answer), "parsed": answer.output_parsed.model_dump()}
 
     def tools() -> Any:
-        return dump(responses.create(model=MODEL, input="Weather in Oslo?",
-                                     tools=[WEATHER]))  # type: ignore[list-item]
+        return dump(responses.create(model=MODEL, input="Weather in Oslo?", tools=[WEATHER]))  # type: ignore[list-item]
 
     def tool_round_trip() -> Any:
-        first = responses.create(model=MODEL, input="Weather in Paris?",
-                                 tools=[WEATHER])  # type: ignore[list-item]
+        first = responses.create(model=MODEL, input="Weather in Paris?", tools=[WEATHER])  # type: ignore[list-item]
         call = first.output[0]
         assert call.type == "function_call", call
-        conversation: list[Any] = [{"role": "user", "content": "Weather in Paris?"},
-                                   *first.output,
-                                   {"type": "function_call_output", "call_id": call.call_id,
-                                    "output": "sunny, 21 C"}]
-        second = responses.create(model=MODEL, input=conversation,
-                                  tools=[WEATHER])  # type: ignore[list-item]
+        conversation: list[Any] = [
+            {"role": "user", "content": "Weather in Paris?"},
+            *first.output,
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny, 21 C"},
+        ]
+        second = responses.create(model=MODEL, input=conversation, tools=[WEATHER])  # type: ignore[list-item]
         return {"first": dump(first), "second": dump(second), "text": second.output_text}
 
     def stream_helper() -> Any:
@@ -124,27 +140,37 @@ def sync_steps(sdk: OpenAI) -> dict[str, Callable[[], Any]]:
         return {"events": seen, "final": dump(final), "output_text": final.output_text}
 
     def stream_helper_parse() -> Any:
-        with responses.stream(model=MODEL, input="a person, streamed",
-                              text_format=Person) as stream:
+        with responses.stream(
+            model=MODEL, input="a person, streamed", text_format=Person
+        ) as stream:
             final = stream.get_final_response()
         assert isinstance(final.output_parsed, Person), final.output_parsed
         return {"final": dump(final), "parsed": final.output_parsed.model_dump()}
 
     def stream_helper_tools() -> Any:
-        with responses.stream(model=MODEL, input="Weather in Lima? [[two-tools]]",
-                              tools=[WEATHER]) as stream:  # type: ignore[list-item]
+        with responses.stream(
+            model=MODEL, input="Weather in Lima? [[two-tools]]", tools=[WEATHER]
+        ) as stream:  # type: ignore[list-item]
             seen = [dump(event) for event in stream]
             final = stream.get_final_response()
         return {"events": seen, "final": dump(final)}
 
     def create_stream() -> Any:
-        return [dump(event) for event in responses.create(model=MODEL, input="raw events",
-                                                          stream=True)]
+        return [
+            dump(event) for event in responses.create(model=MODEL, input="raw events", stream=True)
+        ]
 
-    return {"text": text, "items": items, "parse": parse, "tools": tools,
-            "tool_round_trip": tool_round_trip, "stream_helper": stream_helper,
-            "stream_helper_parse": stream_helper_parse,
-            "stream_helper_tools": stream_helper_tools, "create_stream": create_stream}
+    return {
+        "text": text,
+        "items": items,
+        "parse": parse,
+        "tools": tools,
+        "tool_round_trip": tool_round_trip,
+        "stream_helper": stream_helper,
+        "stream_helper_parse": stream_helper_parse,
+        "stream_helper_tools": stream_helper_tools,
+        "create_stream": create_stream,
+    }
 
 
 async def async_steps(url: str, results: dict[str, Any]) -> None:
@@ -164,14 +190,29 @@ async def async_steps(url: str, results: dict[str, Any]) -> None:
 
 
 def raw_stream(url: str) -> dict[str, Any]:
-    response = httpx.post(url + "/v1/responses", timeout=20,
-                          json={"model": MODEL, "input": RAW_PROMPT, "stream": True})
-    return {"status": response.status_code, "content_type": response.headers["content-type"],
-            "body": response.content.decode()}
+    response = httpx.post(
+        url + "/v1/responses",
+        timeout=20,
+        json={"model": MODEL, "input": RAW_PROMPT, "stream": True},
+    )
+    return {
+        "status": response.status_code,
+        "content_type": response.headers["content-type"],
+        "body": response.content.decode(),
+    }
 
 
-SYNC_STEPS = ("text", "items", "parse", "tools", "tool_round_trip", "stream_helper",
-              "stream_helper_parse", "stream_helper_tools", "create_stream")
+SYNC_STEPS = (
+    "text",
+    "items",
+    "parse",
+    "tools",
+    "tool_round_trip",
+    "stream_helper",
+    "stream_helper_parse",
+    "stream_helper_tools",
+    "create_stream",
+)
 STEPS = (*SYNC_STEPS, "aio.text", "aio.stream_helper", "raw")
 
 
@@ -194,7 +235,7 @@ class Scenario:
     recorded: dict[str, Any]
     replayed: dict[str, Any]
     recorder_requests: list[dict[str, Any]]
-    replay: LocalaikProcess        # still running, upstream dead
+    replay: LocalaikProcess  # still running, upstream dead
 
 
 @pytest.fixture(scope="module")
@@ -202,14 +243,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     cassette = tmp_path_factory.mktemp("responses") / "c.db"
     recorder = FakeLlama.start()
     try:
-        with LocalaikProcess({"LK_MODE": "record", "LK_UPSTREAM": recorder.url + "/v1",
-                              "LK_CASSETTE": str(cassette)}) as server:
+        with LocalaikProcess(
+            {"LK_MODE": "record", "LK_UPSTREAM": recorder.url + "/v1", "LK_CASSETTE": str(cassette)}
+        ) as server:
             recorded = run_scenario(server.url)
         recorder_requests = recorder.requests()
     finally:
         recorder.stop()
-    replay = LocalaikProcess({"LK_MODE": "replay", "LK_UPSTREAM": DEAD_UPSTREAM,
-                              "LK_CASSETTE": str(cassette)})
+    replay = LocalaikProcess(
+        {"LK_MODE": "replay", "LK_UPSTREAM": DEAD_UPSTREAM, "LK_CASSETTE": str(cassette)}
+    )
     try:
         yield Scenario(cassette, recorded, run_scenario(replay.url), recorder_requests, replay)
     finally:
@@ -250,8 +293,10 @@ def test_recorded_results_are_real_answers(scenario: Scenario) -> None:
     calls = tools["final"]["output"]
     assert [c["parsed_arguments"] for c in calls] == [{"city": "text"}, {"city": "text"}]
     assert len({c["call_id"] for c in calls}) == 2, "call ids are unique"
-    assert [e["type"] for e in results["create_stream"]][:2] == ["response.created",
-                                                                 "response.in_progress"]
+    assert [e["type"] for e in results["create_stream"]][:2] == [
+        "response.created",
+        "response.in_progress",
+    ]
     assert results["aio.text"]["output_text"] == "Echo: async hello"
     assert results["raw"]["content_type"].startswith("text/event-stream")
 
@@ -260,8 +305,9 @@ def test_every_upstream_call_was_recorded_once(scenario: Scenario) -> None:
     recordings = all_recordings(scenario.cassette)
     assert len(scenario.recorder_requests) == len(recordings)
     assert {(r.family, r.operation) for r in recordings} == {("openai", "responses")}
-    assert all(r.upstream_request.startswith('{"method":"POST","endpoint":"chat"')
-               for r in recordings)
+    assert all(
+        r.upstream_request.startswith('{"method":"POST","endpoint":"chat"') for r in recordings
+    )
 
 
 def test_replayed_stream_bytes_are_identical_twice(scenario: Scenario) -> None:
@@ -304,8 +350,7 @@ def test_built_in_tool_is_a_bad_request(sdk: OpenAI, fake_llama: FakeLlama) -> N
     assert fake_llama.requests() == []
 
 
-def test_retrieving_a_stored_response_is_a_bad_request(sdk: OpenAI,
-                                                       fake_llama: FakeLlama) -> None:
+def test_retrieving_a_stored_response_is_a_bad_request(sdk: OpenAI, fake_llama: FakeLlama) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.responses.retrieve("resp_123")
     assert "does not store responses" in caught.value.message

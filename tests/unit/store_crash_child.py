@@ -26,14 +26,28 @@ def frame_data(key: str, seq: int, pad: int) -> bytes:
 
 def recording(key: str, frames: int, rng: random.Random) -> Recording:
     return Recording(
-        key=key, ordinal=0, family="openai", operation="chat.completions", model="crash",
-        stream=True, request=json.dumps({"key": key}), upstream_request="{}", status=200,
-        content_type="text/event-stream", body=json.dumps({"frames": frames}).encode(),
-        frames=[Frame(seq * 0.5, frame_data(key, seq, rng.randrange(100, 1000)))
-                for seq in range(frames)],
-        duration_ms=frames * 0.5, recorded_at="2026-01-01T00:00:00.000Z",
-        localaik_version="test", upstream="http://127.0.0.1:1/v1", upstream_model=None,
-        upstream_build=None)
+        key=key,
+        ordinal=0,
+        family="openai",
+        operation="chat.completions",
+        model="crash",
+        stream=True,
+        request=json.dumps({"key": key}),
+        upstream_request="{}",
+        status=200,
+        content_type="text/event-stream",
+        body=json.dumps({"frames": frames}).encode(),
+        frames=[
+            Frame(seq * 0.5, frame_data(key, seq, rng.randrange(100, 1000)))
+            for seq in range(frames)
+        ],
+        duration_ms=frames * 0.5,
+        recorded_at="2026-01-01T00:00:00.000Z",
+        localaik_version="test",
+        upstream="http://127.0.0.1:1/v1",
+        upstream_model=None,
+        upstream_build=None,
+    )
 
 
 def main() -> None:

@@ -17,8 +17,10 @@ from localaik.server.app import create_app
 from tests.fakes.fake_llama import FakeLlamaApp, make_app
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"
-LINE = re.compile(r"^(?P<family>\S+)\s+(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
-                  r"(?P<ms>\d+(\.\d+)?)ms$")
+LINE = re.compile(
+    r"^(?P<family>\S+)\s+(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) "
+    r"(?P<ms>\d+(\.\d+)?)ms$"
+)
 
 
 @pytest.fixture()
@@ -30,10 +32,12 @@ def fake() -> FakeLlamaApp:
 def localaik(fake: FakeLlamaApp) -> Callable[..., Any]:
     @asynccontextmanager
     async def start(log: bool) -> AsyncIterator[AsyncTestClient[Any]]:
-        upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake),
-                                     base_url="http://fake")
-        app = create_app(Settings(log=log, upstream="http://fake/v1", mode="passthrough"),
-                         client=upstream)
+        upstream = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=fake), base_url="http://fake"
+        )
+        app = create_app(
+            Settings(log=log, upstream="http://fake/v1", mode="passthrough"), client=upstream
+        )
         async with upstream, AsyncTestClient(app=app) as client:
             yield client
 
@@ -51,11 +55,14 @@ def gemini_body(text: str = "hi") -> dict[str, Any]:
 async def test_one_line_per_request(localaik: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="localaik.access")
     async with localaik(log=True) as client:
-        await client.post(f"{GENERATE}?key=SECRET", json=gemini_body(),
-                          headers={"x-goog-api-key": "HEADERKEY"})
-        await client.post("/v1/chat/completions?key=SECRET", json={
-            "model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
-            headers={"authorization": "Bearer HEADERKEY"})
+        await client.post(
+            f"{GENERATE}?key=SECRET", json=gemini_body(), headers={"x-goog-api-key": "HEADERKEY"}
+        )
+        await client.post(
+            "/v1/chat/completions?key=SECRET",
+            json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+            headers={"authorization": "Bearer HEADERKEY"},
+        )
         await client.get("/v1/models", headers={"x-goog-api-key": "HEADERKEY"})
         await client.get("/nope?token=SECRET")
         await client.post(GENERATE, content=b"{bad json")
@@ -78,7 +85,8 @@ async def test_one_line_per_request(localaik: Any, caplog: pytest.LogCaptureFixt
 
 
 async def test_health_ok_not_logged_but_failing_health_is(
-        localaik: Any, fake: FakeLlamaApp, caplog: pytest.LogCaptureFixture) -> None:
+    localaik: Any, fake: FakeLlamaApp, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="localaik.access")
     async with localaik(log=True) as client:
         ok = await client.get("/health")
@@ -89,12 +97,12 @@ async def test_health_ok_not_logged_but_failing_health_is(
     lines = access_lines(caplog)
     assert len(lines) == 1, lines
     match = LINE.match(lines[0])
-    assert match and (match["method"], match["path"], match["status"]) == ("GET", "/health",
-                                                                         "503")
+    assert match and (match["method"], match["path"], match["status"]) == ("GET", "/health", "503")
 
 
-async def test_control_characters_in_path_are_escaped(localaik: Any,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_control_characters_in_path_are_escaped(
+    localaik: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="localaik.access")
     async with localaik(log=True) as client:
         await client.get("/nope%0Afake%20line")

@@ -80,7 +80,8 @@ def test_anthropic_request(path: Path) -> None:
 
     def translate() -> dict[str, Any]:
         return anthropic_request.messages_request_to_openai(
-            case["request"], upstream_model="localaik", media=GoldenMedia())
+            case["request"], upstream_model="localaik", media=GoldenMedia()
+        )
 
     if "expected_error" in case:
         with pytest.raises(errors.Error) as caught:
@@ -99,8 +100,9 @@ def test_anthropic_response(path: Path) -> None:
             anthropic_response.openai_response_to_anthropic(case["upstream"], ctx)
         _assert_error(caught.value, case["expected_error"])
     else:
-        _assert_same(anthropic_response.openai_response_to_anthropic(case["upstream"], ctx),
-                     case["expected"])
+        _assert_same(
+            anthropic_response.openai_response_to_anthropic(case["upstream"], ctx), case["expected"]
+        )
 
 
 @pytest.mark.parametrize("path", _params("anthropic_stream"))
@@ -136,31 +138,72 @@ def test_expected_streams_accumulate_in_the_sdk(path: Path) -> None:
     stop = next(data for name, data in case["expected"] if name == "message_delta")
     assert snapshot.stop_reason == stop["delta"]["stop_reason"]
     assert [block.type for block in snapshot.content] == [
-        data["content_block"]["type"] for name, data in case["expected"]
-        if name == "content_block_start"]
+        data["content_block"]["type"]
+        for name, data in case["expected"]
+        if name == "content_block_start"
+    ]
 
 
 def test_stream_and_response_agree() -> None:
     """The same answer, streamed or not, gives the same content (the text_and_tool_call case
     spelled as chunks)."""
     ctx = anthropic_response.AnthropicContext(model="m")
-    whole = anthropic_response.openai_response_to_anthropic({
-        "id": "chatcmpl-x", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-            "content": "Checking.", "tool_calls": [{"id": "call_1", "type": "function",
-                                                    "function": {"name": "f",
-                                                                 "arguments": '{"a":1}'}}]}}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2}}, ctx)
+    whole = anthropic_response.openai_response_to_anthropic(
+        {
+            "id": "chatcmpl-x",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls",
+                    "message": {
+                        "content": "Checking.",
+                        "tool_calls": [
+                            {
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": '{"a":1}'},
+                            }
+                        ],
+                    },
+                }
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+        },
+        ctx,
+    )
     stream = anthropic_response.AnthropicStream(ctx)
     events = []
     for chunk in [
         {"id": "chatcmpl-x", "choices": [{"index": 0, "delta": {"content": "Check"}}]},
         {"id": "chatcmpl-x", "choices": [{"index": 0, "delta": {"content": "ing."}}]},
-        {"id": "chatcmpl-x", "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "id": "call_1", "function": {"name": "f", "arguments": '{"a"'}}]}}]},
-        {"id": "chatcmpl-x", "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "function": {"arguments": ":1}"}}]}, "finish_reason": "tool_calls"}]},
-        {"id": "chatcmpl-x", "choices": [], "usage": {"prompt_tokens": 3,
-                                                      "completion_tokens": 2}},
+        {
+            "id": "chatcmpl-x",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "function": {"name": "f", "arguments": '{"a"'},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+        {
+            "id": "chatcmpl-x",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]},
+                    "finish_reason": "tool_calls",
+                }
+            ],
+        },
+        {"id": "chatcmpl-x", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}},
     ]:
         events += stream.feed(chunk)
     events += stream.finish()
@@ -172,17 +215,19 @@ def test_stream_and_response_agree() -> None:
     assert snapshot is not None
     streamed = snapshot.model_dump(mode="json", exclude_none=True)
     assert streamed == {name: value for name, value in whole.items() if value is not None}
-    assert streamed["content"] == [{"type": "text", "text": "Checking."},
-                                   {"type": "tool_use", "id": "call_1", "name": "f",
-                                    "input": {"a": 1}}]
+    assert streamed["content"] == [
+        {"type": "text", "text": "Checking."},
+        {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}},
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # The case files themselves
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=f"{kind}/{p.stem}")
-                                  for kind in KINDS for p in _files(kind)])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=f"{kind}/{p.stem}") for kind in KINDS for p in _files(kind)]
+)
 def test_case_file_is_well_formed(path: Path) -> None:
     kind = path.parent.name
     case = _load(path)

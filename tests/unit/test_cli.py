@@ -37,7 +37,8 @@ def test_bad_upstream_flag_names_the_flag() -> None:
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
-    result = subprocess.run([sys.executable, "-m", "localaik", "--version"], capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "localaik", "--version"], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
     assert __version__ in result.stdout

@@ -19,9 +19,17 @@ from tests.unit.test_export import keyed
 
 def chunks(text: str, *, step: int = 3) -> list[Frame]:
     """An OpenAI stream that answers `text` a few characters per event."""
-    frames = [Frame(10.0 + i, b"data: " + json.dumps(
-        {"choices": [{"index": 0, "delta": {"content": text[i:i + step]}}]}).encode() + b"\n\n")
-        for i in range(0, len(text), step)]
+    frames = [
+        Frame(
+            10.0 + i,
+            b"data: "
+            + json.dumps(
+                {"choices": [{"index": 0, "delta": {"content": text[i : i + step]}}]}
+            ).encode()
+            + b"\n\n",
+        )
+        for i in range(0, len(text), step)
+    ]
     return frames + [Frame(99.5, b"data: [DONE]\n\n")]
 
 
@@ -60,8 +68,17 @@ def test_ls_lists_one_line_per_recording(two: tuple[Path, Recording, Recording])
     result = run("ls", str(path))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE",
-                                "RECORDED", "LAST", "USED"]
+    assert lines[0].split() == [
+        "KEY",
+        "FAMILY",
+        "OPERATION",
+        "MODEL",
+        "STREAM",
+        "SIZE",
+        "RECORDED",
+        "LAST",
+        "USED",
+    ]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(rows) == {hello.key[:12], bye.key[:12]}
     row = rows[hello.key[:12]]
@@ -73,7 +90,8 @@ def test_ls_lists_one_line_per_recording(two: tuple[Path, Recording, Recording])
 
 
 def test_ls_shows_when_a_run_last_served_each_recording(
-        two: tuple[Path, Recording, Recording]) -> None:
+    two: tuple[Path, Recording, Recording],
+) -> None:
     path, hello, _ = two
     log = usage.UsageLog()
     log.used(path, hello.key, 0)
@@ -90,23 +108,32 @@ def test_ls_takes_the_configured_cassette(two: tuple[Path, Recording, Recording]
 
 
 def test_reading_never_changes_the_file_or_leaves_journal_files(
-        two: tuple[Path, Recording, Recording]) -> None:
+    two: tuple[Path, Recording, Recording],
+) -> None:
     path, hello, _ = two
     before = digest(path)
-    for args in (["ls", str(path)], ["show", hello.key[:6], "-c", str(path)],
-                 ["diff", str(path), str(path)], ["textconv", str(path)],
-                 ["export", str(path), "--to", "-"]):
+    for args in (
+        ["ls", str(path)],
+        ["show", hello.key[:6], "-c", str(path)],
+        ["diff", str(path), str(path)],
+        ["textconv", str(path)],
+        ["export", str(path), "--to", "-"],
+    ):
         assert run(*args).exit_code == 0, args
     assert digest(path) == before
     assert sorted(p.name for p in path.parent.iterdir()) == ["c.db"]
 
 
-@pytest.mark.parametrize("content, why", [
-    (None, "no cassette at"),
-    (b"not sqlite at all, just some text" * 40, "file is not a database"),
-])
-def test_a_missing_or_foreign_file_is_one_clear_line(tmp_path: Path, content: bytes | None,
-                                                     why: str) -> None:
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (None, "no cassette at"),
+        (b"not sqlite at all, just some text" * 40, "file is not a database"),
+    ],
+)
+def test_a_missing_or_foreign_file_is_one_clear_line(
+    tmp_path: Path, content: bytes | None, why: str
+) -> None:
     path = tmp_path / "x.db"
     if content is not None:
         path.write_bytes(content)
@@ -121,7 +148,8 @@ def test_a_missing_or_foreign_file_is_one_clear_line(tmp_path: Path, content: by
 
 
 def test_show_prints_request_answer_frames_and_provenance(
-        two: tuple[Path, Recording, Recording]) -> None:
+    two: tuple[Path, Recording, Recording],
+) -> None:
     path, hello, _ = two
     result = run("show", hello.key[:5], "-c", str(path))
     assert result.exit_code == 0, result.output
@@ -142,8 +170,11 @@ def test_show_colours_on_request(two: tuple[Path, Recording, Recording]) -> None
 def test_show_json_is_the_export_document(two: tuple[Path, Recording, Recording]) -> None:
     path, hello, _ = two
     document = json.loads(run("show", hello.key, "-c", str(path), "--json").output)
-    exported = json.loads(run("export", str(path), "--to", "-").stdout.splitlines()[
-        sorted([hello.key, two[2].key]).index(hello.key)])
+    exported = json.loads(
+        run("export", str(path), "--to", "-").stdout.splitlines()[
+            sorted([hello.key, two[2].key]).index(hello.key)
+        ]
+    )
     assert document == exported
 
 
@@ -170,12 +201,18 @@ def test_show_refuses_ambiguous_missing_and_malformed_keys(tmp_path: Path) -> No
 
 
 def test_diff_of_equal_cassettes_is_silent_and_exit_0(
-        two: tuple[Path, Recording, Recording], tmp_path: Path) -> None:
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, bye = two
     # The same answers recorded later, more slowly: not a difference.
-    slower = [dataclasses.replace(r, recorded_at="2030-01-01T00:00:00.000Z",
-                                  frames=[Frame(f.offset_ms * 2, f.data) for f in r.frames])
-              for r in (bye, hello)]
+    slower = [
+        dataclasses.replace(
+            r,
+            recorded_at="2030-01-01T00:00:00.000Z",
+            frames=[Frame(f.offset_ms * 2, f.data) for f in r.frames],
+        )
+        for r in (bye, hello)
+    ]
     other = cassette_with(tmp_path / "other.db", *slower)
     result = run("diff", str(path), str(other))
     assert result.exit_code == 0, result.output
@@ -184,10 +221,14 @@ def test_diff_of_equal_cassettes_is_silent_and_exit_0(
 
 
 def test_diff_lists_one_sided_recordings_and_diffs_changed_answers(
-        two: tuple[Path, Recording, Recording], tmp_path: Path) -> None:
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, bye = two
-    other = cassette_with(tmp_path / "other.db", answering("hello", "Hello again, pal."),
-                          answering("new", "brand new"))
+    other = cassette_with(
+        tmp_path / "other.db",
+        answering("hello", "Hello again, pal."),
+        answering("new", "brand new"),
+    )
     result = run("diff", str(path), str(other))
     assert result.exit_code == 1
     out = result.stdout
@@ -203,14 +244,17 @@ def test_diff_of_two_recordings(two: tuple[Path, Recording, Recording]) -> None:
     path, hello, bye = two
     result = run("diff", f"{path}:{hello.key[:8]}", bye.key[:8], "-c", str(path))
     assert result.exit_code == 1
-    assert '-            "content": "hello",' in result.output or \
-        '-        "content": "hello",' in result.output
+    assert (
+        '-            "content": "hello",' in result.output
+        or '-        "content": "hello",' in result.output
+    )
     assert "+  answer: See you soon." in result.output
     assert run("diff", hello.key[:8], hello.key[:8], "-c", str(path)).exit_code == 0
 
 
 def test_diff_refuses_a_cassette_against_a_recording(
-        two: tuple[Path, Recording, Recording]) -> None:
+    two: tuple[Path, Recording, Recording],
+) -> None:
     path, hello, _ = two
     result = run("diff", str(path), f"{path}:{hello.key[:8]}")
     assert result.exit_code == 2
@@ -222,8 +266,9 @@ def test_diff_refuses_a_cassette_against_a_recording(
 # -- export / import --------------------------------------------------------------------------
 
 
-def test_export_then_import_gives_back_every_byte(two: tuple[Path, Recording, Recording],
-                                                 tmp_path: Path) -> None:
+def test_export_then_import_gives_back_every_byte(
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, bye = two
     odd = keyed("odd", body=b"\xff\xfe raw", frames=[], stream=False)
     cassette_with(tmp_path / "more.db")  # an empty cassette imports nothing
@@ -241,8 +286,9 @@ def test_export_then_import_gives_back_every_byte(two: tuple[Path, Recording, Re
     assert path.exists()
 
 
-def test_export_directory_mirrors_the_cassette(two: tuple[Path, Recording, Recording],
-                                              tmp_path: Path) -> None:
+def test_export_directory_mirrors_the_cassette(
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, bye = two
     out = tmp_path / "dir"
     run("export", str(path), "--to", str(out))
@@ -253,7 +299,8 @@ def test_export_directory_mirrors_the_cassette(two: tuple[Path, Recording, Recor
 
 
 def test_import_from_standard_input_skips_what_is_there(
-        two: tuple[Path, Recording, Recording]) -> None:
+    two: tuple[Path, Recording, Recording],
+) -> None:
     path, _, _ = two
     text = run("export", str(path), "--to", "-").stdout
     result = run("import", "-", "--into", str(path), stdin=text)
@@ -263,10 +310,12 @@ def test_import_from_standard_input_skips_what_is_there(
 
 
 def test_import_of_a_different_answer_changes_nothing_unless_replace(
-        two: tuple[Path, Recording, Recording], tmp_path: Path) -> None:
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, _ = two
-    changed = cassette_with(tmp_path / "changed.db", answering("hello", "Other answer."),
-                            answering("fresh", "new"))
+    changed = cassette_with(
+        tmp_path / "changed.db", answering("hello", "Other answer."), answering("fresh", "new")
+    )
     text = run("export", str(changed), "--to", "-").stdout
     before = digest(path)
     refused = run("import", "-", "--into", str(path), stdin=text)
@@ -304,7 +353,8 @@ def test_import_names_the_bad_line(tmp_path: Path) -> None:
 
 
 def test_textconv_is_stable_readable_and_has_no_timing(
-        two: tuple[Path, Recording, Recording], tmp_path: Path) -> None:
+    two: tuple[Path, Recording, Recording], tmp_path: Path
+) -> None:
     path, hello, bye = two
     text = run("textconv", str(path)).output
     assert text.startswith("localaik cassette, 2 recordings\n")

@@ -27,26 +27,36 @@ def test_defaults() -> None:
 
 
 def test_environment(tmp_path: Path) -> None:
-    settings = Settings.load({
-        "LK_HOST": "0.0.0.0",
-        "LK_PORT": "9000",
-        "LK_UPSTREAM": "https://llm.example:8443/v1/",
-        "LK_UPSTREAM_AUTH_HEADER": "Authorization: Bearer abc",
-        "LK_UPSTREAM_MODEL": "gemma",
-        "LK_UPSTREAM_TIMEOUT": "2.5",
-        "LK_MAX_BODY_SIZE": "1k",
-        "LK_FILES_ROOT": str(tmp_path),
-        "LK_PDF_MAX_PAGES": "3",
-        "LK_PDF_DPI": "72",
-        "LK_LOG": "off",
-        "UNRELATED": "x",
-    })
+    settings = Settings.load(
+        {
+            "LK_HOST": "0.0.0.0",
+            "LK_PORT": "9000",
+            "LK_UPSTREAM": "https://llm.example:8443/v1/",
+            "LK_UPSTREAM_AUTH_HEADER": "Authorization: Bearer abc",
+            "LK_UPSTREAM_MODEL": "gemma",
+            "LK_UPSTREAM_TIMEOUT": "2.5",
+            "LK_MAX_BODY_SIZE": "1k",
+            "LK_FILES_ROOT": str(tmp_path),
+            "LK_PDF_MAX_PAGES": "3",
+            "LK_PDF_DPI": "72",
+            "LK_LOG": "off",
+            "UNRELATED": "x",
+        }
+    )
 
     assert settings == Settings(
-        host="0.0.0.0", port=9000, upstream="https://llm.example:8443/v1",
-        upstream_auth_header=("Authorization", "Bearer abc"), upstream_model="gemma",
-        upstream_timeout=2.5, max_body_size=1024, files_root=tmp_path.resolve(),
-        pdf_max_pages=3, pdf_dpi=72, log=False)
+        host="0.0.0.0",
+        port=9000,
+        upstream="https://llm.example:8443/v1",
+        upstream_auth_header=("Authorization", "Bearer abc"),
+        upstream_model="gemma",
+        upstream_timeout=2.5,
+        max_body_size=1024,
+        files_root=tmp_path.resolve(),
+        pdf_max_pages=3,
+        pdf_dpi=72,
+        log=False,
+    )
 
 
 def test_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,42 +99,48 @@ def test_port_alone() -> None:
     assert Settings.load({"PORT": "9002"}).port == 9002
 
 
-@pytest.mark.parametrize(("text", "size"), [
-    ("32MiB", 32 * 1024 * 1024),
-    ("32m", 32 * 1024 * 1024),
-    ("32 MB", 32 * 1024 * 1024),
-    ("1k", 1024),
-    ("512KiB", 512 * 1024),
-    ("1g", 1024 ** 3),
-    ("1048576", 1048576),
-    ("100b", 100),
-])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("32MiB", 32 * 1024 * 1024),
+        ("32m", 32 * 1024 * 1024),
+        ("32 MB", 32 * 1024 * 1024),
+        ("1k", 1024),
+        ("512KiB", 512 * 1024),
+        ("1g", 1024**3),
+        ("1048576", 1048576),
+        ("100b", 100),
+    ],
+)
 def test_sizes(text: str, size: int) -> None:
     assert Settings.load({"LK_MAX_BODY_SIZE": text}).max_body_size == size
     assert parse_size(text, "X") == size
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("LK_PORT", "abc"),
-    ("LK_PORT", "70000"),
-    ("LK_PORT", "-1"),
-    ("PORT", "eighty"),
-    ("LK_MAX_BODY_SIZE", "lots"),
-    ("LK_MAX_BODY_SIZE", "1.5m"),
-    ("LK_MAX_BODY_SIZE", "-1"),
-    ("LK_MAX_BODY_SIZE", "10 tb"),
-    ("LK_UPSTREAM_TIMEOUT", "soon"),
-    ("LK_UPSTREAM_TIMEOUT", "0"),
-    ("LK_UPSTREAM_TIMEOUT", "-3"),
-    ("LK_PDF_MAX_PAGES", "0"),
-    ("LK_PDF_MAX_PAGES", "many"),
-    ("LK_PDF_DPI", "1.5"),
-    ("LK_LOG", "maybe"),
-    ("LK_UPSTREAM", "localhost:8080"),
-    ("LK_UPSTREAM", "ftp://host/v1"),
-    ("LK_UPSTREAM", "http://"),
-    ("LK_UPSTREAM_AUTH_HEADER", "no colon here"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LK_PORT", "abc"),
+        ("LK_PORT", "70000"),
+        ("LK_PORT", "-1"),
+        ("PORT", "eighty"),
+        ("LK_MAX_BODY_SIZE", "lots"),
+        ("LK_MAX_BODY_SIZE", "1.5m"),
+        ("LK_MAX_BODY_SIZE", "-1"),
+        ("LK_MAX_BODY_SIZE", "10 tb"),
+        ("LK_UPSTREAM_TIMEOUT", "soon"),
+        ("LK_UPSTREAM_TIMEOUT", "0"),
+        ("LK_UPSTREAM_TIMEOUT", "-3"),
+        ("LK_PDF_MAX_PAGES", "0"),
+        ("LK_PDF_MAX_PAGES", "many"),
+        ("LK_PDF_DPI", "1.5"),
+        ("LK_LOG", "maybe"),
+        ("LK_UPSTREAM", "localhost:8080"),
+        ("LK_UPSTREAM", "ftp://host/v1"),
+        ("LK_UPSTREAM", "http://"),
+        ("LK_UPSTREAM_AUTH_HEADER", "no colon here"),
+    ],
+)
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.load({name: value})
@@ -142,11 +158,14 @@ def test_settings_error_is_a_value_error() -> None:
     assert issubclass(SettingsError, ValueError)
 
 
-@pytest.mark.parametrize(("text", "url"), [
-    ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
-    ("https://example.com/v1/", "https://example.com/v1"),
-    ("  http://host/v1  ", "http://host/v1"),
-])
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
+        ("https://example.com/v1/", "https://example.com/v1"),
+        ("  http://host/v1  ", "http://host/v1"),
+    ],
+)
 def test_upstream_urls_accepted(text: str, url: str) -> None:
     assert Settings.load({"LK_UPSTREAM": text}).upstream == url
 
@@ -162,27 +181,33 @@ def test_upstream_shown_is_redacted() -> None:
     assert settings.upstream_shown == "http://host:8080/v1"
 
 
-@pytest.mark.parametrize(("text", "header"), [
-    ("Authorization: Bearer abc", ("Authorization", "Bearer abc")),
-    ("X-Api-Key:k1", ("X-Api-Key", "k1")),
-    ("  X-Token :  spaced value  ", ("X-Token", "spaced value")),
-    ("X-Url: http://a:b@c", ("X-Url", "http://a:b@c")),
-    ("", None),
-    ("   ", None),
-])
+@pytest.mark.parametrize(
+    ("text", "header"),
+    [
+        ("Authorization: Bearer abc", ("Authorization", "Bearer abc")),
+        ("X-Api-Key:k1", ("X-Api-Key", "k1")),
+        ("  X-Token :  spaced value  ", ("X-Token", "spaced value")),
+        ("X-Url: http://a:b@c", ("X-Url", "http://a:b@c")),
+        ("", None),
+        ("   ", None),
+    ],
+)
 def test_upstream_auth_header_parsing(text: str, header: tuple[str, str] | None) -> None:
     assert Settings.load({"LK_UPSTREAM_AUTH_HEADER": text}).upstream_auth_header == header
 
 
-@pytest.mark.parametrize("text", [
-    "Authorization",
-    "Authorization:",
-    ": value-only",
-    "Bad Header: value",
-    "Bad(Header): value",
-    "X-Key: secret-value\r\nX-Injected: 1",
-    "X-Key: secret-value\nmore",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization",
+        "Authorization:",
+        ": value-only",
+        "Bad Header: value",
+        "Bad(Header): value",
+        "X-Key: secret-value\r\nX-Injected: 1",
+        "X-Key: secret-value\nmore",
+    ],
+)
 def test_upstream_auth_header_refused(text: str) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.load({"LK_UPSTREAM_AUTH_HEADER": text})
@@ -190,10 +215,20 @@ def test_upstream_auth_header_refused(text: str) -> None:
     assert "secret-value" not in str(raised.value)
 
 
-@pytest.mark.parametrize(("text", "on"), [
-    ("off", False), ("OFF", False), ("0", False), ("false", False), ("no", False),
-    ("on", True), ("1", True), ("true", True), ("Yes", True),
-])
+@pytest.mark.parametrize(
+    ("text", "on"),
+    [
+        ("off", False),
+        ("OFF", False),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("on", True),
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+    ],
+)
 def test_log_switch(text: str, on: bool) -> None:
     assert Settings.load({"LK_LOG": text}).log is on
 
@@ -210,14 +245,17 @@ def test_empty_files_root_means_unset() -> None:
     assert Settings.load({"LK_FILES_ROOT": ""}).files_root is None
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("http://user:pw@host:8080/v1?key=x#frag", "http://host:8080/v1"),
-    ("https://token@host/v1", "https://host/v1"),
-    ("http://host/v1?api_key=abc", "http://host/v1"),
-    ("http://[::1]:8080/v1", "http://[::1]:8080/v1"),
-    ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-    ("not a url", "invalid"),
-    ("http://host:notaport/v1", "invalid"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://user:pw@host:8080/v1?key=x#frag", "http://host:8080/v1"),
+        ("https://token@host/v1", "https://host/v1"),
+        ("http://host/v1?api_key=abc", "http://host/v1"),
+        ("http://[::1]:8080/v1", "http://[::1]:8080/v1"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("not a url", "invalid"),
+        ("http://host:notaport/v1", "invalid"),
+    ],
+)
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown

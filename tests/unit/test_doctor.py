@@ -15,8 +15,9 @@ from localaik.cli import cli
 from tests.fakes.fake_llama import FakeLlama
 from tests.unit.test_verify import chat, record_cassette
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None,
-                                   reason="poppler-utils is not installed (make system-deps)")
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="poppler-utils is not installed (make system-deps)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -45,27 +46,39 @@ def test_the_text_form_has_a_line_per_check() -> None:
     result = CliRunner().invoke(cli, ["doctor"], env={"LK_MODE": "replay"})
     lines = result.output.splitlines()
     assert [line.split()[1] for line in lines] == [
-        "python", "settings", "llama-server", "model", "poppler", "files", "cassette"]
+        "python",
+        "settings",
+        "llama-server",
+        "model",
+        "poppler",
+        "files",
+        "cassette",
+    ]
     assert all(line.split()[0] in ("ok", "warn", "fail") for line in lines)
 
 
 def test_a_bad_setting_fails_and_says_which() -> None:
     code, checks = doctor(LK_PDF_DPI="9000")
     assert code == 1
-    assert checks["settings"] == ("fail", "LK_PDF_DPI='9000': expected a whole number from 1 "
-                                  "to 600")
+    assert checks["settings"] == (
+        "fail",
+        "LK_PDF_DPI='9000': expected a whole number from 1 to 600",
+    )
     assert "cassette" not in checks
 
 
-def test_record_without_llama_server_or_model_fails(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
+def test_record_without_llama_server_or_model_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", f"{tmp_path}/no-bin:{os.defpath}")
     code, checks = doctor(LK_MODE="record")
     assert code == 1
     assert checks["llama-server"][0] == "fail"
     assert "localaik runtime install" in checks["llama-server"][1]
-    assert checks["model"] == ("fail", "smollm2-135m is not installed: run `localaik runtime "
-                               "install --model smollm2-135m`")
+    assert checks["model"] == (
+        "fail",
+        "smollm2-135m is not installed: run `localaik runtime install --model smollm2-135m`",
+    )
 
 
 def test_replay_needs_no_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -75,8 +88,10 @@ def test_replay_needs_no_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert checks["settings"] == ("ok", "mode replay (CI is set)")
     assert checks["llama-server"][0] == checks["model"][0] == "warn"
     assert checks["model"][1].endswith("(not needed in replay)")
-    assert checks["cassette"] == ("warn", "cassettes/localaik.db does not exist: every request "
-                                  "will be a replay miss")
+    assert checks["cassette"] == (
+        "warn",
+        "cassettes/localaik.db does not exist: every request will be a replay miss",
+    )
 
 
 def test_a_model_file_given_by_path(tmp_path: Path) -> None:
@@ -115,8 +130,10 @@ def test_missing_fonts_are_a_warning(tmp_path: Path) -> None:
     config = tmp_path / "fonts.conf"
     config.write_text('<?xml version="1.0"?><fontconfig></fontconfig>')
     code, checks = doctor(FONTCONFIG_FILE=str(config))
-    assert checks["poppler"] == ("warn", "text in the standard PDF fonts does not show: install "
-                                 "fonts-liberation")
+    assert checks["poppler"] == (
+        "warn",
+        "text in the standard PDF fonts does not show: install fonts-liberation",
+    )
 
 
 def test_missing_poppler_is_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -124,9 +141,12 @@ def test_missing_poppler_is_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     _, checks = doctor(LK_MODE="replay")
-    assert checks["poppler"] == ("warn", "pdfinfo and pdftoppm not found: PDF input gets a 400; "
-                                 "install poppler-utils and fonts-liberation (replay needs no "
-                                 "poppler)")
+    assert checks["poppler"] == (
+        "warn",
+        "pdfinfo and pdftoppm not found: PDF input gets a 400; "
+        "install poppler-utils and fonts-liberation (replay needs no "
+        "poppler)",
+    )
 
 
 def test_files_root(tmp_path: Path) -> None:
@@ -154,13 +174,15 @@ def test_cassette_counts_recordings_and_spots_strangers(tmp_path: Path) -> None:
 def test_an_embeddings_model_of_its_own_is_checked(tmp_path: Path) -> None:
     chat = tmp_path / "chat.gguf"
     chat.write_bytes(b"GGUF")
-    code, checks = doctor(LK_MODE="record", LK_MODEL=str(chat),
-                          LK_EMBED_MODEL=str(tmp_path / "embed.gguf"))
+    code, checks = doctor(
+        LK_MODE="record", LK_MODEL=str(chat), LK_EMBED_MODEL=str(tmp_path / "embed.gguf")
+    )
     assert code == 1
     assert checks["embeddings"] == ("fail", f"{tmp_path / 'embed.gguf'}: no such file")
     (tmp_path / "embed.gguf").write_bytes(b"GGUF")
-    code, checks = doctor(LK_MODE="record", LK_MODEL=str(chat),
-                          LK_EMBED_MODEL=str(tmp_path / "embed.gguf"))
+    code, checks = doctor(
+        LK_MODE="record", LK_MODEL=str(chat), LK_EMBED_MODEL=str(tmp_path / "embed.gguf")
+    )
     assert checks["embeddings"] == ("ok", str(tmp_path / "embed.gguf"))
     _, checks = doctor(LK_MODE="record", LK_MODEL=str(chat), LK_EMBED_MODEL=str(chat))
-    assert "embeddings" not in checks   # the chat model: nothing more to check
+    assert "embeddings" not in checks  # the chat model: nothing more to check

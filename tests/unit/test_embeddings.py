@@ -46,14 +46,17 @@ def _translate_request(case: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     if case["family"] == "openai":
         body = openai_embeddings.validate_openai_request(case["request"])
         return body, openai_embeddings.openai_upstream_body(body)
-    items = gemini_embeddings.gemini_items(camelize_request(case["request"]), case["action"],
-                                    case["path_model"])
+    items = gemini_embeddings.gemini_items(
+        camelize_request(case["request"]), case["action"], case["path_model"]
+    )
     return items, gemini_embeddings.gemini_upstream_body(items, "localaik")
 
 
 def _translate_response(case: dict[str, Any], parsed: Any) -> dict[str, Any]:
     if case["family"] == "openai":
-        return openai_embeddings.openai_response(case["upstream"], parsed, parsed.get("model") or None)
+        return openai_embeddings.openai_response(
+            case["upstream"], parsed, parsed.get("model") or None
+        )
     return gemini_embeddings.gemini_response(case["upstream"], parsed, case["action"])
 
 
@@ -124,18 +127,22 @@ def _openai_answer(vector: list[float], **request: Any) -> dict[str, Any]:
     return openai_embeddings.openai_response(upstream, body, None)
 
 
-@pytest.mark.parametrize("vector", [
-    [0.1, 0.2, 0.3],
-    [-0.01275787502527237, -0.018819492310285568, 0.0010401918552815914],  # llama-server's
-    [1e-30, -3.4e38, 0.0, -0.0, 1.0],
-])
+@pytest.mark.parametrize(
+    "vector",
+    [
+        [0.1, 0.2, 0.3],
+        [-0.01275787502527237, -0.018819492310285568, 0.0010401918552815914],  # llama-server's
+        [1e-30, -3.4e38, 0.0, -0.0, 1.0],
+    ],
+)
 def test_base64_is_the_float_answer_as_little_endian_float32(vector: list[float]) -> None:
     floats = _openai_answer(vector, encoding_format="float")["data"][0]["embedding"]
     packed = _openai_answer(vector, encoding_format="base64")["data"][0]["embedding"]
     raw = base64.b64decode(packed)
     assert len(raw) == 4 * len(vector)
     assert list(struct.unpack(f"<{len(vector)}f", raw)) == [
-        struct.unpack("<f", struct.pack("<f", x))[0] for x in floats]
+        struct.unpack("<f", struct.pack("<f", x))[0] for x in floats
+    ]
 
 
 def test_a_value_beyond_float32_is_a_bad_upstream_answer() -> None:
@@ -151,23 +158,29 @@ def test_openai_dimensions_give_unit_vectors() -> None:
         assert math.isclose(math.sqrt(sum(x * x for x in short)), 1.0, rel_tol=1e-12)
         # the direction of the first `size` values is kept
         scale = short[0] / vector[0]
-        assert all(math.isclose(a, b * scale, rel_tol=1e-12)
-                   for a, b in zip(short, vector[:size], strict=True))
+        assert all(
+            math.isclose(a, b * scale, rel_tol=1e-12)
+            for a, b in zip(short, vector[:size], strict=True)
+        )
 
 
 def test_gemini_output_dimensionality_keeps_the_values_as_they_are() -> None:
     vector = [0.3, -0.1, 0.7, 0.2]
-    items = gemini_embeddings.gemini_items({"content": {"parts": [{"text": "x"}]},
-                                     "outputDimensionality": 2}, "embedContent", "m")
-    answer = gemini_embeddings.gemini_response({"data": [{"embedding": vector, "index": 0}]}, items,
-                                        "embedContent")
+    items = gemini_embeddings.gemini_items(
+        {"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 2}, "embedContent", "m"
+    )
+    answer = gemini_embeddings.gemini_response(
+        {"data": [{"embedding": vector, "index": 0}]}, items, "embedContent"
+    )
     assert answer == {"embedding": {"values": [0.3, -0.1]}}
 
 
 def test_a_batch_holds_at_most_100_requests() -> None:
     one = {"content": {"parts": [{"text": "x"}]}}
-    assert len(gemini_embeddings.gemini_items({"requests": [one] * 100}, "batchEmbedContents", "m")) \
+    assert (
+        len(gemini_embeddings.gemini_items({"requests": [one] * 100}, "batchEmbedContents", "m"))
         == 100
+    )
     with pytest.raises(errors.BadRequest, match="at most 100 requests can be in one batch"):
         gemini_embeddings.gemini_items({"requests": [one] * 101}, "batchEmbedContents", "m")
 
@@ -185,22 +198,28 @@ def test_an_upstream_base64_answer_is_read_as_float32() -> None:
     assert usage == {"prompt_tokens": 0, "total_tokens": 0}
 
 
-@pytest.mark.parametrize("data", [
-    [{"embedding": [1.0], "index": 0}, {"embedding": [1.0], "index": 0}],   # one index twice
-    [{"embedding": [1.0], "index": 0}, {"embedding": [1.0], "index": 5}],   # out of range
-    [{"embedding": [], "index": 0}, {"embedding": [1.0], "index": 1}],      # empty vector
-    [{"embedding": [True], "index": 0}, {"embedding": [1.0], "index": 1}],  # not numbers
-    [{"embedding": "!!", "index": 0}, {"embedding": [1.0], "index": 1}],    # not base64
-    ["not an object", {"embedding": [1.0], "index": 1}],
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [{"embedding": [1.0], "index": 0}, {"embedding": [1.0], "index": 0}],  # one index twice
+        [{"embedding": [1.0], "index": 0}, {"embedding": [1.0], "index": 5}],  # out of range
+        [{"embedding": [], "index": 0}, {"embedding": [1.0], "index": 1}],  # empty vector
+        [{"embedding": [True], "index": 0}, {"embedding": [1.0], "index": 1}],  # not numbers
+        [{"embedding": "!!", "index": 0}, {"embedding": [1.0], "index": 1}],  # not base64
+        ["not an object", {"embedding": [1.0], "index": 1}],
+    ],
+)
 def test_broken_upstream_answers_are_502(data: list[Any]) -> None:
     with pytest.raises(errors.UpstreamBadResponse):
         upstream_embeddings.upstream_vectors({"data": data}, 2)
 
 
 def test_llama_servers_too_large_error_becomes_a_400() -> None:
-    error = errors.UpstreamStatus(500, "input (2640 tokens) is too large to process. increase "
-                                       "the physical batch size (current batch size: 512)")
+    error = errors.UpstreamStatus(
+        500,
+        "input (2640 tokens) is too large to process. increase "
+        "the physical batch size (current batch size: 512)",
+    )
     found = upstream_embeddings.too_large(error)
     assert found is not None and found.status == 400
     assert "2640 tokens" in found.message and "(512)" in found.message

@@ -69,13 +69,18 @@ def test_status_and_shapes(cls: type[Error]) -> None:
 
     got_status, gemini = render(error, Family.GEMINI)
     assert got_status == status
-    assert gemini == {"error": {"code": status, "message": error.message,
-                                "status": grpc_status}}
+    assert gemini == {"error": {"code": status, "message": error.message, "status": grpc_status}}
 
     got_status, openai = render(error, Family.OPENAI)
     assert got_status == status
-    assert openai == {"error": {"message": error.message, "type": openai_kind,
-                                "param": error.param, "code": error.code}}
+    assert openai == {
+        "error": {
+            "message": error.message,
+            "type": openai_kind,
+            "param": error.param,
+            "code": error.code,
+        }
+    }
 
     got_status, anthropic = render(error, Family.ANTHROPIC)
     assert got_status == status
@@ -91,8 +96,12 @@ def test_status_and_shapes(cls: type[Error]) -> None:
 
 def test_subclasses_share_the_parent_status() -> None:
     assert issubclass(errors.Unsupported, errors.BadRequest)
-    for cls in (errors.UpstreamUnreachable, errors.UpstreamTimeout, errors.UpstreamBadResponse,
-                errors.UpstreamStatus):
+    for cls in (
+        errors.UpstreamUnreachable,
+        errors.UpstreamTimeout,
+        errors.UpstreamBadResponse,
+        errors.UpstreamStatus,
+    ):
         assert issubclass(cls, errors.UpstreamError)
 
 
@@ -122,46 +131,55 @@ def test_message_is_the_exception_text() -> None:
     assert error.param is None
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (400, "INVALID_ARGUMENT"),
-    (401, "UNAUTHENTICATED"),
-    (403, "PERMISSION_DENIED"),
-    (404, "NOT_FOUND"),
-    (409, "ABORTED"),
-    (429, "RESOURCE_EXHAUSTED"),
-    (499, "CANCELLED"),
-    (500, "INTERNAL"),
-    (501, "UNIMPLEMENTED"),
-    (503, "UNAVAILABLE"),
-    (504, "DEADLINE_EXCEEDED"),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "INVALID_ARGUMENT"),
+        (401, "UNAUTHENTICATED"),
+        (403, "PERMISSION_DENIED"),
+        (404, "NOT_FOUND"),
+        (409, "ABORTED"),
+        (429, "RESOURCE_EXHAUSTED"),
+        (499, "CANCELLED"),
+        (500, "INTERNAL"),
+        (501, "UNIMPLEMENTED"),
+        (503, "UNAVAILABLE"),
+        (504, "DEADLINE_EXCEEDED"),
+    ],
+)
 def test_gemini_status(status: int, expected: str) -> None:
     assert gemini_status(status) == expected
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (400, "invalid_request_error"),
-    (401, "authentication_error"),
-    (403, "permission_error"),
-    (404, "invalid_request_error"),
-    (422, "invalid_request_error"),
-    (429, "rate_limit_error"),
-    (500, "server_error"),
-    (503, "server_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (403, "permission_error"),
+        (404, "invalid_request_error"),
+        (422, "invalid_request_error"),
+        (429, "rate_limit_error"),
+        (500, "server_error"),
+        (503, "server_error"),
+    ],
+)
 def test_openai_type(status: int, expected: str) -> None:
     assert openai_type(status) == expected
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (400, "invalid_request_error"),
-    (401, "authentication_error"),
-    (404, "not_found_error"),
-    (413, "request_too_large"),
-    (429, "rate_limit_error"),
-    (500, "api_error"),
-    (529, "overloaded_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (404, "not_found_error"),
+        (413, "request_too_large"),
+        (429, "rate_limit_error"),
+        (500, "api_error"),
+        (529, "overloaded_error"),
+    ],
+)
 def test_anthropic_type(status: int, expected: str) -> None:
     assert error_body(Family.ANTHROPIC, status, "m")["error"]["type"] == expected
 
@@ -170,8 +188,14 @@ def test_details_appear_in_the_anthropic_shape_only() -> None:
     details = {"error_code": "thread_unsupported_request", "unsupported": ["thread"]}
     error = errors.Unsupported("no threads", param="thread", details=details)
 
-    assert render(error, Family.ANTHROPIC) == (400, {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "no threads", "details": details}})
-    assert render(error, Family.GEMINI)[1] == {"error": {
-        "code": 400, "message": "no threads", "status": "INVALID_ARGUMENT"}}
+    assert render(error, Family.ANTHROPIC) == (
+        400,
+        {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": "no threads", "details": details},
+        },
+    )
+    assert render(error, Family.GEMINI)[1] == {
+        "error": {"code": 400, "message": "no threads", "status": "INVALID_ARGUMENT"}
+    }
     assert "details" not in render(error, Family.OPENAI)[1]["error"]

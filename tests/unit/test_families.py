@@ -51,8 +51,13 @@ def _sample(route: Route) -> str:
 
 
 def _canonical(family: Family, op: Operation[Any]) -> dict[str, Any]:
-    return {"family": family.tag, "operation": op.name, "model": "some-model", "stream": False,
-            "body": {} if op.takes_body else None}
+    return {
+        "family": family.tag,
+        "operation": op.name,
+        "model": "some-model",
+        "stream": False,
+        "body": {} if op.takes_body else None,
+    }
 
 
 def _headers(family: Family, op: Operation[Any]) -> dict[str, str]:
@@ -82,8 +87,9 @@ def test_a_family_provides_every_field(family: Family) -> None:
     assert descriptor.sdk.placeholder_key_variable in descriptor.sdk.key_variables
 
 
-@pytest.mark.parametrize(("family", "op"), OPERATIONS,
-                         ids=lambda v: v.tag if isinstance(v, Family) else v.name)
+@pytest.mark.parametrize(
+    ("family", "op"), OPERATIONS, ids=lambda v: v.tag if isinstance(v, Family) else v.name
+)
 def test_an_operation_is_complete(family: Family, op: Operation[Any]) -> None:
     assert op.family == family.tag
     assert re.fullmatch(r"[A-Za-z_.]+", op.name)
@@ -94,10 +100,12 @@ def test_an_operation_is_complete(family: Family, op: Operation[Any]) -> None:
         assert parse_ignore(path), f"{op.name}: volatile path {path!r} does not parse"
 
 
-@pytest.mark.parametrize(("family", "op"), OPERATIONS,
-                         ids=lambda v: v.tag if isinstance(v, Family) else v.name)
-def test_every_route_reaches_its_operation_and_is_claimed(family: Family,
-                                                          op: Operation[Any]) -> None:
+@pytest.mark.parametrize(
+    ("family", "op"), OPERATIONS, ids=lambda v: v.tag if isinstance(v, Family) else v.name
+)
+def test_every_route_reaches_its_operation_and_is_claimed(
+    family: Family, op: Operation[Any]
+) -> None:
     router = Router(Family, SERVED)
     headers = _headers(family, op)
     for route in op.routes:
@@ -107,11 +115,12 @@ def test_every_route_reaches_its_operation_and_is_claimed(family: Family,
         assert family_of(path, headers) is family, f"{path} is not claimed by {family.tag}"
 
 
-@pytest.mark.parametrize(("family", "op"), OPERATIONS,
-                         ids=lambda v: v.tag if isinstance(v, Family) else v.name)
+@pytest.mark.parametrize(
+    ("family", "op"), OPERATIONS, ids=lambda v: v.tag if isinstance(v, Family) else v.name
+)
 def test_verify_can_rebuild_every_keyed_operation(family: Family, op: Operation[Any]) -> None:
     rebuilt = op.rebuild(_canonical(family, op))
-    if op.name == "responses.stored":   # refused before it is keyed: nothing to rebuild
+    if op.name == "responses.stored":  # refused before it is keyed: nothing to rebuild
         assert rebuilt is None
         return
     assert rebuilt is not None, f"{family.tag} {op.name} cannot be replayed by verify"

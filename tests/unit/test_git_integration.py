@@ -26,17 +26,23 @@ from tests.unit.test_verify import chat, record_cassette
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 CASSETTE = "cassettes/localaik.db"
-GIT_ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-           "GIT_TERMINAL_PROMPT": "0"}
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_TERMINAL_PROMPT": "0",
+}
 
 
 def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LK_", "GIT_"))}
     env.update(GIT_ENV)
-    done = subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        list(args), cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     return done
@@ -79,17 +85,25 @@ def repo(tmp_path: Path) -> Path:
 
 def record_with_server(repo: Path, fake: FakeLlama, *questions: str) -> None:
     """Record through a real `localaik serve` process in record mode."""
-    env = {"LK_MODE": "record", "LK_UPSTREAM": fake.url + "/v1",
-           "LK_CASSETTE": str(repo / CASSETTE)}
+    env = {
+        "LK_MODE": "record",
+        "LK_UPSTREAM": fake.url + "/v1",
+        "LK_CASSETTE": str(repo / CASSETTE),
+    }
     with LocalaikProcess(env) as server:
         for question in questions:
-            response = httpx.post(server.url + "/v1/chat/completions", json=chat(question)[2],
-                                  headers={"authorization": "Bearer test"}, timeout=30)
+            response = httpx.post(
+                server.url + "/v1/chat/completions",
+                json=chat(question)[2],
+                headers={"authorization": "Bearer test"},
+                timeout=30,
+            )
             assert response.status_code == 200, response.text
 
 
-def test_setup_is_idempotent_and_outside_a_repository_is_an_error(repo: Path,
-                                                                  tmp_path: Path) -> None:
+def test_setup_is_idempotent_and_outside_a_repository_is_an_error(
+    repo: Path, tmp_path: Path
+) -> None:
     attributes = (repo / ".gitattributes").read_text()
     ignore = (repo / ".gitignore").read_text()
     again = localaik(repo, "cassette", "git-setup")
@@ -99,18 +113,19 @@ def test_setup_is_idempotent_and_outside_a_repository_is_an_error(repo: Path,
     assert (repo / ".gitignore").read_text() == ignore
     driver = git(repo, "config", "--get", "merge.localaik.driver").stdout.strip()
     assert driver.endswith("-m localaik cassette merge-driver %O %A %B %P")
-    assert localaik(repo, "cassette", "git-setup", "--check").stdout == \
-        "git is set up for cassettes\n"
+    assert (
+        localaik(repo, "cassette", "git-setup", "--check").stdout == "git is set up for cassettes\n"
+    )
     for path in (CASSETTE, "cassettes/test_mod/test_one.db", "tests/cassettes/a.db"):
         assert git(repo, "check-attr", "merge", "--", path).stdout == f"{path}: merge: localaik\n"
-    assert git(repo, "check-attr", "merge", "--", "data/app.db").stdout.endswith(
-        "unspecified\n")
+    assert git(repo, "check-attr", "merge", "--", "data/app.db").stdout.endswith("unspecified\n")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     failed = localaik(outside, "cassette", "git-setup", check=False)
     assert failed.returncode == 1
-    assert failed.stderr == ("Error: not inside a git repository (run it in your project's "
-                             "work tree)\n")
+    assert failed.stderr == (
+        "Error: not inside a git repository (run it in your project's work tree)\n"
+    )
 
 
 def test_check_names_what_is_missing(tmp_path: Path) -> None:
@@ -121,8 +136,9 @@ def test_check_names_what_is_missing(tmp_path: Path) -> None:
     assert ".gitignore lacks *.db-shm" in checked.stdout
 
 
-def test_two_branches_that_recorded_different_requests_merge(repo: Path,
-                                                             fake_llama: FakeLlama) -> None:
+def test_two_branches_that_recorded_different_requests_merge(
+    repo: Path, fake_llama: FakeLlama
+) -> None:
     git(repo, "checkout", "-q", "-b", "feature-a")
     record_with_server(repo, fake_llama, "question from a")
     commit(repo, "record a")
@@ -135,15 +151,23 @@ def test_two_branches_that_recorded_different_requests_merge(repo: Path,
     assert merged.returncode == 0, merged.stdout + merged.stderr
     verified = localaik(repo, "cassette", "verify", CASSETTE)
     assert verified.stdout == "4 recordings, 0 problems\n"
-    assert git(repo, "status", "--porcelain").stdout == ""   # merged, committed, unchanged
-    assert prompts(repo / CASSETTE) == ["another from b", "base question", "question from a",
-                                        "question from b"]
+    assert git(repo, "status", "--porcelain").stdout == ""  # merged, committed, unchanged
+    assert prompts(repo / CASSETTE) == [
+        "another from b",
+        "base question",
+        "question from a",
+        "question from b",
+    ]
     # The merged cassette replays both branches' requests.
     env = {"LK_MODE": "replay", "LK_CASSETTE": str(repo / CASSETTE)}
     with LocalaikProcess(env) as server:
         for question in ("question from a", "question from b"):
-            response = httpx.post(server.url + "/v1/chat/completions", json=chat(question)[2],
-                                  headers={"authorization": "Bearer test"}, timeout=30)
+            response = httpx.post(
+                server.url + "/v1/chat/completions",
+                json=chat(question)[2],
+                headers={"authorization": "Bearer test"},
+                timeout=30,
+            )
             assert response.json()["choices"][0]["message"]["content"] == f"Echo: {question}"
 
 
@@ -183,8 +207,10 @@ def change_answer(path: Path, old: str, new: str) -> None:
     with closing(sqlite3.connect(path)) as conn, conn:
         for row_id, body in conn.execute("SELECT id, body FROM recordings").fetchall():
             if body and old.encode() in body:
-                conn.execute("UPDATE recordings SET body = ? WHERE id = ?",
-                             (body.replace(old.encode(), new.encode()), row_id))
+                conn.execute(
+                    "UPDATE recordings SET body = ? WHERE id = ?",
+                    (body.replace(old.encode(), new.encode()), row_id),
+                )
 
 
 def test_the_same_request_answered_differently_is_a_conflict(repo: Path) -> None:
@@ -201,8 +227,7 @@ def test_the_same_request_answered_differently_is_a_conflict(repo: Path) -> None
     assert merged.returncode != 0
     assert f"CONFLICT (content): Merge conflict in {CASSETTE}" in merged.stdout
     assert "body differs" in merged.stderr and "(kept ours)" in merged.stderr
-    assert f"{CASSETTE}: 1 recordings were recorded differently on both branches" \
-        in merged.stderr
+    assert f"{CASSETTE}: 1 recordings were recorded differently on both branches" in merged.stderr
     # The work tree holds the union, ours kept for the conflict.
     assert prompts(repo / CASSETTE) == ["base question", "only a", "shared question"]
     bodies = b"".join(r.body or b"" for r in all_recordings(repo / CASSETTE))
@@ -221,8 +246,9 @@ def test_the_same_request_answered_differently_is_a_conflict(repo: Path) -> None
 
 def _blob(repo: Path, name: str) -> bytes:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
-    return subprocess.run(["git", "show", name], cwd=repo, env=env, capture_output=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", "show", name], cwd=repo, env=env, capture_output=True, check=True
+    ).stdout
 
 
 def test_git_diff_and_log_show_the_answers(repo: Path) -> None:
@@ -236,5 +262,6 @@ def test_git_diff_and_log_show_the_answers(repo: Path) -> None:
     assert not any("base question" in line for line in added)
     commit(repo, "record more")
     log = git(repo, "log", "-p", "-1").stdout
-    assert any(line.startswith("+") and "Echo: what is new" in line
-               for line in log.splitlines()), log
+    assert any(line.startswith("+") and "Echo: what is new" in line for line in log.splitlines()), (
+        log
+    )

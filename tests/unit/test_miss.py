@@ -17,21 +17,44 @@ from localaik.cassette.recording import Summary
 MODEL = "gemini-2.5-flash"
 
 
-def gem(texts: list[str], *, operation: str = "generateContent", model: str = MODEL,
-        stream: bool = False, **extra: Any) -> dict[str, Any]:
+def gem(
+    texts: list[str],
+    *,
+    operation: str = "generateContent",
+    model: str = MODEL,
+    stream: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
     """The canonical form of a Gemini request with one user/model turn per text."""
-    contents = [{"role": "user" if i % 2 == 0 else "model", "parts": [{"text": text}]}
-                for i, text in enumerate(texts)]
-    return canonical(ClientRequest("gemini", operation, model, stream,
-                                   {"contents": contents, **extra}))
+    contents = [
+        {"role": "user" if i % 2 == 0 else "model", "parts": [{"text": text}]}
+        for i, text in enumerate(texts)
+    ]
+    return canonical(
+        ClientRequest("gemini", operation, model, stream, {"contents": contents, **extra})
+    )
 
 
-def summary(canon: dict[str, Any], *, id: int, recorded_at: str = "2026-11-25T14:03:07.123Z",
-            ordinal: int = 0, key: str | None = None) -> Summary:
+def summary(
+    canon: dict[str, Any],
+    *,
+    id: int,
+    recorded_at: str = "2026-11-25T14:03:07.123Z",
+    ordinal: int = 0,
+    key: str | None = None,
+) -> Summary:
     text = canonical_json(canon)
-    return Summary(id=id, key=key or request_key(text), ordinal=ordinal, family=canon["family"],
-                   operation=canon["operation"], model=canon["model"], stream=canon["stream"],
-                   recorded_at=recorded_at, request=text)
+    return Summary(
+        id=id,
+        key=key or request_key(text),
+        ordinal=ordinal,
+        family=canon["family"],
+        operation=canon["operation"],
+        model=canon["model"],
+        stream=canon["stream"],
+        recorded_at=recorded_at,
+        request=text,
+    )
 
 
 def paths(diffs: list[Difference]) -> list[str]:
@@ -53,8 +76,11 @@ def test_a_changed_leaf_is_reported_at_its_path() -> None:
 def test_generation_config_and_tool_paths() -> None:
     tools = [{"functionDeclarations": [{"name": "get_weather"}]}]
     ours = gem(["hi"], generationConfig={"temperature": 0.2}, tools=tools)
-    theirs = gem(["hi"], generationConfig={"temperature": 0.7},
-                 tools=[{"functionDeclarations": [{"name": "get_time"}]}])
+    theirs = gem(
+        ["hi"],
+        generationConfig={"temperature": 0.7},
+        tools=[{"functionDeclarations": [{"name": "get_time"}]}],
+    )
     assert differences(ours, theirs) == [
         Difference("generationConfig.temperature", 0.2, 0.7),
         Difference("tools[0].functionDeclarations[0].name", "get_weather", "get_time"),
@@ -86,12 +112,15 @@ def test_a_type_change_is_one_difference_at_that_path() -> None:
     ours = gem(["hi"], generationConfig={"stopSequences": ["END"]})
     theirs = gem(["hi"], generationConfig={"stopSequences": "END"})
     assert differences(ours, theirs) == [
-        Difference("generationConfig.stopSequences", ["END"], "END")]
+        Difference("generationConfig.stopSequences", ["END"], "END")
+    ]
 
 
 def test_ints_bools_and_floats_are_told_apart() -> None:
-    diffs = differences(gem(["hi"], generationConfig={"a": 1, "b": 1}),
-                        gem(["hi"], generationConfig={"a": True, "b": 1.5}))
+    diffs = differences(
+        gem(["hi"], generationConfig={"a": 1, "b": 1}),
+        gem(["hi"], generationConfig={"a": True, "b": 1.5}),
+    )
     assert paths(diffs) == ["generationConfig.a", "generationConfig.b"]
 
 
@@ -110,16 +139,26 @@ def test_paths_are_in_order_with_numeric_indices() -> None:
     texts = [f"t{i}" for i in range(12)]
     changed = [*texts[:2], "X", *texts[3:10], "Y", "Z"]
     assert paths(differences(gem(texts), gem(changed))) == [
-        "contents[2].parts[0].text", "contents[10].parts[0].text", "contents[11].parts[0].text"]
+        "contents[2].parts[0].text",
+        "contents[10].parts[0].text",
+        "contents[11].parts[0].text",
+    ]
 
 
 def test_keys_with_other_characters_are_quoted() -> None:
-    ours = gem(["hi"], generationConfig={"responseJsonSchema": {"properties": {
-        "first name": {"type": "string"}}}})
-    theirs = gem(["hi"], generationConfig={"responseJsonSchema": {"properties": {
-        "first name": {"type": "integer"}}}})
+    ours = gem(
+        ["hi"],
+        generationConfig={"responseJsonSchema": {"properties": {"first name": {"type": "string"}}}},
+    )
+    theirs = gem(
+        ["hi"],
+        generationConfig={
+            "responseJsonSchema": {"properties": {"first name": {"type": "integer"}}}
+        },
+    )
     assert paths(differences(ours, theirs)) == [
-        'generationConfig.responseJsonSchema.properties["first name"].type']
+        'generationConfig.responseJsonSchema.properties["first name"].type'
+    ]
 
 
 def test_a_get_request_against_a_post_recording() -> None:
@@ -131,8 +170,12 @@ def test_a_get_request_against_a_post_recording() -> None:
 
 def test_openai_paths() -> None:
     def chat(**body: Any) -> dict[str, Any]:
-        return canonical(ClientRequest("openai", "chat.completions", body.get("model"),
-                                       body.get("stream") is True, body))
+        return canonical(
+            ClientRequest(
+                "openai", "chat.completions", body.get("model"), body.get("stream") is True, body
+            )
+        )
+
     ours = chat(model="a", messages=[{"role": "user", "content": "hi", "name": "x"}])
     theirs = chat(model="b", stream=True, messages=[{"role": "user", "content": "hi"}])
     assert paths(differences(ours, theirs)) == ["model", "stream", "messages[0].name"]
@@ -142,17 +185,28 @@ def test_openai_paths() -> None:
 
 
 def test_nearest_is_the_recording_that_differs_in_one_field() -> None:
-    query = gem(["Plan a trip to Rome", "Sure, when?", "In May"],
-                generationConfig={"temperature": 0.2})
+    query = gem(
+        ["Plan a trip to Rome", "Sure, when?", "In May"], generationConfig={"temperature": 0.2}
+    )
     recordings = [
-        gem(["Plan a trip to Rome", "Sure, when?", "In June"],
-            generationConfig={"temperature": 0.2}),                         # one field differs
+        gem(
+            ["Plan a trip to Rome", "Sure, when?", "In June"], generationConfig={"temperature": 0.2}
+        ),  # one field differs
         gem(["Plan a trip to Rome"], generationConfig={"temperature": 0.2}),
-        gem(["Plan a trip to Paris", "Sure, when?", "In May"],
-            generationConfig={"temperature": 0.9, "seed": 1}),
+        gem(
+            ["Plan a trip to Paris", "Sure, when?", "In May"],
+            generationConfig={"temperature": 0.9, "seed": 1},
+        ),
         gem(["Something else entirely"]),
-        canonical(ClientRequest("openai", "chat.completions", "m", False,
-                                {"messages": [{"role": "user", "content": "In May"}]})),
+        canonical(
+            ClientRequest(
+                "openai",
+                "chat.completions",
+                "m",
+                False,
+                {"messages": [{"role": "user", "content": "In May"}]},
+            )
+        ),
     ]
     index = NearestIndex(summary(canon, id=i + 1) for i, canon in enumerate(recordings))
     found = index.nearest(query)
@@ -207,8 +261,15 @@ def test_a_replaced_recording_appears_once() -> None:
 
 
 def test_recordings_sharing_nothing_with_the_request_are_still_listed() -> None:
-    anthropic = canonical(ClientRequest("anthropic", "messages", "claude", False,
-                                        {"messages": [{"role": "user", "content": "hi"}]}))
+    anthropic = canonical(
+        ClientRequest(
+            "anthropic",
+            "messages",
+            "claude",
+            False,
+            {"messages": [{"role": "user", "content": "hi"}]},
+        )
+    )
     index = NearestIndex([summary(anthropic, id=1)])
     found = index.nearest(gem(["hi"]))
     assert [s.id for s, _ in found] == [1]
@@ -216,9 +277,17 @@ def test_recordings_sharing_nothing_with_the_request_are_still_listed() -> None:
 
 
 def test_an_unreadable_recorded_request_does_not_break_the_index() -> None:
-    broken = Summary(id=1, key="b" * 32, ordinal=0, family="gemini", operation="generateContent",
-                     model=MODEL, stream=False, recorded_at="2026-01-01T00:00:00.000Z",
-                     request="{not json")
+    broken = Summary(
+        id=1,
+        key="b" * 32,
+        ordinal=0,
+        family="gemini",
+        operation="generateContent",
+        model=MODEL,
+        stream=False,
+        recorded_at="2026-01-01T00:00:00.000Z",
+        request="{not json",
+    )
     index = NearestIndex([broken, summary(gem(["hi"]), id=2)])
     found = index.nearest(gem(["hi!"]))
     assert [s.id for s, _ in found] == [2, 1]
@@ -230,16 +299,22 @@ def test_an_unreadable_recorded_request_does_not_break_the_index() -> None:
 
 def message_for(query: dict[str, Any], recordings: list[Summary], **kwargs: Any) -> str:
     found = NearestIndex(recordings).nearest(query)
-    args = {"cassette": "cassettes/localaik.db", "key": request_key(canonical_json(query)),
-            "mode": "replay", **kwargs}
+    args = {
+        "cassette": "cassettes/localaik.db",
+        "key": request_key(canonical_json(query)),
+        "mode": "replay",
+        **kwargs,
+    }
     return miss_message(canon=query, nearest=found, **args)
 
 
 def test_message_names_cassette_key_mode_paths_and_how_to_record() -> None:
-    query = gem(["Describe the image", "It is a cat", "What colour?"],
-                generationConfig={"temperature": 0.2})
-    recorded = gem(["Describe the image", "It is a cat", "What size?"],
-                   generationConfig={"temperature": 0.7})
+    query = gem(
+        ["Describe the image", "It is a cat", "What colour?"], generationConfig={"temperature": 0.2}
+    )
+    recorded = gem(
+        ["Describe the image", "It is a cat", "What size?"], generationConfig={"temperature": 0.7}
+    )
     text = message_for(query, [summary(recorded, id=1)], cassette="tests/cassettes/vision.db")
     key = request_key(canonical_json(query))
     assert "tests/cassettes/vision.db" in text
@@ -248,8 +323,10 @@ def test_message_names_cassette_key_mode_paths_and_how_to_record() -> None:
     assert 'contents[2].parts[0].text: "What colour?" here, "What size?" recorded' in text
     assert "generationConfig.temperature: 0.2 here, 0.7 recorded" in text
     assert request_key(canonical_json(recorded))[:12] in text
-    assert "set LK_MODE=record (or --mode record) with a model running, then commit the " \
-           "cassette" in text
+    assert (
+        "set LK_MODE=record (or --mode record) with a model running, then commit the "
+        "cassette" in text
+    )
     assert text.count("\n") >= 6
 
 
@@ -266,8 +343,7 @@ def test_message_cuts_long_values_with_an_ellipsis() -> None:
 
     big = gem(["hi"], generationConfig={"stopSequences": [f"stop-{i}" for i in range(40)]})
     text = message_for(big, [summary(gem(["hi"]), id=1)])
-    line = next(line for line in text.splitlines()
-                if "generationConfig.stopSequences:" in line)
+    line = next(line for line in text.splitlines() if "generationConfig.stopSequences:" in line)
     assert "…" in line and "(absent) recorded" in line and len(line) < 140
 
 
@@ -280,20 +356,27 @@ def test_message_lists_at_most_ten_differences_per_recording() -> None:
 
 
 def test_message_for_an_empty_or_missing_cassette() -> None:
-    text = miss_message(cassette="cassettes/ci.db (does not exist)", key="0" * 32, mode="replay",
-                        canon=gem(["hi"]), nearest=[])
+    text = miss_message(
+        cassette="cassettes/ci.db (does not exist)",
+        key="0" * 32,
+        mode="replay",
+        canon=gem(["hi"]),
+        nearest=[],
+    )
     assert "cassettes/ci.db (does not exist)" in text
     assert "empty or missing" in text
     assert "LK_MODE=record" in text
 
 
 def test_message_shows_up_to_three_recordings_with_their_metadata() -> None:
-    recordings = [summary(gem([f"hello {i}"], model=f"m{i}"), id=i,
-                          recorded_at=f"2026-11-2{i}T10:00:00.000Z") for i in range(1, 6)]
+    recordings = [
+        summary(gem([f"hello {i}"], model=f"m{i}"), id=i, recorded_at=f"2026-11-2{i}T10:00:00.000Z")
+        for i in range(1, 6)
+    ]
     text = message_for(gem(["hello"]), recordings)
-    assert [line[:5] for line in text.splitlines() if line[:5] in ("  1. ", "  2. ", "  3. ",
-                                                                     "  4. ")] == \
-        ["  1. ", "  2. ", "  3. "]
+    assert [
+        line[:5] for line in text.splitlines() if line[:5] in ("  1. ", "  2. ", "  3. ", "  4. ")
+    ] == ["  1. ", "  2. ", "  3. "]
     assert "gemini generateContent m5, recorded 2026-11-25T10:00:00.000Z" in text
 
 
@@ -307,17 +390,39 @@ def test_message_says_what_the_request_was(stream: bool) -> None:
 
 def test_full_message_snapshot(snapshot: Any) -> None:
     """Pins the wording of a whole message; update with `pytest --snapshot-update`."""
-    query = gem(["You are a travel agent.", "Hello!", "Plan three days in Lisbon in May"],
-                stream=True, generationConfig={"temperature": 0.2, "seed": 7})
+    query = gem(
+        ["You are a travel agent.", "Hello!", "Plan three days in Lisbon in May"],
+        stream=True,
+        generationConfig={"temperature": 0.2, "seed": 7},
+    )
     recordings = [
-        summary(gem(["You are a travel agent.", "Hello!", "Plan three days in Porto in May"],
-                    stream=True, generationConfig={"temperature": 0.2, "seed": 7}),
-                id=1, recorded_at="2026-11-20T09:15:00.000Z"),
-        summary(gem(["You are a travel agent.", "Hello!"], stream=True,
-                    generationConfig={"temperature": 0.9}),
-                id=2, recorded_at="2026-11-21T09:15:00.000Z", ordinal=1),
-        summary(gem(["You are a travel agent.", "Hello!", "Plan three days in Lisbon in May"],
-                    operation="countTokens"), id=3, recorded_at="2026-11-22T09:15:00.000Z"),
+        summary(
+            gem(
+                ["You are a travel agent.", "Hello!", "Plan three days in Porto in May"],
+                stream=True,
+                generationConfig={"temperature": 0.2, "seed": 7},
+            ),
+            id=1,
+            recorded_at="2026-11-20T09:15:00.000Z",
+        ),
+        summary(
+            gem(
+                ["You are a travel agent.", "Hello!"],
+                stream=True,
+                generationConfig={"temperature": 0.9},
+            ),
+            id=2,
+            recorded_at="2026-11-21T09:15:00.000Z",
+            ordinal=1,
+        ),
+        summary(
+            gem(
+                ["You are a travel agent.", "Hello!", "Plan three days in Lisbon in May"],
+                operation="countTokens",
+            ),
+            id=3,
+            recorded_at="2026-11-22T09:15:00.000Z",
+        ),
     ]
     text = message_for(query, recordings)
     assert json.dumps(text)  # one plain string, JSON-safe for the 404 body

@@ -34,8 +34,9 @@ def test_the_default_is_in_the_catalogue() -> None:
     assert models.names()[0] == models.DEFAULT
 
 
-@pytest.mark.parametrize("model", [m for m in models.CATALOGUE.values() if m.chat_template],
-                         ids=lambda model: model.name)
+@pytest.mark.parametrize(
+    "model", [m for m in models.CATALOGUE.values() if m.chat_template], ids=lambda model: model.name
+)
 def test_chat_templates_ship_in_the_package(model: models.Model) -> None:
     shipped = resources.files("localaik.runtime.templates") / model.chat_template  # type: ignore[operator]
     assert shipped.is_file()
@@ -73,5 +74,8 @@ def test_gemma_template_system_text_opens_the_first_turn() -> None:
 
 def test_gemma_template_ends_with_the_generation_prompt() -> None:
     body = _gemma_template().rstrip()
-    assert re.search(r"\{%- if add_generation_prompt -%\}\s*\{\{- '<start_of_turn>model\\n' -\}\}"
-                     r"\s*\{%- endif -%\}$", body)
+    assert re.search(
+        r"\{%- if add_generation_prompt -%\}\s*\{\{- '<start_of_turn>model\\n' -\}\}"
+        r"\s*\{%- endif -%\}$",
+        body,
+    )

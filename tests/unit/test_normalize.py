@@ -19,15 +19,25 @@ from localaik.wire.jsonpath import IgnoreRule, Wild, parse_ignore
 GEMINI_MODEL = "gemini-2.5-flash"
 
 
-def gemini(body: Any, *, operation: str = "generateContent", model: str = GEMINI_MODEL,
-           stream: bool = False) -> ClientRequest:
+def gemini(
+    body: Any,
+    *,
+    operation: str = "generateContent",
+    model: str = GEMINI_MODEL,
+    stream: bool = False,
+) -> ClientRequest:
     return ClientRequest("gemini", operation, model, stream, body)
 
 
 def chat(body: dict[str, Any], *, stream: bool | None = None) -> ClientRequest:
     """An OpenAI chat request built the way the route builds it: model and stream from the body."""
-    return ClientRequest("openai", "chat.completions", body.get("model"),
-                         body.get("stream") is True if stream is None else stream, body)
+    return ClientRequest(
+        "openai",
+        "chat.completions",
+        body.get("model"),
+        body.get("stream") is True if stream is None else stream,
+        body,
+    )
 
 
 def key(request: ClientRequest, ignore: str = "") -> str:
@@ -47,8 +57,13 @@ def hi(**extra: Any) -> dict[str, Any]:
 
 def test_canonical_has_the_five_fields() -> None:
     canon = canonical(gemini(hi(), stream=True))
-    assert canon == {"family": "gemini", "operation": "generateContent", "model": GEMINI_MODEL,
-                     "stream": True, "body": hi()}
+    assert canon == {
+        "family": "gemini",
+        "operation": "generateContent",
+        "model": GEMINI_MODEL,
+        "stream": True,
+        "body": hi(),
+    }
 
 
 def test_canonical_json_is_sorted_compact_and_keeps_utf8() -> None:
@@ -69,8 +84,14 @@ def test_a_lone_surrogate_in_the_body_still_gets_a_key() -> None:
 
 
 def test_canonical_does_not_change_the_request_body() -> None:
-    body = {"model": "m", "stream": False, "user": "u", "generation_config": {},
-            "temperature": 1.0, "messages": [{"role": "user", "content": "hi", "name": "n"}]}
+    body = {
+        "model": "m",
+        "stream": False,
+        "user": "u",
+        "generation_config": {},
+        "temperature": 1.0,
+        "messages": [{"role": "user", "content": "hi", "name": "n"}],
+    }
     before = copy.deepcopy(body)
     canonical(chat(body), parse_ignore("messages[*].name"))
     canonical(gemini(body), parse_ignore("messages[*].name"))
@@ -78,10 +99,14 @@ def test_canonical_does_not_change_the_request_body() -> None:
 
 
 def test_key_order_does_not_matter() -> None:
-    a = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
-         "generationConfig": {"temperature": 0.2, "topP": 0.9}}
-    b = {"generationConfig": {"topP": 0.9, "temperature": 0.2},
-         "contents": [{"parts": [{"text": "hi"}], "role": "user"}]}
+    a = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"temperature": 0.2, "topP": 0.9},
+    }
+    b = {
+        "generationConfig": {"topP": 0.9, "temperature": 0.2},
+        "contents": [{"parts": [{"text": "hi"}], "role": "user"}],
+    }
     assert key(gemini(a)) == key(gemini(b))
 
 
@@ -95,14 +120,35 @@ def test_array_order_matters() -> None:
 
 
 def test_gemini_snake_and_camel_spellings_give_one_key() -> None:
-    python = {"contents": [{"role": "user", "parts": [
-        {"inlineData": {"data": "iVBORw0KGgo=", "mime_type": "image/png"}},
-        {"fileData": {"file_uri": "https://x/files/abc", "mime_type": "application/pdf"}}]}],
-        "generationConfig": {"thinkingConfig": {"include_thoughts": True, "thinking_budget": 128}}}
-    js = {"contents": [{"role": "user", "parts": [
-        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
-        {"fileData": {"fileUri": "https://x/files/abc", "mimeType": "application/pdf"}}]}],
-        "generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 128}}}
+    python = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"inlineData": {"data": "iVBORw0KGgo=", "mime_type": "image/png"}},
+                    {
+                        "fileData": {
+                            "file_uri": "https://x/files/abc",
+                            "mime_type": "application/pdf",
+                        }
+                    },
+                ],
+            }
+        ],
+        "generationConfig": {"thinkingConfig": {"include_thoughts": True, "thinking_budget": 128}},
+    }
+    js = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                    {"fileData": {"fileUri": "https://x/files/abc", "mimeType": "application/pdf"}},
+                ],
+            }
+        ],
+        "generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 128}},
+    }
     assert key(gemini(python)) == key(gemini(js))
 
 
@@ -116,37 +162,51 @@ def test_parameters_json_schema_spellings_give_one_key_and_keep_user_property_na
 
 
 def test_gemini_user_data_keeps_its_snake_keys() -> None:
-    body = {"contents": [{"role": "model", "parts": [
-        {"functionCall": {"name": "f", "args": {"city_name": "Paris"}}}]}]}
+    body = {
+        "contents": [
+            {
+                "role": "model",
+                "parts": [{"functionCall": {"name": "f", "args": {"city_name": "Paris"}}}],
+            }
+        ]
+    }
     part = body_of(gemini(body))["contents"][0]["parts"][0]
     assert part == {"functionCall": {"name": "f", "args": {"city_name": "Paris"}}}
-    camel = {"contents": [{"role": "model", "parts": [
-        {"functionCall": {"name": "f", "args": {"cityName": "Paris"}}}]}]}
+    camel = {
+        "contents": [
+            {
+                "role": "model",
+                "parts": [{"functionCall": {"name": "f", "args": {"cityName": "Paris"}}}],
+            }
+        ]
+    }
     assert key(gemini(body)) != key(gemini(camel))
 
 
 def test_openai_keys_are_not_camelised() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
-    assert body_of(chat(body)) == {"messages": [{"role": "user", "content": "hi"}],
-                                   "max_tokens": 5}
+    assert body_of(chat(body)) == {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
 
 
 # -- numbers and empty values ------------------------------------------------------------------
 
 
 def test_integral_floats_equal_ints() -> None:
-    assert key(gemini(hi(generationConfig={"topK": 40.0}))) == \
-        key(gemini(hi(generationConfig={"topK": 40})))
+    assert key(gemini(hi(generationConfig={"topK": 40.0}))) == key(
+        gemini(hi(generationConfig={"topK": 40}))
+    )
     assert body_of(gemini(hi(generationConfig={"topK": 40.0})))["generationConfig"] == {"topK": 40}
 
 
 def test_fractional_floats_and_bools_stay_what_they_are() -> None:
-    config = body_of(gemini(hi(generationConfig={"temperature": 0.5, "responseLogprobs": True,
-                                                 "logprobs": 1})))["generationConfig"]
+    config = body_of(
+        gemini(hi(generationConfig={"temperature": 0.5, "responseLogprobs": True, "logprobs": 1}))
+    )["generationConfig"]
     assert config == {"temperature": 0.5, "responseLogprobs": True, "logprobs": 1}
     assert type(config["responseLogprobs"]) is bool
-    assert key(gemini(hi(generationConfig={"responseLogprobs": True}))) != \
-        key(gemini(hi(generationConfig={"responseLogprobs": 1})))
+    assert key(gemini(hi(generationConfig={"responseLogprobs": True}))) != key(
+        gemini(hi(generationConfig={"responseLogprobs": 1}))
+    )
 
 
 def test_empty_generation_config_equals_absent() -> None:
@@ -177,8 +237,13 @@ def test_gemini_tool_switches_that_are_empty_objects_are_kept() -> None:
 
 def test_body_none_for_get_requests() -> None:
     canon = canonical(ClientRequest("openai", "models.list", None, False, None))
-    assert canon == {"family": "openai", "operation": "models.list", "model": None,
-                     "stream": False, "body": None}
+    assert canon == {
+        "family": "openai",
+        "operation": "models.list",
+        "model": None,
+        "stream": False,
+        "body": None,
+    }
 
 
 # -- fields that decide the key, and fields that do not -------------------------------------
@@ -193,18 +258,29 @@ def test_stream_flag_changes_the_key() -> None:
 def test_model_operation_and_family_change_the_key() -> None:
     assert key(gemini(hi(), model="gemini-2.5-pro")) != key(gemini(hi()))
     assert key(gemini(hi(), operation="countTokens")) != key(gemini(hi()))
-    assert key(ClientRequest("anthropic", "generateContent", GEMINI_MODEL, False, hi())) != \
-        key(gemini(hi()))
+    assert key(ClientRequest("anthropic", "generateContent", GEMINI_MODEL, False, hi())) != key(
+        gemini(hi())
+    )
     base = {"messages": [{"role": "user", "content": "hi"}]}
     assert key(chat({"model": "a", **base})) != key(chat({"model": "b", **base}))
 
 
 def test_openai_model_and_stream_are_canonical_fields_not_body() -> None:
-    canon = canonical(chat({"model": "m", "stream": True, "stream_options": {"include_usage": True},
-                            "messages": [{"role": "user", "content": "hi"}]}))
+    canon = canonical(
+        chat(
+            {
+                "model": "m",
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "messages": [{"role": "user", "content": "hi"}],
+            }
+        )
+    )
     assert canon["model"] == "m" and canon["stream"] is True
-    assert canon["body"] == {"stream_options": {"include_usage": True},
-                             "messages": [{"role": "user", "content": "hi"}]}
+    assert canon["body"] == {
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
 
 
 def test_openai_parse_stream_false_equals_absent() -> None:
@@ -217,10 +293,16 @@ def test_openai_stream_options_are_part_of_the_key() -> None:
     assert key(chat({**base, "stream_options": {"include_usage": True}})) != key(chat(base))
 
 
-@pytest.mark.parametrize("field, value", [
-    ("user", "u-1"), ("metadata", {"run": "42"}), ("store", True),
-    ("safety_identifier", "abc"), ("prompt_cache_key", "k"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("user", "u-1"),
+        ("metadata", {"run": "42"}),
+        ("store", True),
+        ("safety_identifier", "abc"),
+        ("prompt_cache_key", "k"),
+    ],
+)
 def test_openai_volatile_fields_do_not_change_the_key(field: str, value: Any) -> None:
     base = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     assert key(chat({**base, field: value})) == key(chat(base))
@@ -242,8 +324,11 @@ def test_gemini_labels_do_not_change_the_key() -> None:
 def test_parse_ignore_reads_comma_separated_paths() -> None:
     rules = parse_ignore(" a.b, messages[*].name ,*.id, $.contents[0].parts[0].text, ")
     assert [rule.steps for rule in rules] == [
-        ("a", "b"), ("messages", Wild.INDEX, "name"), (Wild.KEY, "id"),
-        ("contents", 0, "parts", 0, "text")]
+        ("a", "b"),
+        ("messages", Wild.INDEX, "name"),
+        (Wild.KEY, "id"),
+        ("contents", 0, "parts", 0, "text"),
+    ]
     assert rules[0] == IgnoreRule("a.b", ("a", "b"))
     assert parse_ignore("") == [] and parse_ignore(" , ") == []
 
@@ -253,11 +338,22 @@ def test_parse_ignore_reads_quoted_keys() -> None:
     assert parse_ignore('$["first name"].x')[0].steps == ("first name", "x")
 
 
-@pytest.mark.parametrize("path, where", [
-    ("a..b", "character 3"), ("a.", "character 2"), ("$", "whole body"), ("a[x]", "[N]"),
-    ("a[-1]", "[N]"), ("[0]", "expected a key"), ("*id", "character 2"), ("a b", "character 2"),
-    ("a[0", "[N]"), (".a", "character 1"), ("$.", "empty"),
-])
+@pytest.mark.parametrize(
+    "path, where",
+    [
+        ("a..b", "character 3"),
+        ("a.", "character 2"),
+        ("$", "whole body"),
+        ("a[x]", "[N]"),
+        ("a[-1]", "[N]"),
+        ("[0]", "expected a key"),
+        ("*id", "character 2"),
+        ("a b", "character 2"),
+        ("a[0", "[N]"),
+        (".a", "character 1"),
+        ("$.", "empty"),
+    ],
+)
 def test_invalid_ignore_paths_raise_a_clear_value_error(path: str, where: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_ignore(f"ok.path, {path}")
@@ -268,19 +364,31 @@ def test_invalid_ignore_paths_raise_a_clear_value_error(path: str, where: str) -
 
 
 def test_ignore_messages_name() -> None:
-    a = {"model": "m", "messages": [{"role": "user", "name": "alice", "content": "hi"},
-                                    {"role": "user", "name": "bob", "content": "yo"}]}
-    b = {"model": "m", "messages": [{"role": "user", "content": "hi"},
-                                    {"role": "user", "name": "carol", "content": "yo"}]}
+    a = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "name": "alice", "content": "hi"},
+            {"role": "user", "name": "bob", "content": "yo"},
+        ],
+    }
+    b = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "user", "name": "carol", "content": "yo"},
+        ],
+    }
     assert key(chat(a)) != key(chat(b))
     assert key(chat(a), "messages[*].name") == key(chat(b), "messages[*].name")
 
 
 def test_ignore_generation_config_seed_drops_an_emptied_config() -> None:
-    assert key(gemini(hi(generationConfig={"seed": 7})), "generationConfig.seed") == \
-        key(gemini(hi()), "generationConfig.seed")
-    assert body_of(gemini(hi(generationConfig={"seed": 7, "topK": 3})),
-                   "generationConfig.seed") == hi(generationConfig={"topK": 3})
+    assert key(gemini(hi(generationConfig={"seed": 7})), "generationConfig.seed") == key(
+        gemini(hi()), "generationConfig.seed"
+    )
+    assert body_of(
+        gemini(hi(generationConfig={"seed": 7, "topK": 3})), "generationConfig.seed"
+    ) == hi(generationConfig={"topK": 3})
 
 
 def test_ignore_paths_use_the_camel_case_spelling() -> None:
@@ -290,26 +398,42 @@ def test_ignore_paths_use_the_camel_case_spelling() -> None:
 
 
 def test_ignore_star_key_removes_under_every_key_of_an_object() -> None:
-    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
-            "response_format": {"type": "json_object", "id": "rf-1"},
-            "tool_choice": {"type": "auto", "id": "tc-9"}, "id": "top"}
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {"type": "json_object", "id": "rf-1"},
+        "tool_choice": {"type": "auto", "id": "tc-9"},
+        "id": "top",
+    }
     assert body_of(chat(body), "*.id") == {
         "messages": [{"role": "user", "content": "hi"}],
-        "response_format": {"type": "json_object"}, "tool_choice": {"type": "auto"}, "id": "top"}
+        "response_format": {"type": "json_object"},
+        "tool_choice": {"type": "auto"},
+        "id": "top",
+    }
 
 
 def test_ignore_star_key_does_not_walk_arrays() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi", "id": "x"}]}
-    assert body_of(chat(body), "*.id") == {"messages": [{"role": "user", "content": "hi",
-                                                         "id": "x"}]}
+    assert body_of(chat(body), "*.id") == {
+        "messages": [{"role": "user", "content": "hi", "id": "x"}]
+    }
     assert body_of(chat(body), "*[*].id") == {"messages": [{"role": "user", "content": "hi"}]}
 
 
 def test_ignore_an_exact_index_path_with_dollar_prefix() -> None:
-    a = {"contents": [{"role": "user", "parts": [{"text": "Today is Monday"}]},
-                      {"role": "user", "parts": [{"text": "same"}]}]}
-    b = {"contents": [{"role": "user", "parts": [{"text": "Today is Tuesday"}]},
-                      {"role": "user", "parts": [{"text": "same"}]}]}
+    a = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Today is Monday"}]},
+            {"role": "user", "parts": [{"text": "same"}]},
+        ]
+    }
+    b = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Today is Tuesday"}]},
+            {"role": "user", "parts": [{"text": "same"}]},
+        ]
+    }
     rule = "$.contents[0].parts[0].text"
     assert key(gemini(a), rule) == key(gemini(b), rule)
     c = {"contents": [a["contents"][0], {"role": "user", "parts": [{"text": "other"}]}]}
@@ -317,8 +441,10 @@ def test_ignore_an_exact_index_path_with_dollar_prefix() -> None:
 
 
 def test_ignore_a_whole_array_element_or_array() -> None:
-    body = {"model": "m", "messages": [{"role": "system", "content": "s"},
-                                       {"role": "user", "content": "hi"}]}
+    body = {
+        "model": "m",
+        "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}],
+    }
     assert body_of(chat(body), "messages[0]") == {"messages": [{"role": "user", "content": "hi"}]}
     assert body_of(chat(body), "messages[*]") == {}
 
@@ -326,12 +452,19 @@ def test_ignore_a_whole_array_element_or_array() -> None:
 def test_ignore_paths_that_are_absent_or_of_another_shape_are_no_error() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     expected = body_of(chat(body))
-    for rule in ("nope.deeper", "messages[5].content", "messages.content", "messages[*].x.y",
-                 "messages[0][1]", "*[3]"):
+    for rule in (
+        "nope.deeper",
+        "messages[5].content",
+        "messages.content",
+        "messages[*].x.y",
+        "messages[0][1]",
+        "*[3]",
+    ):
         assert body_of(chat(body), rule) == expected, rule
 
 
 def test_ignore_never_touches_model_or_stream() -> None:
-    canon = canonical(chat({"model": "m", "stream": True, "messages": []}),
-                      parse_ignore("model, stream"))
+    canon = canonical(
+        chat({"model": "m", "stream": True, "messages": []}), parse_ignore("model, stream")
+    )
     assert canon["model"] == "m" and canon["stream"] is True

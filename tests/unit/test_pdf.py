@@ -12,13 +12,17 @@ from localaik.errors import BadRequest
 from localaik.media import pdf
 from tests.pdfs import Page, corrupt, encrypted, make_pdf
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
-                                reason="poppler-utils is not installed (make system-deps)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
+    reason="poppler-utils is not installed (make system-deps)",
+)
 
 
 def render(data: bytes, max_pages: int = 20, dpi: int = 100) -> list[Image.Image]:
-    return [Image.open(io.BytesIO(png)) for png in
-            pdf.render(data, max_pages=max_pages, dpi=dpi, where="contents[0].parts[1]")]
+    return [
+        Image.open(io.BytesIO(png))
+        for png in pdf.render(data, max_pages=max_pages, dpi=dpi, where="contents[0].parts[1]")
+    ]
 
 
 def refusal(data: bytes, max_pages: int = 20) -> str:
@@ -67,20 +71,24 @@ def test_a_huge_page_renders_within_the_size_cap() -> None:
 
 
 def test_over_the_page_cap() -> None:
-    assert refusal(make_pdf(*[Page()] * 3), max_pages=2) == \
-        "the PDF has 3 pages, more than LK_PDF_MAX_PAGES=2"
+    assert (
+        refusal(make_pdf(*[Page()] * 3), max_pages=2)
+        == "the PDF has 3 pages, more than LK_PDF_MAX_PAGES=2"
+    )
     assert len(render(make_pdf(*[Page()] * 2), max_pages=2)) == 2
 
 
 def test_corrupt() -> None:
     assert refusal(corrupt(make_pdf())).startswith(
-        "the PDF cannot be read: it is damaged or truncated (poppler: ")
+        "the PDF cannot be read: it is damaged or truncated (poppler: "
+    )
 
 
 def test_encrypted_with_a_password() -> None:
     assert refusal(encrypted(make_pdf(Page(text="secret")))) == (
         "the PDF is encrypted with a password, which localaik cannot open; send it without "
-        "the password")
+        "the password"
+    )
 
 
 def test_encrypted_without_a_user_password_opens() -> None:
@@ -90,27 +98,38 @@ def test_encrypted_without_a_user_password_opens() -> None:
 
 
 def test_a_pdf_without_pages() -> None:
-    assert refusal(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj 2 0 obj << "
-                   b"/Type /Pages /Kids [] /Count 0 >> endobj trailer << /Root 1 0 R >>\n%%EOF"
-                   ) == "the PDF has no pages"
+    assert (
+        refusal(
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj 2 0 obj << "
+            b"/Type /Pages /Kids [] /Count 0 >> endobj trailer << /Root 1 0 R >>\n%%EOF"
+        )
+        == "the PDF has no pages"
+    )
 
 
 def test_a_header_and_nothing_else() -> None:
-    assert refusal(b"%PDF-1.4\n%%EOF\n") == ("the PDF cannot be read: it is damaged or "
-                                             "truncated (poppler: Couldn't read xref table)")
+    assert refusal(b"%PDF-1.4\n%%EOF\n") == (
+        "the PDF cannot be read: it is damaged or truncated (poppler: Couldn't read xref table)"
+    )
 
 
 def test_not_a_pdf() -> None:
     assert refusal(b"GIF89a...") == "the data is not a PDF (no %PDF- header)"
 
 
-@pytest.mark.parametrize(("pages", "runs"), [
-    ({1: "612 x 792 pts (letter)", 2: "612 x 792 pts (letter)"}, [(1, 2, 100)]),
-    ({1: "72 x 72 pts", 2: "14400 x 7200 pts", 3: "72 x 72 pts"},
-     [(1, 1, 100), (2, 2, 20), (3, 3, 100)]),
-    ({1: "14400 x 7200 pts", 2: "14400 x 7200 pts"}, [(1, 2, 20)]),
-    ({}, [(1, 2, 100)]),
-], ids=["letter", "poster-between", "posters", "sizes-unknown"])
+@pytest.mark.parametrize(
+    ("pages", "runs"),
+    [
+        ({1: "612 x 792 pts (letter)", 2: "612 x 792 pts (letter)"}, [(1, 2, 100)]),
+        (
+            {1: "72 x 72 pts", 2: "14400 x 7200 pts", 3: "72 x 72 pts"},
+            [(1, 1, 100), (2, 2, 20), (3, 3, 100)],
+        ),
+        ({1: "14400 x 7200 pts", 2: "14400 x 7200 pts"}, [(1, 2, 20)]),
+        ({}, [(1, 2, 100)]),
+    ],
+    ids=["letter", "poster-between", "posters", "sizes-unknown"],
+)
 def test_page_runs(pages: dict[int, str], runs: list[tuple[int, int, int]]) -> None:
     info = {f"Page {number:4d} size": size for number, size in pages.items()}
     assert pdf.page_runs(info, 2 if not pages else len(pages), 100) == runs

@@ -30,7 +30,7 @@ def cassette(tmp_path: Path) -> Path:
     """Recorded with three requests (run 1), then a replay run that used the first (run 2)."""
     path = tmp_path / "cassettes" / "localaik.db"
     record_cassette(path, [chat("first"), chat("second"), chat("third", stream=True)])
-    time.sleep(0.002)   # runs are ordered by their start, in milliseconds
+    time.sleep(0.002)  # runs are ordered by their start, in milliseconds
     record_cassette(path, [chat("first")], mode="replay")
     assert len(read_runs(path)) == 2
     return path
@@ -46,8 +46,9 @@ def test_prune_keeps_what_the_last_run_used(cassette: Path) -> None:
     assert code == 0, output
     lines = output.splitlines()
     assert len(lines) == 3
-    assert all(line.split()[1:] == ["openai", "chat.completions", "gpt-4o-mini"]
-               for line in lines[:2])
+    assert all(
+        line.split()[1:] == ["openai", "chat.completions", "gpt-4o-mini"] for line in lines[:2]
+    )
     assert lines[2] == "removed 2 of 3 recordings (unused by the last run)"
     assert prompts(cassette) == ["first"]
 
@@ -78,9 +79,11 @@ def test_no_usage_record_is_refused(tmp_path: Path) -> None:
     usage_path(path).unlink()
     code, output = prune(str(path), "--yes")
     assert code == 1
-    assert output == (f"Error: no usage record for {path} ({usage_path(path)} is missing or "
-                      "empty): "
-                      "run your tests against it first; prune never removes everything\n")
+    assert output == (
+        f"Error: no usage record for {path} ({usage_path(path)} is missing or "
+        "empty): "
+        "run your tests against it first; prune never removes everything\n"
+    )
     assert prompts(path) == ["first"]
 
 
@@ -89,13 +92,15 @@ def test_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
     usage_path(path).parent.mkdir()
     usage_path(path).write_text(
         '{"run":"r","started":"2026-01-01T00:00:00.000Z","at":"2026-01-01T00:00:00.000Z",'
-        '"key":"k","ordinal":0}\n')
+        '"key":"k","ordinal":0}\n'
+    )
     assert prune(str(path)) == (1, f"Error: cassette {path} does not exist\n")
 
 
 def test_the_default_is_the_configured_cassette(cassette: Path) -> None:
-    result = CliRunner().invoke(cli, ["cassette", "prune", "--dry-run"],
-                                env={"LK_CASSETTE": str(cassette)})
+    result = CliRunner().invoke(
+        cli, ["cassette", "prune", "--dry-run"], env={"LK_CASSETTE": str(cassette)}
+    )
     assert result.exit_code == 0, result.output
     assert result.output.endswith("would remove 2 of 3 recordings (unused by the last run)\n")
 

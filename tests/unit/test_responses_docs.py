@@ -12,11 +12,16 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 SECTION = README.split("### OpenAI Responses API", 1)[1].split("\n## ", 1)[0]
 
 
-@pytest.mark.parametrize("field", sorted(
-    (protocol.TRANSLATED | protocol.ACCEPTED | set(protocol.STATEFUL)) - {"model", "stream"}))
+@pytest.mark.parametrize(
+    "field",
+    sorted(
+        (protocol.TRANSLATED | protocol.ACCEPTED | set(protocol.STATEFUL)) - {"model", "stream"}
+    ),
+)
 def test_every_request_field_is_in_the_readme(field: str) -> None:
-    assert f"`{field}`" in SECTION or f"`{field}:" in SECTION, \
+    assert f"`{field}`" in SECTION or f"`{field}:" in SECTION, (
         f"the README's Responses table does not mention {field}"
+    )
 
 
 def test_the_refused_item_and_include_values_are_in_the_readme() -> None:

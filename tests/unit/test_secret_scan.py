@@ -31,8 +31,14 @@ OPENAI_LEGACY = "s" + "k-" + _random(20, _ALNUM) + "T3BlbkFJ" + _random(20, _ALN
 OPENAI_PROJECT = "s" + "k-proj-" + _random(40) + "7" + _random(40)
 ANTHROPIC = "s" + "k-ant-api03-" + _random(80) + "-" + _random(10)
 BEARER_TOKEN = "ya29." + "a0AfH6SMB" + _random(60)
-JWT = ("ey" + "JhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".ey" + "JzdWIiOiIxMjM0NTY3ODkwIn0"
-       + "." + _random(43))
+JWT = (
+    "ey"
+    + "JhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    + ".ey"
+    + "JzdWIiOiIxMjM0NTY3ODkwIn0"
+    + "."
+    + _random(43)
+)
 
 TOKENS = [
     (GOOGLE, "Google API key"),
@@ -52,16 +58,20 @@ def test_each_shape_alone(token: str, kind: str) -> None:
 
 
 @pytest.mark.parametrize(("token", "kind"), TOKENS, ids=IDS)
-@pytest.mark.parametrize("wrap", [
-    lambda t: f"my key is {t}, please use it",
-    lambda t: f"(\"{t}\")",
-    lambda t: f"https://example.com/v1beta/models?key={t}&alt=sse",
-    lambda t: f"https://example.com/?q=a%3D{t}",
-    lambda t: json.dumps({"messages": [{"role": "user", "content": f"key:\n{t}\tok"}]}),
-    lambda t: json.dumps({"text": f"\u00e9\n{t}"}, ensure_ascii=True),
-    # Tool-call arguments: JSON text inside a JSON string, escaped twice.
-    lambda t: json.dumps({"arguments": json.dumps({"note": f"line\n{t}"})}),
-], ids=["prose", "quoted", "url", "url-escaped", "json-escaped", "json-ascii", "json-in-json"])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda t: f"my key is {t}, please use it",
+        lambda t: f'("{t}")',
+        lambda t: f"https://example.com/v1beta/models?key={t}&alt=sse",
+        lambda t: f"https://example.com/?q=a%3D{t}",
+        lambda t: json.dumps({"messages": [{"role": "user", "content": f"key:\n{t}\tok"}]}),
+        lambda t: json.dumps({"text": f"\u00e9\n{t}"}, ensure_ascii=True),
+        # Tool-call arguments: JSON text inside a JSON string, escaped twice.
+        lambda t: json.dumps({"arguments": json.dumps({"note": f"line\n{t}"})}),
+    ],
+    ids=["prose", "quoted", "url", "url-escaped", "json-escaped", "json-ascii", "json-in-json"],
+)
 def test_each_shape_in_context(token: str, kind: str, wrap: object) -> None:
     text = wrap(token)  # type: ignore[operator]
     assert find_secret(text) == kind
@@ -77,26 +87,30 @@ def test_each_shape_inside_sse_frame_bytes(token: str, kind: str) -> None:
     assert locate_secret(recording) == (kind, "frames[1]")
 
 
-@pytest.mark.parametrize("text", [
-    "ask the sk- team",
-    "sk-learn-compatible-estimator-interface-for-everyone",
-    "the risk-assessment-framework-2024-edition-final-draft",
-    "disk-0123456789abcdefghijklmnop",
-    "Bearer of bad news",
-    "the Bearer responsibilities-of-the-holder are listed below",
-    "duties of the Bearer: responsibilities.",
-    "the bearer responsibilities.",
-    "Authorization: Bearer <token>",
-    "eyJ is how base64 JSON starts",
-    "AIza is a prefix, AIzaShort",
-    "chatcmpl-7QyqpwdfhqwajicIEznoc6Q47XAyW",
-    "b4567-1a2b3c4d",
-    "sk-123",
-    "id: sk-abc-def",
-    "550e8400-e29b-41d4-a716-446655440000",
-    "data: [DONE]\n\n",
-    "",
-], ids=lambda text: text[:24] or "empty")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ask the sk- team",
+        "sk-learn-compatible-estimator-interface-for-everyone",
+        "the risk-assessment-framework-2024-edition-final-draft",
+        "disk-0123456789abcdefghijklmnop",
+        "Bearer of bad news",
+        "the Bearer responsibilities-of-the-holder are listed below",
+        "duties of the Bearer: responsibilities.",
+        "the bearer responsibilities.",
+        "Authorization: Bearer <token>",
+        "eyJ is how base64 JSON starts",
+        "AIza is a prefix, AIzaShort",
+        "chatcmpl-7QyqpwdfhqwajicIEznoc6Q47XAyW",
+        "b4567-1a2b3c4d",
+        "sk-123",
+        "id: sk-abc-def",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "data: [DONE]\n\n",
+        "",
+    ],
+    ids=lambda text: text[:24] or "empty",
+)
 def test_ordinary_text_is_not_flagged(text: str) -> None:
     assert find_secret(text) is None
 
@@ -124,24 +138,37 @@ def test_a_clean_recording_passes() -> None:
 def _plant(field: str, text: str) -> object:
     recording = make_recording(frames=4)
     if field == "request":
-        return dataclasses.replace(recording, request=json.dumps(
-            {"body": {"contents": [{"parts": [{"text": f"use {text}"}]}]}}))
+        return dataclasses.replace(
+            recording,
+            request=json.dumps({"body": {"contents": [{"parts": [{"text": f"use {text}"}]}]}}),
+        )
     if field == "upstream_request":
-        return dataclasses.replace(recording, upstream_request=json.dumps(
-            {"method": "POST", "endpoint": "/v1/chat/completions",
-             "body": {"messages": [{"role": "user", "content": text}]}}))
+        return dataclasses.replace(
+            recording,
+            upstream_request=json.dumps(
+                {
+                    "method": "POST",
+                    "endpoint": "/v1/chat/completions",
+                    "body": {"messages": [{"role": "user", "content": text}]},
+                }
+            ),
+        )
     if field == "body":
-        return dataclasses.replace(recording, frames=[], stream=False, body=json.dumps(
-            {"choices": [{"message": {"content": f"Here:\n{text}"}}]}).encode())
+        return dataclasses.replace(
+            recording,
+            frames=[],
+            stream=False,
+            body=json.dumps({"choices": [{"message": {"content": f"Here:\n{text}"}}]}).encode(),
+        )
     if field == "upstream":
         return dataclasses.replace(recording, upstream=f"https://example.com/v1?key={text}")
-    recording.frames[2] = Frame(30.0, b"data: " + json.dumps(
-        {"choices": [{"delta": {"content": text}}]}).encode() + b"\n\n")
+    recording.frames[2] = Frame(
+        30.0, b"data: " + json.dumps({"choices": [{"delta": {"content": text}}]}).encode() + b"\n\n"
+    )
     return recording
 
 
-@pytest.mark.parametrize("field", ["request", "upstream_request", "body", "upstream",
-                                   "frames[2]"])
+@pytest.mark.parametrize("field", ["request", "upstream_request", "body", "upstream", "frames[2]"])
 @pytest.mark.parametrize(("token", "kind"), TOKENS[::2], ids=IDS[::2])
 def test_scan_recording_finds_a_token_in_each_field(field: str, token: str, kind: str) -> None:
     recording = _plant(field, token)
@@ -177,5 +204,6 @@ async def test_replace_with_a_secret_keeps_the_old_recording(tmp_path: Path) -> 
     with pytest.raises(SecretRefused):
         await cassette.save(_plant("body", GOOGLE), replace=True)  # type: ignore[arg-type]
     assert await cassette.get(make_recording().key) == dataclasses.replace(
-        make_recording(), id=recording_id)
+        make_recording(), id=recording_id
+    )
     await cassette.close()

@@ -50,8 +50,10 @@ def test_crlf_split_across_feeds_is_one_line_end() -> None:
 
 def test_every_byte_fed_alone() -> None:
     stream = "data: héllo\r\ndata: wörld\r\n\r\nevent: x\ndata: 3\n\n".encode()
-    assert parse_all(*(stream[i:i + 1] for i in range(len(stream)))) == [
-        Event("héllo\nwörld"), Event("3", "x")]
+    assert parse_all(*(stream[i : i + 1] for i in range(len(stream)))) == [
+        Event("héllo\nwörld"),
+        Event("3", "x"),
+    ]
 
 
 def test_multi_line_data_joined_with_newline() -> None:
@@ -67,9 +69,7 @@ def test_data_containing_colons() -> None:
 
 
 def test_comments_and_other_fields_are_skipped() -> None:
-    stream = (b": keep-alive\n\n"
-              b"id: 7\nretry: 1000\n: comment inside\ndata: a\n\n"
-              b"unknown: field\n\n")
+    stream = b": keep-alive\n\nid: 7\nretry: 1000\n: comment inside\ndata: a\n\nunknown: field\n\n"
     assert parse_all(stream) == [Event("a")]
 
 
@@ -119,8 +119,10 @@ async def test_parse_async_iterator() -> None:
 
 
 def test_gemini_frame() -> None:
-    assert sse.gemini_frame({"text": "é ✓", "n": [1, 2]}) == \
-        'data: {"text":"é ✓","n":[1,2]}\r\n\r\n'.encode()
+    assert (
+        sse.gemini_frame({"text": "é ✓", "n": [1, 2]})
+        == 'data: {"text":"é ✓","n":[1,2]}\r\n\r\n'.encode()
+    )
 
 
 def test_gemini_frame_is_one_line_even_with_newlines_in_text() -> None:

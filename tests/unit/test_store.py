@@ -29,20 +29,32 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("store_crash_child.py")
 
 
-def make_recording(key: str = "a" * 32, ordinal: int = 0, *, frames: int = 3,
-                   **changes: object) -> Recording:
+def make_recording(
+    key: str = "a" * 32, ordinal: int = 0, *, frames: int = 3, **changes: object
+) -> Recording:
     recording = Recording(
-        key=key, ordinal=ordinal, family="openai", operation="chat.completions",
-        model="gemma-3-4b", stream=frames > 0,
+        key=key,
+        ordinal=ordinal,
+        family="openai",
+        operation="chat.completions",
+        model="gemma-3-4b",
+        stream=frames > 0,
         request=json.dumps({"family": "openai", "body": {"n": ordinal}}),
         upstream_request=json.dumps({"method": "POST", "endpoint": "/v1/chat/completions"}),
-        status=200, content_type="text/event-stream" if frames else "application/json",
+        status=200,
+        content_type="text/event-stream" if frames else "application/json",
         body=None if frames else b'{"choices": []}',
-        frames=[Frame(offset_ms=seq * 12.25 + 0.125, data=b"data: {\"seq\": %d}\n\n" % seq)
-                for seq in range(frames)],
-        duration_ms=frames * 12.25 + 3.5, recorded_at="2026-11-25T14:03:07.123Z",
-        localaik_version="0.1.0", upstream="http://127.0.0.1:8080/v1",
-        upstream_model="gemma-3-4b-it-q4", upstream_build="b4567-1a2b3c4d")
+        frames=[
+            Frame(offset_ms=seq * 12.25 + 0.125, data=b'data: {"seq": %d}\n\n' % seq)
+            for seq in range(frames)
+        ],
+        duration_ms=frames * 12.25 + 3.5,
+        recorded_at="2026-11-25T14:03:07.123Z",
+        localaik_version="0.1.0",
+        upstream="http://127.0.0.1:8080/v1",
+        upstream_model="gemma-3-4b-it-q4",
+        upstream_build="b4567-1a2b3c4d",
+    )
     return dataclasses.replace(recording, **changes)  # type: ignore[arg-type]
 
 
@@ -65,15 +77,32 @@ def bulk_fill(path: Path, count: int, *, frames: int = 3) -> list[str]:
                 " upstream_request, status, content_type, body, duration_ms, recorded_at,"
                 " localaik_version, upstream, upstream_model, upstream_build)"
                 " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, template.family, template.operation, template.model, int(template.stream),
-                 json.dumps({"body": {"n": index}}), template.upstream_request, template.status,
-                 template.content_type, template.body, template.duration_ms,
-                 template.recorded_at, template.localaik_version, template.upstream,
-                 template.upstream_model, template.upstream_build)).lastrowid
+                (
+                    key,
+                    template.family,
+                    template.operation,
+                    template.model,
+                    int(template.stream),
+                    json.dumps({"body": {"n": index}}),
+                    template.upstream_request,
+                    template.status,
+                    template.content_type,
+                    template.body,
+                    template.duration_ms,
+                    template.recorded_at,
+                    template.localaik_version,
+                    template.upstream,
+                    template.upstream_model,
+                    template.upstream_build,
+                ),
+            ).lastrowid
             conn.executemany(
                 "INSERT INTO frames (recording_id, seq, offset_ms, data) VALUES (?, ?, ?, ?)",
-                [(row_id, seq, frame.offset_ms, frame.data)
-                 for seq, frame in enumerate(template.frames)])
+                [
+                    (row_id, seq, frame.offset_ms, frame.data)
+                    for seq, frame in enumerate(template.frames)
+                ],
+            )
     return keys
 
 
@@ -92,11 +121,14 @@ async def cassette(path: Path) -> AsyncIterator[Cassette]:
 
 # -- round trips ----------------------------------------------------------------------------
 
+
 async def test_stream_round_trip_is_byte_identical(cassette: Cassette) -> None:
-    frames = [Frame(0.0, b"data: {\"a\": 1}\n\n"),
-              Frame(17.123456789, "data: {\"t\": \"héllo ✓\"}\r\n\r\n".encode()),
-              Frame(1234.5, bytes(range(256)) + b"\n\n"),   # not UTF-8 at all: kept as is
-              Frame(1500.25, b"data: [DONE]\n\n")]
+    frames = [
+        Frame(0.0, b'data: {"a": 1}\n\n'),
+        Frame(17.123456789, 'data: {"t": "héllo ✓"}\r\n\r\n'.encode()),
+        Frame(1234.5, bytes(range(256)) + b"\n\n"),  # not UTF-8 at all: kept as is
+        Frame(1500.25, b"data: [DONE]\n\n"),
+    ]
     recording = make_recording(frames=0, stream=True, body=None)
     recording.frames = frames
     recording_id = await cassette.save(recording)
@@ -110,8 +142,9 @@ async def test_stream_round_trip_is_byte_identical(cassette: Cassette) -> None:
 
 async def test_body_round_trip_is_byte_identical(cassette: Cassette) -> None:
     body = b'{"x": "\\u00e9\xc3\xa9"}\x00\xff'
-    recording = make_recording(frames=0, body=body, model=None, upstream_model=None,
-                               upstream_build=None, status=500)
+    recording = make_recording(
+        frames=0, body=body, model=None, upstream_model=None, upstream_build=None, status=500
+    )
     recording_id = await cassette.save(recording)
     got = await cassette.get(recording.key)
     assert got == dataclasses.replace(recording, id=recording_id)
@@ -136,8 +169,9 @@ async def test_ordinals(cassette: Cassette) -> None:
         assert got is not None and got.ordinal == ordinal and len(got.frames) == ordinal + 1
 
 
-async def test_replace_overwrites_and_leaves_no_orphan_frames(cassette: Cassette,
-                                                              path: Path) -> None:
+async def test_replace_overwrites_and_leaves_no_orphan_frames(
+    cassette: Cassette, path: Path
+) -> None:
     await cassette.save(make_recording(frames=50))
     await cassette.save(make_recording("c" * 32, frames=4))
     new = make_recording(frames=2, status=201)
@@ -146,8 +180,9 @@ async def test_replace_overwrites_and_leaves_no_orphan_frames(cassette: Cassette
     with raw(path) as conn:
         assert conn.execute("SELECT count(*) FROM recordings").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM frames").fetchone() == (6,)
-        assert conn.execute("SELECT count(*) FROM frames WHERE recording_id NOT IN "
-                            "(SELECT id FROM recordings)").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM frames WHERE recording_id NOT IN (SELECT id FROM recordings)"
+        ).fetchone() == (0,)
 
 
 async def test_replace_of_nothing_just_saves(cassette: Cassette) -> None:
@@ -156,7 +191,8 @@ async def test_replace_of_nothing_just_saves(cassette: Cassette) -> None:
 
 
 async def test_saving_an_existing_key_and_ordinal_without_replace_is_refused(
-        cassette: Cassette) -> None:
+    cassette: Cassette,
+) -> None:
     first_id = await cassette.save(make_recording(frames=5))
     with pytest.raises(CassetteConflict, match="already holds a recording .* replace=True"):
         await cassette.save(make_recording(frames=1))
@@ -167,20 +203,40 @@ async def test_saving_an_existing_key_and_ordinal_without_replace_is_refused(
 async def test_summaries(cassette: Cassette) -> None:
     assert await cassette.summaries() == []
     first = make_recording("d" * 32)
-    second = make_recording("e" * 32, 0, frames=0, family="gemini",
-                            operation="generateContent", model=None)
+    second = make_recording(
+        "e" * 32, 0, frames=0, family="gemini", operation="generateContent", model=None
+    )
     first_id, second_id = await cassette.save(first), await cassette.save(second)
     assert await cassette.summaries() == [
-        Summary(first_id, first.key, 0, "openai", "chat.completions", "gemma-3-4b", True,
-                first.recorded_at, first.request),
-        Summary(second_id, second.key, 0, "gemini", "generateContent", None, False,
-                second.recorded_at, second.request)]
+        Summary(
+            first_id,
+            first.key,
+            0,
+            "openai",
+            "chat.completions",
+            "gemma-3-4b",
+            True,
+            first.recorded_at,
+            first.request,
+        ),
+        Summary(
+            second_id,
+            second.key,
+            0,
+            "gemini",
+            "generateContent",
+            None,
+            False,
+            second.recorded_at,
+            second.request,
+        ),
+    ]
 
 
 # -- opening --------------------------------------------------------------------------------
 
-async def test_missing_cassette_without_create_is_false_and_creates_nothing(
-        tmp_path: Path) -> None:
+
+async def test_missing_cassette_without_create_is_false_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "missing.db"
     cassette = Cassette(path)
     assert await cassette.open(create=False) is False
@@ -210,8 +266,9 @@ def test_schema_version_is_recorded_and_migrations_apply_once(path: Path) -> Non
         cassette.close()
     with raw(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-        applied = conn.execute("SELECT name FROM _sqlite_migrations "
-                               "WHERE migration_set = 'localaik'").fetchall()
+        applied = conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = 'localaik'"
+        ).fetchall()
         assert applied == [("m001_recordings_and_frames",)]
         assert len(applied) == SCHEMA_VERSION
     with Database(path) as db:
@@ -294,14 +351,17 @@ async def test_close_twice_and_reopen(path: Path) -> None:
 
 # -- concurrency, bulk, integrity -----------------------------------------------------------
 
+
 async def test_concurrent_saves_from_many_tasks(cassette: Cassette, path: Path) -> None:
     recordings = [make_recording(f"{index:032x}", frames=index % 7) for index in range(64)]
     ids = await asyncio.gather(*(cassette.save(recording) for recording in recordings))
     assert len(set(ids)) == 64
     assert len(await cassette.summaries()) == 64
     gotten = await asyncio.gather(*(cassette.get(recording.key) for recording in recordings))
-    assert gotten == [dataclasses.replace(recording, id=recording_id)
-                      for recording, recording_id in zip(recordings, ids, strict=True)]
+    assert gotten == [
+        dataclasses.replace(recording, id=recording_id)
+        for recording, recording_id in zip(recordings, ids, strict=True)
+    ]
     with raw(path) as conn:
         assert conn.execute("SELECT count(*) FROM recordings").fetchone() == (64,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -319,8 +379,9 @@ async def test_the_event_loop_stays_free_while_sqlite_works(cassette: Cassette) 
             await asyncio.sleep(0)
 
     task = asyncio.create_task(ticker())
-    await asyncio.gather(*(cassette.save(make_recording(f"{index:032x}", frames=2000))
-                           for index in range(5)))
+    await asyncio.gather(
+        *(cassette.save(make_recording(f"{index:032x}", frames=2000)) for index in range(5))
+    )
     task.cancel()
     assert ticks > 5
 
@@ -344,7 +405,8 @@ def check_whole(conn: sqlite3.Connection, seed: int) -> int:
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",), f"seed {seed}"
     rows = conn.execute(
         "SELECT r.key, r.body, count(f.seq), coalesce(max(f.seq), -1) FROM recordings r "
-        "LEFT JOIN frames f ON f.recording_id = r.id GROUP BY r.id").fetchall()
+        "LEFT JOIN frames f ON f.recording_id = r.id GROUP BY r.id"
+    ).fetchall()
     for key, body, frames, last_seq in rows:
         intended = json.loads(body)["frames"]
         assert (frames, last_seq) == (intended, intended - 1), f"torn {key}, seed {seed}"
@@ -358,8 +420,12 @@ def test_sigkill_mid_save_leaves_no_partial_recording(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start, rounds, saved = time.monotonic(), 0, 0
     while rounds < 3 or (rounds < 8 and time.monotonic() - start < 2.5):  # ≤ ~4 s in all
-        child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(rounds)],
-                                 stdout=subprocess.PIPE, env=env, cwd=ROOT)
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), str(path), str(rounds)],
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+        )
         try:
             assert child.stdout is not None
             assert child.stdout.readline() == b"ready\n"
@@ -378,5 +444,6 @@ def test_sigkill_mid_save_leaves_no_partial_recording(tmp_path: Path) -> None:
         assert recording is not None and recording.body is not None
         assert len(recording.frames) == json.loads(recording.body)["frames"]
         assert [json.loads(frame.data[6:])["seq"] for frame in recording.frames] == list(
-            range(len(recording.frames)))
+            range(len(recording.frames))
+        )
     cassette.close()

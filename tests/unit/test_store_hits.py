@@ -38,8 +38,9 @@ async def test_a_recording_replaced_by_another_writer_is_read_anew(tmp_path: Pat
     old = await reader.get("a" * 32)
     assert old is not None and await reader.get("a" * 32) is old
 
-    new = dataclasses.replace(make_recording("a" * 32), body=b'{"answer": "new"}', frames=[],
-                              stream=False)
+    new = dataclasses.replace(
+        make_recording("a" * 32), body=b'{"answer": "new"}', frames=[], stream=False
+    )
     await writer.save(new, replace=True)
 
     assert (await reader.get("a" * 32)).body == b'{"answer": "new"}'  # type: ignore[union-attr]

@@ -60,7 +60,8 @@ def test_compaction_keeps_the_newest_runs(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_usage_file_costs_a_warning_not_a_request(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cassette = tmp_path / "c.db"
     usage.usage_path(cassette).mkdir(parents=True)  # unwritable even for root
     log = usage.UsageLog()

@@ -34,22 +34,32 @@ from tests.fakes.fake_llama import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAI = {"authorization": "Bearer test"}
-GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}],
-               "generationConfig": {"temperature": 0.0}}
+GEMINI_BODY = {
+    "contents": [{"role": "user", "parts": [{"text": "hello"}]}],
+    "generationConfig": {"temperature": 0.0},
+}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "user": "u1"}
 ANTHROPIC = {"x-api-key": "test", "anthropic-version": "2023-06-01"}
 # A final assistant message without content and a tool input of {}: the key drops both, and
 # the request rebuilt from the key must still be valid.
-ANTHROPIC_BODY = {"model": "claude-haiku-4-5", "max_tokens": 20, "metadata": {"user_id": "u1"},
-                  "tools": [{"name": "now", "input_schema": {"type": "object"}}],
-                  "messages": [{"role": "user", "content": "time?"},
-                               {"role": "assistant", "content": [
-                                   {"type": "tool_use", "id": "toolu_1", "name": "now",
-                                    "input": {}}]},
-                               {"role": "user", "content": [
-                                   {"type": "tool_result", "tool_use_id": "toolu_1",
-                                    "content": []}]},
-                               {"role": "assistant", "content": []}]}
+ANTHROPIC_BODY = {
+    "model": "claude-haiku-4-5",
+    "max_tokens": 20,
+    "metadata": {"user_id": "u1"},
+    "tools": [{"name": "now", "input_schema": {"type": "object"}}],
+    "messages": [
+        {"role": "user", "content": "time?"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": []}],
+        },
+        {"role": "assistant", "content": []},
+    ],
+}
 
 # (method, path, JSON body, headers): one request of every kind the routes record.
 EVERY_KIND: list[tuple[str, str, Any, dict[str, str]]] = [
@@ -59,12 +69,20 @@ EVERY_KIND: list[tuple[str, str, Any, dict[str, str]]] = [
     ("GET", "/v1beta/models", None, {}),
     ("GET", "/v1beta/models/gemini-2.0-flash", None, {}),
     ("POST", "/v1/chat/completions", CHAT, OPENAI),
-    ("POST", "/v1/chat/completions",
-     {**CHAT, "stream": True, "stream_options": {"include_usage": True}}, OPENAI),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {**CHAT, "stream": True, "stream_options": {"include_usage": True}},
+        OPENAI,
+    ),
     ("POST", "/v1/completions", {"model": "m", "prompt": "once upon", "stream": True}, OPENAI),
     ("POST", "/v1/completions", {"model": "m", "prompt": "once upon"}, OPENAI),
-    ("POST", "/v1/chat/completions",
-     {"model": "m", "messages": [{"role": "user", "content": "[[error:400]] bad"}]}, OPENAI),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {"model": "m", "messages": [{"role": "user", "content": "[[error:400]] bad"}]},
+        OPENAI,
+    ),
     ("GET", "/v1/models", None, OPENAI),
     ("GET", "/v1/models/some-model", None, OPENAI),
     ("POST", "/v1/responses", {"model": "gpt-4o-mini", "input": "hi", "store": True}, OPENAI),
@@ -85,15 +103,25 @@ def chat(text: str, *, stream: bool = False) -> tuple[str, str, Any, dict[str, s
     return ("POST", "/v1/chat/completions", body, OPENAI)
 
 
-def record_cassette(path: Path,
-                    requests: Sequence[tuple[str, str, Any, dict[str, str]]] = EVERY_KIND,
-                    **settings: Any) -> None:
+def record_cassette(
+    path: Path,
+    requests: Sequence[tuple[str, str, Any, dict[str, str]]] = EVERY_KIND,
+    **settings: Any,
+) -> None:
     """Record `requests` into the cassette at `path` through the real app in record mode,
     the in-process fake llama-server answering. Each call is one run in the usage record."""
-    upstream = httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()),
-                                 base_url="http://fake")
-    config = Settings(**{"mode": "record", "upstream": "http://fake/v1", "cassette": path,
-                         "log": False, **settings})
+    upstream = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=make_app()), base_url="http://fake"
+    )
+    config = Settings(
+        **{
+            "mode": "record",
+            "upstream": "http://fake/v1",
+            "cassette": path,
+            "log": False,
+            **settings,
+        }
+    )
     with TestClient(app=create_app(config, client=upstream)) as client:
         for method, url, body, headers in requests:
             response = client.request(method, url, json=body, headers=headers)
@@ -119,15 +147,21 @@ def in_terminal(args: list[str], typed: str) -> tuple[int, str]:
     """Run `localaik` with a pseudo-terminal as stdin and stdout, `typed` already typed."""
     leader, follower = os.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
-    process = subprocess.Popen([sys.executable, "-m", "localaik", *args], cwd=ROOT,
-                               stdin=follower, stdout=follower, stderr=follower, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localaik", *args],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
     os.close(follower)
     os.write(leader, typed.encode())
     output = b""
     while True:
         try:
             chunk = os.read(leader, 4096)
-        except OSError:   # EIO: the terminal's other end closed
+        except OSError:  # EIO: the terminal's other end closed
             break
         if not chunk:
             break
@@ -164,18 +198,27 @@ def test_a_key_that_does_not_match_its_request(recorded: Path) -> None:
     key = keys(recorded, "operation = 'countTokens'")[0]
     sql(recorded, "UPDATE recordings SET key = ? WHERE key = ?", "f" * 32, key)
     found = problems(recorded)
-    assert found == [f"{recorded}: ffffffffffff: its key does not match its request (the "
-                     f"request hashes to {key[:12]})"]
+    assert found == [
+        f"{recorded}: ffffffffffff: its key does not match its request (the "
+        f"request hashes to {key[:12]})"
+    ]
 
 
 def test_a_stream_cut_short(recorded: Path) -> None:
     key = keys(recorded, "family = 'gemini' AND stream = 1")[0]
-    sql(recorded, "DELETE FROM frames WHERE recording_id = (SELECT id FROM recordings WHERE "
-                  "key = ?) AND seq = (SELECT max(seq) FROM frames WHERE recording_id = "
-                  "(SELECT id FROM recordings WHERE key = ?))", key, key)
+    sql(
+        recorded,
+        "DELETE FROM frames WHERE recording_id = (SELECT id FROM recordings WHERE "
+        "key = ?) AND seq = (SELECT max(seq) FROM frames WHERE recording_id = "
+        "(SELECT id FROM recordings WHERE key = ?))",
+        key,
+        key,
+    )
     found = problems(recorded)
-    assert f"{recorded}: {key[:12]}: the stream does not end with a [DONE] event (it was cut " \
-           "short)" in found
+    assert (
+        f"{recorded}: {key[:12]}: the stream does not end with a [DONE] event (it was cut "
+        "short)" in found
+    )
     # … and replaying it shows the client what it would get: an error at the end.
     assert any("does not replay: the stream ends in an error" in line for line in found)
     assert all(key[:12] in line for line in found)
@@ -187,12 +230,15 @@ def test_a_secret_written_by_raw_sql(recorded: Path) -> None:
     with closing(sqlite3.connect(recorded)) as conn, conn:
         (body,) = conn.execute("SELECT body FROM recordings WHERE key = ?", (key,)).fetchone()
         assert b"Echo: hi" in body
-        conn.execute("UPDATE recordings SET body = ? WHERE key = ?",
-                     (body.replace(b"Echo: hi", f"Echo: {secret}".encode()), key))
+        conn.execute(
+            "UPDATE recordings SET body = ? WHERE key = ?",
+            (body.replace(b"Echo: hi", f"Echo: {secret}".encode()), key),
+        )
     found = problems(recorded)
     assert len(found) == 1
-    assert found[0].startswith(f"{recorded}: {key[:12]}: its body holds something shaped "
-                               "like a Google API key")
+    assert found[0].startswith(
+        f"{recorded}: {key[:12]}: its body holds something shaped like a Google API key"
+    )
     assert secret not in found[0]
 
 
@@ -201,7 +247,8 @@ def test_an_answer_that_no_longer_replays(recorded: Path) -> None:
     sql(recorded, "UPDATE recordings SET body = ? WHERE key = ?", b'{"no": "choices"}', key)
     assert problems(recorded) == [
         f"{recorded}: {key[:12]}: it does not replay: answered HTTP 502 where 200 was recorded "
-        "(upstream answer has no choices)"]
+        "(upstream answer has no choices)"
+    ]
 
 
 def test_a_body_that_is_not_json(recorded: Path) -> None:
@@ -221,25 +268,30 @@ def test_a_request_the_routes_no_longer_key_the_same(tmp_path: Path) -> None:
     cassette.open()
     [recording] = list(cassette.recordings())
     canon = json.loads(recording.request)
-    canon["body"]["response_format"] = {}   # routes drop empty objects from the key
+    canon["body"]["response_format"] = {}  # routes drop empty objects from the key
     text = canonical_json(canon)
     cassette.save(dataclasses.replace(recording, key=request_key(text), request=text))
     cassette.close()
     # Its rebuilt request finds the recording it was copied from.
-    assert problems(path) == [f"{path}: {request_key(text)[:12]}: it does not replay: its "
-                              "rebuilt request gets another recording (the routes no longer "
-                              "give this key)"]
+    assert problems(path) == [
+        f"{path}: {request_key(text)[:12]}: it does not replay: its "
+        "rebuilt request gets another recording (the routes no longer "
+        "give this key)"
+    ]
     # Without that one, the rebuilt request misses.
     sql(path, "DELETE FROM recordings WHERE key = ?", recording.key)
-    assert problems(path) == [f"{path}: {request_key(text)[:12]}: it does not replay: its "
-                              "rebuilt request misses (the routes no longer give this key)"]
+    assert problems(path) == [
+        f"{path}: {request_key(text)[:12]}: it does not replay: its "
+        "rebuilt request misses (the routes no longer give this key)"
+    ]
 
 
 def test_columns_that_disagree_with_the_request(recorded: Path) -> None:
     key = keys(recorded, "operation = 'models.list' AND family = 'openai'")[0]
     sql(recorded, "UPDATE recordings SET model = 'other' WHERE key = ?", key)
     assert problems(recorded) == [
-        f"{recorded}: {key[:12]}: its request says model None, the model column 'other'"]
+        f"{recorded}: {key[:12]}: its request says model None, the model column 'other'"
+    ]
 
 
 def test_a_family_this_localaik_cannot_serve(tmp_path: Path) -> None:
@@ -250,11 +302,16 @@ def test_a_family_this_localaik_cannot_serve(tmp_path: Path) -> None:
     [recording] = list(cassette.recordings())
     canon = {**json.loads(recording.request), "family": "anthropic", "operation": "complete"}
     text = canonical_json(canon)
-    cassette.save(dataclasses.replace(recording, key=request_key(text), request=text,
-                                           family="anthropic", operation="complete"))
+    cassette.save(
+        dataclasses.replace(
+            recording, key=request_key(text), request=text, family="anthropic", operation="complete"
+        )
+    )
     cassette.close()
-    assert problems(path) == [f"{path}: {request_key(text)[:12]}: it cannot be replayed: this "
-                              "localaik serves no anthropic complete request"]
+    assert problems(path) == [
+        f"{path}: {request_key(text)[:12]}: it cannot be replayed: this "
+        "localaik serves no anthropic complete request"
+    ]
 
 
 def test_later_ordinals_replay_in_sequence(tmp_path: Path) -> None:
@@ -270,23 +327,31 @@ def test_later_ordinals_replay_in_sequence(tmp_path: Path) -> None:
 
 def test_schema_problems(recorded: Path) -> None:
     sql(recorded, "PRAGMA user_version = 0")
-    assert problems(recorded) == [f"{recorded}: schema version 0, expected 1 (open it with "
-                                  "`localaik serve` in record mode to migrate)"]
+    assert problems(recorded) == [
+        f"{recorded}: schema version 0, expected 1 (open it with "
+        "`localaik serve` in record mode to migrate)"
+    ]
     sql(recorded, "PRAGMA user_version = 7")
-    assert problems(recorded) == [f"{recorded}: cassette {recorded} has schema version 7, "
-                                  "newer than this localaik understands (1); upgrade localaik "
-                                  "to use it"]
+    assert problems(recorded) == [
+        f"{recorded}: cassette {recorded} has schema version 7, "
+        "newer than this localaik understands (1); upgrade localaik "
+        "to use it"
+    ]
 
 
 def test_sqlite_integrity_problems(recorded: Path) -> None:
     with closing(sqlite3.connect(recorded)) as conn, conn:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("DELETE FROM recordings WHERE operation = 'countTokens'")
-        conn.execute("INSERT INTO frames (recording_id, seq, offset_ms, data) "
-                     "VALUES (9999, 0, 1.0, x'00')")
+        conn.execute(
+            "INSERT INTO frames (recording_id, seq, offset_ms, data) VALUES (9999, 0, 1.0, x'00')"
+        )
     [problem] = problems(recorded)
-    assert re.fullmatch(rf"{re.escape(str(recorded))}: SQLite foreign keys: frames row \d+ "
-                        "points to a missing recordings row", problem)
+    assert re.fullmatch(
+        rf"{re.escape(str(recorded))}: SQLite foreign keys: frames row \d+ "
+        "points to a missing recordings row",
+        problem,
+    )
 
 
 def test_files_that_are_not_cassettes(tmp_path: Path) -> None:
@@ -307,14 +372,17 @@ def test_the_command_lists_problems_and_exits_1(recorded: Path, tmp_path: Path) 
     sql(recorded, "UPDATE recordings SET upstream_request = 'nope' WHERE key = ?", key)
     result = CliRunner().invoke(cli, ["cassette", "verify", str(recorded), str(clean)])
     assert result.exit_code == 1
-    assert result.output == (f"{recorded}: {key[:12]}: its upstream request is not JSON\n"
-                             f"{len(EVERY_KIND) + 1} recordings, 1 problem\n")
+    assert result.output == (
+        f"{recorded}: {key[:12]}: its upstream request is not JSON\n"
+        f"{len(EVERY_KIND) + 1} recordings, 1 problem\n"
+    )
     as_json = CliRunner().invoke(cli, ["cassette", "verify", "--json", str(recorded)])
     assert as_json.exit_code == 1
     document = json.loads(as_json.output)
     assert document["problems"] == 1
     assert document["cassettes"][0]["problems"] == [
-        {"key": key, "ordinal": 0, "problem": "its upstream request is not JSON"}]
+        {"key": key, "ordinal": 0, "problem": "its upstream request is not JSON"}
+    ]
 
 
 def test_the_default_is_the_configured_cassette(recorded: Path) -> None:
@@ -326,8 +394,7 @@ def test_the_default_is_the_configured_cassette(recorded: Path) -> None:
 def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
     cassette = store_for(recorded, readonly=True)
     cassette.open()
-    streamed = [r for r in cassette.recordings()
-                if r.operation == "chat.completions" and r.stream]
+    streamed = [r for r in cassette.recordings() if r.operation == "chat.completions" and r.stream]
     cassette.close()
     request = client_request(streamed[0])
     assert not isinstance(request, str)
@@ -335,25 +402,28 @@ def test_openai_requests_get_model_and_stream_back(recorded: Path) -> None:
     body = json.loads(request.body or b"")
     assert body["model"] == "gpt-4o-mini" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
-    assert "user" not in body   # volatile: never part of the key
+    assert "user" not in body  # volatile: never part of the key
 
 
 def test_anthropic_requests_get_model_stream_and_headers_back(recorded: Path) -> None:
     cassette = store_for(recorded, readonly=True)
     cassette.open()
-    found = {(r.operation, r.stream): r for r in cassette.recordings()
-             if r.family == "anthropic"}
+    found = {(r.operation, r.stream): r for r in cassette.recordings() if r.family == "anthropic"}
     cassette.close()
-    assert set(found) == {("messages", False), ("messages", True),
-                          ("messages.count_tokens", False), ("models.list", False),
-                          ("models.get", False)}
+    assert set(found) == {
+        ("messages", False),
+        ("messages", True),
+        ("messages.count_tokens", False),
+        ("models.list", False),
+        ("models.get", False),
+    }
     streamed = client_request(found[("messages", True)])
     assert not isinstance(streamed, str)
     assert (streamed.method, streamed.path) == ("POST", "/v1/messages")
-    assert streamed.headers["anthropic-version"]   # what makes /v1/models answer Anthropic
+    assert streamed.headers["anthropic-version"]  # what makes /v1/models answer Anthropic
     body = json.loads(streamed.body or b"")
     assert body["model"] == "claude-haiku-4-5" and body["stream"] is True
-    assert "metadata" not in body   # volatile: never part of the key
+    assert "metadata" not in body  # volatile: never part of the key
     assert body["messages"][3] == {"role": "assistant"}
     count = client_request(found[("messages.count_tokens", False)])
     assert not isinstance(count, str) and count.path == "/v1/messages/count_tokens"
@@ -369,5 +439,5 @@ def test_progress_on_a_terminal_for_many_recordings(tmp_path: Path) -> None:
     assert code == 0, output
     assert f"verifying {path}" in output and "100%" in output
     assert output.endswith("60 recordings, 0 problems\n")
-    few = CliRunner().invoke(cli, ["cassette", "verify", str(path)])   # not a terminal
+    few = CliRunner().invoke(cli, ["cassette", "verify", str(path)])  # not a terminal
     assert few.output == "60 recordings, 0 problems\n"

@@ -19,6 +19,7 @@ from localaik.cassette.secrets import locate_secret
 from localaik.families import Family
 from localaik.families.operation import Rebuilt
 from localaik.wire import sse
+from localaik.wire.jsontext import is_json
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def recording_problems(recording: Recording) -> list[str]:
         problems.append("its upstream request is not JSON")
     if recording.stream and recording.status < 400:
         problems += _frame_problems(recording)
-    elif recording.status < 500 and not _is_json(recording.body):
+    elif recording.status < 500 and not is_json(recording.body):
         problems.append(f"its body (HTTP {recording.status}) is not JSON")
     found = locate_secret(recording)
     if found is not None:
@@ -124,22 +125,12 @@ def _frame_problems(recording: Recording) -> list[str]:
             if any(line and not line.startswith(":") for line in text.splitlines()):
                 return [f"frame {seq} is not a server-sent event: {text[:40]!r}"]
             continue
-        if event.data.strip() != "[DONE]" and not _is_json(event.data.encode()):
+        if event.data.strip() != "[DONE]" and not is_json(event.data.encode()):
             return [f"frame {seq} carries data that is not JSON: {event.data[:40]!r}"]
         last = event
     if last is None or last.data.strip() != "[DONE]":
         return ["the stream does not end with a [DONE] event (it was cut short)"]
     return []
-
-
-def _is_json(body: bytes | None) -> bool:
-    if body is None:
-        return False
-    try:
-        json.loads(body)
-    except ValueError:
-        return False
-    return True
 
 
 def has_error_event(recording: Recording) -> bool:

@@ -40,10 +40,10 @@ class _HitCache:
         self.size = 0
         self.stamp: Stamp | None = None
 
-    def get(self, key: str, ordinal: int) -> Recording | None:
+    def get(self, key: str, ordinal: int, stamp: Stamp | None = None) -> Recording | None:
         if not self.entries:
             return None
-        if self._stamp() != self.stamp:
+        if (self._stamp() if stamp is None else stamp) != self.stamp:
             self.clear()
             return None
         found = self.entries.get((key, ordinal))
@@ -106,12 +106,16 @@ class Cassette:
         """Open the store. False when it does not exist and `create` is False."""
         return await self._run(self.store.open, create=create)
 
-    async def get(self, key: str, ordinal: int = 0) -> Recording | None:
-        found = self._hits.get(key, ordinal)
+    async def get(
+        self, key: str, ordinal: int = 0, *, stamp: Stamp | None = None
+    ) -> Recording | None:
+        """The recording, from memory while the store is unchanged. `stamp`: the store's
+        stamp the caller has just read (it saves reading it again)."""
+        stamp = self.store.stamp() if stamp is None else stamp
+        found = self._hits.get(key, ordinal, stamp)
         if found is not None:
             return found
         # The stamp from before the read: a change during it makes the entry stale.
-        stamp = self.store.stamp()
         found = await self._run(self.store.get, key, ordinal)
         if found is not None:
             self._hits.put(found, stamp)

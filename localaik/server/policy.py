@@ -122,7 +122,7 @@ class Replayer:
         if not entry.exists:
             return None
         stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
-        recording = await entry.cassette.get(lookup.key, lookup.ordinal)
+        recording = await entry.cassette.get(lookup.key, lookup.ordinal, stamp=stamp)
         if recording is None and lookup.ordinal > 0 and self.settings.mode is Mode.REPLAY:
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).
             count = await entry.cassette.ordinals(lookup.key)

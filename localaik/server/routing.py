@@ -99,7 +99,10 @@ class Router:
         # on them is a 405, not a 404.
         self.served = dict(served or {})
         self.static: dict[str, list[_Template]] = {}
-        self.dynamic: list[_Template] = []
+        # Templates with parameters, by (segment count, the `:method` their last segment ends
+        # with, or None): a request tries only those that can match it.
+        self.dynamic: dict[tuple[int, str | None], list[_Template]] = {}
+        self.rest: list[_Template] = []  # templates ending in `{name...}`
         for family in families:
             for operation in family.operations:
                 for route in operation.routes:
@@ -107,8 +110,11 @@ class Router:
                     template = _Template(route, operation, family, segments, specificity)
                     if all(segment.literal is not None for segment in segments):
                         self.static.setdefault(route.path.rstrip("/"), []).append(template)
+                    elif segments[-1].rest:
+                        self.rest.append(template)
                     else:
-                        self.dynamic.append(template)
+                        bucket = (len(segments), segments[-1].suffix or None)
+                        self.dynamic.setdefault(bucket, []).append(template)
 
     def resolve(self, method: str, path: str, headers: Mapping[str, str]) -> Match:
         """The match for a request; NotFound or MethodNotAllowed when there is none."""
@@ -139,8 +145,10 @@ class Router:
         if static:
             return [(template, {}) for template in static]
         parts = path.strip("/").split("/")
+        last = parts[-1]
+        suffix = last.rpartition(":")[2] if ":" in last else None
         matches = []
-        for template in self.dynamic:
+        for template in [*self.dynamic.get((len(parts), suffix), ()), *self.rest]:
             params = template.match(parts)
             if params is not None:
                 matches.append((template, params))

@@ -18,6 +18,7 @@ from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret
 from localaik.families import Family
 from localaik.families.operation import Rebuilt
+from localaik.upstream.chunks import is_done
 from localaik.wire import sse
 from localaik.wire.jsontext import is_json
 
@@ -125,10 +126,10 @@ def _frame_problems(recording: Recording) -> list[str]:
             if any(line and not line.startswith(":") for line in text.splitlines()):
                 return [f"frame {seq} is not a server-sent event: {text[:40]!r}"]
             continue
-        if event.data.strip() != "[DONE]" and not is_json(event.data.encode()):
+        if not is_done(event.data) and not is_json(event.data.encode()):
             return [f"frame {seq} carries data that is not JSON: {event.data[:40]!r}"]
         last = event
-    if last is None or last.data.strip() != "[DONE]":
+    if last is None or not is_done(last.data):
         return ["the stream does not end with a [DONE] event (it was cut short)"]
     return []
 

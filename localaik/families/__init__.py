@@ -78,9 +78,3 @@ def family_of(path: str, headers: Mapping[str, str] | None = None) -> Family:
         if claimed > score:
             best, score = family, claimed
     return best
-
-
-def operations() -> Iterator[Operation[Any]]:
-    """Every operation of every registered family."""
-    for family in Family:
-        yield from family.operations

@@ -135,10 +135,16 @@ class Pipeline:
             replay_hits = True
         try:
             call = await self.translate(operation, parsed, render=True)
-            return await policy.record(lookup, call, flight, replace=mode is Mode.REFRESH)
+            answer = await policy.record(lookup, call, replace=mode is Mode.REFRESH)
         except BaseException:
             flight.land()
             raise
+        # The followers replay the recording once it is stored: a stream's at its end.
+        if answer.frames is None:
+            flight.land()
+        else:
+            answer.on_close.append(flight.land)
+        return answer
 
     async def translate(
         self, operation: Operation[Any], parsed: Parsed[Any], *, render: bool

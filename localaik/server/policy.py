@@ -44,6 +44,7 @@ from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
+from localaik.upstream.chunks import is_done
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire import sse
@@ -190,11 +191,9 @@ class Replayer:
 
     # -- record -----------------------------------------------------------------------------
 
-    async def record(
-        self, lookup: Lookup, call: UpstreamCall, flight: Flight, *, replace: bool
-    ) -> Exchange:
-        """Forward `call` and store its answer under the lookup's key; the flight lands when
-        the answer is stored or will not be."""
+    async def record(self, lookup: Lookup, call: UpstreamCall, *, replace: bool) -> Exchange:
+        """Forward `call` and store its answer under the lookup's key: a body before it is
+        returned, a stream when its `[DONE]` passes through."""
         upstream_text = call.describe()
         for text in (lookup.text, upstream_text):
             kind = find_secret(text)
@@ -221,19 +220,13 @@ class Replayer:
             upstream.for_call(call).shown,
         )
         if live.status >= 500:
-            flight.land()
             return live
         if live.frames is None:
-            try:
-                if live.ok and not is_json(live.body):
-                    return live
+            if not live.ok or is_json(live.body):
                 draft.body = live.body
                 await self._save(lookup.path, draft, started, replace)
-            finally:
-                flight.land()
             return live
         live.frames = self._tee(live.frames, lookup.path, draft, started, replace)
-        live.on_close.append(flight.land)
         return live
 
     async def _tee(
@@ -249,7 +242,7 @@ class Replayer:
             async for raw in frames:
                 draft.frames.append(Frame(_ms_since(started), raw))
                 event = sse.parse_frame(raw)
-                if event is not None and event.data.strip() == "[DONE]":
+                if event is not None and is_done(event.data):
                     await self._save(path, draft, started, replace)
                 yield raw
         finally:

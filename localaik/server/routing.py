@@ -1,5 +1,5 @@
 """The router: from a method and a path to the operation that serves it, built from the routes
-every registered operation declares (`families.operations()`).
+every registered family's operations declare.
 
 Path templates are matched segment by segment: `{name}` is one segment without `:` (Google's
 REST paths name the method after a `:`, `models/{model}:generateContent`), `{name}:method`
@@ -102,7 +102,8 @@ class Router:
         # Templates with parameters, by (segment count, the `:method` their last segment ends
         # with, or None): a request tries only those that can match it.
         self.dynamic: dict[tuple[int, str | None], list[_Template]] = {}
-        self.rest: list[_Template] = []  # templates ending in `{name...}`
+        # Templates ending in `{name...}`, by the literal path before it.
+        self.rest: list[tuple[str, _Template]] = []
         for family in families:
             for operation in family.operations:
                 for route in operation.routes:
@@ -111,7 +112,7 @@ class Router:
                     if all(segment.literal is not None for segment in segments):
                         self.static.setdefault(route.path.rstrip("/"), []).append(template)
                     elif segments[-1].rest:
-                        self.rest.append(template)
+                        self.rest.append((route.path.split("{", 1)[0], template))
                     else:
                         bucket = (len(segments), segments[-1].suffix or None)
                         self.dynamic.setdefault(bucket, []).append(template)
@@ -148,7 +149,8 @@ class Router:
         last = parts[-1]
         suffix = last.rpartition(":")[2] if ":" in last else None
         matches = []
-        for template in [*self.dynamic.get((len(parts), suffix), ()), *self.rest]:
+        rest = [template for prefix, template in self.rest if path.startswith(prefix)]
+        for template in [*self.dynamic.get((len(parts), suffix), ()), *rest]:
             params = template.match(parts)
             if params is not None:
                 matches.append((template, params))

@@ -16,8 +16,6 @@ from typing import Any
 
 from localaik.wire.jsontext import dumps
 
-__all__ = ["Event", "EventParser", "FrameSplitter", "dumps", "parse", "parse_frame"]
-
 
 @dataclass(frozen=True)
 class Event:

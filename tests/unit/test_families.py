@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from localaik import errors
-from localaik.families import Family, family_of, operations
+from localaik.families import Family, family_of
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.operation import Operation, Route
 from localaik.families.rendering import render
@@ -140,7 +140,7 @@ def test_every_error_renders_in_every_family(family: Family, cls: type[errors.Er
 
 def test_operations_are_unique_per_family_and_route() -> None:
     seen: dict[tuple[str, str], str] = {}
-    for op in operations():
+    for op in (op for family in Family for op in family.operations):
         for route in op.routes:
             owner = seen.setdefault((route.method, route.path + op.family), op.name)
             assert owner == op.name, f"{route} of {op.family} serves {owner} and {op.name}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localaik.wire import sse
+from localaik.wire import jsontext, sse
 from localaik.wire.sse import Event, EventParser
 
 
@@ -139,4 +139,4 @@ def test_openai_frame_and_done() -> None:
 def test_frames_round_trip_through_the_parser() -> None:
     value = {"candidates": [{"content": {"parts": [{"text": "x\ny"}]}}]}
     events = parse_all(sse.gemini_frame(value) + sse.openai_frame(value) + sse.OPENAI_DONE)
-    assert [e.data for e in events] == [sse.dumps(value), sse.dumps(value), "[DONE]"]
+    assert [e.data for e in events] == [jsontext.dumps(value), jsontext.dumps(value), "[DONE]"]

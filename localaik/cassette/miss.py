@@ -12,6 +12,10 @@ leaf as (path, value), every leaf path alone, and the family, operation, model a
 keeps an inverted index from feature to recordings. A query counts shared features per
 recording through the postings of its own features only, and ranks by Jaccard similarity;
 recordings of the same family and operation come before any other.
+
+A miss message quotes the request, and requests may hold keys: every value it quotes is
+redacted whole before it is cut to a preview (`[redacted aws-access-key]`), so neither a token
+nor a piece of one reaches the message, the log or the client.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from enum import Enum
 from typing import Any
 
 from localaik.cassette.recording import Summary
+from localaik.cassette.tokens import redact
 
 DIFFERENCES_SHOWN = 10  # per recording in a miss message
 PREVIEW = 48  # characters of a value shown in a miss message
@@ -293,7 +298,9 @@ def miss_message(
             "If a differing field is volatile (an id, a timestamp), add its path to "
             "LK_IGNORE so that it leaves the key."
         )
-    return "\n".join(lines)
+    # Values were redacted before they were cut; this catches what is quoted whole (a model
+    # name, a path through a key named like a token).
+    return redact("\n".join(lines))
 
 
 def _describe(canon: dict[str, Any]) -> str:
@@ -307,11 +314,30 @@ def _describe(canon: dict[str, Any]) -> str:
 
 def _previews(ours: Any, theirs: Any) -> tuple[str, str]:
     """Short forms of two values; two long strings are shown from where they start to differ."""
-    if isinstance(ours, str) and isinstance(theirs, str):
+    ours, theirs = _redacted(ours), _redacted(theirs)
+    if type(ours) is str and type(theirs) is str:  # not _Json
         common = len(_common_prefix(ours, theirs))
         start = max(0, common - PREVIEW // 3) if common > PREVIEW // 2 else 0
         return _preview(ours, start), _preview(theirs, start)
     return _preview(ours), _preview(theirs)
+
+
+def _redacted(value: Any) -> Any:
+    """A value safe to preview: a string redacted whole; an object or array as its JSON text,
+    redacted (a token in it would otherwise be cut, and a piece of it shown)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict | list):
+        return _Json(redact(_dumps(value)))
+    return value
+
+
+class _Json(str):
+    """JSON text a preview shows as it is (not as a quoted string)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _common_prefix(a: str, b: str) -> str:
@@ -324,11 +350,13 @@ def _common_prefix(a: str, b: str) -> str:
 def _preview(value: Any, start: int = 0) -> str:
     if value is MISSING:
         return "(absent)"
+    if isinstance(value, _Json):
+        return value if len(value) <= PREVIEW else value[: PREVIEW - 1] + "…"
     if isinstance(value, str):
         text = json.dumps(value[start : start + PREVIEW], ensure_ascii=False)[1:-1]
         head = "…" if start else ""
         tail = "…" if len(value) > start + PREVIEW else ""
         size = f" ({len(value)} chars)" if head or tail else ""
         return f'"{head}{text}{tail}"{size}'
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = _dumps(value)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"

@@ -427,3 +427,37 @@ def test_full_message_snapshot(snapshot: Any) -> None:
     text = message_for(query, recordings)
     assert json.dumps(text)  # one plain string, JSON-safe for the 404 body
     assert text == snapshot
+
+
+# -- no secret in a miss message -----------------------------------------------------------------
+
+AWS = "AK" + "IA" + "Q7RZ4W2NB6XKM3PL"  # built in parts: this file must not look like a leak
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (f"my key is {AWS}", "my key is (none)"),
+        # Past the preview's start: cut there, a piece of the key would show.
+        ("x" * 40 + f" key {AWS} " + "y" * 40, "x" * 40 + " key NONE " + "y" * 40),
+        ("a" * 36 + " " + AWS, "a" * 36),
+        (json.dumps({"note": f"line\n{AWS}"}), json.dumps({"note": "line"})),
+    ],
+    ids=["whole", "long", "cut-at-the-preview-end", "json-in-a-string"],
+)
+def test_the_message_quotes_no_secret_nor_a_piece_of_one(ours: str, theirs: str) -> None:
+    query = gem([ours], model="gemini-2.5-flash")
+    recorded = gem([theirs], model="gemini-2.5-flash")
+    text = message_for(query, [summary(recorded, id=1)])
+    assert "[redacted aws-access-key]" in text
+    for size in range(8, len(AWS) + 1):
+        for start in range(len(AWS) - size + 1):
+            assert AWS[start : start + size] not in text, AWS[start : start + size]
+
+
+def test_a_secret_in_a_structured_value_or_the_model_is_redacted() -> None:
+    query = gem(["hi"], model=AWS, generationConfig={"stopSequences": [AWS] * 4})
+    recorded = gem(["hi"], model="gemini-2.5-flash")
+    text = message_for(query, [summary(recorded, id=1)])
+    assert AWS[4:12] not in text and AWS[-8:] not in text
+    assert "[redacted aws-access-key]" in text

@@ -11,7 +11,11 @@ Finding the nearest recordings must stay fast in a cassette of 10,000+ recording
 leaf as (path, value), every leaf path alone, and the family, operation, model and stream) and
 keeps an inverted index from feature to recordings. A query counts shared features per
 recording through the postings of its own features only, and ranks by Jaccard similarity;
-recordings of the same family and operation come before any other.
+recordings of the same family and operation come before any other. Features are taken from the
+request in its family's one dialect (`key.comparable`): the size of the difference that matters
+to the model, so a recording that differs only in how a tool schema is spelled (Gemini's
+`parameters` against `parametersJsonSchema`) ranks first, not behind recordings of other
+prompts. The first candidate's differences are all shown: the one that decides may be last.
 
 A miss message quotes the request, and requests may hold keys: every value it quotes is
 redacted whole before it is cut to a preview (`[redacted aws-access-key]`), so neither a token
@@ -30,10 +34,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from localaik.cassette.key import comparable
 from localaik.cassette.recording import Summary
 from localaik.cassette.tokens import redact
 
-DIFFERENCES_SHOWN = 10  # per recording in a miss message
+DIFFERENCES_SHOWN = 10  # per recording in a miss message, but the first (all of its)
 PREVIEW = 48  # characters of a value shown in a miss message
 _TOP = ("family", "operation", "model", "stream")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
@@ -183,7 +188,7 @@ class NearestIndex:
 
     def add(self, summary: Summary) -> None:
         """Index one recording; a recording for the same (key, ordinal) replaces the old one."""
-        features = _features(_parse(summary))
+        features = _features(comparable(_parse(summary)))
         slot = len(self._entries)
         old = self._slots.get((summary.key, summary.ordinal))
         if old is not None:
@@ -208,7 +213,7 @@ class NearestIndex:
         """
         if limit <= 0 or not self._slots:
             return []
-        features = _features(canon)
+        features = _features(comparable(canon))
         shared = Counter(
             itertools.chain.from_iterable(self._postings.get(feature, ()) for feature in features)
         )
@@ -287,11 +292,17 @@ def miss_message(
                     "     the same canonical request, under another key (recorded "
                     "by another localaik version?)"
                 )
-            for diff in diffs[:DIFFERENCES_SHOWN]:
+            if diffs and _same(comparable(canon), comparable(_parse(summary))):
+                lines.append(
+                    "     only the spelling differs (a tool or response schema in the other "
+                    "dialect): the model gets the same request; record it in this spelling"
+                )
+            shown = diffs if number == 1 else diffs[:DIFFERENCES_SHOWN]
+            for diff in shown:
                 ours, theirs = _previews(diff.ours, diff.theirs)
                 lines.append(f"     {diff.path}: {ours} here, {theirs} recorded")
-            if len(diffs) > DIFFERENCES_SHOWN:
-                lines.append(f"     … and {len(diffs) - DIFFERENCES_SHOWN} more")
+            if len(diffs) > len(shown):
+                lines.append(f"     … and {len(diffs) - len(shown)} more")
     lines.append(f"To record it: {HOW_TO_RECORD}.")
     if nearest:
         lines.append(

@@ -140,7 +140,7 @@ KINDS = tuple(dict.fromkeys(shape.kind for shape in _SHAPES))
 
 
 def shaped_like(kind: str) -> str:
-    """ "something shaped like an AWS access key": how a refusal names what it found."""
+    """How a refusal names what it found: "something shaped like an AWS access key"."""
     return f"something shaped like {'an' if kind[0] in 'AEIOU' else 'a'} {kind}"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from localaik.cassette.key import canonical_json, request_key
 from localaik.cassette.recording import Recording
-from localaik.cassette.secrets import locate_secret
+from localaik.cassette.secrets import locate_secret, shaped_like
 from localaik.families import Family
 from localaik.families.operation import Rebuilt
 from localaik.upstream.chunks import is_done
@@ -64,7 +64,7 @@ def recording_problems(recording: Recording) -> list[str]:
     if found is not None:
         kind, where = found
         problems.append(
-            f"its {where} holds something shaped like a {kind}: cassettes are "
+            f"its {where} holds {shaped_like(kind)}: cassettes are "
             "committed, take it out (re-record without it, or prune it)"
         )
     return problems

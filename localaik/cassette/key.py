@@ -98,6 +98,18 @@ def canonical(
     }
 
 
+def comparable(canon: Any) -> Any:
+    """A canonical request with its body in the family's one dialect (`KeyRules.dialect`):
+    what a replay miss ranks its nearest recordings by, so that a recording that differs only
+    in a spelling the model cannot tell apart comes first. Never part of the key."""
+    if not isinstance(canon, dict):
+        return canon
+    rules, _ = _rules(str(canon.get("family")), str(canon.get("operation")))
+    if rules.dialect is None or canon.get("body") is None:
+        return canon
+    return {**canon, "body": rules.dialect(canon["body"])}
+
+
 def _normal(value: Any, keep_empty_in: frozenset[str], keep_empty: bool = False) -> Any:
     """A normalised copy of a JSON value (see the module docstring, step 2)."""
     if isinstance(value, dict):

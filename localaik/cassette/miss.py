@@ -11,7 +11,15 @@ Finding the nearest recordings must stay fast in a cassette of 10,000+ recording
 leaf as (path, value), every leaf path alone, and the family, operation, model and stream) and
 keeps an inverted index from feature to recordings. A query counts shared features per
 recording through the postings of its own features only, and ranks by Jaccard similarity;
-recordings of the same family and operation come before any other.
+recordings of the same family and operation come before any other. Features are taken from the
+request in its family's one dialect (`key.comparable`): the size of the difference that matters
+to the model, so a recording that differs only in how a tool schema is spelled (Gemini's
+`parameters` against `parametersJsonSchema`) ranks first, not behind recordings of other
+prompts. The first candidate's differences are all shown: the one that decides may be last.
+
+A miss message quotes the request, and requests may hold keys: every value it quotes is
+redacted whole before it is cut to a preview (`[redacted aws-access-key]`), so neither a token
+nor a piece of one reaches the message, the log or the client.
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from localaik.cassette.key import comparable
 from localaik.cassette.recording import Summary
+from localaik.cassette.tokens import redact
 
-DIFFERENCES_SHOWN = 10  # per recording in a miss message
+DIFFERENCES_SHOWN = 10  # per recording in a miss message, but the first (all of its)
 PREVIEW = 48  # characters of a value shown in a miss message
 _TOP = ("family", "operation", "model", "stream")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
@@ -178,7 +188,7 @@ class NearestIndex:
 
     def add(self, summary: Summary) -> None:
         """Index one recording; a recording for the same (key, ordinal) replaces the old one."""
-        features = _features(_parse(summary))
+        features = _features(comparable(_parse(summary)))
         slot = len(self._entries)
         old = self._slots.get((summary.key, summary.ordinal))
         if old is not None:
@@ -203,7 +213,7 @@ class NearestIndex:
         """
         if limit <= 0 or not self._slots:
             return []
-        features = _features(canon)
+        features = _features(comparable(canon))
         shared = Counter(
             itertools.chain.from_iterable(self._postings.get(feature, ()) for feature in features)
         )
@@ -282,18 +292,26 @@ def miss_message(
                     "     the same canonical request, under another key (recorded "
                     "by another localaik version?)"
                 )
-            for diff in diffs[:DIFFERENCES_SHOWN]:
+            if diffs and _same(comparable(canon), comparable(_parse(summary))):
+                lines.append(
+                    "     only the spelling differs (a tool or response schema in the other "
+                    "dialect): the model gets the same request; record it in this spelling"
+                )
+            shown = diffs if number == 1 else diffs[:DIFFERENCES_SHOWN]
+            for diff in shown:
                 ours, theirs = _previews(diff.ours, diff.theirs)
                 lines.append(f"     {diff.path}: {ours} here, {theirs} recorded")
-            if len(diffs) > DIFFERENCES_SHOWN:
-                lines.append(f"     … and {len(diffs) - DIFFERENCES_SHOWN} more")
+            if len(diffs) > len(shown):
+                lines.append(f"     … and {len(diffs) - len(shown)} more")
     lines.append(f"To record it: {HOW_TO_RECORD}.")
     if nearest:
         lines.append(
             "If a differing field is volatile (an id, a timestamp), add its path to "
             "LK_IGNORE so that it leaves the key."
         )
-    return "\n".join(lines)
+    # Values were redacted before they were cut; this catches what is quoted whole (a model
+    # name, a path through a key named like a token).
+    return redact("\n".join(lines))
 
 
 def _describe(canon: dict[str, Any]) -> str:
@@ -307,11 +325,30 @@ def _describe(canon: dict[str, Any]) -> str:
 
 def _previews(ours: Any, theirs: Any) -> tuple[str, str]:
     """Short forms of two values; two long strings are shown from where they start to differ."""
-    if isinstance(ours, str) and isinstance(theirs, str):
+    ours, theirs = _redacted(ours), _redacted(theirs)
+    if type(ours) is str and type(theirs) is str:  # not _Json
         common = len(_common_prefix(ours, theirs))
         start = max(0, common - PREVIEW // 3) if common > PREVIEW // 2 else 0
         return _preview(ours, start), _preview(theirs, start)
     return _preview(ours), _preview(theirs)
+
+
+def _redacted(value: Any) -> Any:
+    """A value safe to preview: a string redacted whole; an object or array as its JSON text,
+    redacted (a token in it would otherwise be cut, and a piece of it shown)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict | list):
+        return _Json(redact(_dumps(value)))
+    return value
+
+
+class _Json(str):
+    """JSON text a preview shows as it is (not as a quoted string)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _common_prefix(a: str, b: str) -> str:
@@ -324,11 +361,13 @@ def _common_prefix(a: str, b: str) -> str:
 def _preview(value: Any, start: int = 0) -> str:
     if value is MISSING:
         return "(absent)"
+    if isinstance(value, _Json):
+        return value if len(value) <= PREVIEW else value[: PREVIEW - 1] + "…"
     if isinstance(value, str):
         text = json.dumps(value[start : start + PREVIEW], ensure_ascii=False)[1:-1]
         head = "…" if start else ""
         tail = "…" if len(value) > start + PREVIEW else ""
         size = f" ({len(value)} chars)" if head or tail else ""
         return f'"{head}{text}{tail}"{size}'
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = _dumps(value)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"

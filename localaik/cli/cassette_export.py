@@ -16,7 +16,7 @@ import click
 
 from localaik.cassette import export, transcript
 from localaik.cassette.recording import Recording
-from localaik.cassette.secrets import locate_secret
+from localaik.cassette.secrets import locate_secret, shaped_like
 from localaik.cassette.store import store_for
 from localaik.cli.cassette_access import all_recordings, default_cassette, reading
 from localaik.errors import Error
@@ -48,6 +48,8 @@ def export_command(path: Path | None, target: str) -> None:
     """
     with reading(path) as cassette:
         recordings = all_recordings(cassette, label="exporting")
+    # A cassette written before localaik knew a kind of token may hold one: not copied out.
+    _refuse_secrets(recordings, "exported")
     try:
         if target == "-":
             for line in export.jsonl(recordings):
@@ -92,6 +94,17 @@ def _export_dir(recordings: list[Recording], out: Path) -> None:
             stale.unlink()
 
 
+def _refuse_secrets(recordings: list[Recording], done: str) -> None:
+    for recording in recordings:
+        found = locate_secret(recording)
+        if found is not None:
+            raise click.ClickException(
+                f"nothing {done}: recording {transcript.short_key(recording)} holds "
+                f"{shaped_like(found[0])} in its {found[1]} field; cassettes never hold "
+                "secrets (`localaik cassette verify` lists every such recording)"
+            )
+
+
 @click.command("import")
 @click.argument("source")
 @click.option(
@@ -115,13 +128,7 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
     --replace.
     """
     recordings = _read_export(source)
-    for recording in recordings:
-        found = locate_secret(recording)
-        if found is not None:
-            raise click.ClickException(
-                f"nothing imported: recording {transcript.short_key(recording)} holds something "
-                f"shaped like a {found[0]} in its {found[1]} field; cassettes never hold secrets"
-            )
+    _refuse_secrets(recordings, "imported")
     path = path or default_cassette()
     new, same, different = list(recordings), 0, []
     if path.exists():

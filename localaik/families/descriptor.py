@@ -34,12 +34,16 @@ class KeyRules:
     `casing` gives every structural key one spelling (Gemini: camelCase); `volatile` are
     top-level body fields that are not part of the question; under the members named in
     `keep_empty_in`, empty objects are kept (Gemini tool switches such as `{"googleSearch": {}}`
-    are empty by design, and two different tools must not share a key).
+    are empty by design, and two different tools must not share a key). `dialect` is not part
+    of the key: it rewrites a normalised body so that two spellings the model cannot tell apart
+    (Gemini's `parameters` schema dialect and `parametersJsonSchema`) read the same, which is
+    what a replay miss ranks its nearest recordings by (`cassette/miss.py`).
     """
 
     casing: Callable[[Any], Any] | None = None
     volatile: frozenset[str] = frozenset()
     keep_empty_in: frozenset[str] = frozenset()
+    dialect: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -68,5 +68,9 @@ def _path_of(uri: str, where: str) -> Path:
         parts = urllib.parse.urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
             raise BadRequest(f"{where}: file:// URIs must name a local path")
-        return Path(urllib.parse.unquote(parts.path))
-    return Path(urllib.parse.unquote(uri))
+        path = urllib.parse.unquote(parts.path)
+    else:
+        path = urllib.parse.unquote(uri)
+    if "\x00" in path:  # no file has one in its name; the OS calls would raise ValueError
+        raise BadRequest(f"{where}: the path holds a NUL character")
+    return Path(path)

@@ -21,6 +21,7 @@ from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from localaik.cassette.secrets import redact
 from localaik.config import Mode, Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
@@ -122,7 +123,8 @@ def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             error.status = exc.status_code
             exc = error
         else:
-            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            path = redact(request.url.path)
+            log.exception("unexpected error on %s %s", request.method, path)
             exc = Internal("internal error in localaik; see its log")
     return _response(error_answer(exc, family_of(request.url.path, request.headers)))
 

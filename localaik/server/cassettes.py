@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.store import store_for
 from localaik.cassette.threaded import Cassette
 from localaik.errors import BadRequest
@@ -38,6 +39,12 @@ class Cassettes:
         """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes)."""
         if not name:
             return self.default
+        if (kind := find_secret(name)) is not None:
+            # Not quoted back: the name is about to become a file name, and a log line.
+            raise BadRequest(
+                f"X-Localaik-Cassette: the name holds {shaped_like(kind)}; a cassette is a "
+                "file meant to be committed, so it is not named after a key"
+            )
         if not CASSETTE_NAME.match(name) or ".." in name:
             raise BadRequest(
                 f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "

@@ -39,7 +39,7 @@ from localaik.cassette.key import (
 )
 from localaik.cassette.miss import miss_message
 from localaik.cassette.recording import Frame, Recording
-from localaik.cassette.secrets import find_secret
+from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Internal, ReplayMiss, SecretRefused
@@ -199,13 +199,14 @@ class Replayer:
             kind = find_secret(text)
             if kind:
                 log.warning(
-                    "refused to record a request holding a %s (key %s)", kind, lookup.key[:12]
+                    "refused to record a request holding %s (key %s)",
+                    shaped_like(kind),
+                    lookup.key[:12],
                 )
                 raise SecretRefused(
-                    f"the request holds something shaped like a {kind}; "
-                    "localaik never stores secrets, so it was not recorded or "
-                    "forwarded. Remove it from the request (or use "
-                    "LK_MODE=passthrough)"
+                    f"the request holds {shaped_like(kind)}; localaik never stores "
+                    "secrets, so it was not recorded or forwarded. Remove it from the request "
+                    "(or use LK_MODE=passthrough)"
                 )
         upstream = needed(self.upstream)
         started = time.perf_counter()

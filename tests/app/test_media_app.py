@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
 from PIL import Image
 
 from tests.app.conftest import FakeTransport
@@ -380,6 +384,45 @@ async def test_paths_out_of_the_root_are_refused(
     assert "outside LK_FILES_ROOT" in error["message"]
     assert "outside the root" not in str(fake.requests) and fake.requests == []
     assert not cassette.exists()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["docs/note.txt\x00.png", "docs/note%00.txt", "file:///docs/%00note.txt", "\x00"],
+    ids=["raw", "escaped", "file-uri", "alone"],
+)
+async def test_a_nul_in_a_file_path_is_a_400_through_the_sdk(
+    make_localaik: Any,
+    fake: Any,
+    files_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    uri: str,
+) -> None:
+    """The OS calls raise ValueError ("embedded null byte") on such a path: it was a 500
+    with a traceback in the log; it is the client's mistake, said in its API's shape."""
+    caplog.set_level(logging.DEBUG)
+    cassette = tmp_path / "c.db"
+    async with make_localaik(files_root=files_root, mode="record", cassette=cassette) as client:
+        gemini = genai.Client(
+            api_key="test",
+            http_options=types.HttpOptions(
+                base_url="http://localaik", api_version="v1beta", httpx_async_client=client
+            ),
+        ).aio
+        with pytest.raises(genai_errors.ClientError) as raised:
+            await gemini.models.generate_content(
+                model="gemini-2.5-flash",
+                contents=[
+                    types.Part.from_text(text="Summarise the file."),
+                    types.Part.from_uri(file_uri=uri, mime_type="text/plain"),
+                ],
+            )
+    assert raised.value.code == 400 and raised.value.status == "INVALID_ARGUMENT"
+    assert "NUL" in str(raised.value.message)
+    assert fake.requests == [] and not cassette.exists()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert "null byte" not in caplog.text and "Traceback" not in caplog.text
 
 
 async def test_local_files_are_off_without_a_root(make_localaik: Any, fake: Any) -> None:

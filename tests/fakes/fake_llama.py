@@ -44,6 +44,8 @@ an embeddings input) change the behaviour:
 ``[[finish:R]]``    use R as finish_reason (e.g. ``length``).
 ``[[notool]]``      never answer with a tool call.
 ``[[two-tools]]``   answer with two parallel tool calls.
+``[[say:HEX]]``     answer with the text HEX decodes to (UTF-8) instead of the echo:
+                    an answer holding text the request does not.
 
 Directives are removed from the echoed text.
 """
@@ -246,6 +248,7 @@ class Directives:
     finish: str | None = None
     notool: bool = False
     two_tools: bool = False
+    say: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Directives:
@@ -276,6 +279,8 @@ class Directives:
             self.notool = True
         elif name == "two-tools":
             self.two_tools = True
+        elif name == "say":
+            self.say = bytes.fromhex(arg).decode("utf-8")
 
 
 def strip_directives(text: str) -> str:
@@ -934,6 +939,9 @@ def function_of(tool: dict[str, Any], fallback_name: str | None) -> dict[str, An
 def chat_reply_text(body: dict[str, Any], messages: list[Any], last_text: str, images: int) -> str:
     if last_role(messages) == "tool":
         return "Tool said: " + content_text(messages[-1].get("content"))[0]
+    said = Directives.parse(last_text).say
+    if said is not None:
+        return said
     clean = strip_directives(last_text)
     response_format = body.get("response_format")
     if isinstance(response_format, dict):

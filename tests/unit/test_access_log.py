@@ -119,3 +119,19 @@ async def test_log_off_logs_nothing(localaik: Any, caplog: pytest.LogCaptureFixt
         assert (await client.get("/nope")).status_code == 404
 
     assert access_lines(caplog) == []
+
+
+async def test_a_key_used_as_the_model_name_is_redacted(
+    localaik: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The model name is part of a Gemini path: a key pasted there must not reach the log."""
+    caplog.set_level(logging.INFO, logger="localaik.access")
+    key = "AI" + "za" + "SyB" + "x7Q2mN4pL9kR1tV6wZ3cF8hJ0dG5sA2e"
+    async with localaik(log=True) as client:
+        await client.post(f"/v1beta/models/{key}:generateContent", json=gemini_body())
+        await client.get(f"/v1beta/models/{key}")
+    lines = access_lines(caplog)
+    assert len(lines) == 2
+    # One field: the marker's space is escaped as any space in a path is.
+    assert all("/v1beta/models/[redacted%20google-api-key]" in line for line in lines), lines
+    assert not [line for line in lines if key[4:14] in line]

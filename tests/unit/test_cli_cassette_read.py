@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -338,6 +339,27 @@ def test_import_refuses_a_secret_and_writes_nothing(tmp_path: Path) -> None:
     assert "nothing imported" in result.output and leaky.key[:12] in result.output
     assert "shaped like" in result.output
     assert not into.exists()
+
+
+def test_export_refuses_a_cassette_holding_a_token_it_did_not_know(tmp_path: Path) -> None:
+    """A cassette recorded before localaik knew a kind of token may hold one: export does not
+    copy it out (and says which recording, not the token)."""
+    aws = "AK" + "IA" + "Q7RZ4W2NB6XKM3PL"
+    good, older = answering("fine", "ok"), answering("older", "ok")
+    path = cassette_with(tmp_path / "c.db", good, older)
+    with sqlite3.connect(path) as db:  # as an older localaik would have stored it
+        db.execute(
+            "UPDATE recordings SET body = ? WHERE key = ?",
+            (f'{{"choices":[{{"message":{{"content":"key {aws}"}}}}]}}'.encode(), older.key),
+        )
+    db.close()
+    out = tmp_path / "out.jsonl"
+    result = run("export", str(path), "--to", str(out))
+    assert result.exit_code == 1
+    assert "nothing exported" in result.output and older.key[:12] in result.output
+    assert "an AWS access key" in result.output and aws[4:] not in result.output
+    assert not out.exists()
+    assert aws not in run("export", str(path), "--to", "-").output
 
 
 def test_import_names_the_bad_line(tmp_path: Path) -> None:

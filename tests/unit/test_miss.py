@@ -347,12 +347,17 @@ def test_message_cuts_long_values_with_an_ellipsis() -> None:
     assert "…" in line and "(absent) recorded" in line and len(line) < 140
 
 
-def test_message_lists_at_most_ten_differences_per_recording() -> None:
+def test_message_lists_every_difference_of_the_first_and_ten_of_the_others() -> None:
+    """The difference that decides may be the last one: the nearest recording shows them all;
+    the others, which only help to orient, stop at ten."""
     query = gem([f"q{i}" for i in range(14)])
-    recorded = gem([f"r{i}" for i in range(14)])
-    text = message_for(query, [summary(recorded, id=1)])
-    assert text.count(" here, ") == 10
-    assert "… and 4 more" in text
+    first = gem([f"r{i}" for i in range(14)])
+    second = gem([f"s{i}" for i in range(14)], generationConfig={"temperature": 0.5})
+    text = message_for(query, [summary(first, id=2), summary(second, id=1)])
+    first_part, second_part = text.split("\n  2. ")
+    assert first_part.count(" here, ") == 14 and "more" not in first_part
+    assert second_part.count(" here, ") == 10
+    assert "… and 5 more" in second_part
 
 
 def test_message_for_an_empty_or_missing_cassette() -> None:
@@ -427,3 +432,100 @@ def test_full_message_snapshot(snapshot: Any) -> None:
     text = message_for(query, recordings)
     assert json.dumps(text)  # one plain string, JSON-safe for the 404 body
     assert text == snapshot
+
+
+# -- the difference that matters: one tool-schema dialect against the other ----------------------
+
+WEATHER_JSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "The city"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1},
+    },
+    "required": ["city"],
+}
+WEATHER_GEMINI_SCHEMA = {
+    "type": "OBJECT",
+    "properties": {
+        "city": {"type": "STRING", "description": "The city"},
+        "unit": {"type": "STRING", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "INTEGER", "minimum": 1},
+    },
+    "required": ["city"],
+}
+
+
+def weather(text: str, schema_key: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    declaration = {"name": "get_weather", "description": "Weather", schema_key: schema}
+    return gem([text], tools=[{"functionDeclarations": [declaration]}], **extra)
+
+
+def test_a_recording_that_differs_only_in_the_schema_dialect_ranks_first() -> None:
+    """Leaf by leaf, the other dialect differs in every schema path (13 differences), while a
+    recording of another prompt differs in one; but the model gets the same request from both
+    dialects, so the dialect twin is the nearest recording, and every difference is shown."""
+    query = weather("What is the weather in Paris?", "parametersJsonSchema", WEATHER_JSON_SCHEMA)
+    twin = weather("What is the weather in Paris?", "parameters", WEATHER_GEMINI_SCHEMA)
+    other_city = weather(
+        "What is the weather in Rome?", "parametersJsonSchema", WEATHER_JSON_SCHEMA
+    )
+    other_city_warm = weather(
+        "What is the weather in Oslo?",
+        "parametersJsonSchema",
+        WEATHER_JSON_SCHEMA,
+        generationConfig={"temperature": 0.2},
+    )
+    recordings = [
+        summary(twin, id=1, recorded_at="2026-11-20T10:00:00.000Z"),
+        summary(other_city, id=2, recorded_at="2026-11-21T10:00:00.000Z"),
+        summary(other_city_warm, id=3, recorded_at="2026-11-22T10:00:00.000Z"),
+    ]
+    found = NearestIndex(recordings).nearest(query)
+    assert [s.id for s, _ in found] == [1, 2, 3]
+    assert len(found[0][1]) > 10  # more than a recording's share of the message
+    text = message_for(query, recordings)
+    first = text.split("\n  2. ")[0]
+    assert "more" not in first
+    assert first.count(" here, ") == len(found[0][1])
+    assert "parametersJsonSchema.properties.unit.enum" in first
+
+
+def test_a_damaged_or_foreign_request_still_compares() -> None:
+    """`comparable` leaves what it cannot read alone (no family rules, no body)."""
+    odd = {"family": "nope", "operation": "x", "model": None, "stream": False, "body": None}
+    assert NearestIndex([summary(odd, id=1)]).nearest(gem(["hi"]))[0][0].id == 1
+
+
+# -- no secret in a miss message -----------------------------------------------------------------
+
+AWS = "AK" + "IA" + "Q7RZ4W2NB6XKM3PL"  # built in parts: this file must not look like a leak
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (f"my key is {AWS}", "my key is (none)"),
+        # Past the preview's start: cut there, a piece of the key would show.
+        ("x" * 40 + f" key {AWS} " + "y" * 40, "x" * 40 + " key NONE " + "y" * 40),
+        ("a" * 36 + " " + AWS, "a" * 36),
+        (json.dumps({"note": f"line\n{AWS}"}), json.dumps({"note": "line"})),
+    ],
+    ids=["whole", "long", "cut-at-the-preview-end", "json-in-a-string"],
+)
+def test_the_message_quotes_no_secret_nor_a_piece_of_one(ours: str, theirs: str) -> None:
+    query = gem([ours], model="gemini-2.5-flash")
+    recorded = gem([theirs], model="gemini-2.5-flash")
+    text = message_for(query, [summary(recorded, id=1)])
+    assert "[redacted aws-access-key]" in text
+    for size in range(8, len(AWS) + 1):
+        for start in range(len(AWS) - size + 1):
+            assert AWS[start : start + size] not in text, AWS[start : start + size]
+
+
+def test_a_secret_in_a_structured_value_or_the_model_is_redacted() -> None:
+    query = gem(["hi"], model=AWS, generationConfig={"stopSequences": [AWS] * 4})
+    recorded = gem(["hi"], model="gemini-2.5-flash")
+    text = message_for(query, [summary(recorded, id=1)])
+    assert AWS[4:12] not in text and AWS[-8:] not in text
+    assert "[redacted aws-access-key]" in text

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from localaik.cassette.recording import Frame
-from localaik.cassette.secrets import find_secret, locate_secret, scan_recording
+from localaik.cassette.secrets import KINDS, find_secret, locate_secret, redact, scan_recording
 from localaik.cassette.threaded import Cassette
 from localaik.errors import SecretRefused
+from tests.secret_tokens import FAKES, KINDS_PLANTED, Fake
 from tests.unit.test_store import make_recording
 
 # Built from parts so that this file itself does not look like it leaks keys.
@@ -30,7 +31,7 @@ GOOGLE = "AI" + "za" + "SyD4" + _random(31)
 OPENAI_LEGACY = "s" + "k-" + _random(20, _ALNUM) + "T3BlbkFJ" + _random(20, _ALNUM)
 OPENAI_PROJECT = "s" + "k-proj-" + _random(40) + "7" + _random(40)
 ANTHROPIC = "s" + "k-ant-api03-" + _random(80) + "-" + _random(10)
-BEARER_TOKEN = "ya29." + "a0AfH6SMB" + _random(60)
+BEARER_TOKEN = "a0AfH6SMB" + _random(60)  # opaque (a ya29. one is a Google OAuth token)
 JWT = (
     "ey"
     + "JhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
@@ -207,3 +208,123 @@ async def test_replace_with_a_secret_keeps_the_old_recording(tmp_path: Path) -> 
         make_recording(), id=recording_id
     )
     await cassette.close()
+
+
+# -- every kind of token (issue 14), found, named and redacted ---------------------------------
+
+ALL = [pytest.param(fake, id=fake.name) for fake in FAKES]
+WRAPS = [
+    lambda t: f"my key is {t}, please use it",
+    lambda t: json.dumps({"messages": [{"role": "user", "content": f"key:\n{t}\tok"}]}),
+    lambda t: json.dumps({"arguments": json.dumps({"note": f"line\n{t}"})}),
+    lambda t: f"https://example.com/v1beta/models/{t}:generateContent",
+]
+
+
+def test_at_least_fifteen_kinds_are_recognised() -> None:
+    assert len(KINDS_PLANTED) >= 15
+    assert set(KINDS_PLANTED) <= set(KINDS)
+
+
+@pytest.mark.parametrize("fake", ALL)
+@pytest.mark.parametrize("wrap", WRAPS, ids=["prose", "json-escaped", "json-in-json", "url-path"])
+def test_every_kind_is_found_and_named(fake: Fake, wrap: object) -> None:
+    assert find_secret(wrap(fake.token)) == fake.kind  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("fake", ALL)
+@pytest.mark.parametrize("wrap", WRAPS, ids=["prose", "json-escaped", "json-in-json", "url-path"])
+def test_every_kind_is_redacted_whole(fake: Fake, wrap: object) -> None:
+    text = redact(wrap(fake.token))  # type: ignore[operator]
+    assert f"[redacted {fake.kind.lower().replace(' ', '-')}]" in text
+    assert not [piece for piece in fake.pieces(8) if piece in text]
+    assert find_secret(text) is None
+
+
+def test_redact_keeps_the_text_around_and_marks_each_token() -> None:
+    aws, github = FAKES[6].token, FAKES[8].token
+    assert redact(f"a {aws} b {github} c") == (
+        "a [redacted aws-access-key] b [redacted github-token] c"
+    )
+    assert redact("nothing to see") == "nothing to see"
+
+
+def test_a_pem_block_is_redacted_to_its_end_line_or_to_the_end() -> None:
+    pem = next(fake.token for fake in FAKES if fake.kind == "private key")
+    assert redact(f"before\n{pem}\nafter") == "before\n[redacted private-key]\nafter"
+    cut = pem.split("\n-----END")[0]
+    assert redact(f"key: {cut}") == "key: [redacted private-key]"
+
+
+def _hex(rng: random.Random, size: int) -> str:
+    return rng.randbytes(size).hex()
+
+
+def test_ids_hashes_and_prose_are_not_flagged() -> None:
+    rng = random.Random(3)
+    ordinary = [
+        f"chatcmpl-{rng.randbytes(15).hex()}",
+        "chatcmpl-" + _random(29, _ALNUM),
+        "msg_01" + _random(22, _ALNUM),
+        "resp_" + _hex(rng, 24),
+        "call_" + _random(24, _ALNUM),
+        "toolu_01" + _random(22, _ALNUM),
+        "fp_" + _hex(rng, 5),
+        "fp_" + _random(10, _ALNUM),
+        "b0-fake",
+        "550e8400-e29b-41d4-a716-446655440000",
+        _hex(rng, 32),  # sha256
+        _hex(rng, 16),  # xxh3_128
+        "sk-learn is a library; the risk-of-loss clause; disk-based caching",
+        "the ASIAN markets and the AKIAK river",
+        "hf_hub_download(repo_id='gpt2') and hf_transfer",
+        "npm_config_cache, gsk_settings, xai-sdk, r8_model, SG.colors",
+        "the -----BEGIN PUBLIC KEY----- block is fine",
+        "-----BEGIN RSA PRIVATE KEY----- (a header with nothing after it)",
+        "ghp_ is a GitHub prefix, github_pat_ too",
+        "ya29. alone",
+        "xoxb- and xoxp- tokens start so",
+    ]
+    for text in ordinary:
+        assert find_secret(text) is None, text
+        assert redact(text) == text
+
+
+def test_long_english_and_a_realistic_inline_image_are_not_flagged() -> None:
+    words = (
+        "the model answers a question about the weather in Paris and Berlin before asking "
+        "whether the user wants a table of temperatures sorted by day; risk assessment, "
+        "bearer bonds, the disk-usage report, Asia-Pacific sales, a hf-like prefix"
+    ).split()
+    rng = random.Random(5)
+    prose = " ".join(rng.choice(words) for _ in range(200_000))
+    assert find_secret(prose) is None
+    image = base64.b64encode(random.Random(9).randbytes(3_000_000)).decode()
+    request = {
+        "contents": [
+            {
+                "parts": [
+                    {"text": prose[:2000]},
+                    {"inlineData": {"mimeType": "image/jpeg", "data": image}},
+                ]
+            }
+        ]
+    }
+    assert find_secret(json.dumps(request)) is None
+    assert (
+        find_secret(base64.urlsafe_b64encode(random.Random(10).randbytes(1_000_000)).decode())
+        is None
+    )
+
+
+@pytest.mark.parametrize("field", ["body", "frames[2]"])
+async def test_a_token_in_the_answer_is_blamed_on_the_answer(tmp_path: Path, field: str) -> None:
+    """The request was clean: the refusal must not tell the client to take it out of it."""
+    cassette = Cassette(tmp_path / "c.db")
+    await cassette.open(create=True)
+    with pytest.raises(SecretRefused) as refused:
+        await cassette.save(_plant(field, FAKES[6].token))  # type: ignore[arg-type]
+    await cassette.close()
+    message = str(refused.value)
+    assert "the upstream's answer" in message and "an AWS access key" in message
+    assert "out of the request" not in message and FAKES[6].token[4:] not in message

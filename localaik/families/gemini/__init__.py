@@ -22,6 +22,7 @@ from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.gemini import models, operations
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.errors import error_body
+from localaik.families.gemini.schema import json_schema_dialect
 
 
 def claim(path: str, headers: Mapping[str, str]) -> int:
@@ -53,7 +54,10 @@ DESCRIPTOR = Descriptor(
     claim=claim,
     error_body=error_body,
     key_rules=KeyRules(
-        casing=camelize_request, volatile=frozenset({"labels"}), keep_empty_in=frozenset({"tools"})
+        casing=camelize_request,
+        volatile=frozenset({"labels"}),
+        keep_empty_in=frozenset({"tools"}),
+        dialect=json_schema_dialect,
     ),
     sdk=SdkEnvironment(
         base_url_variable="GOOGLE_GEMINI_BASE_URL",

@@ -4,6 +4,9 @@ The Gemini dialect differs from JSON Schema in a few ways, each handled here:
 upper-case types (`STRING`), `nullable: true`, `propertyOrdering` (the order of the generated
 object's keys: llama.cpp follows the order of `properties`, so properties are reordered),
 int64 values encoded as strings (`"maxItems": "3"`), and `defs`/`ref` instead of `$defs`/`$ref`.
+
+`json_schema_dialect` gives a whole request body its schemas in JSON Schema, as the upstream
+gets them, for comparing requests by what the model sees (a replay miss's nearest recordings).
 """
 
 from __future__ import annotations
@@ -86,3 +89,41 @@ def _make_nullable(out: JSONObject) -> None:
         out["anyOf"] = [*out["anyOf"], {"type": "null"}]
     if "enum" in out and isinstance(out["enum"], list) and None not in out["enum"]:
         out["enum"] = [*out["enum"], None]
+
+
+def json_schema_dialect(body: JSONValue) -> JSONValue:
+    """A camel-cased request body whose Gemini-dialect schemas (`functionDeclarations[].
+    parameters`, `generationConfig.responseSchema`) are converted and moved to their JSON
+    Schema spelling (`parametersJsonSchema`, `responseJsonSchema`), as the upstream gets them.
+    Where both spellings are given the JSON Schema one wins, as in the translation. The body
+    is not changed: what changes is copied."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    config = body.get("generationConfig")
+    if isinstance(config, dict):
+        out["generationConfig"] = _moved(config, "responseSchema", "responseJsonSchema")
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        out["tools"] = [_tool_dialect(tool) for tool in tools]
+    return out
+
+
+def _tool_dialect(tool: JSONValue) -> JSONValue:
+    declarations = tool.get("functionDeclarations") if isinstance(tool, dict) else None
+    if not isinstance(tool, dict) or not isinstance(declarations, list):
+        return tool
+    moved = [
+        _moved(d, "parameters", "parametersJsonSchema") if isinstance(d, dict) else d
+        for d in declarations
+    ]
+    return {**tool, "functionDeclarations": moved}
+
+
+def _moved(obj: JSONObject, gemini: str, json_schema: str) -> JSONObject:
+    if gemini not in obj:
+        return obj
+    out = {name: value for name, value in obj.items() if name != gemini}
+    if json_schema not in out:
+        out[json_schema] = gemini_schema_to_json_schema(obj[gemini])
+    return out

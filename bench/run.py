@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.run [NAME ...]
 
-Names: replay_hit, stream_replay, lookup_scaling, cold_start, record_overhead, live_runtime
-(the default is all but live_runtime). Each prints its table and writes
+Names: replay_hit, stream_replay, lookup_scaling, cold_start, record_overhead, usage_notes,
+live_runtime (the default is all but live_runtime). Each prints its table and writes
 bench/results/NAME.json. A benchmark that missed a target exits 1; one that broke, 2 or more:
 this runner goes on to the next either way, and exits non-zero only when one broke.
 """
@@ -16,7 +16,14 @@ import sys
 
 from bench.common import RESULTS, ROOT
 
-DEFAULT = ["replay_hit", "stream_replay", "lookup_scaling", "cold_start", "record_overhead"]
+DEFAULT = [
+    "replay_hit",
+    "stream_replay",
+    "lookup_scaling",
+    "cold_start",
+    "record_overhead",
+    "usage_notes",
+]
 KNOWN = [*DEFAULT, "live_runtime"]
 
 

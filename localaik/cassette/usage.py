@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,14 +170,11 @@ def forget_old_runs(cassette: Path, keep: int = KEEP_RUNS, current: str | None =
     return deleted
 
 
-def _lines(cassette: Path, only: str | None = None) -> Iterator[str]:
-    """Every line of the journal (of run `only`'s files alone, when given), then of the older
-    single file. A file deleted while it is read is skipped."""
-    files = _run_files(cassette)
-    paths: Iterable[Path] = (
-        files.get(_run_part(only), []) if only else (p for ps in files.values() for p in ps)
-    )
-    for path in [*paths, *([] if only else [legacy_path(cassette)])]:
+def _lines(cassette: Path) -> Iterator[str]:
+    """Every line of the journal, then of the older single file. A file deleted while it is
+    read is skipped."""
+    paths = [path for run in _run_files(cassette).values() for path in run]
+    for path in [*paths, legacy_path(cassette)]:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except (FileNotFoundError, IsADirectoryError):
@@ -185,21 +182,18 @@ def _lines(cassette: Path, only: str | None = None) -> Iterator[str]:
         yield from text.split("\n")
 
 
-def read_runs(cassette: Path, only: str | None = None) -> list[Run]:
-    """The runs recorded beside `cassette` (run `only` alone, when given), oldest first ([]
-    when there is no usage record).
+def read_runs(cassette: Path) -> list[Run]:
+    """The runs recorded beside `cassette`, oldest first ([] when there is no usage record).
 
     Lines that are not valid (a torn write, an edit) are skipped: usage is advisory.
     """
     runs: dict[str, Run] = {}
-    for line in _lines(cassette, only):
+    for line in _lines(cassette):
         try:
             entry = json.loads(line)
             run, started = str(entry["run"]), str(entry["started"])
             key, ordinal, at = str(entry["key"]), int(entry["ordinal"]), str(entry["at"])
         except (ValueError, KeyError, TypeError):
-            continue
-        if only is not None and run != only:
             continue
         found = runs.setdefault(run, Run(run, started))
         found.started = min(found.started, started)

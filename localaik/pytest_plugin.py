@@ -19,8 +19,11 @@ direct access to the `Replayer`. That access is what lets a replay miss fail the
 caused it even when the code under test caught the SDK's 404 (`Replayer.misses`), and lets
 the session name the recordings nobody asked for (`UsageLog.served`).
 
-One server serves the tests one at a time (pytest-xdist gives each worker its own server),
-so switching `Cassettes.default` between tests is enough to give each test its cassette.
+One server serves the tests one at a time, so switching `Cassettes.default` between tests is
+enough to give each test its cassette. Under pytest-xdist each worker runs its own server; the
+workers join one usage run, named by the controller (so `cassette prune` after an xdist session
+keeps what any worker used), and each sends the controller an account of what it served, which
+the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
 names (`names`), the account of the session (`report`), and the server (`server`), which is
@@ -39,13 +42,15 @@ import pytest
 
 from localaik.config import MODES, Mode, SettingsError, sdk_key_set
 from localaik.testing.names import MarkerError, cassette_for
-from localaik.testing.report import Report
+from localaik.testing.report import Account, Report
 
 if TYPE_CHECKING:
     from localaik.testing.server import LocalaikServer
 
 DEFAULT_DIR = "cassettes"
 DUMMY_KEY = "localaik-placeholder-key"  # any key works; this one looks like no real one
+XDIST_RUN = "localaik_run"  # workerinput: the session's usage run (id, started)
+XDIST_ACCOUNT = "localaik_account"  # workeroutput: what the worker's server served
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -180,7 +185,11 @@ class _Active:
 @dataclass
 class _State:
     options: Options
-    report: Report | None = None  # once the session's server has stopped
+    report: Report | None = None  # once the session's server has stopped (or, under
+    # pytest-xdist, in the controller once every worker has sent its account)
+    run: tuple[str, str] | None = None  # pytest-xdist: the session's usage run (id, started)
+    worker: bool = False
+    accounts: list[Account] = field(default_factory=list)  # the xdist workers'
 
 
 _STATE = pytest.StashKey[_State]()
@@ -193,7 +202,36 @@ def pytest_configure(config: pytest.Config) -> None:
         "localaik(cassette=None): run the test with localaik's cassette, its own "
         "(<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db)",
     )
-    config.stash[_STATE] = _State(Options.read(config))
+    state = _State(Options.read(config))
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        state.worker = True
+        run = workerinput.get(XDIST_RUN)
+        state.run = (str(run[0]), str(run[1])) if run else None
+    config.stash[_STATE] = state
+
+
+# -- pytest-xdist: one usage run for the session, the workers' accounts to the controller ------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """The controller gives every worker the session's usage run."""
+    state = node.config.stash[_STATE]
+    if state.run is None:
+        from localaik.cassette.usage import new_run, now
+
+        started = now()
+        state.run = (new_run(started), started)
+    node.workerinput[XDIST_RUN] = list(state.run)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller keeps each worker's account, for the session's report."""
+    account = getattr(node, "workeroutput", {}).get(XDIST_ACCOUNT)
+    if account is not None:
+        node.config.stash[_STATE].accounts.append(Account.from_wire(account))
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +241,7 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
 
     state = request.config.stash[_STATE]
     try:
-        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir)
+        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir, state.run)
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()
@@ -213,7 +251,11 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
     finally:
         env.undo()
         server.stop()
-        state.report = Report.of(server)
+        account = Account.of(server)
+        if state.worker:
+            request.config.workeroutput[XDIST_ACCOUNT] = account.to_wire()  # type: ignore[attr-defined]
+        else:
+            state.report = Report.of(account)
 
 
 @pytest.fixture()
@@ -287,7 +329,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """--localaik-fail-unused: a session that passed fails when recordings went unused."""
     state = session.config.stash.get(_STATE, None)
-    if state is None or state.report is None or not state.options.fail_unused:
+    if state is None or state.worker:
+        return
+    if state.report is None and state.accounts:
+        state.report = Report.of(Account.merged(state.accounts))
+    if state.report is None or not state.options.fail_unused:
         return
     if state.report.unused_count and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -295,14 +341,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
-    if state is None:
-        return
-    if state.report is None:
-        if state.options.fail_unused and getattr(config.option, "numprocesses", None):
-            terminalreporter.write_line(
-                "localaik: --localaik-fail-unused is not checked with "
-                "pytest-xdist (each worker sees only its own tests)"
-            )
+    if state is None or state.report is None:
         return
     report = state.report
     terminalreporter.write_line(report.line())

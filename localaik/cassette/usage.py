@@ -1,58 +1,71 @@
 """Which recordings each run served: the record `localaik cassette prune` and `ls` read.
 
-A run is one server session (a `localaik serve`, or the pytest plugin's session). The first
-time a run serves (or records) a recording, one line is appended to the cassette's usage file,
-`.localaik/<cassette name>.used` in the cassette's folder (`cassettes/.localaik/localaik.db.used`):
+A run is one server session (a `localaik serve`, or the pytest plugin's session: with
+pytest-xdist, every worker's server joins the controller's run). The first time a run serves
+(or records) a recording, one line is appended to the run's own file in the cassette's usage
+journal, `.localaik/<cassette name>.used.d/` beside the cassette (`cassette/state.py`):
 
     {"run": "2026-11-25T10:00:00.000Z-4242-1a2b", "started": "2026-11-25T10:00:00.000Z",
      "at": "2026-11-25T10:00:01.250Z", "key": "…", "ordinal": 0}
 
-It is kept out of the cassette so that replaying never writes to a committed file (a CI run
-leaves the `.db` byte for byte as checked out), and out of git by the folder's own `.gitignore`
-(`*`, as `.pytest_cache` does), so `git add cassettes` commits cassettes and nothing else.
-Appends of one short line are atomic on POSIX, so parallel servers (pytest-xdist) can share a
-file. When it grows past `COMPACT_BYTES` it is rewritten keeping the newest `KEEP_RUNS` runs.
+One file per run and writer (`<run>+<writer>.jsonl`, the writer being one process's log), so:
+
+- a note is one append of one line to a file nobody else writes: constant time at any size of
+  the journal, and nothing another process does can lose it;
+- old runs go whole: when a run first writes beside a cassette, the files of runs beyond the
+  newest `KEEP_RUNS` are deleted (nothing is rewritten, so nothing in flight is lost);
+- readers merge every file, and the older single file (`.localaik/<name>.used`, written by
+  earlier versions) still counts, read only; it is deleted once `KEEP_RUNS` newer runs exist.
+
 A usage file that cannot be written costs a warning, never a request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from localaik.cassette.state import make_state_folder, state_folder
+
 log = logging.getLogger("localaik.usage")
 
-FOLDER = ".localaik"
-SUFFIX = ".used"
-GITIGNORE = "# Created by localaik: local state, never committed.\n*\n"
-COMPACT_BYTES = 4 * 1024 * 1024
+JOURNAL = ".used.d"
+LEGACY = ".used"
+RUN_FILE = ".jsonl"
 KEEP_RUNS = 20
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def usage_path(cassette: Path) -> Path:
-    return cassette.parent / FOLDER / (cassette.name + SUFFIX)
+    """The usage journal of `cassette`: a folder of one file per run and writer."""
+    return state_folder(cassette) / (cassette.name + JOURNAL)
 
 
-def _cassette_of(path: Path) -> Path:
-    return path.parent.parent / path.name[: -len(SUFFIX)]
-
-
-def _make_folder(folder: Path) -> None:
-    """The usage folder, ignored by git from the start (its `.gitignore` says `*`)."""
-    if not folder.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text(GITIGNORE, encoding="utf-8")
+def legacy_path(cassette: Path) -> Path:
+    """The single usage file of older localaik versions (read, never written)."""
+    return state_folder(cassette) / (cassette.name + LEGACY)
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run(started: str) -> str:
+    """A run id: its start time first, so ids sort in the order runs started."""
+    return f"{started}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def _run_part(run: str) -> str:
+    """A run id as the first part of its files' names (no ':' or other awkward characters)."""
+    return _UNSAFE.sub("", run)
 
 
 @dataclass
@@ -65,12 +78,17 @@ class Run:
 
 
 class UsageLog:
-    """This run's appends to the usage files of the cassettes it serves from."""
+    """This run's notes in the usage journals of the cassettes it serves from.
 
-    def __init__(self) -> None:
-        self.started = now()
-        self.run = f"{self.started}-{os.getpid()}-{secrets.token_hex(2)}"
+    `run` and `started` join a run begun elsewhere (the pytest plugin's controller under
+    pytest-xdist); by default this log begins its own."""
+
+    def __init__(self, run: str | None = None, started: str | None = None) -> None:
+        self.started = started or now()
+        self.run = run or new_run(self.started)
+        self.writer = f"{os.getpid()}-{secrets.token_hex(3)}"
         self._seen: set[tuple[Path, str, int]] = set()
+        self._files: dict[Path, Path] = {}  # cassette -> this writer's file in its journal
         self._failed: set[Path] = set()
 
     def used(self, cassette: Path, key: str, ordinal: int) -> bool:
@@ -78,33 +96,22 @@ class UsageLog:
         if (cassette, key, ordinal) in self._seen:
             return False
         self._seen.add((cassette, key, ordinal))
-        line = (
-            json.dumps(
-                {
-                    "run": self.run,
-                    "started": self.started,
-                    "at": now(),
-                    "key": key,
-                    "ordinal": ordinal,
-                },
-                separators=(",", ":"),
-            )
-            + "\n"
-        )
-        path = usage_path(cassette)
+        entry = {"run": self.run, "started": self.started, "at": now(), "key": key}
+        line = json.dumps({**entry, "ordinal": ordinal}, separators=(",", ":")) + "\n"
         try:
-            _make_folder(path.parent)
-            if path.exists() and path.stat().st_size > COMPACT_BYTES:
-                compact(path)
-            with path.open("a", encoding="utf-8") as out:
-                out.write(line)
+            path = self._files.get(cassette) or self._begin(cassette)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
         except OSError as exc:
-            if path not in self._failed:
-                self._failed.add(path)
+            if cassette not in self._failed:
+                self._failed.add(cassette)
                 log.warning(
                     "cannot note recording use in %s (prune and ls will not know "
                     "this run used it): %s",
-                    path,
+                    usage_path(cassette),
                     exc,
                 )
         return True
@@ -113,26 +120,85 @@ class UsageLog:
         """The (key, ordinal)s this run has served from `cassette` so far."""
         return {(key, ordinal) for path, key, ordinal in self._seen if path == cassette}
 
+    def _begin(self, cassette: Path) -> Path:
+        """This writer's file beside `cassette`, once per cassette: the journal made if
+        needed, the runs beyond the newest `KEEP_RUNS` deleted."""
+        make_state_folder(cassette)
+        journal = usage_path(cassette)
+        journal.mkdir(exist_ok=True)
+        forget_old_runs(cassette, keep=KEEP_RUNS, current=self.run)
+        path = journal / f"{_run_part(self.run)}+{self.writer}{RUN_FILE}"
+        self._files[cassette] = path
+        return path
+
+
+def _run_files(cassette: Path) -> dict[str, list[Path]]:
+    """The journal's files by run (the first part of their names)."""
+    try:
+        names = os.listdir(usage_path(cassette))
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    runs: dict[str, list[Path]] = {}
+    for name in names:
+        run, plus, _ = name.partition("+")
+        if plus and name.endswith(RUN_FILE):
+            runs.setdefault(run, []).append(usage_path(cassette) / name)
+    return runs
+
+
+def forget_old_runs(cassette: Path, keep: int = KEEP_RUNS, current: str | None = None) -> int:
+    """Delete the journal files of the runs beyond the newest `keep` (counting `current`, the
+    run beginning, and never deleting it), and the older single usage file once `keep` runs
+    are in the journal; how many files were deleted."""
+    runs = _run_files(cassette)
+    if current:  # it counts, though its file may not be written yet
+        runs.setdefault(_run_part(current), [])
+    newest = sorted(runs)[-keep:]
+    kept = set(newest) | ({_run_part(current)} if current else set())
+    deleted = 0
+    for run, paths in runs.items():
+        if run in kept:
+            continue
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                deleted += 1
+    if len(newest) >= keep:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            legacy_path(cassette).unlink()
+            deleted += 1
+    return deleted
+
+
+def _lines(cassette: Path) -> Iterator[str]:
+    """Every line of the journal, then of the older single file. A file deleted while it is
+    read is skipped."""
+    paths = [path for run in _run_files(cassette).values() for path in run]
+    for path in [*paths, legacy_path(cassette)]:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        yield from text.split("\n")
+
 
 def read_runs(cassette: Path) -> list[Run]:
-    """The runs recorded beside `cassette`, oldest first ([] when there is no usage file).
+    """The runs recorded beside `cassette`, oldest first ([] when there is no usage record).
 
     Lines that are not valid (a torn write, an edit) are skipped: usage is advisory.
     """
-    path = usage_path(cassette)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
     runs: dict[str, Run] = {}
-    for line in text.split("\n"):
+    for line in _lines(cassette):
         try:
             entry = json.loads(line)
             run, started = str(entry["run"]), str(entry["started"])
             key, ordinal, at = str(entry["key"]), int(entry["ordinal"]), str(entry["at"])
         except (ValueError, KeyError, TypeError):
             continue
-        runs.setdefault(run, Run(run, started)).used[(key, ordinal)] = at
+        found = runs.setdefault(run, Run(run, started))
+        found.started = min(found.started, started)
+        if at > found.used.get((key, ordinal), ""):
+            found.used[(key, ordinal)] = at
     return sorted(runs.values(), key=lambda r: (r.started, r.id))
 
 
@@ -144,20 +210,3 @@ def last_used(cassette: Path) -> dict[tuple[str, int], str]:
             if at > latest.get(slot, ""):
                 latest[slot] = at
     return latest
-
-
-def compact(path: Path, keep: int = KEEP_RUNS) -> None:
-    """Rewrite the usage file at `path` with only its newest `keep` runs (atomic replace)."""
-    runs = read_runs(_cassette_of(path))[-keep:]
-    lines = [
-        json.dumps(
-            {"run": run.id, "started": run.started, "at": at, "key": key, "ordinal": ordinal},
-            separators=(",", ":"),
-        )
-        + "\n"
-        for run in runs
-        for (key, ordinal), at in sorted(run.used.items())
-    ]
-    temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
-    temporary.write_text("".join(lines), encoding="utf-8")
-    os.replace(temporary, path)

@@ -144,7 +144,7 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
 def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> None:
     """Remove the recordings that none of the last N runs used.
 
-    Each server run notes what it served in .localaik/NAME.used beside the cassette (default:
+    Each server run notes what it served in .localaik/NAME.used.d/ beside the cassette (default:
     the configured cassette). Prune keeps what the last N runs used and removes the rest, so run
     your *whole* test suite first: after a run of only some tests, prune would remove the
     recordings of every other test. With no usage record at all it refuses.

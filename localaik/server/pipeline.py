@@ -6,7 +6,8 @@
     key        the canonical request and its key (`ReplayPolicy.locate`)
     policy     by mode: a hit is answered from the cassette; otherwise the request is checked
                (the operation's translation, pure: 4xx on bad input), then refused as a replay
-               miss (404) or forwarded and, outside passthrough, stored (single flight)
+               miss (404) or forwarded and, outside passthrough, stored (single flight, in
+               the server and across the processes sharing the cassette)
     render     the operation's answer in the caller's shape; any error in the caller's family
                envelope (`families.rendering`)
 
@@ -128,10 +129,24 @@ class Pipeline:
                 await self.translate(operation, parsed, render=False)
                 raise await policy.miss(lookup)
             flight = policy.lead(lookup)
-            if flight is not None:
+            if flight is None:
+                # Another request is recording this very answer: wait for it, then replay it.
+                await policy.follow(lookup)
+                replay_hits = True
+                continue
+            try:
+                claimed = await policy.claim(flight, lookup)
+                # Claimed: another process may have stored the answer since we looked.
+                hit = await policy.replayed(lookup) if claimed and replay_hits else None
+            except BaseException:
+                flight.land()
+                raise
+            if claimed and hit is None:
                 break
-            # Another request is recording this very answer: wait for it, then replay it.
-            await policy.follow(lookup)
+            flight.land()
+            if hit is not None:
+                return hit
+            # Another process was recording it and is done: look again (so do our followers).
             replay_hits = True
         try:
             call = await self.translate(operation, parsed, render=True)

@@ -9,9 +9,12 @@
 The pipeline (`pipeline.py`) asks in steps: `locate` a request (its key, cassette, ordinal),
 `replayed` for a hit, `miss` for the error of a replay miss, `lead` to become the one request
 that records an answer (single flight: concurrent identical misses make one upstream call) or
-`follow` the one that does, then `record`. A replayed answer is an `Exchange` like a live one,
+`follow` the one that does, `claim` it across processes sharing the cassette (`claims.py`: the
+others wait, then replay it), then `record`. A replayed answer is an `Exchange` like a live one,
 so the answer translation cannot tell them apart. A stream is stored when its `[DONE]` arrives,
-and never when it breaks before.
+and never when it breaks before. When another writer stored the same answer first (one that
+took no claim, or after a claim timed out), the store's unique key keeps the first one and this
+request is answered with its own answer: a race is never an error for the client.
 
 What is stored: answers with a status below 500. Upstream 4xx answers are deterministic for
 the request (a schema llama.cpp rejects, a context that is too long) and a test may expect
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localaik.cassette.claims import CLAIMS, Claim, Claims
 from localaik.cassette.draft import draft_of, finish
 from localaik.cassette.key import (
     ClientRequest,
@@ -42,7 +46,7 @@ from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
-from localaik.errors import Internal, ReplayMiss, SecretRefused
+from localaik.errors import CassetteConflict, Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
 from localaik.upstream.chunks import is_done
 from localaik.upstream.client import Upstream
@@ -66,7 +70,8 @@ class Lookup:
 
 
 class Flight:
-    """The one request recording an answer; the others that miss the same key wait for it."""
+    """The one request recording an answer; the others that miss the same key wait for it.
+    `claim`: this answer's claim across processes, once taken (let go when the flight lands)."""
 
     def __init__(
         self,
@@ -75,10 +80,14 @@ class Flight:
     ) -> None:
         self.flights = flights
         self.slot = slot
+        self.claim: Claim | None = None
         flights[slot] = asyncio.get_running_loop().create_future()
 
     def land(self) -> None:
-        """The answer is stored (or will never be): release the followers. Idempotent."""
+        """The answer is stored (or will never be): release the followers, and the claim.
+        Idempotent."""
+        if self.claim is not None:
+            self.claim.release()
         done = self.flights.pop(self.slot, None)
         if done is not None and not done.done():
             done.set_result(None)
@@ -87,8 +96,15 @@ class Flight:
 class Replayer:
     """Answers `ClientRequest`s from the cassette, the upstream, or both, by mode."""
 
-    def __init__(self, settings: Settings, upstream: Upstream | None, cassettes: Cassettes) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        upstream: Upstream | None,
+        cassettes: Cassettes,
+        claims: Claims = CLAIMS,
+    ) -> None:
         self.settings = settings
+        self.claims = claims
         self.upstream = upstream
         self.cassettes = cassettes
         self.ignore = parse_ignore(settings.ignore)
@@ -189,6 +205,22 @@ class Replayer:
         except TimeoutError:
             pass
 
+    async def claim(self, flight: Flight, lookup: Lookup) -> bool:
+        """Claim the flight's answer across processes: True when this process records it;
+        False when another one held the claim and let go of it (look in the cassette again).
+
+        A claim still held after the upstream timeout is passed by: this request records too,
+        and the store keeps whichever answer is stored first."""
+        flight.claim = self.claims.take(lookup.path, lookup.key, lookup.ordinal)
+        if flight.claim is not None:
+            return True
+        if await self.claims.free(
+            lookup.path, lookup.key, lookup.ordinal, self.settings.upstream_timeout
+        ):
+            return False
+        log.debug("claim of key %s still held after the upstream timeout", lookup.key[:12])
+        return True
+
     # -- record -----------------------------------------------------------------------------
 
     async def record(self, lookup: Lookup, call: UpstreamCall, *, replace: bool) -> Exchange:
@@ -257,6 +289,10 @@ class Replayer:
         except SecretRefused as exc:
             log.warning("%s", exc.message)
             raise
+        except CassetteConflict as exc:
+            # Another writer stored this answer first: it stays, and this request gets its
+            # own answer (the same question, asked of the same upstream).
+            log.debug("%s: kept it, answered with this request's own answer", exc.message)
         self.usage.used(path, draft.key, draft.ordinal)
 
 

@@ -1,17 +1,72 @@
 """What the session's server did, per recording, over the cassettes the tests used: replayed,
-recorded, missed, and the recordings no request asked for (`--localaik-fail-unused`)."""
+recorded, missed, and the recordings no request asked for (`--localaik-fail-unused`).
+
+Two steps: an `Account` of what a server served (plain data, so that under pytest-xdist each
+worker sends its own to the controller, which merges them), then the `Report` of an account,
+which reads the cassettes. A recording one worker used is used, whichever worker's tests share
+its cassette.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from localaik.config import Mode
 
 if TYPE_CHECKING:
     from localaik.cassette.recording import Summary
     from localaik.testing.server import LocalaikServer
+
+
+@dataclass
+class Account:
+    """What one server (or, merged, every worker's) served, in which cassettes."""
+
+    mode: Mode
+    started: str  # when the first server's run began: a recording made since was recorded
+    misses: int = 0
+    served: dict[Path, set[tuple[str, int]]] = field(default_factory=dict)  # in order of use
+
+    @classmethod
+    def of(cls, server: LocalaikServer) -> Account:
+        usage = server.replayer.usage
+        account = cls(server.mode, usage.started, len(server.replayer.misses))
+        # The session cassette (requests made outside any test's cassette) counts only when
+        # it served something: it may be an old `localaik serve` cassette the tests ignore.
+        paths = list(server.test_cassettes)
+        if usage.served(server.session_cassette) and server.session_cassette not in paths:
+            paths.append(server.session_cassette)
+        account.served = {path: usage.served(path) for path in paths}
+        return account
+
+    def to_wire(self) -> dict[str, Any]:
+        """The account as the basic types pytest-xdist (execnet) carries."""
+        return {
+            "mode": str(self.mode),
+            "started": self.started,
+            "misses": self.misses,
+            "served": [[str(p), sorted(slots)] for p, slots in self.served.items()],
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Account:
+        served = {
+            Path(path): {(str(key), int(ordinal)) for key, ordinal in slots}
+            for path, slots in data["served"]
+        }
+        return cls(Mode(data["mode"]), str(data["started"]), int(data["misses"]), served)
+
+    @classmethod
+    def merged(cls, accounts: list[Account]) -> Account:
+        """The accounts of several servers of one session (pytest-xdist workers) as one."""
+        total = cls(accounts[0].mode, min(a.started for a in accounts))
+        for account in accounts:
+            total.misses += account.misses
+            for path, slots in account.served.items():
+                total.served.setdefault(path, set()).update(slots)
+        return total
 
 
 @dataclass
@@ -27,20 +82,14 @@ class Report:
     unreadable: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, server: LocalaikServer) -> Report:
+    def of(cls, account: Account) -> Report:
         from localaik.cassette.store import store_for
         from localaik.errors import Error
 
-        usage = server.replayer.usage
-        report = cls(server.mode, misses=len(server.replayer.misses))
-        if server.mode == Mode.PASSTHROUGH:
+        report = cls(account.mode, misses=account.misses)
+        if account.mode == Mode.PASSTHROUGH:
             return report
-        # The session cassette (requests made outside any test's cassette) counts only when
-        # it served something: it may be an old `localaik serve` cassette the tests ignore.
-        paths = list(server.test_cassettes)
-        if usage.served(server.session_cassette) and server.session_cassette not in paths:
-            paths.append(server.session_cassette)
-        for path in paths:
+        for path, served in account.served.items():
             if not path.exists():
                 continue
             cassette = store_for(path, readonly=True)
@@ -52,12 +101,11 @@ class Report:
                 continue
             finally:
                 cassette.close()
-            served = usage.served(path)
             report.cassettes += 1
             for summary in summaries:
                 if (summary.key, summary.ordinal) not in served:
                     report.unused.setdefault(path, []).append(summary)
-                elif summary.recorded_at >= usage.started:
+                elif summary.recorded_at >= account.started:
                     report.recorded += 1
                 else:
                     report.replayed += 1

@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
 from localaik.runtime.bundled import bundled_runtimes
 from localaik.runtime.cache import InstallError
@@ -60,10 +61,13 @@ class LocalaikServer:
         return self.settings.mode
 
     @classmethod
-    def start(cls, mode: Mode | None, cassette_dir: Path) -> LocalaikServer:
+    def start(
+        cls, mode: Mode | None, cassette_dir: Path, run: tuple[str, str] | None = None
+    ) -> LocalaikServer:
         """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
         session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
-        one-line reason."""
+        one-line reason. `run`: the usage run (id, started) to join, a pytest-xdist
+        session's."""
         settings = Settings.load(
             mode=mode, host="127.0.0.1", port=0, cassette=str(cassette_dir / SESSION_CASSETTE)
         )
@@ -89,7 +93,10 @@ class LocalaikServer:
                 sock.close()
                 raise StartError("localaik did not start (see the captured log for why)")
             time.sleep(0.005)
-        return cls(settings, app, server, thread, f"http://127.0.0.1:{port}", cassette_dir)
+        started = cls(settings, app, server, thread, f"http://127.0.0.1:{port}", cassette_dir)
+        if run is not None:  # before any request: nothing is noted yet
+            started.replayer.usage = UsageLog(*run)
+        return started
 
     def use(self, cassette: Path) -> None:
         """Make `cassette` the one requests without an `X-Localaik-Cassette` header use.

@@ -1,18 +1,19 @@
 """`localaik cassette prune`: remove what the last run(s) did not use, never everything.
 
 The usage record is the real one: each `record_cassette` call is one run of the app (record or
-replay mode), which notes what it served in `.localaik/<cassette>.used`.
+replay mode), which notes what it served in `.localaik/<cassette>.used.d/`.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from localaik.cassette.usage import read_runs, usage_path
+from localaik.cassette.usage import legacy_path, read_runs, usage_path
 from localaik.cli import cli
 from tests.support import all_recordings
 from tests.unit.test_verify import chat, in_terminal, record_cassette
@@ -76,7 +77,7 @@ def test_dry_run_lists_and_removes_nothing(cassette: Path) -> None:
 def test_no_usage_record_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     record_cassette(path, [chat("first")])
-    usage_path(path).unlink()
+    shutil.rmtree(usage_path(path))
     code, output = prune(str(path), "--yes")
     assert code == 1
     assert output == (
@@ -89,8 +90,8 @@ def test_no_usage_record_is_refused(tmp_path: Path) -> None:
 
 def test_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    usage_path(path).parent.mkdir()
-    usage_path(path).write_text(
+    legacy_path(path).parent.mkdir()
+    legacy_path(path).write_text(  # the single usage file of earlier versions still counts
         '{"run":"r","started":"2026-01-01T00:00:00.000Z","at":"2026-01-01T00:00:00.000Z",'
         '"key":"k","ordinal":0}\n'
     )

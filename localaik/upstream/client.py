@@ -33,7 +33,7 @@ from localaik.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall
+from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall, kept_headers
 from localaik.wire import sse
 
 # Endpoint name -> (path, relative to the base URL or to the server root).
@@ -132,21 +132,20 @@ class Upstream:
         )
         with _boundary(self.shown):
             response = await self.client.send(request, stream=True, follow_redirects=False)
+            status = response.status_code
             content_type = response.headers.get("content-type", "")
-            is_stream = (
-                call.stream and response.status_code < 400 and "text/event-stream" in content_type
-            )
-            if not is_stream:
+            headers = kept_headers(response.headers, redact=redact_url)
+            ok = 200 <= status < 300
+            if not (call.stream and ok and "text/event-stream" in content_type):
                 try:
-                    limit = ERROR_BODY_LIMIT if response.status_code >= 400 else None
-                    body = await _read(response, limit)
+                    body = await _read(response, None if ok else ERROR_BODY_LIMIT)
                 finally:
                     await response.aclose()
-                if images and response.status_code == 500 and NO_VISION_MARK in body:
+                if images and status == 500 and NO_VISION_MARK in body:
                     raise Unsupported(NO_VISION)
-                return Exchange(response.status_code, content_type, body, source=self.shown)
+                return Exchange(status, content_type, body, source=self.shown, headers=headers)
         return Exchange(
-            response.status_code, content_type, frames=self._frames(response), source=self.shown
+            status, content_type, frames=self._frames(response), source=self.shown, headers=headers
         )
 
     async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:

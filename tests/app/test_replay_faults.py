@@ -1,8 +1,9 @@
 """Upstream faults while recording: answered in the caller's shape, and stored only when the
 upstream's answer is a real, complete one (DESIGN D3, D10; replay.py's module docstring).
 
-Stored: answers below 500, 4xx included (deterministic for the request), and complete streams.
-Not stored: 5xx, bodies that are not JSON, cut streams, unreachable or slow upstreams.
+Stored: 2xx answers translated whole, 4xx (deterministic for the request), complete streams.
+Not stored: 5xx, bodies that are not JSON, cut streams, unreachable or slow upstreams (rate
+limits, redirects and answers the translation refuses: test_upstream_answers.py).
 "Not stored" is checked twice: on the cassette (only the anchor recording made before the
 fault is there) and by a replay-mode app on the same cassette, which misses.
 """

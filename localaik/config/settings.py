@@ -74,6 +74,16 @@ class Settings:
             help="Seconds to wait for upstream data before answering 504.",
         ),
     )
+    upstream_max_bytes: int = field(
+        default=64 * 1024**2,
+        metadata=meta(
+            "LK_UPSTREAM_MAX_BYTES",
+            parse=values.positive_size,
+            shown="64MiB",
+            help="Largest upstream answer read: a body, or a whole stream (`64MiB`, "
+            "`1048576`); a larger one is a 502, not recorded.",
+        ),
+    )
     max_body_size: int = field(
         default=32 * 1024**2,
         metadata=meta(

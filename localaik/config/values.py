@@ -44,6 +44,14 @@ def parse_size(text: str, name: str) -> int:
     return int(match.group(1)) * _UNITS[unit]
 
 
+def positive_size(text: str, name: str) -> int:
+    """A size as `parse_size` reads it, greater than 0."""
+    size = parse_size(text, name)
+    if size <= 0:
+        raise SettingsError(f"{name}={text!r}: must be greater than 0")
+    return size
+
+
 def is_ci(text: str | None) -> bool:
     """Whether the variable `CI` says this is a CI run, read as common tools read it (std-env,
     ci-info): set to anything but empty, `false` or `0` (`CI=true`, `CI=1`, `CI=woodpecker`)."""

@@ -60,7 +60,8 @@ Directives are removed from the echoed text.
 ``app.outage = ...`` in-process) applies directives to every generation request until it is
 cleared with ``{"directives": ""}`` (or a reset): the same request then recovers.
 ``GET /__fake/closed`` lists the ``[[endless]]``/``[[longline]]`` answers whose client went
-away, with the wall-clock ``time.time()`` when the fake saw it and the bytes it had sent.
+away: the request's text, the wall-clock ``time.time()`` when the fake saw it go and the bytes
+it had sent.
 """
 
 from __future__ import annotations
@@ -267,10 +268,11 @@ class Directives:
     endless: bool = False
     longline: bool = False
     noblank: bool = False
+    text: str = ""  # the text they were read from
 
     @classmethod
     def parse(cls, text: str) -> Directives:
-        found = cls()
+        found = cls(text=text)
         for match in DIRECTIVE_RE.finditer(text):
             name, arg = match.group(1), (match.group(2) or "").strip()
             found._apply(name, arg)
@@ -815,7 +817,7 @@ class FakeLlamaApp:
         else:
             answer = (JSON_CONTENT_TYPE, b'{"padding":"', b"x" * 4096)
         closed_at, sent = await send_endless(send, receive, *answer)
-        self.closed.append({"time": closed_at, "sent": sent})
+        self.closed.append({"time": closed_at, "sent": sent, "text": directives.text})
 
     def next_completion_number(self) -> int:
         self.completion_counter += 1

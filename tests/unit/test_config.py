@@ -304,3 +304,15 @@ def test_ci_from_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings.load().mode == "record"
     monkeypatch.setenv("CI", "1")
     assert Settings.load().mode == "replay"
+
+
+def test_upstream_max_bytes() -> None:
+    assert Settings.load({}).upstream_max_bytes == 64 * 1024 * 1024
+    assert Settings.load({"LK_UPSTREAM_MAX_BYTES": "1MiB"}).upstream_max_bytes == 1024 * 1024
+    assert Settings.load({"LK_UPSTREAM_MAX_BYTES": "4096"}).upstream_max_bytes == 4096
+
+
+@pytest.mark.parametrize("value", ["0", "0k", "-1", "lots", "1.5MiB", ""])
+def test_upstream_max_bytes_refuses_what_is_not_a_positive_size(value: str) -> None:
+    with pytest.raises(SettingsError, match="LK_UPSTREAM_MAX_BYTES"):
+        Settings.load({"LK_UPSTREAM_MAX_BYTES": value})

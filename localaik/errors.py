@@ -17,6 +17,9 @@
     │   └── UpstreamStatus         ≥400 the upstream answered with an error status (kept)
     └── Internal                   500  a bug in localaik
 
+An error's `headers` go with its answer: `Allow` for a 405, the upstream's `Retry-After` for
+an upstream status (a 429 rate limit, a 503 while a model loads).
+
 Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary
 each (`upstream/client.py` for httpx, `cassette/sqlite.py` for sqlite3, `media/pdf.py` for
 poppler). A bad cassette is the operator's to fix, not a bug, so it is not a 500: 424 (Failed
@@ -49,6 +52,11 @@ class Error(Exception):
         # the Anthropic SDK acts on; the other shapes have no place for it.
         self.details = details
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with this error's answer (none unless a subclass says)."""
+        return {}
+
 
 class BadRequest(Error):
     status = 400
@@ -79,6 +87,10 @@ class MethodNotAllowed(Error):
     def __init__(self, message: str, *, param: str | None = None, allow: str | None = None) -> None:
         super().__init__(message, param=param)
         self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow} if self.allow else {}
 
 
 class PayloadTooLarge(Error):
@@ -124,11 +136,25 @@ class UpstreamStatus(UpstreamError):
 
     code = "upstream_status"
 
-    def __init__(self, status: int, message: str, *, raw: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        raw: dict[str, Any] | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         # The error object as the upstream sent it, when it came inside its stream.
         self.raw = raw
+        # The upstream's `Retry-After` (a rate limit, a model loading), passed on to the
+        # client: the OpenAI and Anthropic SDKs wait that long before they retry.
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after} if self.retry_after else {}
 
 
 class Internal(Error):

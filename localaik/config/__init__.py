@@ -30,7 +30,7 @@ from localaik.config.source import Setting
 from localaik.config.values import (
     RuntimeConfigError,
     SettingsError,
-    is_true,
+    is_ci,
     parse_size,
     redact_url,
 )
@@ -47,7 +47,7 @@ __all__ = [
     "Setting",
     "Settings",
     "SettingsError",
-    "is_true",
+    "is_ci",
     "mode_from_ci",
     "parse_size",
     "redact_url",

@@ -16,7 +16,7 @@ from localaik.config import values
 from localaik.config.choices import Embeddings, Mode, Pooling, Repeats
 from localaik.config.runtime import RuntimeOptions
 from localaik.config.source import meta, read, settings_of
-from localaik.config.values import is_true, parse_size, redact_url
+from localaik.config.values import is_ci, parse_size, redact_url
 
 
 def _default_cache_dir() -> Path:
@@ -72,6 +72,16 @@ class Settings:
             "LK_UPSTREAM_TIMEOUT",
             parse=values.positive_float,
             help="Seconds to wait for upstream data before answering 504.",
+        ),
+    )
+    upstream_max_bytes: int = field(
+        default=64 * 1024**2,
+        metadata=meta(
+            "LK_UPSTREAM_MAX_BYTES",
+            parse=values.positive_size,
+            shown="64MiB",
+            help="Largest upstream answer read: a body, or a whole stream (`64MiB`, "
+            "`1048576`); a larger one is a 502, not recorded.",
         ),
     )
     max_body_size: int = field(
@@ -257,7 +267,7 @@ class Settings:
         if unknown:
             raise TypeError(f"Settings.load: no such setting: {', '.join(sorted(unknown))}")
         environ = os.environ if environ is None else environ
-        mode = Mode.REPLAY if is_true(environ.get("CI")) else Mode.RECORD
+        mode = Mode.REPLAY if is_ci(environ.get("CI")) else Mode.RECORD
         return cls(**{"mode": mode, **read(cls, environ, flags)})
 
     @property
@@ -266,9 +276,9 @@ class Settings:
 
 
 def mode_from_ci(environ: Mapping[str, str] | None = None) -> bool:
-    """True when the mode is `replay` only because `CI` is true (no `LK_MODE`)."""
+    """True when the mode is `replay` only because `CI` is set (no `LK_MODE`; see `is_ci`)."""
     environ = os.environ if environ is None else environ
-    return is_true(environ.get("CI")) and "LK_MODE" not in environ
+    return is_ci(environ.get("CI")) and "LK_MODE" not in environ
 
 
 def sdk_key_set(*names: str) -> bool:

@@ -44,9 +44,18 @@ def parse_size(text: str, name: str) -> int:
     return int(match.group(1)) * _UNITS[unit]
 
 
-def is_true(text: str | None) -> bool:
-    """How CI systems say yes (`CI=true`, `CI=1`)."""
-    return (text or "").strip().lower() in _TRUE
+def positive_size(text: str, name: str) -> int:
+    """A size as `parse_size` reads it, greater than 0."""
+    size = parse_size(text, name)
+    if size <= 0:
+        raise SettingsError(f"{name}={text!r}: must be greater than 0")
+    return size
+
+
+def is_ci(text: str | None) -> bool:
+    """Whether the variable `CI` says this is a CI run, read as common tools read it (std-env,
+    ci-info): set to anything but empty, `false` or `0` (`CI=true`, `CI=1`, `CI=woodpecker`)."""
+    return (text or "").strip().lower() not in ("", "false", "0")
 
 
 def on_off(text: str, name: str) -> bool:

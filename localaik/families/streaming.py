@@ -4,8 +4,9 @@ Each family says how upstream chunks become its events (`EventTranslator`: Gemin
 Anthropic and Responses API events, OpenAI chunks passed on) and how its events are framed on
 the wire (`Framing`: SSE `data:` lines, named `event:` lines, Gemini's JSON array). The loop
 here is the same for all: translate each chunk as it arrives, finish when the upstream's
-`[DONE]` came, and when anything fails after the client got its 200, end the stream with the
-family's in-stream error (`fail`), since the status can no longer change.
+`[DONE]` came (then the exchange is complete: a live stream is stored), and when anything fails
+after the client got its 200, end the stream with the family's in-stream error (`fail`), since
+the status can no longer change.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ async def client_stream(
                     for event in events.feed(chunk):
                         yield framing.frame(event)
             tail = events.finish()
+            await upstream_stream.complete()  # translated whole: a live stream is stored now
         except Error as exc:
             tail = events.fail(exc)
         for event in tail:

@@ -5,13 +5,18 @@ to the pipeline (`pipeline.py`), which routes it among the registered API famili
 them, two plain ASGI layers: the replay memo (`memo.py`) and the access log (`access_log.py`).
 Errors the framework itself raises (a body over the size cap, anything unexpected) are
 rendered in the caller's family envelope like the pipeline's own.
+
+A client that goes away stops the work done for it: while the pipeline prepares an answer
+(waiting for the upstream, reading its body), a disconnect cancels it, which closes the
+upstream connection; during a stream, the framework's own disconnect check does the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -66,6 +71,8 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
     services: Services = request.app.state.services
     limit = services.settings.max_body_size
 
+    body_read = asyncio.Event()
+
     async def read_body() -> bytes:
         try:
             return await request.body()
@@ -75,6 +82,8 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
                     f"the request body is larger than LK_MAX_BODY_SIZE ({limit} bytes)"
                 ) from None
             raise
+        finally:
+            body_read.set()
 
     scope = request.scope
     # Plain dicts straight from the ASGI scope: the pipeline reads a few names, and building
@@ -87,11 +96,44 @@ async def api(request: Request[Any, Any, Any]) -> Response[Any]:
         {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]},
         read_body,
     )
-    answer = await services.pipeline.handle(incoming)
+    answer = await _unless_client_leaves(
+        services.pipeline.handle(incoming), request.receive, body_read
+    )
     made: list[Hit | None] | None = request.scope.get(memo.EXCHANGES)  # type: ignore[assignment]
     if made is not None:
         made.extend(incoming.hits)
     return _response(answer)
+
+
+# The answer to a client that left: nobody reads it (nginx logs the same case as 499).
+CLIENT_LEFT = Answer(499, "application/json")
+
+
+async def _unless_client_leaves(
+    work: Awaitable[Answer], receive: Any, body_read: asyncio.Event
+) -> Answer:
+    """`work`'s answer, or `CLIENT_LEFT` when the client disconnects first: `work` (an
+    upstream call in flight with it) is cancelled. The disconnect is watched once the request
+    body was read, since until then the body is what `receive` gives."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnect(receive, body_read))
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done and watcher.exception() is None:  # the client left
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return CLIENT_LEFT
+        return await task  # (a `receive` that failed is no disconnect)
+    finally:
+        watcher.cancel()
+        task.cancel()  # when this request itself is cancelled (no-op once done)
+
+
+async def _disconnect(receive: Any, body_read: asyncio.Event) -> None:
+    await body_read.wait()
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _response(answer: Answer) -> Response[Any]:

@@ -30,6 +30,7 @@ async def upstream_for(
     """The upstream of this server, its bundled llama-servers started (the embeddings one
     only with `LK_EMBEDDINGS=on`)."""
     gate = None
+    cap = settings.upstream_max_bytes
     if runtime is not None:
         await runtime.start()
         gate = _ready_gate(runtime)
@@ -40,12 +41,17 @@ async def upstream_for(
             embed_gate = _ready_gate(embed_runtime)
         else:
             embed_gate = _lazy_gate(embed_runtime)
-        embeddings = Upstream(embed_runtime.url, http, gate=embed_gate)
+        embeddings = Upstream(embed_runtime.url, http, gate=embed_gate, max_bytes=cap)
     elif runtime is not None:
-        embeddings = Upstream(runtime.url, http, gate=_embeddings_off)
+        embeddings = Upstream(runtime.url, http, gate=_embeddings_off, max_bytes=cap)
     url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
     return Upstream(
-        url, http, auth_header=settings.upstream_auth_header, gate=gate, embeddings=embeddings
+        url,
+        http,
+        auth_header=settings.upstream_auth_header,
+        gate=gate,
+        embeddings=embeddings,
+        max_bytes=cap,
     )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import anyio.to_thread
 
 from localaik.config import Mode, Settings
-from localaik.errors import BadRequest, Error, MethodNotAllowed
+from localaik.errors import BadRequest, Error
 from localaik.families import Family, family_of
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
@@ -95,9 +95,26 @@ class Pipeline:
                 match.operation, parsed, incoming.headers.get("x-localaik-cassette")
             )
             incoming.hits.append(exchange.hit)
-            return await match.operation.respond(parsed, exchange)
+            return await self.respond(match.operation, parsed, exchange)
         except Error as exc:
             return error_answer(exc, family or family_of(incoming.path, incoming.headers))
+
+    async def respond(
+        self, operation: Operation[Any], parsed: Parsed[Any], exchange: Exchange
+    ) -> Answer:
+        """The operation's answer; a body answer completes the exchange (a live one is stored
+        now) and closes it, a stream does both when the client's stream ends
+        (`families.streaming`). An answer the operation refused is closed, not completed."""
+        try:
+            answer = await operation.respond(parsed, exchange)
+            if answer.frames is None:
+                await exchange.complete()
+        except BaseException:
+            await exchange.aclose()
+            raise
+        if answer.frames is None:
+            await exchange.aclose()
+        return answer
 
     async def _body(self, incoming: Incoming) -> Any:
         content_type = incoming.headers.get("content-type", "").lower()
@@ -154,11 +171,9 @@ class Pipeline:
         except BaseException:
             flight.land()
             raise
-        # The followers replay the recording once it is stored: a stream's at its end.
-        if answer.frames is None:
-            flight.land()
-        else:
-            answer.on_close.append(flight.land)
+        # The followers replay the recording once it is stored (or go upstream themselves when
+        # it was not): the answer is stored, if at all, before it is closed (`respond`).
+        answer.on_close.append(flight.land)
         return answer
 
     async def translate(
@@ -178,9 +193,8 @@ class Pipeline:
 
 
 def error_answer(error: Error, family: Family) -> Answer:
-    """An error in the caller's family envelope, with `Allow` for a 405."""
+    """An error in the caller's family envelope, with its headers (`Allow`, `Retry-After`)."""
     status, body = render(error, family)
     answer = json_answer(body, status)
-    if isinstance(error, MethodNotAllowed) and error.allow:
-        answer.headers["Allow"] = error.allow
+    answer.headers.update(error.headers)
     return answer

@@ -11,15 +11,29 @@ The pipeline (`pipeline.py`) asks in steps: `locate` a request (its key, cassett
 that records an answer (single flight: concurrent identical misses make one upstream call) or
 `follow` the one that does, `claim` it across processes sharing the cassette (`claims.py`: the
 others wait, then replay it), then `record`. A replayed answer is an `Exchange` like a live one,
-so the answer translation cannot tell them apart. A stream is stored when its `[DONE]` arrives,
-and never when it breaks before. When another writer stored the same answer first (one that
-took no claim, or after a claim timed out), the store's unique key keeps the first one and this
-request is answered with its own answer: a race is never an error for the client.
+so the answer translation cannot tell them apart. When another writer stored the same answer
+first (one that took no claim, or after a claim timed out), the store's unique key keeps the
+first one and this request is answered with its own answer: a race is never an error for the
+client.
 
-What is stored: answers with a status below 500. Upstream 4xx answers are deterministic for
-the request (a schema llama.cpp rejects, a context that is too long) and a test may expect
-them; 5xx answers, timeouts and cut streams are passing faults (a model still loading answers
-503) and replaying them would fail a CI run forever, so they are answered and not recorded.
+What is stored: only answers that replay to what the client got, and only those a rerun should
+get again.
+
+    2xx           stored once the operation translated it whole into the client's shape
+                  (`Exchange.complete`): a body after `respond`, a stream when the client's
+                  stream ended after the upstream's `[DONE]`. A 200 the translation refuses
+                  (not a chat completion, not JSON) is the client's 502, and is not stored.
+    4xx           stored at once: deterministic for the request (a schema llama.cpp rejects, a
+                  context that is too long), a test may expect it, and its translation is the
+                  error itself, the same live and replayed.
+    408, 429      not stored: passing (a rate limit); answered with the upstream's
+                  `Retry-After`, so the SDKs that retry wait as the upstream asked.
+    3xx           not stored: a redirect is never followed; the client gets a 502 naming it.
+    5xx           not stored: passing faults (a model still loading answers 503); replaying
+                  them would fail a CI run forever.
+
+Timeouts, unreachable upstreams, cut streams and answers over LK_UPSTREAM_MAX_BYTES are not
+stored either: they are errors before any answer.
 """
 
 from __future__ import annotations
@@ -52,7 +66,6 @@ from localaik.upstream.chunks import is_done
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire import sse
-from localaik.wire.jsontext import is_json
 
 log = logging.getLogger("localaik.replay")
 
@@ -224,8 +237,8 @@ class Replayer:
     # -- record -----------------------------------------------------------------------------
 
     async def record(self, lookup: Lookup, call: UpstreamCall, *, replace: bool) -> Exchange:
-        """Forward `call` and store its answer under the lookup's key: a body before it is
-        returned, a stream when its `[DONE]` passes through."""
+        """Forward `call`; an answer to store (the module docstring) is stored under the
+        lookup's key: an error status at once, a 2xx when the client got it (`on_complete`)."""
         upstream_text = call.describe()
         for text in (lookup.text, upstream_text):
             kind = find_secret(text)
@@ -252,37 +265,43 @@ class Replayer:
             live,
             upstream.for_call(call).shown,
         )
-        if live.status >= 500:
+        if not storable(live.status):
             return live
         if live.frames is None:
-            if not live.ok or is_json(live.body):
-                draft.body = live.body
-                await self._save(lookup.path, draft, started, replace)
+            draft.body = live.body
+            finish(draft, _ms_since(started))
+            if live.ok:  # stored once the client got it translated
+                live.on_complete.append(lambda: self._save(lookup.path, draft, replace))
+            else:
+                await self._save(lookup.path, draft, replace)
             return live
-        live.frames = self._tee(live.frames, lookup.path, draft, started, replace)
+        done = asyncio.Event()
+        live.frames = self._tee(live.frames, draft, started, done)
+
+        async def store_whole() -> None:
+            if done.is_set():
+                await self._save(lookup.path, draft, replace)
+
+        live.on_complete.append(store_whole)
         return live
 
     async def _tee(
-        self,
-        frames: AsyncIterator[bytes],
-        path: Path,
-        draft: Recording,
-        started: float,
-        replace: bool,
+        self, frames: AsyncIterator[bytes], draft: Recording, started: float, done: asyncio.Event
     ) -> AsyncIterator[bytes]:
-        """Pass frames on as they arrive; store them all when `[DONE]` shows the stream whole."""
+        """Pass frames on as they arrive, kept in the draft with their offsets; `done` is set
+        when `[DONE]` shows the stream whole."""
         try:
             async for raw in frames:
                 draft.frames.append(Frame(_ms_since(started), raw))
                 event = sse.parse_frame(raw)
                 if event is not None and is_done(event.data):
-                    await self._save(path, draft, started, replace)
+                    finish(draft, _ms_since(started))
+                    done.set()
                 yield raw
         finally:
             await frames.aclose()  # type: ignore[attr-defined]
 
-    async def _save(self, path: Path, draft: Recording, started: float, replace: bool) -> None:
-        finish(draft, _ms_since(started))
+    async def _save(self, path: Path, draft: Recording, replace: bool) -> None:
         entry: Opened = await self.cassettes.get(path, create=True)
         try:
             draft.id = await entry.cassette.save(draft, replace=replace)
@@ -308,6 +327,15 @@ async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterat
             if wait > 0:
                 await asyncio.sleep(wait)
         yield frame.data
+
+
+def storable(status: int) -> bool:
+    """Whether an upstream answer of this status may be recorded (the module docstring)."""
+    return 200 <= status < 300 or (400 <= status < 500 and status not in PASSING)
+
+
+# 4xx statuses that say "not now" rather than "not this request".
+PASSING = (408, 429)
 
 
 def needed(upstream: Upstream | None) -> Upstream:

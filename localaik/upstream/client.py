@@ -5,6 +5,12 @@ This is the one boundary where httpx errors become localaik errors:
     connect error, reset before an answer   -> UpstreamUnreachable (502)
     no data within LK_UPSTREAM_TIMEOUT        -> UpstreamTimeout (504)
     a stream cut before its end               -> UpstreamBadResponse (502)
+    an answer over LK_UPSTREAM_MAX_BYTES      -> UpstreamBadResponse (502), the rest unread
+
+Every answer is bounded: a body or a whole stream by LK_UPSTREAM_MAX_BYTES (so one event of a
+stream too), an error body by the first 64 KiB, which is all its message needs. When the client
+goes away, the server cancels the request (`server/app.py`), and the upstream connection is
+closed with it.
 
 Answers come back as an `Exchange` whatever their status: error statuses and bodies that are
 not JSON are judged there, once for live and replayed answers.
@@ -33,7 +39,7 @@ from localaik.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall
+from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall, kept_headers
 from localaik.wire import sse
 
 # Endpoint name -> (path, relative to the base URL or to the server root).
@@ -53,6 +59,7 @@ NO_VISION = (
     "(.gguf); or set LK_UPSTREAM to a server whose model reads images"
 )
 NO_VISION_MARK = b"image input is not supported"
+DEFAULT_MAX_BYTES = 64 * 1024**2  # LK_UPSTREAM_MAX_BYTES's default
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
@@ -89,6 +96,7 @@ class Upstream:
         auth_header: tuple[str, str] | None = None,
         gate: Callable[[], Awaitable[None]] | None = None,
         embeddings: Upstream | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
@@ -104,6 +112,7 @@ class Upstream:
         # Where `embeddings` calls go when another server answers them (the bundled runtime's
         # embeddings llama-server); None: this one.
         self.embeddings = embeddings
+        self.max_bytes = max_bytes
 
     def for_call(self, call: UpstreamCall) -> Upstream:
         """The upstream that answers `call`."""
@@ -132,28 +141,36 @@ class Upstream:
         )
         with _boundary(self.shown):
             response = await self.client.send(request, stream=True, follow_redirects=False)
+            status = response.status_code
             content_type = response.headers.get("content-type", "")
-            is_stream = (
-                call.stream and response.status_code < 400 and "text/event-stream" in content_type
-            )
-            if not is_stream:
+            headers = kept_headers(response.headers, redact=redact_url)
+            ok = 200 <= status < 300
+            if not (call.stream and ok and "text/event-stream" in content_type):
                 try:
-                    limit = ERROR_BODY_LIMIT if response.status_code >= 400 else None
-                    body = await _read(response, limit)
+                    if ok:
+                        body = await _read(response, self.max_bytes, cut=False)
+                    else:  # an error's message is in its first bytes
+                        body = await _read(response, ERROR_BODY_LIMIT, cut=True)
                 finally:
                     await response.aclose()
-                if images and response.status_code == 500 and NO_VISION_MARK in body:
+                if body is None:
+                    raise UpstreamBadResponse(self._too_long("an answer"))
+                if images and status == 500 and NO_VISION_MARK in body:
                     raise Unsupported(NO_VISION)
-                return Exchange(response.status_code, content_type, body, source=self.shown)
+                return Exchange(status, content_type, body, source=self.shown, headers=headers)
         return Exchange(
-            response.status_code, content_type, frames=self._frames(response), source=self.shown
+            status, content_type, frames=self._frames(response), source=self.shown, headers=headers
         )
 
     async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:
         splitter = sse.FrameSplitter()
+        total = 0
         try:
             with _boundary(self.shown):
                 async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        raise UpstreamBadResponse(self._too_long("a stream"))
                     for frame in splitter.feed(chunk):
                         yield frame
             tail = splitter.close()
@@ -163,6 +180,12 @@ class Upstream:
             raise UpstreamBadResponse(f"upstream {self.shown} ended the stream early") from None
         finally:
             await response.aclose()
+
+    def _too_long(self, what: str) -> str:
+        return (
+            f"upstream {self.shown} sent {what} longer than LK_UPSTREAM_MAX_BYTES "
+            f"({self.max_bytes} bytes); it was not read further, nor recorded"
+        )
 
     async def vision(self) -> bool | None:
         """Whether the upstream's model reads images, as its `/props` says; None if unsaid."""
@@ -210,10 +233,14 @@ def has_images(body: object) -> bool:
     return False
 
 
-async def _read(response: httpx.Response, limit: int | None) -> bytes:
-    content = bytearray()
+async def _read(response: httpx.Response, limit: int, *, cut: bool) -> bytes | None:
+    """The body; when it is longer than `limit` bytes, its first `limit` bytes (`cut`) or None,
+    the rest left unread."""
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in response.aiter_bytes():
-        content += chunk
-        if limit is not None and len(content) >= limit:
-            break
-    return bytes(content[:limit] if limit is not None else content)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit] if cut else None
+    return b"".join(chunks)

@@ -3,13 +3,19 @@
 Routes and translators only see `Exchange`: whether its bytes come from llama-server right now
 or from a recording made last week is invisible to them, so one response path serves both
 (DESIGN §2). Turning an error status or a broken body into a localaik error happens here, once,
-for live and replayed answers alike.
+for live and replayed answers alike: a 2xx is an answer; a 4xx or 5xx is the upstream's error,
+its status kept for the client (with its `Retry-After`); anything else (a redirect, which
+localaik never follows) is a 502.
+
+A live answer on its way into a cassette is stored only once it reached the client whole, in the
+client's shape (`complete`): an answer the translation refused must not replay as a 502 forever.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,24 @@ from localaik.errors import UpstreamBadResponse, UpstreamStatus
 from localaik.wire import jsontext, sse
 
 ERROR_BODY_LIMIT = 64 * 1024
+
+# `Retry-After` as RFC 9110 spells it: seconds, or an HTTP date; anything else is dropped.
+_RETRY_AFTER = re.compile(
+    r"\d{1,9}|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", re.ASCII
+)
+
+
+def kept_headers(headers: Mapping[str, str], *, redact: Callable[[str], str]) -> dict[str, str]:
+    """The upstream answer's headers that localaik acts on (lower-case names): a well-formed
+    `retry-after`, and a redirect's `location` (redacted: only a message shows it)."""
+    kept: dict[str, str] = {}
+    retry_after = headers.get("retry-after", "").strip()
+    if _RETRY_AFTER.fullmatch(retry_after):
+        kept["retry-after"] = retry_after
+    location = headers.get("location")
+    if location:
+        kept["location"] = redact(location)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -62,16 +86,31 @@ class Exchange:
     body: bytes = b""
     frames: AsyncIterator[bytes] | None = None
     source: str = "upstream"
+    headers: dict[str, str] = field(default_factory=dict)  # `kept_headers` of a live answer
     hit: Hit | None = None  # set when the answer comes from a recording
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    # Run once the answer reached the client whole, in its shape (the recorder stores it then).
+    on_complete: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status < 400
+        return 200 <= self.status < 300
 
     def raise_for_status(self) -> None:
         if self.status >= 400:
-            raise UpstreamStatus(self.status, error_message(self.status, self.body))
+            raise UpstreamStatus(
+                self.status,
+                error_message(self.status, self.body),
+                retry_after=self.headers.get("retry-after"),
+            )
+        if not self.ok:
+            where = self.headers.get("location")
+            raise UpstreamBadResponse(
+                f"{self.source} answered HTTP {self.status}"
+                + (f", a redirect to {where}" if where else "")
+                + "; localaik does not follow upstream redirects: point LK_UPSTREAM at the "
+                "server's final URL"
+            )
 
     def json(self) -> Any:
         """The JSON answer; an error status or a body that is not JSON raises."""
@@ -85,7 +124,7 @@ class Exchange:
 
     async def require_stream(self) -> None:
         """Raise now, before a client sees a 200, unless this is a healthy event stream."""
-        if self.status >= 400 or self.frames is None:
+        if not self.ok or self.frames is None:
             await self.aclose()
             self.raise_for_status()
             raise UpstreamBadResponse(
@@ -100,6 +139,13 @@ class Exchange:
             event = sse.parse_frame(raw)
             if event is not None:
                 yield event
+
+    async def complete(self) -> None:
+        """The answer reached the client whole, in the client's shape: run the completion
+        callbacks (a live answer being recorded is stored now); once."""
+        callbacks, self.on_complete = self.on_complete, []
+        for callback in callbacks:
+            await callback()
 
     async def aclose(self) -> None:
         """Release the upstream connection (or the replay) and run the close callbacks; once."""

@@ -71,6 +71,7 @@ class EventParser:
     def close(self) -> list[Event]:
         """Flush a last event that the stream ended without a blank line after."""
         tail = self._buffer + self._decoder.decode(b"", final=True)
+        tail = tail.removesuffix("\r")  # at the very end, a CR ends its line: no LF follows
         self._buffer = ""
         events = []
         if tail:
@@ -125,25 +126,33 @@ class FrameSplitter:
 
     A frame runs up to and including the blank line that ends its event, so the frames of a
     stream joined together are the stream, byte for byte: that is what a cassette stores.
-    Blank lines before an event belong to the frame of that event.
+    Blank lines before an event belong to the frame of that event. The last event of a stream
+    that ends without its blank line is what `close` returns.
+
+    Each byte is searched once, whatever the chunks: a line that never ends costs time in
+    proportion to its length, not to its square (the caller caps the total).
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
-        self._scan = 0
+        self._buffer = bytearray()
+        self._scan = 0  # where the line being read starts
+        self._searched = 0  # no line end before this position (past the line's start)
         self._has_content = False
 
     def feed(self, chunk: bytes) -> list[bytes]:
         self._buffer += chunk
         frames: list[bytes] = []
         while True:
-            cut = _byte_line_end(self._buffer, self._scan)
+            cut = _byte_line_end(self._buffer, max(self._scan, self._searched))
             if cut is None:
+                # A CR at the very end may be half a CRLF: it is searched again.
+                self._searched = max(self._scan, len(self._buffer) - 1)
                 return frames
             start, end = cut
             if start == self._scan and self._has_content:
-                frames.append(self._buffer[:end])
-                self._buffer, self._scan, self._has_content = self._buffer[end:], 0, False
+                frames.append(bytes(self._buffer[:end]))
+                del self._buffer[:end]
+                self._scan, self._searched, self._has_content = 0, 0, False
                 continue
             if start > self._scan:
                 self._has_content = True
@@ -151,13 +160,14 @@ class FrameSplitter:
 
     def close(self) -> bytes | None:
         """What is left when the stream ends: an event without its final blank line, if any."""
-        tail, self._buffer, self._scan, self._has_content = self._buffer, b"", 0, False
+        tail = bytes(self._buffer)
+        self._buffer, self._scan, self._searched, self._has_content = bytearray(), 0, 0, False
         return tail or None
 
 
-def _byte_line_end(buffer: bytes, start: int) -> tuple[int, int] | None:
+def _byte_line_end(buffer: bytes | bytearray, start: int) -> tuple[int, int] | None:
     lf = buffer.find(b"\n", start)
-    cr = buffer.find(b"\r", start)
+    cr = buffer.find(b"\r", start, len(buffer) if lf == -1 else lf)  # only a CR before the LF
     if cr == -1 and lf == -1:
         return None
     if cr == -1 or (lf != -1 and lf < cr):

@@ -5,10 +5,16 @@
 **settings)` and an httpx client whose transport is the fake; use it as
 `async with make_localaik(...) as client:` (the lifespan runs inside). `localaik` is that client
 with the default settings.
+
+Litestar's `AsyncTestClient` runs one request at a time (its async transport calls the
+blocking one), so gathered requests never overlap through it. Tests of concurrency use
+`make_localaik(overlap=True)`: an `Overlapping` client, the app on the test's own event loop
+behind `httpx.ASGITransport`, which counts the requests inside the app at once (`peak`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -94,6 +100,69 @@ class RaisingTransport(httpx.AsyncBaseTransport):
         raise self.error("simulated", request=request)
 
 
+class Overlapping(httpx.AsyncClient):
+    """An httpx client that runs the app on the test's own event loop: gathered requests
+    overlap inside the app. `peak` is the most requests that were inside it at once."""
+
+    def __init__(self, app: Any) -> None:
+        self.inside = 0
+        self.peak = 0
+
+        async def counted(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            self.inside += 1
+            self.peak = max(self.peak, self.inside)
+            try:
+                await app(scope, receive, send)
+            finally:
+                self.inside -= 1
+
+        super().__init__(transport=httpx.ASGITransport(app=counted), base_url="http://testserver")
+
+
+class HeldBack:
+    """The fake, answering chat requests only after `seconds` (non-stream answers too), so that
+    overlapping requests wait for it together; `peak` is the most chat calls in it at once."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.inside = 0
+        self.peak = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/chat/completions"):
+            await self.app(scope, receive, send)
+            return
+        self.inside += 1
+        self.peak = max(self.peak, self.inside)
+        try:
+            await asyncio.sleep(self.seconds)
+            await self.app(scope, receive, send)
+        finally:
+            self.inside -= 1
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """The app's ASGI lifespan (startup before the block, shutdown after), on this loop."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.ensure_future(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+
 MakeLocalaik = Callable[..., contextlib.AbstractAsyncContextManager[AsyncTestClient[Any]]]
 
 
@@ -105,21 +174,30 @@ def fake() -> FakeLlamaApp:
 
 @pytest.fixture()
 def make_localaik(fake: FakeLlamaApp) -> MakeLocalaik:
-    """`make_localaik(transport=None, **settings)` -> async context giving an AsyncTestClient."""
+    """`make_localaik(transport=None, overlap=False, **settings)` -> async context giving an
+    AsyncTestClient (with `overlap`, an `Overlapping` client)."""
 
     @contextlib.asynccontextmanager
     async def factory(
-        *, transport: httpx.AsyncBaseTransport | None = None, **overrides: Any
-    ) -> AsyncIterator[AsyncTestClient[Any]]:
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        overlap: bool = False,
+        **overrides: Any,
+    ) -> AsyncIterator[Any]:
         settings = Settings(
             **{"log": False, "upstream": FAKE_UPSTREAM, "mode": "passthrough", **overrides}
         )
         upstream_client = httpx.AsyncClient(
             transport=transport or FakeTransport(fake), base_url="http://fake"
         )
+        app = create_app(settings, client=upstream_client)
         try:
-            async with AsyncTestClient(app=create_app(settings, client=upstream_client)) as client:
-                yield client
+            if overlap:
+                async with lifespan(app), Overlapping(app) as overlapping:
+                    yield overlapping
+            else:
+                async with AsyncTestClient(app=app) as client:
+                    yield client
         finally:
             await upstream_client.aclose()
 

@@ -25,6 +25,7 @@ from localaik.config import RuntimeOptions, Settings
 from localaik.runtime.args import embedding_server_args, llama_server_args
 from localaik.runtime.llama import LlamaServer, free_port
 from localaik.server.app import create_app
+from tests.app.conftest import Overlapping, lifespan
 from tests.support import LocalaikProcess, assert_error
 
 AUTH = {"authorization": "Bearer test"}
@@ -77,8 +78,8 @@ def make_app(fake_bin: Path) -> MakeApp:
 
     @asynccontextmanager
     async def factory(
-        embeddings: str = "lazy", embed_binary: Path | None = None
-    ) -> AsyncIterator[tuple[AsyncTestClient[Any], Servers]]:
+        embeddings: str = "lazy", embed_binary: Path | None = None, overlap: bool = False
+    ) -> AsyncIterator[tuple[Any, Servers]]:
         settings = Settings(log=False, mode="passthrough", embeddings=embeddings)
         log = logging.getLogger("localaik.test.runtime")
         port, embed_port = free_port(), free_port()
@@ -106,6 +107,11 @@ def make_app(fake_bin: Path) -> MakeApp:
             settings, runtime=chat, embed_runtime=None if embeddings == "off" else embed
         )
         # The app's lifespan starts and stops both (on the app's own event loop).
+        if overlap:  # requests gathered by the test overlap in the app (conftest.Overlapping)
+            async with lifespan(app), Overlapping(app) as overlapping:
+                overlapping.timeout = httpx.Timeout(30)
+                yield overlapping, (chat, embed)
+            return
         async with AsyncTestClient(app=app, timeout=30) as client:
             yield client, (chat, embed)
 
@@ -115,7 +121,7 @@ def make_app(fake_bin: Path) -> MakeApp:
 async def test_lazy_starts_the_embeddings_server_at_the_first_embeddings_request(
     make_app: MakeApp, argv_file: Path
 ) -> None:
-    async with make_app() as (client, (chat, embed)):
+    async with make_app(overlap=True) as (client, (chat, embed)):
         chatted = await client.post("/v1/chat/completions", json=CHAT, headers=AUTH)
         assert chatted.status_code == 200, chatted.text
         health = (await client.get("/health")).json()
@@ -128,6 +134,7 @@ async def test_lazy_starts_the_embeddings_server_at_the_first_embeddings_request
                 BATCH, json={"requests": [{"content": {"parts": [{"text": "a"}]}}]}, headers=GOOGLE
             ),
         )
+        assert client.peak == 2, "the two requests did not overlap inside localaik"
         assert first.status_code == 200, first.text
         assert second.status_code == 200, second.text
         assert embed.state == "ready"

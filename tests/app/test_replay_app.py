@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from localaik.cassette.store import store_for
-from tests.app.conftest import FakeTransport
+from tests.app.conftest import FakeTransport, HeldBack
 from tests.pdfs import Page, make_pdf
 from tests.support import all_recordings, assert_error
 
@@ -306,17 +306,6 @@ async def test_pdf_request_replays_without_pdftoppm(
 # Single flight with an upstream that holds its answer back
 
 
-def held_back(app: Any, seconds: float) -> Any:
-    """The fake, answering chat requests only after `seconds` (non-stream answers too)."""
-
-    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].endswith("/chat/completions"):
-            await asyncio.sleep(seconds)
-        await app(scope, receive, send)
-
-    return wrapped
-
-
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -331,14 +320,17 @@ async def test_16_identical_overlapping_misses_share_one_upstream_call(
     make_localaik: Any, fake: Any, tmp_path: Path, path: str, body: Any
 ) -> None:
     cassette = tmp_path / "c.db"
+    upstream = HeldBack(fake, 0.3)
     async with make_localaik(
-        mode="record", cassette=cassette, transport=FakeTransport(held_back(fake, 0.3))
+        mode="record", cassette=cassette, transport=FakeTransport(upstream), overlap=True
     ) as client:
         responses = await asyncio.gather(*(client.post(path, json=body) for _ in range(16)))
 
+    assert client.peak == 16, "the requests did not overlap inside localaik"
     assert [r.status_code for r in responses] == [200] * 16, [r.text for r in responses]
     assert len({r.content for r in responses}) == 1
     assert len(fake.requests) == 1
+    assert upstream.peak == 1
     assert len(all_recordings(cassette)) == 1
 
 

@@ -1,8 +1,9 @@
 """Upstream faults while recording: answered in the caller's shape, and stored only when the
 upstream's answer is a real, complete one (DESIGN D3, D10; replay.py's module docstring).
 
-Stored: answers below 500, 4xx included (deterministic for the request), and complete streams.
-Not stored: 5xx, bodies that are not JSON, cut streams, unreachable or slow upstreams.
+Stored: 2xx answers translated whole, 4xx (deterministic for the request), complete streams.
+Not stored: 5xx, bodies that are not JSON, cut streams, unreachable or slow upstreams (rate
+limits, redirects and answers the translation refuses: test_upstream_answers.py).
 "Not stored" is checked twice: on the cassette (only the anchor recording made before the
 fault is there) and by a replay-mode app on the same cassette, which misses.
 """
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.app.conftest import RaisingTransport
+from tests.app.conftest import FakeTransport, HeldBack, RaisingTransport
 from tests.support import all_recordings, assert_error
 
 MODEL = "gemini-2.0-flash"
@@ -209,17 +210,24 @@ async def test_unreachable_upstream_is_answered_and_not_recorded(
 async def test_concurrent_identical_requests_behind_a_failing_upstream_all_get_answers(
     make_localaik: Any, fake: Any, tmp_path: Path, route: str, fault: str
 ) -> None:
-    """Single flight must not turn one failure into a hang or a replayed failure."""
+    """Single flight must not turn one failure into a hang or a replayed failure: the 8
+    requests overlap, and go upstream one after the other, each after the last one failed."""
     family, path, make_body = ROUTES[route]
     body = make_body(f"unlucky {fault}")
     cassette = tmp_path / "c.db"
     anchor = await record_anchor(make_localaik, cassette)
     fake.reset()
+    upstream = HeldBack(fake, 0.1)
 
-    async with make_localaik(mode="record", cassette=cassette) as client:
+    async with make_localaik(
+        mode="record", cassette=cassette, transport=FakeTransport(upstream), overlap=True
+    ) as client:
         responses = await asyncio.wait_for(
             asyncio.gather(*(client.post(path, json=body) for _ in range(8))), 20
         )
+
+    assert client.peak == 8, "the requests did not overlap inside localaik"
+    assert upstream.peak == 1, "identical requests went upstream at once: no single flight"
 
     for response in responses:
         if fault == "[[error:503]]":

@@ -46,8 +46,24 @@ an embeddings input) change the behaviour:
 ``[[two-tools]]``   answer with two parallel tool calls.
 ``[[say:HEX]]``     answer with the text HEX decodes to (UTF-8) instead of the echo:
                     an answer holding text the request does not.
+``[[retry-after:S]]`` add ``Retry-After: S`` to an ``[[error:CODE]]`` answer
+                    (``[[error:429]][[retry-after:2]]``: a rate limit).
+``[[redirect]]``    answer 307 with a JSON body and a ``Location`` elsewhere.
+``[[notchat]]``     answer 200 with a JSON body that is not a chat completion.
+``[[endless]]``     answer 200 and never end: a JSON body that goes on, or for a stream,
+                    chat chunks without end; until the client goes away.
+``[[longline]]``    streams only: one event whose ``data:`` line never ends.
+``[[noblank]]``     streams only: the last event (``data: [DONE]``) ends without the
+                    blank line after it.
 
 Directives are removed from the echoed text.
+
+``POST /__fake/outage`` with ``{"directives": "[[error:429]][[retry-after:1]]"}`` (or
+``app.outage = ...`` in-process) applies directives to every generation request until it is
+cleared with ``{"directives": ""}`` (or a reset): the same request then recovers.
+``GET /__fake/closed`` lists the ``[[endless]]``/``[[longline]]`` answers whose client went
+away: the request's text, the wall-clock ``time.time()`` when the fake saw it go and the bytes
+it had sent.
 """
 
 from __future__ import annotations
@@ -249,10 +265,17 @@ class Directives:
     notool: bool = False
     two_tools: bool = False
     say: str | None = None
+    retry_after: str | None = None
+    redirect: bool = False
+    notchat: bool = False
+    endless: bool = False
+    longline: bool = False
+    noblank: bool = False
+    text: str = ""  # the text they were read from
 
     @classmethod
     def parse(cls, text: str) -> Directives:
-        found = cls()
+        found = cls(text=text)
         for match in DIRECTIVE_RE.finditer(text):
             name, arg = match.group(1), (match.group(2) or "").strip()
             found._apply(name, arg)
@@ -281,6 +304,10 @@ class Directives:
             self.two_tools = True
         elif name == "say":
             self.say = bytes.fromhex(arg).decode("utf-8")
+        elif name == "retry-after" and arg:
+            self.retry_after = arg
+        elif name in ("redirect", "notchat", "endless", "longline", "noblank"):
+            setattr(self, name, True)
 
 
 def strip_directives(text: str) -> str:
@@ -414,8 +441,15 @@ def parse_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-async def send_bytes(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    headers += extra or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -424,8 +458,12 @@ async def send_json(send: Send, status: int, obj: Any) -> None:
     await send_bytes(send, status, dumps(obj).encode("utf-8"), JSON_CONTENT_TYPE)
 
 
-async def send_error(send: Send, code: int, message: str) -> None:
-    await send_json(send, code, error_body(code, message))
+async def send_error(
+    send: Send, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_bytes(
+        send, code, dumps(error_body(code, message)).encode(), JSON_CONTENT_TYPE, headers
+    )
 
 
 async def send_stream(
@@ -437,6 +475,8 @@ async def send_stream(
     limit = len(frames)
     if directives.cut is not None:
         limit = min(directives.cut, len(frames) - 1)  # never includes [DONE]
+    if directives.noblank:
+        frames = [*frames[:-1], frames[-1].rstrip(b"\n")]
     for index, frame in enumerate(frames):
         if index >= limit:
             raise ConnectionCut(f"fake stream cut after {limit} frames")
@@ -446,6 +486,28 @@ async def send_stream(
             await asyncio.sleep(directives.slow_ms / 1000.0)
         await send({"type": "http.response.body", "body": frame, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def send_endless(
+    send: Send, receive: Receive, content_type: bytes, first: bytes, piece: bytes
+) -> tuple[float, int]:
+    """Send `first`, then `piece` again and again until the client goes away; returns when
+    (wall clock) the fake saw it go, and the bytes sent."""
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type)]}
+    )
+    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    sent = 0
+    try:
+        body = first
+        while not watcher.done():
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            sent += len(body)
+            body = piece
+            await asyncio.sleep(0.001)
+    finally:
+        watcher.cancel()
+    return time.time(), sent
 
 
 def sse_frames(chunks: list[dict[str, Any]]) -> list[bytes]:
@@ -522,6 +584,8 @@ class FakeLlamaApp:
         self.completion_counter = 0
         self.call_counter = 0
         self.vision = True
+        self.outage = ""  # directives applied to every generation request (POST /__fake/outage)
+        self.closed: list[dict[str, Any]] = []  # endless answers whose client went away
         self.routes: dict[tuple[str, str], Handler] = {
             ("GET", "/health"): self.handle_health,
             ("GET", "/v1/health"): self.handle_health,
@@ -539,6 +603,8 @@ class FakeLlamaApp:
             ("POST", "/__fake/reset"): self.handle_fake_reset,
             ("POST", "/__fake/health"): self.handle_fake_health,
             ("POST", "/__fake/vision"): self.handle_fake_vision,
+            ("POST", "/__fake/outage"): self.handle_fake_outage,
+            ("GET", "/__fake/closed"): self.handle_fake_closed,
         }
 
     def reset(self) -> None:
@@ -548,6 +614,12 @@ class FakeLlamaApp:
         self.vision = True
         self.completion_counter = 0
         self.call_counter = 0
+        self.outage = ""
+        self.closed.clear()
+
+    def directives(self, text: str) -> Directives:
+        """The directives of a request's text, and those of the outage, if any."""
+        return Directives.parse(f"{self.outage} {text}")
 
     # -- ASGI entry points ---------------------------------------------------
 
@@ -648,7 +720,7 @@ class FakeLlamaApp:
         if not isinstance(inputs, list) or not inputs:
             raise BadRequest("'input' must be a string or a non-empty list")
         texts = [embedding_input(item) for item in inputs]
-        directives = Directives.parse(" ".join(texts))
+        directives = self.directives(" ".join(texts))
         if await self.apply_early_directives(directives, receive, send):
             return
         for text in texts:
@@ -699,21 +771,58 @@ class FakeLlamaApp:
         self.vision = vision
         await send_json(send, 200, {"vision": vision})
 
+    async def handle_fake_outage(self, request: Request, receive: Receive, send: Send) -> None:
+        directives = require_object(request.body).get("directives")
+        if not isinstance(directives, str):
+            raise BadRequest("'directives' must be a string")
+        self.outage = directives
+        await send_json(send, 200, {"directives": directives})
+
+    async def handle_fake_closed(self, request: Request, receive: Receive, send: Send) -> None:
+        await send_json(send, 200, self.closed)
+
     # -- shared directive handling -------------------------------------------
 
     async def apply_early_directives(
-        self, directives: Directives, receive: Receive, send: Send
+        self, directives: Directives, receive: Receive, send: Send, *, stream: bool = False
     ) -> bool:
-        """Handle hang/error/garbage; returns True if the response is done."""
+        """Handle hang/error/garbage/redirect/notchat/endless; returns True if the response
+        is done."""
         if directives.hang and await hang(receive):
             return True  # the client went away: nobody to answer
         if directives.error is not None:
-            await send_error(send, directives.error, f"fake error {directives.error}")
+            after = directives.retry_after
+            extra = [(b"retry-after", after.encode())] if after else None
+            await send_error(send, directives.error, f"fake error {directives.error}", extra)
             return True
         if directives.garbage:
             await send_bytes(send, 200, GARBAGE_BODY, b"application/json")
             return True
+        if directives.redirect:
+            body = dumps({"message": "moved", "location": "http://elsewhere.invalid/v1"}).encode()
+            location = [(b"location", b"http://elsewhere.invalid/v1/chat/completions")]
+            await send_bytes(send, 307, body, JSON_CONTENT_TYPE, location)
+            return True
+        if directives.notchat:
+            await send_json(send, 200, {"object": "list", "data": [], "note": "not a completion"})
+            return True
+        if directives.endless or (directives.longline and stream):
+            await self.send_endless(send, receive, directives, stream)
+            return True
         return False
+
+    async def send_endless(
+        self, send: Send, receive: Receive, directives: Directives, stream: bool
+    ) -> None:
+        if directives.longline:
+            answer = (b"text/event-stream", b'data: {"padding":"', b"x" * 4096)
+        elif stream:
+            frame = sse_frames([{"object": "chat.completion.chunk", "choices": []}])[0]
+            answer = (b"text/event-stream", frame, frame * 16)
+        else:
+            answer = (JSON_CONTENT_TYPE, b'{"padding":"', b"x" * 4096)
+        closed_at, sent = await send_endless(send, receive, *answer)
+        self.closed.append({"time": closed_at, "sent": sent, "text": directives.text})
 
     def next_completion_number(self) -> int:
         self.completion_counter += 1
@@ -736,8 +845,10 @@ class FakeLlamaApp:
             await send_error(send, 500, NO_VISION_MESSAGE)
             return
         last_text, images = last_user_content(messages)
-        directives = Directives.parse(last_text)
-        if await self.apply_early_directives(directives, receive, send):
+        directives = self.directives(last_text)
+        if await self.apply_early_directives(
+            directives, receive, send, stream=bool(body.get("stream"))
+        ):
             return
 
         choices = self.chat_choices(body, messages, last_text, images, directives)
@@ -823,8 +934,10 @@ class FakeLlamaApp:
         if isinstance(prompt, list):
             prompt = prompt[0] if prompt else ""
         prompt = str(prompt)
-        directives = Directives.parse(prompt)
-        if await self.apply_early_directives(directives, receive, send):
+        directives = self.directives(prompt)
+        if await self.apply_early_directives(
+            directives, receive, send, stream=bool(body.get("stream"))
+        ):
             return
 
         choices = []
@@ -1192,6 +1305,14 @@ class FakeLlama:
 
     def set_vision(self, vision: bool) -> None:
         self.call("POST", "/__fake/vision", {"vision": vision})
+
+    def set_outage(self, directives: str) -> None:
+        """Directives for every generation request until `set_outage("")`."""
+        self.call("POST", "/__fake/outage", {"directives": directives})
+
+    def closed(self) -> list[dict[str, Any]]:
+        """The endless answers whose client went away: `time` (wall clock) and `sent`."""
+        return self.call("GET", "/__fake/closed")  # type: ignore[no-any-return]
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, wait, SIGKILL if needed; reaps the process, removes temp files."""

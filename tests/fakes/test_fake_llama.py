@@ -412,7 +412,7 @@ def test_example_from_schema() -> None:
         (500, "server_error"),
         (501, "not_supported_error"),
         (503, "unavailable_error"),
-        (429, "server_error"),
+        (429, "server_error"),  # llama-server has no type for it
     ],
 )
 async def test_chat_error_directive(client: httpx.AsyncClient, code: int, error_type: str) -> None:
@@ -578,3 +578,65 @@ def test_subprocess_server() -> None:
             assert fake.requests() == []
             assert http.get("/health").status_code == 200
     assert fake.process.returncode == 0
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_with_retry_after(client: httpx.AsyncClient) -> None:
+    response = await chat(client, messages=[user("x [[error:429]][[retry-after:3]]")])
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+    assert (await chat(client, messages=[user("x [[error:429]]")])).headers.get(
+        "retry-after"
+    ) is None
+
+
+@pytest.mark.asyncio
+async def test_redirect_and_notchat(client: httpx.AsyncClient) -> None:
+    for stream in (False, True):
+        moved = await chat(client, stream=stream, messages=[user("[[redirect]]")])
+        assert moved.status_code == 307
+        assert moved.headers["location"].startswith("http://elsewhere.invalid/")
+        assert moved.json()["message"] == "moved"
+        other = await chat(client, stream=stream, messages=[user("[[notchat]]")])
+        assert other.status_code == 200 and other.json()["object"] == "list"
+
+
+@pytest.mark.asyncio
+async def test_outage_applies_until_cleared(
+    client: httpx.AsyncClient, fake_app: FakeLlamaApp
+) -> None:
+    set_outage = await client.post("/__fake/outage", json={"directives": "[[error:503]]"})
+    assert set_outage.status_code == 200
+    assert (await chat(client, messages=[user("hi")])).status_code == 503
+    assert (await client.post("/v1/completions", json={"prompt": "hi"})).status_code == 503
+    await client.post("/__fake/outage", json={"directives": ""})
+    assert (await chat(client, messages=[user("hi")])).status_code == 200
+    fake_app.outage = "[[notchat]]"
+    fake_app.reset()
+    assert fake_app.outage == ""
+
+
+@pytest.mark.asyncio
+async def test_noblank_ends_without_the_blank_line(client: httpx.AsyncClient) -> None:
+    response = await chat(client, stream=True, messages=[user("hi [[noblank]]")])
+    assert response.text.endswith("}\n\ndata: [DONE]")
+
+
+def test_endless_answers_until_the_client_leaves() -> None:
+    """Over a real socket: the fake sends without end, and notes when the client went away."""
+    with FakeLlama.start() as fake:
+        for stream in (False, True):
+            body = {"messages": [user("[[endless]]")], "stream": stream}
+            with httpx.stream("POST", fake.url + "/v1/chat/completions", json=body) as response:
+                got = 0
+                for chunk in response.iter_bytes():
+                    got += len(chunk)
+                    if got > 100_000:
+                        break
+            left = time.time()
+            deadline = time.monotonic() + 5
+            while len(fake.closed()) <= stream and time.monotonic() < deadline:
+                time.sleep(0.05)
+            closed = fake.closed()[-1]
+            assert closed["sent"] > 100_000
+            assert closed["time"] - left < 2

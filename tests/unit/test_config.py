@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from localaik.config import Settings, SettingsError, parse_size, redact_url
+from localaik.config import Settings, SettingsError, mode_from_ci, parse_size, redact_url
 
 
 def test_defaults() -> None:
@@ -259,3 +259,60 @@ def test_empty_files_root_means_unset() -> None:
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+# `CI` as common tools read it (std-env, ci-info): set to anything but empty, "false" or "0"
+# means a CI run, whose default mode is replay (a CI run never records by accident).
+CI_SPELLINGS = [
+    (None, "record"),
+    ("", "record"),
+    ("  ", "record"),
+    ("false", "record"),
+    ("False", "record"),
+    ("FALSE", "record"),
+    ("0", "record"),
+    (" 0 ", "record"),
+    ("true", "replay"),
+    ("True", "replay"),
+    ("TRUE", "replay"),
+    ("1", "replay"),
+    ("yes", "replay"),
+    ("woodpecker", "replay"),  # Woodpecker, Drone and others set CI to a name
+    ("2", "replay"),
+]
+
+
+@pytest.mark.parametrize(("value", "mode"), CI_SPELLINGS)
+def test_ci_decides_the_default_mode(value: str | None, mode: str) -> None:
+    environ = {} if value is None else {"CI": value}
+
+    assert Settings.load(environ).mode == mode
+    assert mode_from_ci(environ) is (mode == "replay")
+
+
+@pytest.mark.parametrize(("value", "_mode"), CI_SPELLINGS)
+def test_lk_mode_wins_over_every_ci_spelling(value: str | None, _mode: str) -> None:
+    environ = {"LK_MODE": "passthrough"} | ({} if value is None else {"CI": value})
+
+    assert Settings.load(environ).mode == "passthrough"
+    assert mode_from_ci(environ) is False
+
+
+def test_ci_from_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LK_MODE", raising=False)
+    monkeypatch.setenv("CI", "0")
+    assert Settings.load().mode == "record"
+    monkeypatch.setenv("CI", "1")
+    assert Settings.load().mode == "replay"
+
+
+def test_upstream_max_bytes() -> None:
+    assert Settings.load({}).upstream_max_bytes == 64 * 1024 * 1024
+    assert Settings.load({"LK_UPSTREAM_MAX_BYTES": "1MiB"}).upstream_max_bytes == 1024 * 1024
+    assert Settings.load({"LK_UPSTREAM_MAX_BYTES": "4096"}).upstream_max_bytes == 4096
+
+
+@pytest.mark.parametrize("value", ["0", "0k", "-1", "lots", "1.5MiB", ""])
+def test_upstream_max_bytes_refuses_what_is_not_a_positive_size(value: str) -> None:
+    with pytest.raises(SettingsError, match="LK_UPSTREAM_MAX_BYTES"):
+        Settings.load({"LK_UPSTREAM_MAX_BYTES": value})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from localaik.wire import jsontext, sse
@@ -140,3 +142,59 @@ def test_frames_round_trip_through_the_parser() -> None:
     value = {"candidates": [{"content": {"parts": [{"text": "x\ny"}]}}]}
     events = parse_all(sse.gemini_frame(value) + sse.openai_frame(value) + sse.OPENAI_DONE)
     assert [e.data for e in events] == [jsontext.dumps(value), jsontext.dumps(value), "[DONE]"]
+
+
+# -- FrameSplitter: raw frames, byte for byte -------------------------------------------------
+
+
+def split_all(*chunks: bytes) -> list[bytes]:
+    splitter = sse.FrameSplitter()
+    frames = [frame for chunk in chunks for frame in splitter.feed(chunk)]
+    tail = splitter.close()
+    return frames + ([tail] if tail is not None else [])
+
+
+STREAM = b'data: {"a":1}\n\n: comment\n\ndata: {"b":2}\r\n\r\n\ndata: [DONE]\n\n'
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, len(STREAM)])
+def test_frames_join_into_the_stream_whatever_the_chunks(size: int) -> None:
+    chunks = [STREAM[i : i + size] for i in range(0, len(STREAM), size)]
+    frames = split_all(*chunks)
+    assert b"".join(frames) == STREAM
+    assert [sse.parse_frame(f) for f in frames] == [
+        Event('{"a":1}'),
+        None,
+        Event('{"b":2}'),
+        Event("[DONE]"),
+    ]
+
+
+@pytest.mark.parametrize("end", [b"", b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_a_last_event_without_its_blank_line_is_kept(end: bytes, size: int) -> None:
+    """An upstream that ends without the blank line after `[DONE]` loses no event."""
+    stream = b'data: {"a":1}\n\ndata: [DONE]' + end
+    frames = split_all(*[stream[i : i + size] for i in range(0, len(stream), size)])
+    assert frames == [b'data: {"a":1}\n\n', b"data: [DONE]" + end]
+    assert sse.parse_frame(frames[-1]) == Event("[DONE]")
+
+
+def test_a_crlf_split_across_chunks_is_one_line_end() -> None:
+    assert split_all(b"data: a\r", b"\n\r", b"\ndata: b\n\n") == [
+        b"data: a\r\n\r\n",
+        b"data: b\n\n",
+    ]
+
+
+def test_a_line_that_never_ends_costs_linear_time() -> None:
+    """32 MiB of one line in 16 KiB chunks: searched once, not once per chunk (that took
+    minutes: every chunk copied and searched the whole line again)."""
+    splitter = sse.FrameSplitter()
+    chunk = b"x" * 16384
+    started = time.perf_counter()
+    assert splitter.feed(b"data: ") == []
+    for _ in range(2048):
+        assert splitter.feed(chunk) == []
+    assert splitter.feed(b"\n\n") == [b"data: " + chunk * 2048 + b"\n\n"]
+    assert time.perf_counter() - started < 5

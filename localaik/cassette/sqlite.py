@@ -34,6 +34,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from localaik.cassette.miss import Difference, NearestIndex
+from localaik.cassette.names import refusal
 from localaik.cassette.recording import Frame, Recording, Summary
 from localaik.cassette.schema import (
     SCHEMA,
@@ -138,6 +139,9 @@ class SQLiteStore:
         if self._db is not None:
             return True
         create = create and not self.readonly
+        refused = refusal(self.path)
+        if refused is not None:
+            raise CassetteError(refused)
         if not create and not self.path.exists():
             return False
         if create:

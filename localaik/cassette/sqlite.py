@@ -11,7 +11,8 @@ Read-only (replay, the CLI's readers) writes nothing to the file, not even SQLit
 counter. A cassette of an older schema is copied into memory (SQLite's backup API) and migrated
 there, so a schema change never breaks a committed cassette and never rewrites it; the copy is
 the cassette as it was when opened. A newer schema, or a file that is not a localaik cassette,
-is refused with a message naming the file.
+is refused with a message naming the file, and left byte for byte: read-write, nothing is
+written (not even the switch to WAL) until the file is known to be a cassette or new.
 
 Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
 So a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's
@@ -323,18 +324,20 @@ class SQLiteStore:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
+        # Only read until the file is known to be a cassette (or new): a file localaik will
+        # not use is left byte for byte, not even switched to WAL.
         check_cassette(db, self.path, self.schema, empty_ok=not self.readonly)
         if self.readonly:
             copy = upgraded_copy(db, self.schema)
             self.upgraded = copy is not None
             return db if copy is None else copy
-        db.enable_wal()
-        conn.execute("PRAGMA synchronous = NORMAL")
         if self.schema.migrations.pending(db):
             with _write(db):
                 # Checked again under the write lock: another process may have won.
                 check_cassette(db, self.path, self.schema, empty_ok=True)
                 self.schema.migrations.apply(db)
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
         return db
 
     def _connection(self) -> Database:

@@ -12,12 +12,12 @@ the caller's shape on replay) and `cassette verify` reports as a problem.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.errors import Internal
 
 # The recordings columns after `id`, in the order they are written and read.
 COLUMNS = tuple(
@@ -45,43 +45,54 @@ class Damage:
         )
 
 
-def _text(value: Any) -> bool:
-    return isinstance(value, str)
+_INF = float("inf")
+_TEXT = "text"
+_OPTIONAL_TEXT = "text or NULL"
 
-
-def _optional_text(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _count(value: Any) -> bool:
-    return type(value) is int and value >= 0
+# What each column must hold for replay to use it, as a problem says it.
+EXPECTED = {
+    "key": _TEXT,
+    "ordinal": "a count from 0",
+    "family": _TEXT,
+    "operation": _TEXT,
+    "model": _OPTIONAL_TEXT,
+    "stream": "0 or 1",
+    "request": _TEXT,
+    "upstream_request": _TEXT,
+    "status": "an HTTP status",
+    "content_type": _TEXT,
+    "body": "bytes (a BLOB) or NULL",
+    "duration_ms": "a duration in milliseconds",
+    "recorded_at": _TEXT,
+    "localaik_version": _TEXT,
+    "upstream": _TEXT,
+    "upstream_model": _OPTIONAL_TEXT,
+    "upstream_build": _OPTIONAL_TEXT,
+}
+assert tuple(EXPECTED) == COLUMNS
 
 
 def _time(value: Any) -> bool:
-    """Milliseconds since the request started: a finite number, not negative."""
-    return type(value) in (int, float) and math.isfinite(value) and value >= 0
+    """Milliseconds since the request started: a finite number, not negative. (A REAL column
+    answers a float for any number stored in it; NaN fails the comparison.)"""
+    return type(value) is float and 0.0 <= value < _INF
 
 
-# What each column must hold for replay to use it, and how a problem reads.
-_COLUMN_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "key": (_text, "text"),
-    "ordinal": (_count, "a count from 0"),
-    "family": (_text, "text"),
-    "operation": (_text, "text"),
-    "model": (_optional_text, "text or NULL"),
-    "stream": (lambda value: type(value) is int and value in (0, 1), "0 or 1"),
-    "request": (_text, "text"),
-    "upstream_request": (_text, "text"),
-    "status": (lambda value: type(value) is int and 100 <= value <= 599, "an HTTP status"),
-    "content_type": (_text, "text"),
-    "body": (lambda value: value is None or isinstance(value, bytes), "bytes (a BLOB) or NULL"),
-    "duration_ms": (_time, "a duration in milliseconds"),
-    "recorded_at": (_text, "text"),
-    "localaik_version": (_text, "text"),
-    "upstream": (_text, "text"),
-    "upstream_model": (_optional_text, "text or NULL"),
-    "upstream_build": (_optional_text, "text or NULL"),
-}
+def _sound(name: str, value: Any) -> bool:
+    expected = EXPECTED[name]
+    if expected == _TEXT:
+        return type(value) is str
+    if expected == _OPTIONAL_TEXT:
+        return value is None or type(value) is str
+    if name == "ordinal":
+        return type(value) is int and value >= 0
+    if name == "stream":
+        return type(value) is int and value in (0, 1)
+    if name == "status":
+        return type(value) is int and 100 <= value <= 599
+    if name == "body":
+        return value is None or type(value) is bytes
+    return _time(value)
 
 
 def _shown(value: Any) -> str:
@@ -90,25 +101,68 @@ def _shown(value: Any) -> str:
 
 
 def recording_of(row: Sequence[Any], frames: Sequence[Sequence[Any]]) -> Recording | Damage:
-    """The recording of a `SELECT` row and its frames' (offset_ms, data) rows, or its damage."""
+    """The recording of a `SELECT` row and its frames' (offset_ms, data) rows, or its damage.
+
+    Every read of a recording passes here (a replay hit that is not in memory yet), so the
+    sound case is one expression; only a damaged row is looked at column by column."""
+    (
+        recording_id, key, ordinal, family, operation, model, stream, request, upstream_request,
+        status, content_type, body, duration_ms, recorded_at, localaik_version, upstream,
+        upstream_model, upstream_build,
+    ) = row  # fmt: skip
+    text = str
+    if (
+        type(key) is text
+        and type(ordinal) is int
+        and ordinal >= 0
+        and type(family) is text
+        and type(operation) is text
+        and (model is None or type(model) is text)
+        and (stream == 0 or stream == 1)
+        and type(stream) is int
+        and type(request) is text
+        and type(upstream_request) is text
+        and type(status) is int
+        and 100 <= status <= 599
+        and type(content_type) is text
+        and (body is None or type(body) is bytes)
+        and _time(duration_ms)
+        and type(recorded_at) is text
+        and type(localaik_version) is text
+        and type(upstream) is text
+        and (upstream_model is None or type(upstream_model) is text)
+        and (upstream_build is None or type(upstream_build) is text)
+        and all(
+            type(data) is bytes and type(offset) is float and 0.0 <= offset < _INF
+            for offset, data in frames
+        )
+    ):
+        return Recording(
+            key, ordinal, family, operation, model, bool(stream), request, upstream_request,
+            status, content_type, body, [Frame(offset, data) for offset, data in frames],
+            duration_ms, recorded_at, localaik_version, upstream, upstream_model, upstream_build,
+            recording_id,
+        )  # fmt: skip
+    return _damage(row, frames)
+
+
+def _damage(row: Sequence[Any], frames: Sequence[Sequence[Any]]) -> Damage:
+    """What is wrong with a row `recording_of` refused: the first column or frame at fault."""
     values = dict(zip(COLUMNS, row[1:], strict=True))
     key, ordinal = values["key"], values["ordinal"]
     if not isinstance(key, str):
         key = f"row {row[0]}"
     if type(ordinal) is not int:
         ordinal = 0
-    for column, (check, expected) in _COLUMN_CHECKS.items():
-        if not check(values[column]):
-            return Damage(key, ordinal, f"{column} {_shown(values[column])} is not {expected}")
+    for name, value in values.items():
+        if not _sound(name, value):
+            return Damage(key, ordinal, f"{name} {_shown(value)} is not {EXPECTED[name]}")
     for seq, (offset_ms, data) in enumerate(frames):
-        if not isinstance(data, bytes):
+        if type(data) is not bytes:
             return Damage(key, ordinal, f"frame {seq}: data {_shown(data)} is not bytes (a BLOB)")
         if not _time(offset_ms):
             return Damage(key, ordinal, f"frame {seq}: offset_ms {_shown(offset_ms)} is not a time")
-    values["stream"] = bool(values["stream"])
-    return Recording(
-        **values, frames=[Frame(offset_ms, data) for offset_ms, data in frames], id=row[0]
-    )
+    raise Internal(f"recording {key} was taken for damaged, and is not")
 
 
 def row_of(recording: Recording) -> list[Any]:

@@ -18,9 +18,12 @@ import openai
 import pytest
 from click.testing import CliRunner
 
+from localaik.cassette.recording import Recording
+from localaik.cassette.rows import COLUMNS, EXPECTED, Damage, recording_of, row_of
 from localaik.cassette.store import store_for
 from localaik.cli import cli
 from localaik.errors import CassetteError
+from tests.unit.test_store import make_recording
 from tests.unit.test_verify import chat, record_cassette
 
 PLAIN = "stream = 0"
@@ -241,3 +244,39 @@ def test_the_store_names_the_damage(cassette: Path) -> None:
         ]
     finally:
         store.close()
+
+
+# Values no column of that kind may hold, whatever tool wrote them.
+BAD = {
+    "text": [None, 1, 1.5, b"x"],
+    "text or NULL": [1, b"x"],
+    "a count from 0": [-1, "0", 1.5, None],
+    "0 or 1": [2, -1, "1", 1.0, None],
+    "an HTTP status": [99, 600, 999, "200", 200.0, None],
+    "bytes (a BLOB) or NULL": ["text", 1],
+    "a duration in milliseconds": [-1.0, "1", None, float("nan"), float("inf")],
+}
+
+
+def test_every_column_is_checked_and_named() -> None:
+    """The sound row passes; each bad value of each column is a damage naming that column
+    (the fast check of a sound row and the search for what is wrong agree)."""
+    sound = [7, *row_of(make_recording(frames=2))]
+    assert isinstance(recording_of(sound, [(1.5, b"data: 1\n\n")]), Recording)
+    for index, column in enumerate(COLUMNS, start=1):
+        kind = EXPECTED[column]
+        for value in BAD[kind]:
+            row = [*sound]
+            row[index] = value
+            found = recording_of(row, [])
+            assert isinstance(found, Damage), (column, value)
+            assert found.reason == f"{column} {value!r} is not {kind}", found
+    for offset, data, says in [
+        (-1.0, b"x", "frame 1: offset_ms -1.0 is not a time"),
+        ("1", b"x", "frame 1: offset_ms '1' is not a time"),
+        (None, b"x", "frame 1: offset_ms None is not a time"),
+        (1.0, "x", "frame 1: data 'x' is not bytes (a BLOB)"),
+        (1.0, None, "frame 1: data None is not bytes (a BLOB)"),
+    ]:
+        found = recording_of(sound, [(0.0, b"ok"), (offset, data)])
+        assert isinstance(found, Damage) and found.reason == says, found

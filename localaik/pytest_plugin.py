@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, Mode, SettingsError, sdk_key_set
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
@@ -117,6 +118,11 @@ class Options:
             directory = config.invocation_params.dir / option_dir
         else:
             directory = config.rootpath / (ini_dir or DEFAULT_DIR)
+        if STATE_FOLDER in Path(option_dir or ini_dir).parts:
+            raise pytest.UsageError(
+                f"localaik_cassette_dir = {option_dir or ini_dir!r}: {STATE_FOLDER} is localaik's "
+                "own folder (usage notes, ignored by git); cassettes in it are never committed"
+            )
         fail = config.getoption("localaik_fail_unused")
         return cls(
             mode=Mode(mode.lower()) if mode else None,

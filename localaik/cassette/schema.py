@@ -12,6 +12,7 @@ migrates an in-memory copy and leaves the file alone (see `localaik.cassette.sql
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,15 @@ class Schema:
 
     migrations: Migrations
     version: int
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """The names of its migrations (those pending on a database that has none)."""
+        empty = Database(memory=True)
+        try:
+            return frozenset(migration.name for migration in self.migrations.pending(empty))
+        finally:
+            empty.close()
 
 
 @MIGRATIONS()
@@ -79,22 +89,48 @@ def version(db: Database) -> int:
 
 
 def check_cassette(db: Database, path: Path, schema: Schema, *, empty_ok: bool) -> None:
-    """Refuse, before anything is written, a file that is not a localaik cassette (an empty
-    database is one only when `empty_ok`: a new cassette) or has a newer schema than `schema`.
+    """Refuse, before anything is written, a file localaik will not use: one that holds no
+    localaik schema, or a newer one than `schema`. What a refused file held stays as it was.
+
+    A cassette is a database where the "localaik" migrations were applied. The only other file
+    used is a new one, and only when `empty_ok` (to record into): 0 bytes, or a database with
+    nothing in it (no table, view or trigger, and no `user_version` or `application_id` that
+    another tool would have set). Anything else is someone else's: a database of another tool
+    (even one with a table called "recordings") is never switched to WAL or written into.
     SQLite itself raises "file is not a database" for a file that is not SQLite at all."""
-    tables = set(db.table_names())
-    if (
-        not (empty_ok and not tables)
-        and "recordings" not in tables
-        and not schema.migrations.applied(db)
-    ):
-        raise CassetteError(f"{path} is not a localaik cassette (no recordings table)")
+    applied = {migration.name for migration in schema.migrations.applied(db)}
+    if not applied:
+        held = _held(db)
+        if held:
+            raise CassetteError(f"{path} is not a localaik cassette ({held}); it is left as it is")
+        if not empty_ok:
+            raise CassetteError(f"{path} is not a localaik cassette (an empty database)")
+        return
     found = version(db)
     if found > schema.version:
         raise CassetteError(
             f"cassette {path} has schema version {found}, newer than this "
             f"localaik understands ({schema.version}); upgrade localaik to use it"
         )
+    unknown = sorted(applied - schema.names)
+    if unknown:
+        raise CassetteError(
+            f"cassette {path} has migrations this localaik does not know "
+            f"({', '.join(unknown)}): it is from a newer localaik; upgrade localaik to use it"
+        )
+
+
+def _held(db: Database) -> str:
+    """What a database without localaik's schema holds ("" when nothing)."""
+    names = [name for (name,) in db.execute("SELECT name FROM sqlite_master ORDER BY name")]
+    if names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        return f"it has {shown} but no localaik schema"
+    for pragma in ("user_version", "application_id"):
+        (value,) = db.execute(f"PRAGMA {pragma}").fetchone()
+        if value:
+            return f"its {pragma} is {value}, set by another tool"
+    return ""
 
 
 def schema_problems(db: Database, schema: Schema) -> list[str]:

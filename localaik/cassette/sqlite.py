@@ -11,7 +11,8 @@ Read-only (replay, the CLI's readers) writes nothing to the file, not even SQLit
 counter. A cassette of an older schema is copied into memory (SQLite's backup API) and migrated
 there, so a schema change never breaks a committed cassette and never rewrites it; the copy is
 the cassette as it was when opened. A newer schema, or a file that is not a localaik cassette,
-is refused with a message naming the file.
+is refused with a message naming the file, and left byte for byte: read-write, nothing is
+written (not even the switch to WAL) until the file is known to be a cassette or new.
 
 Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
 So a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's
@@ -25,16 +26,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from localaik.cassette.miss import Difference, NearestIndex
-from localaik.cassette.recording import Frame, Recording, Summary
+from localaik.cassette.names import refusal
+from localaik.cassette.recording import Recording, Summary
+from localaik.cassette.rows import INSERT, SELECT, Damage, recording_of, row_of, summary_of
 from localaik.cassette.schema import (
     SCHEMA,
     Schema,
@@ -49,15 +51,6 @@ from localaik.errors import CassetteConflict, CassetteError, Internal
 BUSY_TIMEOUT_MS = 5000
 BATCH = 200  # recordings read at a time by `recordings()`
 
-# The recordings columns after `id`, in the order they are written and read.
-_COLUMNS = tuple(
-    "key ordinal family operation model stream request upstream_request status content_type "
-    "body duration_ms recorded_at localaik_version upstream upstream_model upstream_build".split()
-)
-_INSERT = (
-    f"INSERT INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-)
-_SELECT = f"SELECT id, {', '.join(_COLUMNS)} FROM recordings"
 _SUMMARIES = (
     "SELECT id, key, ordinal, family, operation, model, stream, recorded_at, request "
     "FROM recordings ORDER BY id"
@@ -102,12 +95,6 @@ def _read(db: Database) -> Iterator[None]:
         db.rollback()
 
 
-def _recording(row: Sequence[Any], frames: list[Frame]) -> Recording:
-    values = dict(zip(_COLUMNS, row[1:], strict=True))
-    values["stream"] = bool(values["stream"])
-    return Recording(**values, frames=frames, id=row[0])
-
-
 class SQLiteStore:
     """One cassette file; a `CassetteStore`. Used from the thread that opened it."""
 
@@ -138,6 +125,9 @@ class SQLiteStore:
         if self._db is not None:
             return True
         create = create and not self.readonly
+        refused = refusal(self.path)
+        if refused is not None:
+            raise CassetteError(refused)
         if not create and not self.path.exists():
             return False
         if create:
@@ -162,19 +152,16 @@ class SQLiteStore:
         return True
 
     def get(self, key: str, ordinal: int = 0) -> Recording | None:
+        """The recording, or None; CassetteError naming it when its row is damaged."""
         db = self._connection()
         with self._sqlite_errors("read a recording"), _read(db):
-            row = db.execute(f"{_SELECT} WHERE key = ? AND ordinal = ?", (key, ordinal)).fetchone()
+            row = db.execute(f"{SELECT} WHERE key = ? AND ordinal = ?", (key, ordinal)).fetchone()
             if row is None:
                 return None
-            frames = [
-                Frame(offset_ms, data)
-                for offset_ms, data in db.execute(
-                    "SELECT offset_ms, data FROM frames WHERE recording_id = ? ORDER BY seq",
-                    (row[0],),
-                )
-            ]
-        return _recording(row, frames)
+            frames = db.execute(
+                "SELECT offset_ms, data FROM frames WHERE recording_id = ? ORDER BY seq", (row[0],)
+            ).fetchall()
+        return self._sound(recording_of(row, frames))
 
     def ordinals(self, key: str) -> int:
         """How many ordinals exist for `key`, which is also the next free ordinal."""
@@ -209,7 +196,7 @@ class SQLiteStore:
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         if self._index is not None and before == self._index_stamp:
             for recording, recording_id in zip(recordings, ids, strict=True):
-                self._index.add(_summary(recording, recording_id))
+                self._index.add(summary_of(recording, recording_id))
             self._index_stamp = self.stamp()
         return ids
 
@@ -222,13 +209,20 @@ class SQLiteStore:
             for id, key, ordinal, family, operation, model, stream, recorded_at, request in rows
         ]
 
-    def recordings(self) -> Iterator[Recording]:
-        """Every recording with its frames, in id order, read `BATCH` at a time."""
+    def recordings(
+        self, *, on_damaged: Callable[[Damage], None] | None = None
+    ) -> Iterator[Recording]:
+        """Every recording with its frames, in id order, read `BATCH` at a time. A damaged
+        row raises CassetteError naming it, or, with `on_damaged`, is passed to it and skipped."""
         db = self._connection()
         with self._sqlite_errors("list recordings"):
             ids = [row[0] for row in db.execute("SELECT id FROM recordings ORDER BY id")]
         for start in range(0, len(ids), BATCH):
-            yield from self._get_ids(ids[start : start + BATCH])
+            for found in self._get_ids(ids[start : start + BATCH]):
+                if isinstance(found, Damage) and on_damaged is not None:
+                    on_damaged(found)
+                else:
+                    yield self._sound(found)
 
     def delete(self, ids: Iterable[int]) -> int:
         """Delete the recordings with these ids (and their frames) in one transaction."""
@@ -319,18 +313,20 @@ class SQLiteStore:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
+        # Only read until the file is known to be a cassette (or new): a file localaik will
+        # not use is left byte for byte, not even switched to WAL.
         check_cassette(db, self.path, self.schema, empty_ok=not self.readonly)
         if self.readonly:
             copy = upgraded_copy(db, self.schema)
             self.upgraded = copy is not None
             return db if copy is None else copy
-        db.enable_wal()
-        conn.execute("PRAGMA synchronous = NORMAL")
         if self.schema.migrations.pending(db):
             with _write(db):
                 # Checked again under the write lock: another process may have won.
                 check_cassette(db, self.path, self.schema, empty_ok=True)
                 self.schema.migrations.apply(db)
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
         return db
 
     def _connection(self) -> Database:
@@ -351,16 +347,20 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             raise CassetteError(f"cannot {doing} in cassette {self.path}: {exc}") from exc
 
+    def _sound(self, found: Recording | Damage) -> Recording:
+        """The recording; a damaged row is the operator's to fix, named in a CassetteError."""
+        if isinstance(found, Damage):
+            raise CassetteError(found.message(str(self.path)))
+        return found
+
     def _insert(self, db: Database, recording: Recording, replace: bool) -> int:
-        values = [getattr(recording, column) for column in _COLUMNS]
-        values[_COLUMNS.index("stream")] = int(recording.stream)
         try:
             if replace:
                 db.execute(
                     "DELETE FROM recordings WHERE key = ? AND ordinal = ?",
                     (recording.key, recording.ordinal),
                 )  # its frames cascade
-            recording_id = db.execute(_INSERT, values).lastrowid
+            recording_id = db.execute(INSERT, row_of(recording)).lastrowid
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" not in str(exc):
                 raise
@@ -378,21 +378,16 @@ class SQLiteStore:
         )
         return recording_id
 
-    def _get_ids(self, ids: list[int]) -> list[Recording]:
+    def _get_ids(self, ids: list[int]) -> list[Recording | Damage]:
         db = self._connection()
         marks = ", ".join("?" * len(ids))
         with self._sqlite_errors("read recordings"), _read(db):
-            rows = db.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
-            frames: dict[int, list[Frame]] = {}
+            rows = db.execute(f"{SELECT} WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
+            frames: dict[int, list[tuple[Any, Any]]] = {}
             for recording_id, offset_ms, data in db.execute(
                 "SELECT recording_id, offset_ms, data FROM frames "
                 f"WHERE recording_id IN ({marks}) ORDER BY recording_id, seq",
                 ids,
             ):
-                frames.setdefault(recording_id, []).append(Frame(offset_ms, data))
-        return [_recording(row, frames.get(row[0], [])) for row in rows]
-
-
-def _summary(recording: Recording, recording_id: int) -> Summary:
-    names = [field.name for field in fields(Summary) if field.name != "id"]
-    return Summary(id=recording_id, **{name: getattr(recording, name) for name in names})
+                frames.setdefault(recording_id, []).append((offset_ms, data))
+        return [recording_of(row, frames.get(row[0], [])) for row in rows]

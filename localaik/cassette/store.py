@@ -16,19 +16,22 @@ and the replay memo ask it on the event loop whether what they hold is still fre
 What every store promises: a save is atomic (the whole recording and its frames, or nothing);
 a recording holding something shaped like a key is refused before anything is written
 (`SecretRefused`, DESIGN D7); `save` without `replace` refuses an existing (key, ordinal)
-(`CassetteConflict`); a read-only store writes nothing, and one of an older schema is served
-upgraded, so committed cassettes never break; a store that cannot be used raises
-`CassetteError` naming its `location`.
+(`CassetteConflict`); a recording read back is checked column by column, and one that cannot
+be replayed (a tampered row) is a `CassetteError` naming it, never a crash later; a file the
+store will not use (another tool's, a newer schema) is left byte for byte; a read-only store
+writes nothing, and one of an older schema is served upgraded, so committed cassettes never
+break; a store that cannot be used raises `CassetteError` naming its `location`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
+from localaik.cassette.rows import Damage
 from localaik.cassette.sqlite import SQLiteStore
 
 Stamp: TypeAlias = Hashable
@@ -64,8 +67,12 @@ class CassetteStore(Protocol):
 
     def summaries(self) -> list[Summary]: ...
 
-    def recordings(self) -> Iterator[Recording]:
-        """Every recording with its frames, in id order, read a batch at a time."""
+    def recordings(
+        self, *, on_damaged: Callable[[Damage], None] | None = None
+    ) -> Iterator[Recording]:
+        """Every recording with its frames, in id order, read a batch at a time. A recording
+        that cannot be replayed (`rows.Damage`) raises CassetteError, or, with `on_damaged`,
+        is handed to it and skipped (`cassette verify` reports each one)."""
         ...
 
     def delete(self, ids: Iterable[int]) -> int:

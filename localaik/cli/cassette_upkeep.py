@@ -21,6 +21,7 @@ import click
 
 from localaik.cassette import gitsetup
 from localaik.cassette.merge import MergeResult, Side, merge
+from localaik.cassette.names import SIDE_FILES, refusal
 from localaik.cassette.recording import Recording
 from localaik.cassette.store import store_for
 from localaik.cassette.usage import read_runs, usage_path
@@ -29,7 +30,6 @@ from localaik.errors import Error
 from localaik.server.verify import Report, verify
 
 PROGRESS_ABOVE = 50  # recordings; fewer replay in well under a second
-SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 @contextlib.contextmanager
@@ -208,6 +208,9 @@ def write_cassette(target: Path, recordings: list[Recording]) -> None:
     failure leaves the target as it was, never half a merge. The target's `-wal`/`-shm` go
     first: SQLite would otherwise apply an old write-ahead log to the new file.
     """
+    refused = refusal(target)
+    if refused is not None:  # renamed into place, it would become another database's file
+        raise click.ClickException(refused)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_with_side_files(temporary)
     try:

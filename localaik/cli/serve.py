@@ -38,6 +38,11 @@ def serve(**flags: Any) -> None:
         settings = Settings.load(**flags)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    from localaik.cassette.names import refusal
+
+    refused = refusal(settings.cassette)
+    if refused is not None:
+        raise click.UsageError(f"--cassette / LK_CASSETTE: {refused}")
     try:
         run(settings)
     except KeyboardInterrupt:

@@ -4,16 +4,14 @@ and those a request names with `X-Localaik-Cassette`, each opened once and kept 
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localaik.cassette.names import SEGMENT, sqlite_own
 from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.store import store_for
 from localaik.cassette.threaded import Cassette
 from localaik.errors import BadRequest
-
-CASSETTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 @dataclass
@@ -36,7 +34,8 @@ class Cassettes:
         self._open: dict[Path, Opened] = {}
 
     def path_for(self, name: str | None) -> Path:
-        """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes)."""
+        """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes, none
+        of SQLite's own files, `cassette/names.py`)."""
         if not name:
             return self.default
         if (kind := find_secret(name)) is not None:
@@ -45,13 +44,18 @@ class Cassettes:
                 f"X-Localaik-Cassette: the name holds {shaped_like(kind)}; a cassette is a "
                 "file meant to be committed, so it is not named after a key"
             )
-        if not CASSETTE_NAME.match(name) or ".." in name:
+        if not SEGMENT.match(name) or ".." in name:
             raise BadRequest(
                 f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "
                 "(letters, digits, '.', '_', '-'; no paths)"
             )
         if "." not in name:
             name += ".db"
+        reason = sqlite_own(name)
+        if reason is not None:
+            raise BadRequest(
+                f"X-Localaik-Cassette: {name!r} is not a valid cassette name: {reason}"
+            )
         return self.default.parent / name
 
     async def get(self, path: Path, *, create: bool) -> Opened:

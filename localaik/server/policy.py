@@ -57,10 +57,11 @@ from localaik.cassette.key import (
 )
 from localaik.cassette.miss import miss_message
 from localaik.cassette.recording import Frame, Recording
+from localaik.cassette.rows import Damage
 from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
-from localaik.errors import CassetteConflict, Internal, ReplayMiss, SecretRefused
+from localaik.errors import CassetteConflict, CassetteError, Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
 from localaik.upstream.chunks import is_done
 from localaik.upstream.client import Upstream
@@ -160,6 +161,11 @@ class Replayer:
                 recording = await entry.cassette.get(lookup.key, count - 1)
         if recording is None:
             return None
+        if recording.request != lookup.text:
+            # The key is the hash of the request: another request text means either was edited
+            # since recording, and this answer may be another request's.
+            damage = Damage(recording.key, recording.ordinal, "its key does not match its request")
+            raise CassetteError(damage.message(str(lookup.path)))
         self.usage.used(lookup.path, recording.key, recording.ordinal)
         answer = await self._replay(recording)
         answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp, entry.cassette.stamp)

@@ -4,9 +4,10 @@ A cassette is committed and replayed in CI by people who did not record it, so `
 cassette verify` answers "will this file work?" before CI does. Four kinds of check:
 
 1. the file: SQLite's integrity and foreign keys, the schema version (`SQLiteStore.check`);
-2. each recording on its own (`cassette/checks.py`): its key is the hash of its request, the
-   request is canonical JSON agreeing with the columns, the upstream request is JSON, a stream
-   holds SSE frames ending in `[DONE]`, a body is JSON;
+2. each recording on its own (`cassette/checks.py`): every column of its row has the type and
+   range replay relies on (`cassette/rows.py`: a tampered row is reported, not replayed), its
+   key is the hash of its request, the request is canonical JSON agreeing with the columns,
+   the upstream request is JSON, a stream holds SSE frames ending in `[DONE]`, a body is JSON;
 3. secrets: the same scan that refuses to record them (a row written by another tool, or by an
    older localaik, could hold one);
 4. replay: the client request is rebuilt from the canonical request (its operation's
@@ -41,6 +42,7 @@ from localaik.cassette.checks import (
     recording_problems,
     unkeyed,
 )
+from localaik.cassette.rows import Damage
 from localaik.cassette.store import store_for
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Error
@@ -77,7 +79,13 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
             return report
         report.problems += [Problem(path, text) for text in cassette.check()]
         replayable: list[_Replayable] = []
-        for recording in cassette.recordings():
+
+        def damaged(damage: Damage) -> None:
+            report.recordings += 1
+            message = f"it is damaged: {damage.reason} (replay would refuse it)"
+            report.problems.append(Problem(path, message, damage.key, damage.ordinal))
+
+        for recording in cassette.recordings(on_damaged=damaged):
             report.recordings += 1
             found = recording_problems(recording)
             report.problems += [

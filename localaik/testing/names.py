@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from localaik.cassette.names import SEGMENT, sqlite_own
+
 LONGEST_NAME = 100
-SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -47,11 +48,17 @@ def marker_cassette(marker: pytest.Mark) -> str | None:
         return None
     text = str(name)
     segments = text.replace("\\", "/").split("/")
-    if not all(SAFE_SEGMENT.match(part) for part in segments):  # no "..", no absolute
+    if not all(SEGMENT.match(part) for part in segments):  # no "..", no absolute
         raise MarkerError(
             f"@pytest.mark.localaik(cassette={text!r}): a cassette name is "
             "letters, digits, '.', '_' and '-', with '/' between folders"
         )
+    # The file always ends in `.db`; a folder named like a SQLite side file would stand where
+    # SQLite keeps the journal of the cassette beside it (`a.db-wal/b` blocks `a.db`'s log).
+    for part in segments:
+        reason = sqlite_own(part)
+        if reason is not None:
+            raise MarkerError(f"@pytest.mark.localaik(cassette={text!r}): {part!r}: {reason}")
     return "/".join(segments) + ("" if text.endswith(".db") else ".db")
 
 

@@ -63,7 +63,8 @@ def rewrite_answer(cassette: Path, old: bytes, new: bytes) -> None:
     assert len(old) == len(new)
     before = os.stat(cassette)
     with contextlib.closing(sqlite3.connect(cassette)) as db, db:
-        db.execute("UPDATE recordings SET body = replace(body, ?, ?)", (old, new))
+        # replace() answers TEXT: cast back, a body is a BLOB (a text one is a damaged row).
+        db.execute("UPDATE recordings SET body = CAST(replace(body, ?, ?) AS BLOB)", (old, new))
     assert os.stat(cassette).st_size == before.st_size
     os.utime(cassette, ns=(before.st_atime_ns, before.st_mtime_ns))
 
@@ -94,7 +95,10 @@ async def test_a_changed_cassette_is_read_again(fake: Any, tmp_path: Path) -> No
         first = await client.post(GENERATE, json=gemini("hello"))
         # Another process rewrites the answer (the file's stamp changes).
         with contextlib.closing(sqlite3.connect(cassette)) as db, db:
-            db.execute("UPDATE recordings SET body = replace(body, 'Echo: hello', 'Echo: HELLO')")
+            db.execute(
+                "UPDATE recordings SET body = "
+                "CAST(replace(body, 'Echo: hello', 'Echo: HELLO') AS BLOB)"
+            )
         second = await client.post(GENERATE, json=gemini("hello"))
         # A new recording changes the file too.
         await client.post(GENERATE, json=gemini("something new"))

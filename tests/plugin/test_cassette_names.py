@@ -54,3 +54,13 @@ def test_marker_names(marker: pytest.MarkDecorator, expected: str | None) -> Non
 def test_marker_names_that_cannot_be_cassettes_are_refused(marker: pytest.MarkDecorator) -> None:
     with pytest.raises(MarkerError, match="@pytest.mark.localaik"):
         marker_cassette(marker.mark)
+
+
+@pytest.mark.parametrize(
+    "name", ["main.db-wal", "main.db-SHM", "shared.db-journal", "a.db-wal/b", "x-mj0123abcd/y.db"]
+)
+def test_marker_names_of_sqlite_side_files_are_refused(name: str) -> None:
+    """`a.db-wal` is where SQLite keeps `a.db`'s log: a cassette (or a folder) of that name
+    beside it would be taken over, or would stop `a.db` from keeping one."""
+    with pytest.raises(MarkerError, match="SQLite keeps the"):
+        marker_cassette(pytest.mark.localaik(cassette=name).mark)

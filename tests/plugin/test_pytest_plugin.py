@@ -368,6 +368,19 @@ def test_bad_ini_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
     )
 
 
+def test_the_state_folder_is_no_cassette_folder(inner: pytest.Pytester) -> None:
+    """`.localaik` holds usage notes and ignores everything in it: cassettes there would never
+    be committed."""
+    inner.makeini("[pytest]\nlocalaik_cassette_dir = cassettes/.localaik\n")
+    inner.makepyfile(test_where=WHERE)
+    result = run(inner)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "localaik_cassette_dir = 'cassettes/.localaik': .localaik is localaik's own folder" in (
+        result.stderr.str()
+    )
+    assert not (inner.path / "cassettes").exists()
+
+
 def test_a_server_that_cannot_start_errors_each_test_in_one_line(
     inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

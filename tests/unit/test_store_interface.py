@@ -206,6 +206,91 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
         assert side_files(path) == []
 
 
+def foreign_database(path: Path, *statements: str) -> Path:
+    with closing(sqlite3.connect(path)) as raw, raw:
+        for statement in statements:
+            raw.execute(statement)
+    return path
+
+
+# Files record mode must not use, each with what the refusal says about it.
+FOREIGN = {
+    "a recordings table of another tool": (
+        ("CREATE TABLE recordings (id INTEGER PRIMARY KEY, what TEXT)",),
+        "is not a localaik cassette (it has recordings but no localaik schema)",
+    ),
+    "the same in WAL mode": (
+        ("PRAGMA journal_mode = WAL", "CREATE TABLE recordings (what TEXT)"),
+        "is not a localaik cassette (it has recordings but no localaik schema)",
+    ),
+    "only a view": (
+        ("CREATE VIEW answers AS SELECT 42 AS answer",),
+        "is not a localaik cassette (it has answers but no localaik schema)",
+    ),
+    "only a user_version": (
+        ("PRAGMA user_version = 7",),
+        "is not a localaik cassette (its user_version is 7, set by another tool)",
+    ),
+    "only an application_id": (
+        ("PRAGMA application_id = 1179603026",),
+        "is not a localaik cassette (its application_id is 1179603026, set by another tool)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FOREIGN))
+@pytest.mark.parametrize("readonly", [True, False], ids=["readonly", "readwrite"])
+def test_a_database_of_another_tool_is_refused_byte_for_byte(
+    tmp_path: Path, case: str, readonly: bool
+) -> None:
+    """Not switched to WAL, no table of localaik's written into it, nothing left beside it."""
+    statements, says = FOREIGN[case]
+    path = foreign_database(tmp_path / "theirs.db", *statements)
+    before = digest(path)
+    store = store_for(path, readonly=readonly)
+    with pytest.raises(CassetteError) as refused:
+        store.open(create=True)
+    assert refused.value.message.startswith(f"{path} {says}")
+    store.close()
+    assert digest(path) == before
+    if readonly and "WAL" in case:
+        # A read-only connection to a WAL database needs its -shm, and cannot remove it.
+        assert (path.parent / "theirs.db-wal").read_bytes() == b""
+    else:
+        assert side_files(path) == []
+
+
+def test_a_cassette_with_migrations_this_localaik_does_not_know_is_refused(
+    previous: Path,
+) -> None:
+    """A newer localaik's cassette is known by its migrations too, whatever its user_version."""
+    store = SQLiteStore(previous, schema=later_schema())
+    store.open()
+    store.close()
+    with closing(sqlite3.connect(previous)) as raw, raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    before = digest(previous)
+    for readonly in (True, False):
+        store = store_for(previous, readonly=readonly)
+        with pytest.raises(CassetteError, match="m002_notes_and_tags.*from a newer localaik"):
+            store.open(create=True)
+        store.close()
+        assert digest(previous) == before and side_files(previous) == []
+
+
+def test_an_empty_database_can_become_a_cassette(tmp_path: Path) -> None:
+    """Nothing in it to lose: a database created by `sqlite3 c.db VACUUM`, or left by a
+    localaik stopped before its first migration."""
+    path = foreign_database(tmp_path / "c.db", "VACUUM")
+    assert path.stat().st_size > 0
+    store = store_for(path)
+    assert store.open()
+    store.save(make_recording())
+    store.close()
+    assert side_files(path) == []
+    assert store_for(path, readonly=True).open()
+
+
 def test_an_empty_file_is_not_a_cassette_to_read_but_can_become_one(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     path.touch()

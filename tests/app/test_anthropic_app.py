@@ -212,6 +212,41 @@ async def test_two_parallel_tool_calls_and_their_results(localaik: Any, fake: An
     assert [m["tool_call_id"] for m in sent[2:]] == [c["id"] for c in calls]
 
 
+@pytest.mark.parametrize("result_id", [{"id": "toolu_1"}, ["toolu_1"], 7, None])
+async def test_a_tool_result_id_that_is_not_a_string_is_400(
+    localaik: Any, fake: Any, result_id: Any
+) -> None:
+    # Fuzzing found this: pairing the tool_use of one turn with the results of the next put
+    # each `tool_use_id` in a set, and an object or list there raised TypeError, a 500.
+    request_body = {
+        "model": MODEL,
+        "max_tokens": 16,
+        "tools": [WEATHER],
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": result_id, "content": "sunny"}],
+            },
+        ],
+    }
+    for stream in (False, True):
+        response = await localaik.post(
+            MESSAGES, json={**request_body, "stream": stream}, headers=HEADERS
+        )
+        error = assert_error(response, 400, "anthropic")
+        assert error["type"] == "invalid_request_error"
+        assert "`tool_use` ids were found without `tool_result` blocks" in error["message"]
+        assert "toolu_1" in error["message"]
+    assert fake.requests == []
+
+
 async def test_tool_choice_tool_forces_that_function(localaik: Any, fake: Any) -> None:
     tools = [WEATHER, {"name": "get_time", "input_schema": {"type": "object"}}]
     response = await localaik.post(

@@ -112,10 +112,15 @@ def _thought_parts(message: JSONObject, ctx: GeminiContext) -> list[gemini.Part]
     return []
 
 
-def function_call_part(name: JSONValue, arguments: JSONValue) -> gemini.Part:
+def function_call_part(name: JSONValue, arguments: JSONValue, call_id: JSONValue) -> gemini.Part:
+    """A `functionCall` part, with the upstream's call id when it gave one: a client sends it
+    back in its `functionResponse.id`, which pairs the response with the call upstream."""
     if not isinstance(name, str) or not name:
         raise UpstreamBadResponse("upstream returned a tool call without a function name")
-    return {"functionCall": {"name": name, "args": call_arguments(name, arguments)}}
+    call: gemini.FunctionCall = {"name": name, "args": call_arguments(name, arguments)}
+    if isinstance(call_id, str) and call_id:
+        call["id"] = call_id
+    return {"functionCall": call}
 
 
 def _finish_reason(choice: JSONObject) -> str | None:
@@ -158,8 +163,12 @@ def openai_response_to_gemini(
         parts = _thought_parts(message, ctx) + _text_parts(message.get("content"), ctx)
         for call in _list(message.get("tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                parts.append(function_call_part(function.get("name"), function.get("arguments")))
+            if isinstance(call, dict) and isinstance(function, dict):
+                parts.append(
+                    function_call_part(
+                        function.get("name"), function.get("arguments"), call.get("id")
+                    )
+                )
         candidate: gemini.Candidate = {"content": {"role": "model", "parts": parts}}
         reason = gemini.finish_reason(_finish_reason(choice))
         if reason:
@@ -239,7 +248,10 @@ class GeminiStream:
         index = call.get("index")
         if not isinstance(index, int):
             index = len(state.calls)
-        entry = state.calls.setdefault(index, {"name": "", "arguments": ""})
+        entry = state.calls.setdefault(index, {"name": "", "arguments": "", "id": ""})
+        call_id = call.get("id")
+        if isinstance(call_id, str) and call_id and not entry["id"]:
+            entry["id"] = call_id
         function = _object(call.get("function"))
         name = function.get("name")
         if isinstance(name, str) and name:
@@ -254,7 +266,7 @@ class GeminiStream:
         for index, state in sorted(self.choices.items()) or [(0, _Choice())]:
             parts = _text_parts(state.held_text, self.ctx)
             parts += [
-                function_call_part(c["name"], c["arguments"])
+                function_call_part(c["name"], c["arguments"], c["id"])
                 for _, c in sorted(state.calls.items())
             ]
             # An SDK chat drops a streamed turn whose chunk has no parts: say "" instead.

@@ -6,6 +6,10 @@ the wire (`Framing`: SSE `data:` lines, named `event:` lines, Gemini's JSON arra
 here is the same for all: translate each chunk as it arrives, finish when the upstream's
 `[DONE]` came, and when anything fails after the client got its 200, end the stream with the
 family's in-stream error (`fail`), since the status can no longer change.
+
+`UsageFirst` serves the families whose first event states the prompt's token count (Gemini's
+first chunk, Anthropic's `message_start`), which an OpenAI-compatible upstream gives only at
+the end of its stream.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from localaik.errors import Error
-from localaik.upstream.chunks import upstream_chunks
+from localaik.upstream.chunks import chunk_usage, upstream_chunks
 from localaik.upstream.exchange import Exchange
 
 E = TypeVar("E")
@@ -30,6 +34,55 @@ class EventTranslator(Protocol[E]):
     def finish(self) -> list[E]: ...
 
     def fail(self, error: Error) -> list[E]: ...
+
+
+class NeedsUsage(EventTranslator[E], Protocol[E]):
+    """A translator whose first event states the upstream's token counts, told them first."""
+
+    def know_usage(self, usage: dict[str, Any]) -> None: ...
+
+
+class UsageFirst(Generic[E]):
+    """The events of `translator`, translated once the upstream's usage is known.
+
+    An OpenAI-compatible stream (llama-server's included) gives its usage in a last chunk, and
+    the first Gemini chunk and Anthropic `message_start` carry the prompt's token count. So
+    unless the usage is known ahead (a recording's: `Exchange.usage_ahead`), the chunks are
+    held until one carries it (or the stream ends), then translated in order: a live answer
+    reaches the client when its upstream has finished, and a replay streams at its recorded
+    pace. Both give the same bytes, since the same chunks are translated knowing the same usage.
+    """
+
+    def __init__(self, translator: NeedsUsage[E], usage_ahead: dict[str, Any] | None) -> None:
+        self.translator = translator
+        self.held: list[Any] | None = []
+        if usage_ahead is not None:
+            translator.know_usage(usage_ahead)
+            self.held = None
+
+    def feed(self, chunk: Any) -> list[E]:
+        if self.held is None:
+            return self.translator.feed(chunk)
+        self.held.append(chunk)
+        usage = chunk_usage(chunk)
+        return [] if usage is None else self._release(usage)
+
+    def _release(self, usage: dict[str, Any] | None) -> list[E]:
+        held, self.held = self.held or [], None
+        if usage is not None:
+            self.translator.know_usage(usage)
+        return [event for chunk in held for event in self.translator.feed(chunk)]
+
+    def finish(self) -> list[E]:
+        return self._release(None) + self.translator.finish()
+
+    def fail(self, error: Error) -> list[E]:
+        """What was held, then the error: the client gets what the upstream sent before."""
+        try:
+            released = self._release(None)
+        except Error:
+            released = []
+        return released + self.translator.fail(error)
 
 
 class Framing(Protocol[E_contra]):

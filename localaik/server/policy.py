@@ -44,7 +44,7 @@ from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
-from localaik.upstream.chunks import is_done
+from localaik.upstream.chunks import is_done, stream_usage
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire import sse
@@ -150,6 +150,7 @@ class Replayer:
             recording.content_type,
             frames=_paced(recording.frames, speed, time.perf_counter()),
             source=source,
+            usage_ahead=stream_usage(frame.data for frame in recording.frames),
         )
 
     async def miss(self, lookup: Lookup) -> ReplayMiss:

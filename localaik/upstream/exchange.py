@@ -63,6 +63,9 @@ class Exchange:
     frames: AsyncIterator[bytes] | None = None
     source: str = "upstream"
     hit: Hit | None = None  # set when the answer comes from a recording
+    # A stream's upstream `usage`, when it is known before the stream is read (a recording's):
+    # a family whose first event states the prompt's token count needs it at once.
+    usage_ahead: Any = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property

@@ -80,7 +80,13 @@ async def test_create(localaik: Any, fake: Any) -> None:
         "content": [{"type": "text", "text": "Echo: Hello there"}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": 2, "output_tokens": 3},
+        "usage": {
+            "input_tokens": 2,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 3,
+            "service_tier": "standard",
+        },
     }
     [sent] = fake.requests
     assert sent["path"] == "/v1/chat/completions"
@@ -143,10 +149,24 @@ async def test_stream_event_sequence(localaik: Any, fake: Any) -> None:
     assert streamed_text(found) == "Echo: Hello there"
     start = found[0][1]["message"]
     assert start["id"] == "msg_fake1" and start["model"] == MODEL and start["content"] == []
+    # The prompt's count at the start, as the API's message_start says it (the upstream gave
+    # it in its last chunk: the events were held until then).
+    assert start["usage"] == {
+        "input_tokens": 2,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 0,
+        "service_tier": "standard",
+    }
     assert found[-2][1] == {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-        "usage": {"input_tokens": 2, "output_tokens": 3},
+        "usage": {
+            "input_tokens": 2,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 3,
+        },
     }
     sent = fake.requests[0]["body"]
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}

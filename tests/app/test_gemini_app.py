@@ -50,7 +50,12 @@ async def test_generate_content(localaik: Any, fake: Any) -> None:
                 "index": 0,
             }
         ],
-        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3, "totalTokenCount": 5},
+        "usageMetadata": {
+            "promptTokenCount": 2,
+            "candidatesTokenCount": 3,
+            "totalTokenCount": 5,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2}],
+        },
         "modelVersion": MODEL,
         "responseId": "fake1",
     }
@@ -131,12 +136,19 @@ async def test_stream_sse_framing(localaik: Any) -> None:
         assert chunk["candidates"][0]["index"] == 0
         assert chunk["modelVersion"] == MODEL
         assert chunk["responseId"] == "fake1"
+        # Every chunk states the prompt's count, as Gemini's do.
+        assert chunk["usageMetadata"] == {
+            "promptTokenCount": 2,
+            "totalTokenCount": 2,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2}],
+        }
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["usageMetadata"] == {
         "promptTokenCount": 2,
         "candidatesTokenCount": 3,
         "totalTokenCount": 5,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2}],
     }
     assert text_of(chunks) == "Echo: Hello there"
     # Text is passed on per delta (the fake sends 3-character deltas), not collected.

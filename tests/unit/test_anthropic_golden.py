@@ -25,6 +25,8 @@ import pytest
 from localaik import errors
 from localaik.families.anthropic import request as anthropic_request
 from localaik.families.anthropic import response as anthropic_response
+from localaik.families.streaming import UsageFirst
+from localaik.upstream.chunks import chunk_usage
 from tests.unit.test_golden import GoldenMedia
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -65,10 +67,15 @@ def _assert_error(exc: errors.Error, expected: dict[str, Any]) -> None:
     assert expected["message_contains"] in exc.message
 
 
-def _stream(case: dict[str, Any]) -> list[list[Any]]:
-    stream = anthropic_response.AnthropicStream(anthropic_response.context_for(case["request"]))
+def _stream(case: dict[str, Any], *, ahead: bool = False) -> list[list[Any]]:
+    """The events of a case as a live stream gives them (its chunks held until the usage
+    comes) or, `ahead`, as a replay does (the usage known before the first chunk)."""
+    upstream = case["upstream_chunks"]
+    usage = next(filter(None, map(chunk_usage, upstream)), None) if ahead else None
+    context = anthropic_response.context_for(case["request"])
+    stream = UsageFirst(anthropic_response.AnthropicStream(context), usage)
     events: list[tuple[str, dict[str, Any]]] = []
-    for chunk in case["upstream_chunks"]:
+    for chunk in upstream:
         events.extend(stream.feed(chunk))
     events.extend(stream.finish())
     return [[name, data] for name, data in events]
@@ -109,6 +116,7 @@ def test_anthropic_response(path: Path) -> None:
 def test_anthropic_stream(path: Path) -> None:
     case = _load(path)
     _assert_same(_stream(case), case["expected"])
+    assert _stream(case, ahead=True) == _stream(case)  # a replay streams the same events
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,9 @@ from localaik.families.gemini import request as gemini_request
 from localaik.families.gemini import response as gemini_response
 from localaik.families.gemini.casing import camelize_request, camelize_schema
 from localaik.families.gemini.schema import gemini_schema_to_json_schema
+from localaik.families.streaming import UsageFirst
 from localaik.media.local import LocalMedia
+from localaik.upstream.chunks import chunk_usage
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 KINDS = ("gemini_request", "gemini_response", "gemini_stream", "schema")
@@ -168,12 +170,22 @@ def test_gemini_response(path: Path) -> None:
 @pytest.mark.parametrize("path", _params("gemini_stream"))
 def test_gemini_stream(path: Path) -> None:
     case = _load(path)
-    stream = gemini_response.GeminiStream(_context(case))
+    live = _gemini_stream(case, ahead=False)
+    _assert_same(live, case["expected"])
+    # A replay knows the usage before the first chunk; a live stream holds them until it
+    # comes: the client gets the same chunks either way.
+    assert _gemini_stream(case, ahead=True) == live
+
+
+def _gemini_stream(case: dict[str, Any], *, ahead: bool) -> list[dict[str, Any]]:
+    upstream = case["upstream_chunks"]
+    usage = next(filter(None, map(chunk_usage, upstream)), None) if ahead else None
+    stream = UsageFirst(gemini_response.GeminiStream(_context(case)), usage)
     chunks: list[dict[str, Any]] = []
-    for upstream_chunk in case["upstream_chunks"]:
+    for upstream_chunk in upstream:
         chunks.extend(stream.feed(upstream_chunk))
     chunks.extend(stream.finish())
-    _assert_same(chunks, case["expected"])
+    return chunks
 
 
 @pytest.mark.parametrize("path", _params("schema"))

@@ -7,6 +7,7 @@ count_tokens, models.
     request.py        Messages request -> chat completions request
     count_tokens.py   the text count_tokens counts
     response.py       chat completions answers and streams -> a Message and its events
+    usage.py          token counts: the API's Usage, from the upstream's
     models.py         /v1/models for Anthropic clients
     operations.py     the operations the pipeline calls
     errors.py         the error envelope

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.gemini import wire as gemini
@@ -64,21 +64,26 @@ def response_id(upstream_id: JSONValue) -> str | None:
     return upstream_id.removeprefix("chatcmpl-")
 
 
-def usage_metadata(value: JSONValue) -> gemini.UsageMetadata | None:
+def usage_metadata(value: JSONValue, *, prompt_only: bool = False) -> gemini.UsageMetadata | None:
+    """The upstream's usage as Gemini's: the whole, or (`prompt_only`) what a stream's chunks
+    say before its last one, the prompt's count. The upstream does not count by modality, so
+    `promptTokensDetails` says TEXT for the whole prompt."""
     if not isinstance(value, dict):
         return None
     usage = cast(Usage, value)
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
-    total = int(usage.get("total_tokens") or prompt + completion)
-    meta: gemini.UsageMetadata = {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": completion,
-        "totalTokenCount": total,
-    }
+    meta: gemini.UsageMetadata = {"promptTokenCount": prompt, "totalTokenCount": prompt}
+    if not prompt_only:
+        meta = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": completion,
+            "totalTokenCount": int(usage.get("total_tokens") or prompt + completion),
+        }
     details = usage.get("prompt_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens"):
         meta["cachedContentTokenCount"] = int(details["cached_tokens"])
+    meta["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
     return meta
 
 
@@ -195,7 +200,8 @@ class GeminiStream:
 
     Text is passed on as it arrives. Tool calls are accumulated by index and sent whole, with the
     finish reason and usage, in one final chunk (also when the upstream never sent a finish
-    reason: that chunk then says STOP).
+    reason: that chunk then says STOP). Told the usage first (`know_usage`, through
+    `streaming.UsageFirst`), every chunk states the prompt's token count, as Gemini's do.
     """
 
     def __init__(self, ctx: GeminiContext) -> None:
@@ -203,6 +209,11 @@ class GeminiStream:
         self.upstream_id: JSONValue = None
         self.choices: dict[int, _Choice] = {}
         self.usage: gemini.UsageMetadata | None = None
+        self.prompt_usage: gemini.UsageMetadata | None = None
+
+    def know_usage(self, usage: dict[str, Any]) -> None:
+        self.usage = usage_metadata(usage)
+        self.prompt_usage = usage_metadata(usage, prompt_only=True)
 
     def feed(self, chunk: JSONValue) -> list[StreamEvent]:
         if not isinstance(chunk, dict):
@@ -239,7 +250,10 @@ class GeminiStream:
                 candidates.append({"content": {"role": "model", "parts": parts}, "index": index})
         if not candidates:
             return []
-        return [_add_envelope({"candidates": candidates}, self.ctx, self.upstream_id)]
+        out: gemini.GenerateContentResponse = {"candidates": candidates}
+        if self.prompt_usage:
+            out["usageMetadata"] = self.prompt_usage
+        return [_add_envelope(out, self.ctx, self.upstream_id)]
 
     @staticmethod
     def _accumulate(state: _Choice, call: JSONValue) -> None:

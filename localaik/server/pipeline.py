@@ -74,8 +74,10 @@ class Pipeline:
         self.media = LocalMedia(settings)
 
     async def handle(self, incoming: Incoming) -> Answer:
-        """The answer to one request: the operation's, or an error in the caller's shape."""
+        """The answer to one request: the operation's, or an error in the caller's shape; with
+        the request id its family's SDKs read."""
         family = None
+        exchange = None
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
@@ -94,9 +96,11 @@ class Pipeline:
                 match.operation, parsed, incoming.headers.get("x-localaik-cassette")
             )
             incoming.hits.append(exchange.hit)
-            return await match.operation.respond(parsed, exchange)
+            answer = await match.operation.respond(parsed, exchange)
         except Error as exc:
-            return error_answer(exc, family or family_of(incoming.path, incoming.headers))
+            family = family or family_of(incoming.path, incoming.headers)
+            answer = error_answer(exc, family)
+        return identified(answer, family, exchange.recording if exchange else None)
 
     async def _body(self, incoming: Incoming) -> Any:
         content_type = incoming.headers.get("content-type", "").lower()
@@ -160,6 +164,15 @@ class Pipeline:
             operation.upstream_call, parsed, self.media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+
+def identified(answer: Answer, family: Family, recording: str | None) -> Answer:
+    """`answer` with the request id its family's SDKs read (`families.request_ids`): derived
+    from the recording that answered, or a random one."""
+    ids = family.descriptor.request_id
+    if ids is not None:
+        answer.headers[ids.header] = ids.make(recording)
+    return answer
 
 
 def error_answer(error: Error, family: Family) -> Answer:

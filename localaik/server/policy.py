@@ -134,6 +134,7 @@ class Replayer:
         self.usage.used(lookup.path, recording.key, recording.ordinal)
         answer = await self._replay(recording)
         answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp, entry.cassette.stamp)
+        answer.recording = f"{recording.key}/{recording.ordinal}"
         return answer
 
     async def _replay(self, recording: Recording) -> Exchange:
@@ -222,6 +223,7 @@ class Replayer:
         )
         if live.status >= 500:
             return live
+        live.recording = f"{lookup.key}/{lookup.ordinal}"
         if live.frames is None:
             if not live.ok or is_json(live.body):
                 draft.body = live.body

@@ -63,6 +63,9 @@ class Exchange:
     frames: AsyncIterator[bytes] | None = None
     source: str = "upstream"
     hit: Hit | None = None  # set when the answer comes from a recording
+    # The recording this answer is, or is being stored as ("<key>/<ordinal>"): what the ids
+    # localaik makes for it derive from, so a replay gives the ids its recording gave.
+    recording: str | None = None
     # A stream's upstream `usage`, when it is known before the stream is read (a recording's):
     # a family whose first event states the prompt's token count needs it at once.
     usage_ahead: Any = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from localaik.families import request_ids
 from localaik.families.anthropic import models, operations
 from localaik.families.anthropic.errors import error_body
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
@@ -52,4 +53,5 @@ DESCRIPTOR = Descriptor(
         key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
         placeholder_key_variable="ANTHROPIC_API_KEY",
     ),
+    request_id=request_ids.ANTHROPIC,
 )

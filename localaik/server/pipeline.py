@@ -73,9 +73,10 @@ class Pipeline:
         self.router = router or Router(Family, SERVED)
         self.media = LocalMedia(settings)
 
-    async def handle(self, incoming: Incoming) -> Answer:
+    async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
-        the request id its family's SDKs read."""
+        the request id its family's SDKs read. The upstream's answer is the replay policy's,
+        or `given` (`cassette diff` shows a recording as its client sees it that way)."""
         family = None
         exchange = None
         try:
@@ -92,7 +93,7 @@ class Pipeline:
                 body,
             )
             parsed = match.operation.parse(request)
-            exchange = await self.exchange(
+            exchange = given or await self.exchange(
                 match.operation, parsed, incoming.headers.get("x-localaik-cassette")
             )
             incoming.hits.append(exchange.hit)

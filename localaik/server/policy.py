@@ -139,20 +139,10 @@ class Replayer:
 
     async def _replay(self, recording: Recording) -> Exchange:
         speed = self.settings.replay_speed
-        source = f"cassette recording {recording.key[:12]}"
-        if not recording.stream or not recording.frames or recording.status >= 400:
-            if speed > 0 and recording.duration_ms:
-                await asyncio.sleep(recording.duration_ms / 1000 / speed)
-            return Exchange(
-                recording.status, recording.content_type, recording.body or b"", source=source
-            )
-        return Exchange(
-            recording.status,
-            recording.content_type,
-            frames=_paced(recording.frames, speed, time.perf_counter()),
-            source=source,
-            usage_ahead=stream_usage(frame.data for frame in recording.frames),
-        )
+        answer = replayed_exchange(recording, speed)
+        if answer.frames is None and speed > 0 and recording.duration_ms:
+            await asyncio.sleep(recording.duration_ms / 1000 / speed)
+        return answer
 
     async def miss(self, lookup: Lookup) -> ReplayMiss:
         """The error of a request with no recording, naming the nearest recordings."""
@@ -260,6 +250,22 @@ class Replayer:
             log.warning("%s", exc.message)
             raise
         self.usage.used(path, draft.key, draft.ordinal)
+
+
+def replayed_exchange(recording: Recording, speed: float = 0) -> Exchange:
+    """The exchange a recording replays: its body, or its frames paced at `speed` (0: at once)."""
+    source = f"cassette recording {recording.key[:12]}"
+    if not recording.stream or not recording.frames or recording.status >= 400:
+        return Exchange(
+            recording.status, recording.content_type, recording.body or b"", source=source
+        )
+    return Exchange(
+        recording.status,
+        recording.content_type,
+        frames=_paced(recording.frames, speed, time.perf_counter()),
+        source=source,
+        usage_ahead=stream_usage(frame.data for frame in recording.frames),
+    )
 
 
 async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterator[bytes]:

@@ -264,7 +264,7 @@ def replayed_exchange(recording: Recording, speed: float = 0) -> Exchange:
         recording.content_type,
         frames=_paced(recording.frames, speed, time.perf_counter()),
         source=source,
-        usage_ahead=stream_usage(frame.data for frame in recording.frames),
+        usage_ahead=stream_usage([frame.data for frame in recording.frames]),
     )
 
 

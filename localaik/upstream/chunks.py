@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from localaik.errors import UpstreamBadResponse, UpstreamStatus
@@ -66,12 +66,13 @@ def chunk_usage(chunk: Any) -> dict[str, Any] | None:
     return usage if isinstance(usage, dict) else None
 
 
-def stream_usage(frames: Iterable[bytes]) -> dict[str, Any] | None:
-    """The usage of a whole recorded stream: that of its first chunk to carry one (as
-    `chunk_usage` finds it while the stream is read), or None. Only frames that may hold one
-    are parsed, so scanning a replayed stream costs little."""
-    for raw in frames:
-        if not _USAGE.search(raw):
+def stream_usage(frames: Sequence[bytes]) -> dict[str, Any] | None:
+    """The usage of a whole recorded stream, or None: its last chunk's to carry one, found from
+    the end (where the upstream puts it), so a replay pays for a frame or two. A translator is
+    told it only for the prompt's counts, which every usage of one stream states alike; the
+    later counts it reads from the chunks themselves."""
+    for raw in reversed(frames):
+        if b'"usage"' not in raw or not _USAGE.search(raw):
             continue
         event = sse.parse_frame(raw)
         if event is None or is_done(event.data):

@@ -26,8 +26,8 @@ from localaik import errors
 from localaik.families.anthropic import request as anthropic_request
 from localaik.families.anthropic import response as anthropic_response
 from localaik.families.streaming import UsageFirst
-from localaik.upstream.chunks import chunk_usage
-from tests.unit.test_golden import GoldenMedia
+from localaik.upstream.chunks import stream_usage
+from tests.unit.test_golden import GoldenMedia, as_frames
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 KINDS = ("anthropic_request", "anthropic_response", "anthropic_stream")
@@ -71,7 +71,7 @@ def _stream(case: dict[str, Any], *, ahead: bool = False) -> list[list[Any]]:
     """The events of a case as a live stream gives them (its chunks held until the usage
     comes) or, `ahead`, as a replay does (the usage known before the first chunk)."""
     upstream = case["upstream_chunks"]
-    usage = next(filter(None, map(chunk_usage, upstream)), None) if ahead else None
+    usage = stream_usage(as_frames(upstream)) if ahead else None
     context = anthropic_response.context_for(case["request"])
     stream = UsageFirst(anthropic_response.AnthropicStream(context), usage)
     events: list[tuple[str, dict[str, Any]]] = []

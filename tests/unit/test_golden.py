@@ -32,7 +32,7 @@ from localaik.families.gemini.casing import camelize_request, camelize_schema
 from localaik.families.gemini.schema import gemini_schema_to_json_schema
 from localaik.families.streaming import UsageFirst
 from localaik.media.local import LocalMedia
-from localaik.upstream.chunks import chunk_usage
+from localaik.upstream.chunks import stream_usage
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 KINDS = ("gemini_request", "gemini_response", "gemini_stream", "schema")
@@ -177,9 +177,14 @@ def test_gemini_stream(path: Path) -> None:
     assert _gemini_stream(case, ahead=True) == live
 
 
+def as_frames(chunks: list[Any]) -> list[bytes]:
+    """Upstream chunks as the SSE frames a recording holds."""
+    return [b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks]
+
+
 def _gemini_stream(case: dict[str, Any], *, ahead: bool) -> list[dict[str, Any]]:
     upstream = case["upstream_chunks"]
-    usage = next(filter(None, map(chunk_usage, upstream)), None) if ahead else None
+    usage = stream_usage(as_frames(upstream)) if ahead else None
     stream = UsageFirst(gemini_response.GeminiStream(_context(case)), usage)
     chunks: list[dict[str, Any]] = []
     for upstream_chunk in upstream:

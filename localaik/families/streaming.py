@@ -50,7 +50,8 @@ class UsageFirst(Generic[E]):
     unless the usage is known ahead (a recording's: `Exchange.usage_ahead`), the chunks are
     held until one carries it (or the stream ends), then translated in order: a live answer
     reaches the client when its upstream has finished, and a replay streams at its recorded
-    pace. Both give the same bytes, since the same chunks are translated knowing the same usage.
+    pace. Both give the same bytes: the same chunks are translated knowing the same prompt
+    counts (a translator reads the later counts from the chunks themselves).
     """
 
     def __init__(self, translator: NeedsUsage[E], usage_ahead: dict[str, Any] | None) -> None:

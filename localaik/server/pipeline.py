@@ -93,8 +93,12 @@ class Pipeline:
                 body,
             )
             parsed = match.operation.parse(request)
-            exchange = given or await self.exchange(
-                match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+            exchange = (
+                given
+                if given is not None
+                else await self.exchange(
+                    match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+                )
             )
             incoming.hits.append(exchange.hit)
             answer = await match.operation.respond(parsed, exchange)

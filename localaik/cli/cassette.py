@@ -15,9 +15,9 @@ def cassette() -> None:
 
 
 def _register() -> None:
-    from localaik.cli import cassette_export, cassette_read, cassette_upkeep
+    from localaik.cli import cassette_diff, cassette_export, cassette_read, cassette_upkeep
 
-    for module in (cassette_read, cassette_export, cassette_upkeep):
+    for module in (cassette_read, cassette_diff, cassette_export, cassette_upkeep):
         module.register(cassette)
 
 

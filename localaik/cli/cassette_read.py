@@ -1,4 +1,5 @@
-"""The reading commands of `localaik cassette`: ls, show, diff, textconv.
+"""The reading commands of `localaik cassette`: ls, show, textconv (diff has its own module,
+`cassette_diff.py`).
 
 They open cassettes read-only: looking never changes a committed file. A PATH left out is the
 configured cassette (`LK_CASSETTE`, default `cassettes/localaik.db`).
@@ -6,25 +7,21 @@ configured cassette (`LK_CASSETTE`, default `cassettes/localaik.db`).
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from localaik.cassette import export, transcript, usage
-from localaik.cassette.recording import Recording
 from localaik.cassette.store import store_for
-from localaik.cli.cassette_access import all_recordings, find, reading
+from localaik.cli.cassette_access import find, reading
 from localaik.errors import Error
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `cassette` group."""
-    for command in (ls, show, diff, textconv):
+    for command in (ls, show, textconv):
         group.add_command(command)
 
 
@@ -134,128 +131,6 @@ def show(key: str, path: Path | None, as_json: bool, color: bool | None) -> None
         return
     for line in transcript.lines(recording, color=color is not False):
         click.echo(line, color=color)
-
-
-# -- diff -------------------------------------------------------------------------------------
-
-
-@click.command()
-@click.argument("a")
-@click.argument("b")
-@click.option(
-    "-c",
-    "--cassette",
-    "path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The cassette for arguments that are bare keys. [the configured one]",
-)
-@click.option("--timing", is_flag=True, help="Also compare frame offsets and durations.")
-def diff(a: str, b: str, path: Path | None, timing: bool) -> None:
-    """Compare two cassettes, or two recordings.
-
-    A and B are cassette files, or recordings: CASSETTE:KEY, or a bare KEY in the cassette
-    given by --cassette. For cassettes: the recordings only one side has, and a unified diff of
-    each recording both have with a different answer. Exit status as diff(1): 0 the same,
-    1 different.
-    """
-    left, right = _diff_side(a, path), _diff_side(b, path)
-    if isinstance(left, Path) != isinstance(right, Path):
-        raise click.UsageError("compare two cassettes or two recordings, not one of each")
-    if isinstance(left, Path) and isinstance(right, Path):
-        same = _diff_cassettes(left, right, timing)
-    else:
-        assert isinstance(left, Recording) and isinstance(right, Recording)
-        same = _diff_recordings(left, right, a, b, timing)
-    sys.exit(0 if same else 1)
-
-
-def _diff_side(argument: str, path: Path | None) -> Path | Recording:
-    if Path(argument).is_file():
-        return Path(argument)
-    where, colon, key = argument.rpartition(":")
-    if colon and Path(where).is_file():
-        with reading(Path(where)) as cassette:
-            return find(cassette, key)
-    if re.fullmatch(r"[0-9a-fA-F]{1,32}(/\d+)?", argument):
-        with reading(path) as cassette:
-            return find(cassette, argument)
-    raise click.ClickException(f"{argument}: no such cassette file, and not CASSETTE:KEY or KEY")
-
-
-def _diff_recordings(left: Recording, right: Recording, a: str, b: str, timing: bool) -> bool:
-    before = transcript.text(left, timing=timing).splitlines(keepends=True)
-    after = transcript.text(right, timing=timing).splitlines(keepends=True)
-    lines = list(difflib.unified_diff(before, after, a, b))
-    for line in lines:
-        _echo_diff_line(line)
-    return not lines
-
-
-def _diff_cassettes(a: Path, b: Path, timing: bool) -> bool:
-    with reading(a) as cassette:
-        left = {(r.key, r.ordinal): r for r in all_recordings(cassette)}
-    with reading(b) as cassette:
-        right = {(r.key, r.ordinal): r for r in all_recordings(cassette)}
-    only_left = sorted(left.keys() - right.keys())
-    only_right = sorted(right.keys() - left.keys())
-    changed = sorted(
-        slot
-        for slot in left.keys() & right.keys()
-        if _compared(left[slot], timing) != _compared(right[slot], timing)
-    )
-    for title, slots, source in (
-        (f"only in {a}", only_left, left),
-        (f"only in {b}", only_right, right),
-    ):
-        if slots:
-            click.echo(click.style(f"{title}:", bold=True))
-            for slot in slots:
-                click.echo("  " + _one_line(source[slot]))
-    for slot in changed:
-        click.echo(click.style(f"changed: {_one_line(left[slot])}", bold=True))
-        _diff_recordings(
-            left[slot],
-            right[slot],
-            f"{a}:{transcript.short_key(left[slot])}",
-            f"{b}:{transcript.short_key(right[slot])}",
-            timing,
-        )
-    same = not (only_left or only_right or changed)
-    click.echo(
-        f"{len(left)} and {len(right)} recordings: {len(only_left)} only in the first, "
-        f"{len(only_right)} only in the second, {len(changed)} with different answers",
-        err=True,
-    )
-    return same
-
-
-def _compared(recording: Recording, timing: bool) -> Any:
-    answer = export.answer(recording)
-    if timing:
-        return answer, recording.duration_ms, tuple(f.offset_ms for f in recording.frames)
-    return answer
-
-
-def _one_line(recording: Recording) -> str:
-    text = transcript.answer_text(recording)
-    shown = f"  {text[:60]!r}" if text else ""
-    return (
-        f"{transcript.short_key(recording)}  {recording.family} {recording.operation}  "
-        f"{recording.model or '-'}{'  stream' if recording.stream else ''}{shown}"
-    )
-
-
-def _echo_diff_line(line: str) -> None:
-    color = (
-        "green"
-        if line.startswith("+")
-        else "red"
-        if line.startswith("-")
-        else "cyan"
-        if line.startswith("@@")
-        else None
-    )
-    click.echo(click.style(line.rstrip("\n"), fg=color) if color else line.rstrip("\n"))
 
 
 # -- textconv (the git diff driver) -----------------------------------------------------------

@@ -13,6 +13,8 @@ fields, the way vcrpy reads its registered matchers and persisters.
     error_body  its error envelope, for every status (`ErrorShape`)
     key_rules   what its bodies' keys leave out or spell one way (`KeyRules`)
     sdk         how its official SDKs find localaik (`SdkEnvironment`, the pytest plugin)
+    request_id  the header its SDKs read a request id from, and the ids' form (`RequestIds`);
+                None when its SDKs read none
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from localaik.families.operation import Operation
 from localaik.families.rendering import ErrorShape
+from localaik.families.request_ids import RequestIds
 
 Claim = Callable[[str, Mapping[str, str]], int]
 
@@ -71,6 +74,7 @@ class Descriptor:
     error_body: ErrorShape
     key_rules: KeyRules = field(default_factory=KeyRules)
     sdk: SdkEnvironment | None = None
+    request_id: RequestIds | None = None
 
     def operation(self, name: str) -> Operation[Any] | None:
         """The operation keyed as `name` (the first of several that share it)."""

@@ -7,6 +7,10 @@ here is the same for all: translate each chunk as it arrives, finish when the up
 `[DONE]` came (then the exchange is complete: a live stream is stored), and when anything fails
 after the client got its 200, end the stream with the family's in-stream error (`fail`), since
 the status can no longer change.
+
+`usage_first` serves the families whose first event states the prompt's token count (Gemini's
+first chunk, Anthropic's `message_start`), which an OpenAI-compatible upstream gives only at
+the end of its stream: a replay knows it ahead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from localaik.upstream.exchange import Exchange
 
 E = TypeVar("E")
 E_contra = TypeVar("E_contra", contravariant=True)
+T = TypeVar("T", bound="NeedsUsage[Any]")
 
 
 class EventTranslator(Protocol[E]):
@@ -31,6 +36,27 @@ class EventTranslator(Protocol[E]):
     def finish(self) -> list[E]: ...
 
     def fail(self, error: Error) -> list[E]: ...
+
+
+class NeedsUsage(EventTranslator[E], Protocol[E]):
+    """A translator whose first event states the upstream's token counts, told them first."""
+
+    def know_usage(self, usage: dict[str, Any]) -> None: ...
+
+
+def usage_first(translator: T, usage_ahead: dict[str, Any] | None) -> T:
+    """`translator`, told the upstream's usage when it is known before the stream is read.
+
+    An OpenAI-compatible stream (llama-server's included) gives its usage in a last chunk, and
+    the first Gemini chunk and Anthropic `message_start` carry the prompt's token count. A
+    replay knows it ahead (the recording's last chunk: `Exchange.usage_ahead`), so its first
+    events state it, the same on every replay. A live stream is not held back for it (that
+    would hold the whole answer until the upstream finished): its first events say what is
+    known when they are sent, and its last ones the upstream's counts.
+    """
+    if usage_ahead is not None:
+        translator.know_usage(usage_ahead)
+    return translator
 
 
 class Framing(Protocol[E_contra]):

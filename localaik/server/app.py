@@ -38,7 +38,7 @@ from localaik.server.cassettes import Cassettes
 from localaik.server.gates import upstream_for
 from localaik.server.health import health
 from localaik.server.memo import HitMemo
-from localaik.server.pipeline import Incoming, Pipeline, error_answer
+from localaik.server.pipeline import Incoming, Pipeline, error_answer, identified
 from localaik.server.policy import Replayer
 from localaik.upstream.client import Upstream, make_client
 from localaik.upstream.exchange import Hit
@@ -168,7 +168,8 @@ def _on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             path = redact(request.url.path)
             log.exception("unexpected error on %s %s", request.method, path)
             exc = Internal("internal error in localaik; see its log")
-    return _response(error_answer(exc, family_of(request.url.path, request.headers)))
+    family = family_of(request.url.path, request.headers)
+    return _response(identified(error_answer(exc, family), family, None))
 
 
 def services_of(app: Any) -> Services:

@@ -74,9 +74,12 @@ class Pipeline:
         self.router = router or Router(Family, SERVED)
         self.media = LocalMedia(settings)
 
-    async def handle(self, incoming: Incoming) -> Answer:
-        """The answer to one request: the operation's, or an error in the caller's shape."""
+    async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
+        """The answer to one request: the operation's, or an error in the caller's shape; with
+        the request id its family's SDKs read. The upstream's answer is the replay policy's,
+        or `given` (`cassette diff` shows a recording as its client sees it that way)."""
         family = None
+        exchange = None
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
@@ -91,13 +94,19 @@ class Pipeline:
                 body,
             )
             parsed = match.operation.parse(request)
-            exchange = await self.exchange(
-                match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+            exchange = (
+                given
+                if given is not None
+                else await self.exchange(
+                    match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+                )
             )
             incoming.hits.append(exchange.hit)
-            return await self.respond(match.operation, parsed, exchange)
+            answer = await self.respond(match.operation, parsed, exchange)
         except Error as exc:
-            return error_answer(exc, family or family_of(incoming.path, incoming.headers))
+            family = family or family_of(incoming.path, incoming.headers)
+            answer = error_answer(exc, family)
+        return identified(answer, family, exchange.recording if exchange else None)
 
     async def respond(
         self, operation: Operation[Any], parsed: Parsed[Any], exchange: Exchange
@@ -190,6 +199,15 @@ class Pipeline:
             operation.upstream_call, parsed, self.media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+
+def identified(answer: Answer, family: Family, recording: str | None) -> Answer:
+    """`answer` with the request id its family's SDKs read (`families.request_ids`): derived
+    from the recording that answered, or a random one."""
+    ids = family.descriptor.request_id
+    if ids is not None:
+        answer.headers[ids.header] = ids.make(recording)
+    return answer
 
 
 def error_answer(error: Error, family: Family) -> Answer:

@@ -63,7 +63,7 @@ from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import CassetteConflict, CassetteError, Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
-from localaik.upstream.chunks import is_done
+from localaik.upstream.chunks import is_done, stream_usage
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire import sse
@@ -169,23 +169,15 @@ class Replayer:
         self.usage.used(lookup.path, recording.key, recording.ordinal)
         answer = await self._replay(recording)
         answer.hit = Hit(lookup.path, recording.key, recording.ordinal, stamp, entry.cassette.stamp)
+        answer.recording = f"{recording.key}/{recording.ordinal}"
         return answer
 
     async def _replay(self, recording: Recording) -> Exchange:
         speed = self.settings.replay_speed
-        source = f"cassette recording {recording.key[:12]}"
-        if not recording.stream or not recording.frames or recording.status >= 400:
-            if speed > 0 and recording.duration_ms:
-                await asyncio.sleep(recording.duration_ms / 1000 / speed)
-            return Exchange(
-                recording.status, recording.content_type, recording.body or b"", source=source
-            )
-        return Exchange(
-            recording.status,
-            recording.content_type,
-            frames=_paced(recording.frames, speed, time.perf_counter()),
-            source=source,
-        )
+        answer = replayed_exchange(recording, speed)
+        if answer.frames is None and speed > 0 and recording.duration_ms:
+            await asyncio.sleep(recording.duration_ms / 1000 / speed)
+        return answer
 
     async def miss(self, lookup: Lookup) -> ReplayMiss:
         """The error of a request with no recording, naming the nearest recordings."""
@@ -273,6 +265,7 @@ class Replayer:
         )
         if not storable(live.status):
             return live
+        live.recording = f"{lookup.key}/{lookup.ordinal}"
         if live.frames is None:
             draft.body = live.body
             finish(draft, _ms_since(started))
@@ -319,6 +312,22 @@ class Replayer:
             # own answer (the same question, asked of the same upstream).
             log.debug("%s: kept it, answered with this request's own answer", exc.message)
         self.usage.used(path, draft.key, draft.ordinal)
+
+
+def replayed_exchange(recording: Recording, speed: float = 0) -> Exchange:
+    """The exchange a recording replays: its body, or its frames paced at `speed` (0: at once)."""
+    source = f"cassette recording {recording.key[:12]}"
+    if not recording.stream or not recording.frames or recording.status >= 400:
+        return Exchange(
+            recording.status, recording.content_type, recording.body or b"", source=source
+        )
+    return Exchange(
+        recording.status,
+        recording.content_type,
+        frames=_paced(recording.frames, speed, time.perf_counter()),
+        source=source,
+        usage_ahead=stream_usage([frame.data for frame in recording.frames]),
+    )
 
 
 async def _paced(frames: list[Frame], speed: float, start: float) -> AsyncIterator[bytes]:

@@ -88,6 +88,12 @@ class Exchange:
     source: str = "upstream"
     headers: dict[str, str] = field(default_factory=dict)  # `kept_headers` of a live answer
     hit: Hit | None = None  # set when the answer comes from a recording
+    # The recording this answer is, or is being stored as ("<key>/<ordinal>"): what the ids
+    # localaik makes for it derive from, so a replay gives the ids its recording gave.
+    recording: str | None = None
+    # A stream's upstream `usage`, when it is known before the stream is read (a recording's):
+    # a family whose first event states the prompt's token count needs it at once.
+    usage_ahead: Any = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
     # Run once the answer reached the client whole, in its shape (the recorder stores it then).
     on_complete: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -50,7 +50,12 @@ async def test_generate_content(localaik: Any, fake: Any) -> None:
                 "index": 0,
             }
         ],
-        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3, "totalTokenCount": 5},
+        "usageMetadata": {
+            "promptTokenCount": 2,
+            "candidatesTokenCount": 3,
+            "totalTokenCount": 5,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2}],
+        },
         "modelVersion": MODEL,
         "responseId": "fake1",
     }
@@ -131,12 +136,16 @@ async def test_stream_sse_framing(localaik: Any) -> None:
         assert chunk["candidates"][0]["index"] == 0
         assert chunk["modelVersion"] == MODEL
         assert chunk["responseId"] == "fake1"
+        # A live stream is not held for the prompt's count (the upstream says it last): only
+        # a replay states it in every chunk (test_stream_usage.py).
+        assert "usageMetadata" not in chunk
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["usageMetadata"] == {
         "promptTokenCount": 2,
         "candidatesTokenCount": 3,
         "totalTokenCount": 5,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2}],
     }
     assert text_of(chunks) == "Echo: Hello there"
     # Text is passed on per delta (the fake sends 3-character deltas), not collected.
@@ -193,11 +202,53 @@ async def test_stream_tool_call_is_sent_whole_in_the_last_chunk(localaik: Any) -
         for part in chunk["candidates"][0]["content"]["parts"]
         if "functionCall" in part
     ]
-    assert calls == [{"functionCall": {"name": "get_weather", "args": {"city": "text"}}}]
+    assert calls == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "text"}, "id": "call_fake_1"}}
+    ]
     last = chunks[-1]["candidates"][0]
     assert last["content"]["parts"] == calls
     assert last["finishReason"] == "STOP"
     assert "usageMetadata" in chunks[-1]
+
+
+async def test_function_call_id_goes_out_and_comes_back(localaik: Any, fake: Any) -> None:
+    tools = [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}},
+                }
+            ]
+        }
+    ]
+    asked = {"role": "user", "parts": [{"text": "Weather?"}]}
+    first = await localaik.post(GENERATE, json={"contents": [asked], "tools": tools})
+
+    [part] = first.json()["candidates"][0]["content"]["parts"]
+    call = part["functionCall"]
+    assert call["id"] == "call_fake_1"  # the upstream's, kept
+    answered = {
+        "role": "user",
+        "parts": [
+            {
+                "functionResponse": {
+                    "id": call["id"],
+                    "name": "get_weather",
+                    "response": {"result": "sunny"},
+                }
+            }
+        ],
+    }
+    second = await localaik.post(
+        GENERATE,
+        json={"contents": [asked, {"role": "model", "parts": [part]}, answered], "tools": tools},
+    )
+
+    assert second.status_code == 200, second.text
+    messages = fake.requests[1]["body"]["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == "call_fake_1"
+    assert messages[2]["tool_call_id"] == "call_fake_1"
 
 
 async def test_count_tokens(localaik: Any, fake: Any) -> None:

@@ -5,6 +5,11 @@ request of `requests.CALLS`, and writes `previous.db` (and `other.db`, the heade
 cassette) and `answers.json`: what localaik answered each request then (status, content type,
 body bytes). Run it only with the code whose cassettes must keep replaying; the files are
 committed.
+
+`python -m tests.compat.record --answers` leaves the cassettes alone and rewrites only
+`answers.json` with what this code answers when it replays them: for a deliberate change of
+what clients get (a translation fix applies to old cassettes, D2), whose commit says what
+changed on the wire.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import base64
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,9 +35,9 @@ from tests.fakes.fake_llama import make_app
 HERE = Path(__file__).resolve().parent
 
 
-async def record(folder: Path) -> list[dict[str, Any]]:
+async def record(folder: Path, mode: str = "record") -> list[dict[str, Any]]:
     settings = Settings(
-        log=False, upstream="http://fake/v1", mode="record", cassette=folder / "previous.db"
+        log=False, upstream="http://fake/v1", mode=mode, cassette=folder / "previous.db"
     )
     upstream = httpx.AsyncClient(transport=FakeTransport(make_app()), base_url="http://fake")
     answers = []
@@ -64,9 +70,14 @@ async def record(folder: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        answers = asyncio.run(record(Path(folder)))
-        for name in ("previous.db", "other.db"):
-            shutil.copyfile(Path(folder) / name, HERE / name)
+        if "--answers" in sys.argv[1:]:
+            for name in ("previous.db", "other.db"):
+                shutil.copyfile(HERE / name, Path(folder) / name)
+            answers = asyncio.run(record(Path(folder), mode="replay"))
+        else:
+            answers = asyncio.run(record(Path(folder)))
+            for name in ("previous.db", "other.db"):
+                shutil.copyfile(Path(folder) / name, HERE / name)
     (HERE / "answers.json").write_text(json.dumps(answers, indent=1) + "\n")
     print(f"recorded {len(answers)} answers")
 

@@ -1,7 +1,9 @@
 """A cassette recorded by an earlier localaik replays byte for byte with this one.
 
 `previous.db` and `other.db` were recorded by `record.py` with the code of the commit before
-the architecture change (0.1.0, schema 1), and `answers.json` holds what that code answered.
+the architecture change (0.1.0, schema 1), and `answers.json` holds what that code answered,
+updated since only by deliberate changes of what clients get (`record.py --answers`, each
+commit saying what changed on the wire).
 Both are committed and never re-recorded by the tests: they stand for the cassettes users have
 committed. Each request is replayed twice (the second time the replay memo may answer), with the
 memo on and off, from a read-only copy, and every answer must equal the old one byte for byte.

@@ -403,7 +403,7 @@ def assert_afc_round_trip(fake: FakeLlama, text: str | None, seen: list[str]) ->
     assert len(calls) == 1
     assert calls[0]["function"]["name"] == "get_weather"
     assert json.loads(calls[0]["function"]["arguments"]) == {"city": "text"}
-    assert calls[0]["id"]
+    assert calls[0]["id"] == "call_fake_1"  # the upstream's id, sent back by the SDK
     assert messages[2]["tool_call_id"] == calls[0]["id"]
     assert "Sunny in text" in messages[2]["content"]
 

@@ -25,7 +25,9 @@ import pytest
 from localaik import errors
 from localaik.families.anthropic import request as anthropic_request
 from localaik.families.anthropic import response as anthropic_response
-from tests.unit.test_golden import GoldenMedia
+from localaik.families.streaming import usage_first
+from localaik.upstream.chunks import stream_usage
+from tests.unit.test_golden import GoldenMedia, as_frames
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 KINDS = ("anthropic_request", "anthropic_response", "anthropic_stream")
@@ -65,10 +67,15 @@ def _assert_error(exc: errors.Error, expected: dict[str, Any]) -> None:
     assert expected["message_contains"] in exc.message
 
 
-def _stream(case: dict[str, Any]) -> list[list[Any]]:
-    stream = anthropic_response.AnthropicStream(anthropic_response.context_for(case["request"]))
+def _stream(case: dict[str, Any], *, ahead: bool = False) -> list[list[Any]]:
+    """The events of a case as a live stream gives them (the usage known at the end) or,
+    `ahead`, as a replay does (the usage known before the first chunk)."""
+    upstream = case["upstream_chunks"]
+    usage = stream_usage(as_frames(upstream)) if ahead else None
+    context = anthropic_response.context_for(case["request"])
+    stream = usage_first(anthropic_response.AnthropicStream(context), usage)
     events: list[tuple[str, dict[str, Any]]] = []
-    for chunk in case["upstream_chunks"]:
+    for chunk in upstream:
         events.extend(stream.feed(chunk))
     events.extend(stream.finish())
     return [[name, data] for name, data in events]
@@ -108,7 +115,15 @@ def test_anthropic_response(path: Path) -> None:
 @pytest.mark.parametrize("path", _params("anthropic_stream"))
 def test_anthropic_stream(path: Path) -> None:
     case = _load(path)
-    _assert_same(_stream(case), case["expected"])
+    replayed = _stream(case, ahead=True)
+    _assert_same(replayed, case["expected"])
+    # A live stream is not held for the usage: its message_start cannot state the prompt's
+    # tokens yet (the upstream says them last); every other event is the replay's.
+    live = _stream(case)
+    assert live[1:] == replayed[1:]
+    (name, start), (_, replayed_start) = live[0], replayed[0]
+    assert name == "message_start"
+    assert {**start["message"], "usage": None} == {**replayed_start["message"], "usage": None}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ count_tokens, models.
     request.py        Messages request -> chat completions request
     count_tokens.py   the text count_tokens counts
     response.py       chat completions answers and streams -> a Message and its events
+    usage.py          token counts: the API's Usage, from the upstream's
     models.py         /v1/models for Anthropic clients
     operations.py     the operations the pipeline calls
     errors.py         the error envelope
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from localaik.families import request_ids
 from localaik.families.anthropic import models, operations
 from localaik.families.anthropic.errors import error_body
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
@@ -51,4 +53,5 @@ DESCRIPTOR = Descriptor(
         key_variables=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"),
         placeholder_key_variable="ANTHROPIC_API_KEY",
     ),
+    request_id=request_ids.ANTHROPIC,
 )

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.anthropic import wire as anthropic
 from localaik.families.anthropic.errors import error_response
+from localaik.families.anthropic.usage import NO_USAGE, Usage, anthropic_usage, delta_usage
 from localaik.upstream.arguments import call_arguments
 from localaik.wire.types import JSONObject, JSONValue
 
@@ -50,21 +51,6 @@ def message_id(upstream_id: JSONValue) -> str:
     if isinstance(upstream_id, str) and upstream_id:
         return "msg_" + upstream_id.removeprefix("chatcmpl-")
     return "msg_localaik"
-
-
-def anthropic_usage(usage: JSONValue) -> anthropic.Usage | None:
-    """The upstream's `usage` (prompt and completion tokens) as a Message's."""
-    if not isinstance(usage, dict):
-        return None
-    return {
-        "input_tokens": _tokens(usage.get("prompt_tokens")),
-        "output_tokens": _tokens(usage.get("completion_tokens")),
-    }
-
-
-def _tokens(value: JSONValue) -> int:
-    """A token count: a number (or its text); none, or one of another type, is 0."""
-    return int(value) if isinstance(value, int | float | str) and value else 0
 
 
 @dataclass
@@ -174,7 +160,7 @@ def openai_response_to_anthropic(response: JSONValue, ctx: AnthropicContext) -> 
         "content": content,
         "stop_reason": anthropic.stop_reason(_finish_reason(choice), tool_use=bool(tools)),
         "stop_sequence": None,
-        "usage": anthropic_usage(response.get("usage")) or {"input_tokens": 0, "output_tokens": 0},
+        "usage": anthropic_usage(response.get("usage")) or NO_USAGE,
     }
 
 
@@ -189,7 +175,12 @@ class _Fragments:
 
 @dataclass
 class AnthropicStream:
-    """Turns upstream chat.completion.chunk objects into Messages stream events."""
+    """Turns upstream chat.completion.chunk objects into Messages stream events.
+
+    Told the usage first (`know_usage`, through `streaming.usage_first`: a replay),
+    `message_start` states the prompt's token count, as the API's does; `message_delta` states
+    them all.
+    """
 
     ctx: AnthropicContext
     upstream_id: JSONValue = None
@@ -199,7 +190,10 @@ class AnthropicStream:
     open_kind: Literal["text", "thinking"] | None = None  # the kind of the open block
     calls: dict[int, _Fragments] = field(default_factory=dict)
     finish_reason: str | None = None
-    usage: anthropic.Usage | None = None
+    usage: Usage | None = None
+
+    def know_usage(self, usage: dict[str, Any]) -> None:
+        self.usage = anthropic_usage(usage)
 
     def feed(self, chunk: JSONValue) -> list[Event]:
         if not isinstance(chunk, dict):
@@ -233,8 +227,7 @@ class AnthropicStream:
     def _start(self, chunk: JSONObject) -> list[Event]:
         self.started = True
         self.upstream_id = chunk.get("id")
-        usage = anthropic_usage(chunk.get("usage"))
-        input_tokens = usage["input_tokens"] if usage else 0
+        usage = anthropic_usage(chunk.get("usage")) or self.usage or NO_USAGE
         return [
             (
                 "message_start",
@@ -248,7 +241,7 @@ class AnthropicStream:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": input_tokens, "output_tokens": 0},
+                        "usage": {**usage, "output_tokens": 0},
                     },
                 },
             )
@@ -341,12 +334,6 @@ class AnthropicStream:
                 ),
                 ("content_block_stop", {"type": "content_block_stop", "index": index}),
             ]
-        delta_usage: anthropic.MessageDeltaUsage = {"output_tokens": 0}
-        if self.usage:
-            delta_usage = {
-                "input_tokens": self.usage["input_tokens"],
-                "output_tokens": self.usage["output_tokens"],
-            }
         events.append(
             (
                 "message_delta",
@@ -358,7 +345,7 @@ class AnthropicStream:
                         ),
                         "stop_sequence": None,
                     },
-                    "usage": delta_usage,
+                    "usage": delta_usage(self.usage),
                 },
             )
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, Required, TypedDict
 
+from localaik.families.anthropic.usage import MessageDeltaUsage, Usage
 from localaik.wire.types import JSONObject
 
 # The roles of `messages[]`; the system prompt is the top-level `system`.
@@ -277,11 +278,6 @@ class ToolUseBlock(TypedDict):
 ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock
 
 
-class Usage(TypedDict):
-    input_tokens: int
-    output_tokens: int
-
-
 class Message(TypedDict):
     id: str
     type: Literal["message"]
@@ -336,11 +332,6 @@ class ContentBlockStopEvent(TypedDict):
 class MessageDelta(TypedDict):
     stop_reason: StopReason | None
     stop_sequence: str | None
-
-
-class MessageDeltaUsage(TypedDict):
-    input_tokens: NotRequired[int]
-    output_tokens: int  # cumulative
 
 
 class MessageDeltaEvent(TypedDict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from localaik.errors import Error, UpstreamBadResponse
 from localaik.families.gemini import wire as gemini
@@ -64,21 +64,26 @@ def response_id(upstream_id: JSONValue) -> str | None:
     return upstream_id.removeprefix("chatcmpl-")
 
 
-def usage_metadata(value: JSONValue) -> gemini.UsageMetadata | None:
+def usage_metadata(value: JSONValue, *, prompt_only: bool = False) -> gemini.UsageMetadata | None:
+    """The upstream's usage as Gemini's: the whole, or (`prompt_only`) what a stream's chunks
+    say before its last one, the prompt's count. The upstream does not count by modality, so
+    `promptTokensDetails` says TEXT for the whole prompt."""
     if not isinstance(value, dict):
         return None
     usage = cast(Usage, value)
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
-    total = int(usage.get("total_tokens") or prompt + completion)
-    meta: gemini.UsageMetadata = {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": completion,
-        "totalTokenCount": total,
-    }
+    meta: gemini.UsageMetadata = {"promptTokenCount": prompt, "totalTokenCount": prompt}
+    if not prompt_only:
+        meta = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": completion,
+            "totalTokenCount": int(usage.get("total_tokens") or prompt + completion),
+        }
     details = usage.get("prompt_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens"):
         meta["cachedContentTokenCount"] = int(details["cached_tokens"])
+    meta["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
     return meta
 
 
@@ -112,10 +117,15 @@ def _thought_parts(message: JSONObject, ctx: GeminiContext) -> list[gemini.Part]
     return []
 
 
-def function_call_part(name: JSONValue, arguments: JSONValue) -> gemini.Part:
+def function_call_part(name: JSONValue, arguments: JSONValue, call_id: JSONValue) -> gemini.Part:
+    """A `functionCall` part, with the upstream's call id when it gave one: a client sends it
+    back in its `functionResponse.id`, which pairs the response with the call upstream."""
     if not isinstance(name, str) or not name:
         raise UpstreamBadResponse("upstream returned a tool call without a function name")
-    return {"functionCall": {"name": name, "args": call_arguments(name, arguments)}}
+    call: gemini.FunctionCall = {"name": name, "args": call_arguments(name, arguments)}
+    if isinstance(call_id, str) and call_id:
+        call["id"] = call_id
+    return {"functionCall": call}
 
 
 def _finish_reason(choice: JSONObject) -> str | None:
@@ -158,8 +168,12 @@ def openai_response_to_gemini(
         parts = _thought_parts(message, ctx) + _text_parts(message.get("content"), ctx)
         for call in _list(message.get("tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                parts.append(function_call_part(function.get("name"), function.get("arguments")))
+            if isinstance(call, dict) and isinstance(function, dict):
+                parts.append(
+                    function_call_part(
+                        function.get("name"), function.get("arguments"), call.get("id")
+                    )
+                )
         candidate: gemini.Candidate = {"content": {"role": "model", "parts": parts}}
         reason = gemini.finish_reason(_finish_reason(choice))
         if reason:
@@ -186,7 +200,9 @@ class GeminiStream:
 
     Text is passed on as it arrives. Tool calls are accumulated by index and sent whole, with the
     finish reason and usage, in one final chunk (also when the upstream never sent a finish
-    reason: that chunk then says STOP).
+    reason: that chunk then says STOP). Told the usage first (`know_usage`, through
+    `streaming.usage_first`: a replay), every chunk states the prompt's token count, as
+    Gemini's do.
     """
 
     def __init__(self, ctx: GeminiContext) -> None:
@@ -194,6 +210,11 @@ class GeminiStream:
         self.upstream_id: JSONValue = None
         self.choices: dict[int, _Choice] = {}
         self.usage: gemini.UsageMetadata | None = None
+        self.prompt_usage: gemini.UsageMetadata | None = None
+
+    def know_usage(self, usage: dict[str, Any]) -> None:
+        self.usage = usage_metadata(usage)
+        self.prompt_usage = usage_metadata(usage, prompt_only=True)
 
     def feed(self, chunk: JSONValue) -> list[StreamEvent]:
         if not isinstance(chunk, dict):
@@ -230,7 +251,10 @@ class GeminiStream:
                 candidates.append({"content": {"role": "model", "parts": parts}, "index": index})
         if not candidates:
             return []
-        return [_add_envelope({"candidates": candidates}, self.ctx, self.upstream_id)]
+        out: gemini.GenerateContentResponse = {"candidates": candidates}
+        if self.prompt_usage:
+            out["usageMetadata"] = self.prompt_usage
+        return [_add_envelope(out, self.ctx, self.upstream_id)]
 
     @staticmethod
     def _accumulate(state: _Choice, call: JSONValue) -> None:
@@ -239,7 +263,10 @@ class GeminiStream:
         index = call.get("index")
         if not isinstance(index, int):
             index = len(state.calls)
-        entry = state.calls.setdefault(index, {"name": "", "arguments": ""})
+        entry = state.calls.setdefault(index, {"name": "", "arguments": "", "id": ""})
+        call_id = call.get("id")
+        if isinstance(call_id, str) and call_id and not entry["id"]:
+            entry["id"] = call_id
         function = _object(call.get("function"))
         name = function.get("name")
         if isinstance(name, str) and name:
@@ -254,7 +281,7 @@ class GeminiStream:
         for index, state in sorted(self.choices.items()) or [(0, _Choice())]:
             parts = _text_parts(state.held_text, self.ctx)
             parts += [
-                function_call_part(c["name"], c["arguments"])
+                function_call_part(c["name"], c["arguments"], c["id"])
                 for _, c in sorted(state.calls.items())
             ]
             # An SDK chat drops a streamed turn whose chunk has no parts: say "" instead.

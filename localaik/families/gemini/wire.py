@@ -194,11 +194,17 @@ class Candidate(TypedDict):
     index: NotRequired[int]
 
 
+class ModalityTokenCount(TypedDict):
+    modality: str  # TEXT, IMAGE, VIDEO, AUDIO, DOCUMENT
+    tokenCount: int
+
+
 class UsageMetadata(TypedDict):
     promptTokenCount: int
-    candidatesTokenCount: int
+    candidatesTokenCount: NotRequired[int]  # absent while a stream has not finished
     totalTokenCount: int
     cachedContentTokenCount: NotRequired[int]
+    promptTokensDetails: NotRequired[list[ModalityTokenCount]]
 
 
 class GenerateContentResponse(TypedDict):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from localaik.families import request_ids
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.openai import models, operations
 from localaik.families.openai.errors import error_body
@@ -65,4 +66,5 @@ DESCRIPTOR = Descriptor(
         key_variables=("OPENAI_API_KEY",),
         placeholder_key_variable="OPENAI_API_KEY",
     ),
+    request_id=request_ids.OPENAI,
 )

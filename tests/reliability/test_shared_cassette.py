@@ -12,6 +12,7 @@ and LOCALAIK_TEST_SHARED_CLIENTS change the run (2 processes, 16 clients).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from localaik.cassette.usage import read_runs
 from tests.fakes.fake_llama import FakeLlama
 from tests.reliability.families import CHAT, GEMINI
 from tests.support import LocalaikProcess, all_recordings
@@ -116,3 +118,71 @@ def test_two_processes_refreshing_one_key_both_overwrite_without_error(
     assert all(a.content.endswith(b"data: [DONE]\n\n") for a in answers)
     (recording,) = all_recordings(cassette)  # overwritten, never doubled
     assert b"".join(f.data for f in recording.frames) in {a.content for a in second}
+
+
+MANY = int(os.environ.get("LOCALAIK_TEST_SHARED_MANY", "4"))  # processes
+PROMPTS = int(os.environ.get("LOCALAIK_TEST_SHARED_PROMPTS", "25"))
+
+
+async def ask_every_prompt(urls: list[str]) -> list[httpx.Response]:
+    """Every prompt asked by every server at once: PROMPTS distinct requests, each len(urls)
+    times, all in flight together."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        start = asyncio.Event()
+
+        async def one(url: str, prompt: int) -> httpx.Response:
+            await start.wait()
+            response = await http.post(url + CHAT, json=chat(f"prompt {prompt}", stream=False))
+            await response.aread()
+            return response
+
+        tasks = [asyncio.create_task(one(url, prompt)) for url in urls for prompt in range(PROMPTS)]
+        await asyncio.sleep(0.05)
+        start.set()
+        return await asyncio.gather(*tasks)
+
+
+def test_many_processes_record_then_replay_one_cassette_nothing_lost(
+    tmp_path: Path, upstream: FakeLlama
+) -> None:
+    """N processes x M requests into one cassette, recorded then replayed: no error, one
+    upstream call per distinct request, and every process's usage notes read back."""
+    cassette = tmp_path / "shared.db"
+    rounds: list[list[httpx.Response]] = []
+    for mode in ("record", "replay"):
+        env = {
+            "LK_MODE": mode,
+            "LK_UPSTREAM": upstream.url + "/v1",
+            "LK_CASSETTE": str(cassette),
+            "LK_LOG": "off",
+        }
+        running = [LocalaikProcess(env) for _ in range(MANY)]
+        try:
+            rounds.append(asyncio.run(ask_every_prompt([s.url for s in running])))
+        finally:
+            for server in running:
+                server.stop()
+    answers = rounds[0] + rounds[1]
+    errors = [(a.status_code, a.text[:300]) for a in answers if a.status_code != 200]
+    calls = len(upstream.requests())
+    notes = sum(len(run.used) for run in read_runs(cassette))
+    print(
+        f"\n{MANY} processes x {PROMPTS * MANY} requests, recorded then replayed: "
+        f"{len(errors)} errors, {calls} upstream calls for {PROMPTS} prompts, "
+        f"{notes} of {2 * MANY * PROMPTS} usage notes read back"
+    )
+    assert errors == []
+    assert calls == PROMPTS
+    assert len(all_recordings(cassette)) == PROMPTS
+    # Each request's answer is the same in every process and in both rounds.
+    by_prompt = [
+        {
+            a.content
+            for a in answers
+            if json.loads(a.request.content)["messages"][0]["content"] == f"prompt {p}"
+        }
+        for p in range(PROMPTS)
+    ]
+    assert all(len(contents) == 1 for contents in by_prompt)
+    # Every process noted every recording it served, once per run: none lost.
+    assert notes == 2 * MANY * PROMPTS

@@ -100,6 +100,22 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_SUMMARY = ("key", "ordinal", "family", "operation", "model", "stream", "recorded_at", "request")
+
+
+def summary_row(row: Sequence[Any]) -> Summary | None:
+    """The summary of an `(id, key, ordinal, family, operation, model, stream, recorded_at,
+    request)` row, or None for a damaged one (`cassette verify` names it; a listing or a miss
+    diagnosis leaves it out rather than fail)."""
+    recording_id, *values = row
+    if not all(_sound(name, value) for name, value in zip(_SUMMARY, values, strict=True)):
+        return None
+    key, ordinal, family, operation, model, stream, recorded_at, request = values
+    return Summary(
+        recording_id, key, ordinal, family, operation, model, bool(stream), recorded_at, request
+    )
+
+
 def recording_of(row: Sequence[Any], frames: Sequence[Sequence[Any]]) -> Recording | Damage:
     """The recording of a `SELECT` row and its frames' (offset_ms, data) rows, or its damage.
 

@@ -36,7 +36,15 @@ from sqlite_utils import Database
 from localaik.cassette.miss import Difference, NearestIndex
 from localaik.cassette.names import refusal
 from localaik.cassette.recording import Recording, Summary
-from localaik.cassette.rows import INSERT, SELECT, Damage, recording_of, row_of, summary_of
+from localaik.cassette.rows import (
+    INSERT,
+    SELECT,
+    Damage,
+    recording_of,
+    row_of,
+    summary_of,
+    summary_row,
+)
 from localaik.cassette.schema import (
     SCHEMA,
     Schema,
@@ -201,13 +209,12 @@ class SQLiteStore:
         return ids
 
     def summaries(self) -> list[Summary]:
+        """Every sound recording's summary, in id order (a damaged row is left out: `verify`
+        names it)."""
         db = self._connection()
         with self._sqlite_errors("list recordings"):
             rows = db.execute(_SUMMARIES).fetchall()
-        return [
-            Summary(id, key, ordinal, family, operation, model, bool(stream), recorded_at, request)
-            for id, key, ordinal, family, operation, model, stream, recorded_at, request in rows
-        ]
+        return [summary for summary in map(summary_row, rows) if summary is not None]
 
     def recordings(
         self, *, on_damaged: Callable[[Damage], None] | None = None

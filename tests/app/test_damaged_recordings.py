@@ -280,3 +280,41 @@ def test_every_column_is_checked_and_named() -> None:
     ]:
         found = recording_of(sound, [(0.0, b"ok"), (offset, data)])
         assert isinstance(found, Damage) and found.reason == says, found
+
+
+NULL_SUMMARY_COLUMNS = (
+    "PRAGMA writable_schema = ON",
+    "UPDATE sqlite_master SET sql = replace(replace(sql, 'request TEXT NOT NULL,', "
+    "'request TEXT,'), 'recorded_at TEXT NOT NULL', 'recorded_at TEXT') "
+    "WHERE name = 'recordings'",
+)
+
+
+async def test_a_listing_and_a_miss_leave_a_damaged_row_out(
+    make_localaik: Any, fake: Any, cassette: Path
+) -> None:
+    """`cassette ls` and a replay miss's nearest recordings read every row's summary: a NULL
+    request or recorded_at was a traceback in `ls` and a 500 for the miss."""
+    tamper(
+        cassette,
+        [
+            NULL_SUMMARY_COLUMNS,
+            (
+                f"UPDATE recordings SET request = NULL WHERE {PLAIN}",
+                f"UPDATE recordings SET recorded_at = NULL WHERE {STREAMED}",
+            ),
+        ],
+    )
+    listed = CliRunner().invoke(cli, ["cassette", "ls", str(cassette)])
+    assert listed.exception is None or isinstance(listed.exception, SystemExit), listed.output
+    assert "Traceback" not in listed.output
+    async with make_localaik(mode="replay", cassette=cassette) as client:
+        sdk = openai.AsyncOpenAI(
+            api_key="test", base_url=f"{client.base_url}/v1", http_client=client, max_retries=0
+        )
+        with pytest.raises(openai.NotFoundError) as missed:
+            await sdk.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "neither"}]
+            )
+        assert "replay miss" in missed.value.body["message"]  # type: ignore[index]
+    assert fake.requests == []

@@ -8,9 +8,9 @@ here is the same for all: translate each chunk as it arrives, finish when the up
 after the client got its 200, end the stream with the family's in-stream error (`fail`), since
 the status can no longer change.
 
-`usage_first` serves the families whose first event states the prompt's token count (Gemini's
+`UsageFirst` serves the families whose first event states the prompt's token count (Gemini's
 first chunk, Anthropic's `message_start`), which an OpenAI-compatible upstream gives only at
-the end of its stream: a replay knows it ahead.
+the end of its stream: a replay knows it ahead, a stream being recorded waits for it.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from localaik.errors import Error
-from localaik.upstream.chunks import upstream_chunks
+from localaik.upstream.chunks import chunk_usage, upstream_chunks
 from localaik.upstream.exchange import Exchange
 
 E = TypeVar("E")
 E_contra = TypeVar("E_contra", contravariant=True)
-T = TypeVar("T", bound="NeedsUsage[Any]")
 
 
 class EventTranslator(Protocol[E]):
@@ -44,19 +43,51 @@ class NeedsUsage(EventTranslator[E], Protocol[E]):
     def know_usage(self, usage: dict[str, Any]) -> None: ...
 
 
-def usage_first(translator: T, usage_ahead: dict[str, Any] | None) -> T:
-    """`translator`, told the upstream's usage when it is known before the stream is read.
+class UsageFirst(Generic[E]):
+    """The events of `translator`, translated knowing the upstream's usage when it matters.
 
     An OpenAI-compatible stream (llama-server's included) gives its usage in a last chunk, and
     the first Gemini chunk and Anthropic `message_start` carry the prompt's token count. A
-    replay knows it ahead (the recording's last chunk: `Exchange.usage_ahead`), so its first
-    events state it, the same on every replay. A live stream is not held back for it (that
-    would hold the whole answer until the upstream finished): its first events say what is
-    known when they are sent, and its last ones the upstream's counts.
+    replay knows it ahead (the recording's: `Exchange.usage_ahead`) and streams at its recorded
+    pace. A stream being recorded (`hold`) is held until a chunk carries it (or the stream
+    ends), then translated in order, so that the client gets the bytes every replay will give
+    (and the identical requests that wait for the recording replay it). A stream that is not
+    recorded (passthrough) is not held: its first events cannot state the count, its last ones
+    do, and it reaches the client as the upstream sends it.
     """
-    if usage_ahead is not None:
-        translator.know_usage(usage_ahead)
-    return translator
+
+    def __init__(
+        self, translator: NeedsUsage[E], usage_ahead: dict[str, Any] | None, *, hold: bool
+    ) -> None:
+        self.translator = translator
+        self.held: list[Any] | None = [] if hold else None
+        if usage_ahead is not None:
+            translator.know_usage(usage_ahead)
+            self.held = None
+
+    def feed(self, chunk: Any) -> list[E]:
+        if self.held is None:
+            return self.translator.feed(chunk)
+        self.held.append(chunk)
+        usage = chunk_usage(chunk)
+        return [] if usage is None else self._release(usage)
+
+    def _release(self, usage: dict[str, Any] | None) -> list[E]:
+        held, self.held = self.held or [], None
+        if usage is not None:
+            self.translator.know_usage(usage)
+        return [event for chunk in held for event in self.translator.feed(chunk)]
+
+    def finish(self) -> list[E]:
+        return self._release(None) + self.translator.finish()
+
+    def fail(self, error: Error) -> list[E]:
+        """What was held, then the error: the client gets what the upstream sent before."""
+        try:
+            released = self._release(None)
+        except Error:
+            released = []
+        return released + self.translator.fail(error)
 
 
 class Framing(Protocol[E_contra]):

@@ -99,6 +99,12 @@ class Exchange:
     on_complete: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
+    def being_recorded(self) -> bool:
+        """A live answer the recorder will store: its replays must give the client what it
+        gives now."""
+        return self.recording is not None and self.hit is None
+
+    @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 

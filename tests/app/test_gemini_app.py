@@ -136,8 +136,9 @@ async def test_stream_sse_framing(localaik: Any) -> None:
         assert chunk["candidates"][0]["index"] == 0
         assert chunk["modelVersion"] == MODEL
         assert chunk["responseId"] == "fake1"
-        # A live stream is not held for the prompt's count (the upstream says it last): only
-        # a replay states it in every chunk (test_stream_usage.py).
+        # Passthrough (these tests' mode) is not held for the prompt's count, which the
+        # upstream says last: only a replay or a recording states it in every chunk
+        # (test_stream_usage.py).
         assert "usageMetadata" not in chunk
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"

@@ -1,10 +1,10 @@
 """The prompt's token count in the first event of a Gemini or Anthropic stream.
 
 Gemini's first chunk and Anthropic's `message_start` state how many tokens the prompt had; an
-OpenAI-compatible upstream says so only in its last chunk. A live stream is not held back for
-it (the client would wait for the whole answer): its first event cannot state the count, its
-last one does. A replayed stream, whose recording holds the count, states it first and streams
-at its recorded pace. The answers are read from the pipeline
+OpenAI-compatible upstream says so only in its last chunk. A stream being recorded is therefore
+held until that chunk comes, and a replayed one, whose recording holds the count, streams at its
+recorded pace: both give the client the same bytes. A passthrough stream, which nothing replays,
+is not held. The answers are read from the pipeline
 itself, frame by frame, since the test client would only give them whole, from a fake
 llama-server process (in-process, httpx's ASGI transport would give its frames all at once).
 """
@@ -80,17 +80,16 @@ async def timed(app: Any, family: str) -> tuple[float, float, list[bytes]]:
     return first, time.perf_counter() - started, frames
 
 
-def prompt_count(family: str, first_frame: bytes) -> int | None:
+def prompt_count(family: str, first_frame: bytes) -> int:
     data = json.loads(first_frame.decode().split("data: ", 1)[1])
     if family == "anthropic":
         assert data["type"] == "message_start"
         return int(data["message"]["usage"]["input_tokens"])
-    usage = data.get("usageMetadata")
-    return None if usage is None else int(usage["promptTokenCount"])
+    return int(data["usageMetadata"]["promptTokenCount"])
 
 
 @pytest.mark.parametrize("family", sorted(CASES))
-async def test_live_streams_at_once_and_replay_states_the_count_first(
+async def test_live_holds_until_the_count_and_replay_streams_at_its_pace(
     fake_llama: FakeLlama, tmp_path: Path, family: str
 ) -> None:
     cassette = tmp_path / "usage.db"
@@ -99,17 +98,25 @@ async def test_live_streams_at_once_and_replay_states_the_count_first(
     async with serving(fake_llama, mode="replay", cassette=cassette, replay_speed=1.0) as app:
         replay_first, replay_total, replayed = await timed(app, family)
 
-    # "Hello there [[slow:80]]": the fake's words; the live stream cannot know them first.
-    assert prompt_count(family, replayed[0]) == 3
-    assert prompt_count(family, live[0]) in (0, None)
-    # The same frames, and the last, which states the counts, byte for byte (Anthropic's are
-    # all alike after message_start; Gemini's state the prompt's count in every chunk).
-    assert len(replayed) == len(live) and replayed[-1] == live[-1]
-    if family == "anthropic":
-        assert replayed[1:] == live[1:]
+    assert replayed == live  # byte for byte
+    assert prompt_count(family, live[0]) == 3  # "Hello there [[slow:80]]": the fake's words
     timings = (live_first, live_total, replay_first, replay_total)
-    # Live: the first frame as soon as the upstream's first chunk (the fake sleeps before each
-    # of its frames, so the whole answer takes at least 6 sleeps).
-    assert live_total > 6 * SLOW_MS / 1000 and live_first < 0.5 * live_total, timings
+    # Live: nothing before the upstream's last chunk, which carries the count (the fake sleeps
+    # before each of its frames, so that is at least 6 sleeps in).
+    assert live_first > 6 * SLOW_MS / 1000 and live_first > 0.75 * live_total, timings
     # Replay: the first event at about the first recorded frame, the rest at their pace.
-    assert replay_first < 0.5 * replay_total and replay_total > 0.6 * live_total, timings
+    assert replay_first < live_first / 2 and replay_total > 0.6 * live_total, timings
+
+
+@pytest.mark.parametrize("family", sorted(CASES))
+async def test_passthrough_is_not_held_for_the_count(fake_llama: FakeLlama, family: str) -> None:
+    """Nothing is recorded in passthrough, so nothing must replay alike: the stream reaches
+    the client as the upstream sends it, and only its last events state the counts."""
+    async with serving(fake_llama, mode="passthrough") as app:
+        first, total, frames = await timed(app, family)
+    assert total > 6 * SLOW_MS / 1000 and first < 0.5 * total, (first, total)
+    data = json.loads(frames[0].decode().split("data: ", 1)[1])
+    if family == "anthropic":
+        assert data["message"]["usage"]["input_tokens"] == 0
+    else:
+        assert "usageMetadata" not in data

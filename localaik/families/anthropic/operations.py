@@ -23,7 +23,7 @@ from localaik.families.operation import (
     rebuilt_post,
     stream_answer,
 )
-from localaik.families.streaming import Frames, client_stream, usage_first
+from localaik.families.streaming import Frames, UsageFirst, client_stream
 from localaik.media.parts import Media
 from localaik.upstream.answers import token_count, tokenize
 from localaik.upstream.exchange import Exchange, UpstreamCall
@@ -69,7 +69,9 @@ class Messages(Operation[Messaging]):
         if not parsed.client.stream:
             return json_answer(response.openai_response_to_anthropic(exchange.json(), context))
         await exchange.require_stream()
-        events = usage_first(response.AnthropicStream(context), exchange.usage_ahead)
+        events = UsageFirst(
+            response.AnthropicStream(context), exchange.usage_ahead, hold=exchange.being_recorded
+        )
         return stream_answer(client_stream(exchange, events, Frames(anthropic_frame)))
 
     def rebuild(self, canonical: Canonical) -> Rebuilt | None:

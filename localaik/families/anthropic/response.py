@@ -177,9 +177,8 @@ class _Fragments:
 class AnthropicStream:
     """Turns upstream chat.completion.chunk objects into Messages stream events.
 
-    Told the usage first (`know_usage`, through `streaming.usage_first`: a replay),
-    `message_start` states the prompt's token count, as the API's does; `message_delta` states
-    them all.
+    Told the usage first (`know_usage`, through `streaming.UsageFirst`), `message_start`
+    states the prompt's token count, as the API's does; `message_delta` states them all.
     """
 
     ctx: AnthropicContext

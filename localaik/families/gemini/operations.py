@@ -34,7 +34,7 @@ from localaik.families.operation import (
     path_segment,
     stream_answer,
 )
-from localaik.families.streaming import Frames, client_stream, usage_first
+from localaik.families.streaming import Frames, UsageFirst, client_stream
 from localaik.media.parts import Media
 from localaik.upstream.answers import token_count, tokenize
 from localaik.upstream.embeddings import vectors_of
@@ -94,7 +94,9 @@ class GenerateContent(Operation[Generation]):
         if not parsed.client.stream:
             return json_answer(response.openai_response_to_gemini(exchange.json(), context))
         await exchange.require_stream()
-        events = usage_first(response.GeminiStream(context), exchange.usage_ahead)
+        events = UsageFirst(
+            response.GeminiStream(context), exchange.usage_ahead, hold=exchange.being_recorded
+        )
         if parsed.context.sse:
             return stream_answer(client_stream(exchange, events, Frames(sse.gemini_frame)))
         return stream_answer(client_stream(exchange, events, JsonArray()), JSON_TYPE)

@@ -201,8 +201,7 @@ class GeminiStream:
     Text is passed on as it arrives. Tool calls are accumulated by index and sent whole, with the
     finish reason and usage, in one final chunk (also when the upstream never sent a finish
     reason: that chunk then says STOP). Told the usage first (`know_usage`, through
-    `streaming.usage_first`: a replay), every chunk states the prompt's token count, as
-    Gemini's do.
+    `streaming.UsageFirst`), every chunk states the prompt's token count, as Gemini's do.
     """
 
     def __init__(self, ctx: GeminiContext) -> None:

@@ -23,12 +23,28 @@ from localaik.cassette.store import store_for
 LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 
 
+# LK_* variables that say where this machine keeps things, not how localaik behaves: a test
+# server keeps them (`make test` installs the runtime into LK_CACHE_DIR, and the servers the
+# tests start must find it there); every other LK_* variable of the shell is dropped.
+MACHINE_SETTINGS = ("LK_CACHE_DIR",)
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment for a localaik the tests start: no LK_* setting of the shell
+    changes how it behaves, and it finds the machine's runtime where `make test` put it."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("LK_") or name in MACHINE_SETTINGS
+    }
+
+
 class LocalaikProcess:
     """`python -m localaik serve --port 0` with the given environment; `.url` once listening."""
 
     def __init__(self, env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
         self.log_path = Path(tempfile.mkstemp(prefix="localaik-", suffix=".log")[1])
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+        environ = clean_environ()
         # A live proxy unless the test says otherwise: nothing is written to a cassette.
         environ["LK_MODE"] = "passthrough"
         environ.update(env or {})

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import LocalaikProcess
+from tests.support import LocalaikProcess, clean_environ
 
 READY_TIMEOUT = 120.0  # seconds from `localaik serve` to /health 200; about 1-7 s on 2 cores
 STOP_TIMEOUT = 10.0  # seconds for localaik and its llama-server to be gone after a signal
@@ -31,8 +31,8 @@ STOPPING = re.compile(r"stopping llama-server \(pid (\d+)\)")
 
 
 def runtime_env() -> dict[str, str]:
-    """The test environment without LK_* variables, as LocalaikProcess runs the server."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+    """The test environment as LocalaikProcess runs the server (`clean_environ`)."""
+    return clean_environ()
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from localaik.config import Settings
 from localaik.server.app import create_app
 from localaik.server.verify import client_request, verify
 from tests.fakes.fake_llama import make_app
+from tests.support import clean_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAI = {"authorization": "Bearer test"}
@@ -146,7 +147,7 @@ def problems(path: Path) -> list[str]:
 def in_terminal(args: list[str], typed: str) -> tuple[int, str]:
     """Run `localaik` with a pseudo-terminal as stdin and stdout, `typed` already typed."""
     leader, follower = os.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+    env = clean_environ()
     process = subprocess.Popen(
         [sys.executable, "-m", "localaik", *args],
         cwd=ROOT,

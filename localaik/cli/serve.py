@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +45,34 @@ def serve(**flags: Any) -> None:
     refused = refusal(settings.cassette)
     if refused is not None:
         raise click.UsageError(f"--cassette / LK_CASSETTE: {refused}")
+    port_free(settings.host, settings.port)
     try:
         run(settings)
     except KeyboardInterrupt:
         # Ctrl-C (SIGINT) is how a person stops the server: a clean exit, not "Aborted!".
         pass
+
+
+def port_free(host: str, port: int) -> None:
+    """Refuse, in one line, a port another process listens on: before the bundled model is
+    started for nothing, and instead of uvicorn's `[Errno 98]`. Bound as uvicorn binds (with
+    SO_REUSEADDR, so a port with connections in TIME_WAIT is free); any other problem is left
+    for uvicorn to report."""
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is in use by another program: stop it, or choose "
+                "another port with --port or LK_PORT"
+            ) from None
 
 
 def run(settings: Settings) -> None:

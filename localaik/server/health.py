@@ -1,6 +1,6 @@
 """`GET /health`: localaik is up, its mode and cassette, and whether the upstream answers.
 
-In replay mode the upstream is never used, so it does not make localaik unhealthy.
+In replay mode the upstream is never used, so it is neither shown nor asked.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
         "cassette": str(svc.settings.cassette),
     }
     if mode is Mode.REPLAY:
-        # Replay never needs the upstream: health does not depend on it.
-        body["upstream"] = {"url": svc.upstream.shown, "used": False}
+        # Replay never needs the upstream: health neither depends on it nor shows one (the
+        # default URL would name an upstream the user never set).
         return _json(body)
     runtime = request.app.state.runtime
     if runtime is not None and runtime.state != "ready":

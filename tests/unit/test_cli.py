@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -42,3 +43,33 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     )
     assert result.returncode == 0
     assert __version__ in result.stdout
+
+
+def test_serve_on_a_busy_port_exits_with_one_line_naming_it(tmp_path: Any) -> None:
+    """A port another program listens on: one line naming the port and how to choose another,
+    exit 1, before any model starts (it was uvicorn's `[Errno 98]` after the bundled model
+    had started)."""
+    import os
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+        for how, extra_env, args in (
+            ("flag", {}, ["--port", str(port)]),
+            ("LK_PORT", {"LK_PORT": str(port)}, []),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "localaik", "serve", "--mode", "replay", *args],
+                env={**env, **extra_env, "LK_CASSETTE": str(tmp_path / "c.db")},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            assert done.returncode == 1, (how, done.stderr)
+            assert len(lines) == 1, (how, done.stderr)
+            assert f"port {port}" in lines[0] and "LK_PORT" in lines[0], lines
+            assert "Errno" not in done.stderr and "Traceback" not in done.stderr

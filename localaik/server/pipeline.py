@@ -45,10 +45,20 @@ SERVED = {"/health": ("GET",)}
 _REFUSED_TYPES = ("multipart/", "application/octet-stream", "image/", "audio/", "video/")
 
 
+class ClientLeft(Exception):
+    """The client went away while its answer was awaited from the upstream (`Incoming.live`)."""
+
+
+async def _as_is(wait: Awaitable[Exchange]) -> Exchange:
+    return await wait
+
+
 @dataclass
 class Incoming:
     """A client's request as the pipeline reads it; `read_body` is called only when the
-    operation takes a body (a wrong method or path is answered without reading it)."""
+    operation takes a body (a wrong method or path is answered without reading it). `live`
+    wraps each wait for the upstream's answer: the HTTP server's cancels it, raising
+    `ClientLeft`, when the client disconnects (a replayed answer is not waited for)."""
 
     method: str
     path: str
@@ -56,6 +66,7 @@ class Incoming:
     headers: Mapping[str, str]  # lower-case names
     read_body: Callable[[], Awaitable[bytes]]
     hits: list[Hit | None] = field(default_factory=list)  # one per exchange made
+    live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is
 
 
 class Pipeline:
@@ -98,7 +109,10 @@ class Pipeline:
                 given
                 if given is not None
                 else await self.exchange(
-                    match.operation, parsed, incoming.headers.get("x-localaik-cassette")
+                    match.operation,
+                    parsed,
+                    incoming.headers.get("x-localaik-cassette"),
+                    incoming.live,
                 )
             )
             incoming.hits.append(exchange.hit)
@@ -135,13 +149,18 @@ class Pipeline:
         return parse_body(await incoming.read_body())
 
     async def exchange(
-        self, operation: Operation[Any], parsed: Parsed[Any], cassette: str | None
+        self,
+        operation: Operation[Any],
+        parsed: Parsed[Any],
+        cassette: str | None,
+        live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is,
     ) -> Exchange:
-        """The upstream's answer to a parsed request, from the cassette or live, by mode."""
+        """The upstream's answer to a parsed request, from the cassette or live (each upstream
+        wait wrapped in `live`), by mode."""
         mode = self.settings.mode
         if mode is Mode.PASSTHROUGH:
             call = await self.translate(operation, parsed, render=True)
-            return await needed(self.upstream).send(call)
+            return await live(needed(self.upstream).send(call))
         policy = self.replayer
         lookup = policy.locate(parsed.client, cassette)
         replay_hits = mode is not Mode.REFRESH
@@ -176,7 +195,7 @@ class Pipeline:
             replay_hits = True
         try:
             call = await self.translate(operation, parsed, render=True)
-            answer = await policy.record(lookup, call, replace=mode is Mode.REFRESH)
+            answer = await live(policy.record(lookup, call, replace=mode is Mode.REFRESH))
         except BaseException:
             flight.land()
             raise

@@ -37,21 +37,26 @@ def chat(text: str, *, stream: bool) -> dict[str, Any]:
     }
 
 
-async def ask_all(urls: list[str], path: str, body: dict[str, Any]) -> list[httpx.Response]:
-    """`CLIENTS` identical requests at once, spread over the servers in turn."""
+async def at_once(requests: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
+    """POST each (url, body), all released together once every one is ready to send."""
     async with httpx.AsyncClient(timeout=60) as http:
         start = asyncio.Event()
 
-        async def one(index: int) -> httpx.Response:
+        async def one(url: str, body: dict[str, Any]) -> httpx.Response:
             await start.wait()
-            response = await http.post(urls[index % len(urls)] + path, json=body)
+            response = await http.post(url, json=body)
             await response.aread()
             return response
 
-        tasks = [asyncio.create_task(one(i)) for i in range(CLIENTS)]
+        tasks = [asyncio.create_task(one(url, body)) for url, body in requests]
         await asyncio.sleep(0.05)
         start.set()
         return await asyncio.gather(*tasks)
+
+
+async def ask_all(urls: list[str], path: str, body: dict[str, Any]) -> list[httpx.Response]:
+    """`CLIENTS` identical requests at once, spread over the servers in turn."""
+    return await at_once([(urls[i % len(urls)] + path, body) for i in range(CLIENTS)])
 
 
 @pytest.fixture()
@@ -61,7 +66,7 @@ def upstream(fake_llama_process: FakeLlama) -> FakeLlama:
 
 
 def servers(
-    upstream: FakeLlama, cassette: Path, mode: str, count: int = 2
+    upstream: FakeLlama, cassette: Path, mode: str, count: int = PROCESSES
 ) -> list[LocalaikProcess]:
     env = {
         "LK_MODE": mode,
@@ -69,7 +74,7 @@ def servers(
         "LK_CASSETTE": str(cassette),
         "LK_LOG": "off",
     }
-    return [LocalaikProcess(env) for _ in range(PROCESSES)]
+    return [LocalaikProcess(env) for _ in range(count)]
 
 
 @pytest.mark.parametrize(
@@ -127,19 +132,13 @@ PROMPTS = int(os.environ.get("LOCALAIK_TEST_SHARED_PROMPTS", "25"))
 async def ask_every_prompt(urls: list[str]) -> list[httpx.Response]:
     """Every prompt asked by every server at once: PROMPTS distinct requests, each len(urls)
     times, all in flight together."""
-    async with httpx.AsyncClient(timeout=60) as http:
-        start = asyncio.Event()
-
-        async def one(url: str, prompt: int) -> httpx.Response:
-            await start.wait()
-            response = await http.post(url + CHAT, json=chat(f"prompt {prompt}", stream=False))
-            await response.aread()
-            return response
-
-        tasks = [asyncio.create_task(one(url, prompt)) for url in urls for prompt in range(PROMPTS)]
-        await asyncio.sleep(0.05)
-        start.set()
-        return await asyncio.gather(*tasks)
+    return await at_once(
+        [
+            (url + CHAT, chat(f"prompt {prompt}", stream=False))
+            for url in urls
+            for prompt in range(PROMPTS)
+        ]
+    )
 
 
 def test_many_processes_record_then_replay_one_cassette_nothing_lost(
@@ -150,13 +149,7 @@ def test_many_processes_record_then_replay_one_cassette_nothing_lost(
     cassette = tmp_path / "shared.db"
     rounds: list[list[httpx.Response]] = []
     for mode in ("record", "replay"):
-        env = {
-            "LK_MODE": mode,
-            "LK_UPSTREAM": upstream.url + "/v1",
-            "LK_CASSETTE": str(cassette),
-            "LK_LOG": "off",
-        }
-        running = [LocalaikProcess(env) for _ in range(MANY)]
+        running = servers(upstream, cassette, mode, MANY)
         try:
             rounds.append(asyncio.run(ask_every_prompt([s.url for s in running])))
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -104,15 +104,19 @@ def ask_gemini(server: LocalaikProcess, text: str) -> str | None:
 
 
 def records_after_recovery(
-    fake: FakeLlama, cassette: Path, text: str, ask: object, server: LocalaikProcess
+    fake: FakeLlama,
+    cassette: Path,
+    text: str,
+    ask: Callable[[LocalaikProcess, str], str | None],
+    server: LocalaikProcess,
 ) -> None:
     """The outage over, the same request is answered and recorded, then replayed."""
     fake.set_outage("")
     fake.reset()
-    first = ask(server, text)  # type: ignore[operator]
+    first = ask(server, text)
     assert first and "Echo:" in first
     assert rows(cassette, text) == 1
-    assert ask(server, text) == first  # type: ignore[operator]
+    assert ask(server, text) == first
     assert chat_calls(fake) == 1, "the second request was not replayed"
 
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from localaik import __version__
 from localaik.cli import cli
+from tests.support import clean_environ
 
 
 def test_version() -> None:
@@ -49,14 +50,13 @@ def test_serve_on_a_busy_port_exits_with_one_line_naming_it(tmp_path: Any) -> No
     """A port another program listens on: one line naming the port and how to choose another,
     exit 1, before any model starts (it was uvicorn's `[Errno 98]` after the bundled model
     had started)."""
-    import os
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+        env = clean_environ()
         for how, extra_env, args in (
             ("flag", {}, ["--port", str(port)]),
             ("LK_PORT", {"LK_PORT": str(port)}, []),

@@ -136,6 +136,26 @@ class RuntimeOptions:
             "differ); off by default.",
         ),
     )
+    max_output_tokens: int = field(
+        default=256,
+        metadata=meta(
+            "LK_MAX_OUTPUT_TOKENS",
+            parse=_whole(-1),
+            blank=True,
+            help="Output tokens for a request that sets no limit (`-n`; `-1`: no cap, until the "
+            "model stops). A request's own limit wins.",
+        ),
+    )
+    dry_multiplier: float = field(
+        default=0.8,
+        metadata=meta(
+            "LK_DRY_MULTIPLIER",
+            parse=values.dry_multiplier,
+            blank=True,
+            help="Repetition guard: strength of llama.cpp's DRY sampler (`--dry-multiplier`), "
+            "which stops a small model repeating itself; `0` off. A request's own value wins.",
+        ),
+    )
     llama_args: tuple[str, ...] = field(
         default=(),
         metadata=meta(

@@ -77,6 +77,17 @@ def positive_float(text: str, name: str) -> float:
     return value
 
 
+def dry_multiplier(text: str, name: str) -> float:
+    """A DRY strength: a finite number from 0 (off); llama.cpp's own suggestion is 0.8."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise RuntimeConfigError(f"{name}={text!r}: expected a number (0: off)") from None
+    if not 0 <= value < float("inf"):
+        raise RuntimeConfigError(f"{name}={text!r}: expected a number from 0 (0: off)")
+    return value
+
+
 def port(text: str, name: str) -> int:
     if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
         raise SettingsError(f"{name}={text!r}: expected a port number from 0 to 65535")

@@ -6,6 +6,12 @@ Decisions:
   `LK_PARALLEL=N` changes only the slot count; the prompt cache stays off unless
   `LK_CACHE_PROMPT=1`, because a cache that remembers earlier (concurrent) traffic changed even
   sequential outputs, while with it off sequential requests were always identical.
+* Answers that finish (issue 15): a request that sets no output limit gets
+  `LK_MAX_OUTPUT_TOKENS` (`-n`, 256), and llama.cpp's DRY sampler at `LK_DRY_MULTIPLIER` (0.8)
+  guards against the loops a 135M model falls into ("Say hi" wrote 4,064 tokens of one emoji).
+  DRY rather than `--repeat-penalty`: a plain penalty over the last 64 tokens also punished
+  the `<tool_call>` syntax the prompt had just shown, and the model stopped calling tools.
+  Both are llama-server defaults, so a request's own `max_tokens` or sampler values win.
 * `LK_FLASH_ATTN` is passed as a value (`--flash-attn on|off|auto`): builds since September 2025
   reject the bare flag that the original's entrypoint passed.
 * `LK_MLOCK=1` becomes `--load-mode mmap+mlock`: the pinned llama.cpp (0c1e570) replaced
@@ -44,6 +50,8 @@ def llama_server_args(
         # -1 asks llama.cpp for a random seed; 4294967295 is the same value unsigned.
         "--seed", str(options.seed),
         "-c", str(options.ctx_size),
+        "-n", str(options.max_output_tokens),
+        "--dry-multiplier", f"{options.dry_multiplier:g}",
     ]  # fmt: skip
     args += ["-np", "1"] if options.parallel is None else ["--parallel", str(options.parallel)]
     if not options.cache_prompt:

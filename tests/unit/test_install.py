@@ -237,7 +237,8 @@ def test_a_cached_model_is_verified_by_sha256(cache: Path, monkeypatch: pytest.M
     files = install.ensure_model(None)  # the default; present and matching: nothing fetched
     assert files.name == "smollm2-135m"
     assert files.gguf == path and files.sha256 == hashlib.sha256(content).hexdigest()
-    assert files.chat_template is None and files.mmproj is None
+    assert files.chat_template == models.CATALOGUE["smollm2-135m"].chat_template_path
+    assert files.mmproj is None
 
 
 def test_a_cached_model_with_another_hash_is_an_error_naming_both(

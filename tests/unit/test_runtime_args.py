@@ -28,6 +28,10 @@ BASE = [
     "42",
     "-c",
     "4096",
+    "-n",
+    "256",
+    "--dry-multiplier",
+    "0.8",
     "-np",
     "1",
     "--no-cache-prompt",
@@ -54,6 +58,31 @@ def extra(env: dict[str, str]) -> list[str]:
 
 def test_defaults() -> None:
     assert args() == BASE
+
+
+def test_answers_that_finish_are_the_default_and_can_be_changed() -> None:
+    # A request that sets no limit gets 256 tokens, with the repetition guard on (issue 15).
+    result = args({"LK_MAX_OUTPUT_TOKENS": "-1", "LK_DRY_MULTIPLIER": "0"})
+    assert result[result.index("-n") + 1] == "-1"  # llama.cpp: until the model stops
+    assert result[result.index("--dry-multiplier") + 1] == "0"
+    assert args({"LK_DRY_MULTIPLIER": "1.25"})[BASE.index("--dry-multiplier") + 1] == "1.25"
+    assert args({"LK_MAX_OUTPUT_TOKENS": " "}) == BASE  # blank: the default
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LK_MAX_OUTPUT_TOKENS", "-2"),
+        ("LK_MAX_OUTPUT_TOKENS", "lots"),
+        ("LK_DRY_MULTIPLIER", "-0.1"),
+        ("LK_DRY_MULTIPLIER", "inf"),
+        ("LK_DRY_MULTIPLIER", "nan"),
+        ("LK_DRY_MULTIPLIER", "strong"),
+    ],
+)
+def test_bad_output_settings_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(RuntimeConfigError, match=name):
+        RuntimeOptions.load({name: value})
 
 
 def test_template_mmproj_and_alias() -> None:

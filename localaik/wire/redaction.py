@@ -63,6 +63,7 @@ from localaik.wire.jsonpath import Step, parse_path, step_matches
 
 PLACEHOLDER = re.compile(r"<redacted:[1-9][0-9]*>")
 _BETWEEN = re.compile(r"(<redacted:[1-9][0-9]*>)")  # split keeps them, at odd indices
+_MARK = "<redacted:"
 _FLAGS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE}
 # Texts an empty match is looked for in: start, end, a word's edges, spaces, punctuation.
 _PROBES = ("", "a", "A 0", " ", "-_.", "\n")
@@ -109,7 +110,7 @@ class _Walk:
                 for index, item in enumerate(node)
             ]
         if isinstance(node, str) and node:
-            if any(len(path) == depth for path in paths):
+            if paths and any(len(path) == depth for path in paths):
                 return node if PLACEHOLDER.fullmatch(node) else self.placeholder(node)
             return self.text(node)
         return node
@@ -117,6 +118,9 @@ class _Walk:
     def text(self, text: str) -> str:
         """Every match of every pattern in `text`, outside the placeholders it holds."""
         for pattern in self.patterns:
+            if _MARK not in text:  # no placeholder yet: the common case, one pass
+                text = pattern.sub(self._replace, text)
+                continue
             pieces = _BETWEEN.split(text)
             for index in range(0, len(pieces), 2):
                 if pieces[index]:
@@ -132,6 +136,8 @@ class _Walk:
 def _onward(
     paths: tuple[tuple[Step, ...], ...], depth: int, at: str | int
 ) -> tuple[tuple[Step, ...], ...]:
+    if not paths:
+        return paths
     return tuple(p for p in paths if len(p) > depth and step_matches(p[depth], at))
 
 

@@ -10,9 +10,11 @@ import sys
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
 from localaik.cassette.tokens import find_secret
+from localaik.cli import cli
 from localaik.config import Settings, SettingsError
 from localaik.wire.redaction import Redaction, parse_redact
 
@@ -203,3 +205,11 @@ def test_bad_rules_fail_at_start_naming_lk_redact(rules: str, says: str) -> None
 def test_good_rules_load() -> None:
     assert Settings.load({"LK_REDACT": RULES}).redact == RULES
     assert Settings.load({}).redact == ""
+
+
+def test_serve_with_a_bad_rule_exits_2_with_one_line_naming_it() -> None:
+    result = CliRunner().invoke(cli, ["serve"], env={"LK_REDACT": "/(unclosed/"})
+    assert result.exit_code == 2
+    [line] = [line for line in result.output.splitlines() if "LK_REDACT" in line]
+    assert line.startswith("Error: LK_REDACT: the rule '/(unclosed/' is not a valid regular")
+    assert "Traceback" not in result.output

@@ -1,7 +1,8 @@
-"""LK_REDACT under the pytest plugin: the variable in the environment of the test session
-lets a test whose prompt holds a token-shaped fixture record (the cassette holds only the
-placeholder) and replay in CI; without it the test fails on the refusal; a bad rule fails the
-session's start in one line naming LK_REDACT."""
+"""LK_REDACT under the pytest plugin: the variable in the environment of the test session, or
+the ini's `localaik_redact` (which wins), lets a test whose prompt holds a token-shaped fixture
+record (the cassette holds only the placeholder) and replay in CI; without it the test fails
+on the refusal; a bad rule fails the session's start in one line naming LK_REDACT (or, in the
+ini, is a usage error naming `localaik_redact`)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ def test_redacted_fixture_records_then_replays_under_the_plugin(
     for path in files:
         assert FIXTURE.encode() not in path.read_bytes(), path
 
+    # Replayed in CI with the rules kept in the project's ini instead (it wins over the
+    # environment, whose rule here would redact nothing and so miss).
+    inner.makeini("[pytest]\nlocalaik_redact =\n    /sk-test-[a-z0-9]+/\n    $.user\n")
+    monkeypatch.setenv("LK_REDACT", "/unrelated-[0-9]+/")
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("LK_UPSTREAM", DEAD_UPSTREAM)
     replayed = run(inner, "--localaik-fail-unused")
@@ -63,3 +68,11 @@ def test_a_bad_rule_fails_the_session_start_naming_lk_redact(
     result = run(inner, "--localaik-mode=record")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*localaik: LK_REDACT: the regular expression*no closing '/'*"])
+
+
+def test_a_bad_ini_rule_is_a_usage_error_naming_the_ini_key(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_redacted=REDACTED_TESTS)
+    inner.makeini("[pytest]\nlocalaik_redact =\n    /ok-[a-z]+/\n    /a*/\n")
+    result = run(inner)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*localaik_redact: the rule '/a[*]/' can match empty text*"])

@@ -42,8 +42,9 @@ Numbers are per request: the same text may be `<redacted:1>` in one request and
 
 Redacting is idempotent: placeholders already in the text are left alone (a regular
 expression is applied to the text between them, and a string that is a placeholder is not
-replaced again), so `cassette verify`, which rebuilds requests from their redacted recording,
-computes the keys they were stored under.
+replaced again). So a request rebuilt from its redacted recording, as `cassette verify` and
+`cassette diff` rebuild them, has the key it was stored under whether or not the rules are
+applied to it again (verify's own server applies none).
 
 The upstream sees the redacted text too. That is what "before the key and before storage"
 needs to be safe: a model that saw the original could repeat it in its answer, which the scan

@@ -13,6 +13,7 @@ thread, no environment variable, no import of the server's modules. Then:
     --localaik-mode / localaik_mode      record, replay, refresh, passthrough
     --localaik-cassette-dir / ini        where cassettes live (default `cassettes`)
     --localaik-fail-unused / ini         fail the session if recordings went unused
+    ini localaik_redact                  LK_REDACT's rules, one a line, kept with the project
 
 Why in-process: one server for the whole session, started in well under a second, with
 direct access to the `Replayer`. That access is what lets a replay miss fail the test that
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
-from localaik.config import MODES, Mode, SettingsError, sdk_key_set
+from localaik.config import MODES, Mode, SettingsError, sdk_key_set, values
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -89,6 +90,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "localaik_cassette_dir", "localaik cassette folder, relative to the rootdir", default=""
     )
     parser.addini(
+        "localaik_redact",
+        "LK_REDACT's rules for the session, one a line (else env LK_REDACT)",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
         "localaik_fail_unused",
         "fail the session when recordings went unused",
         type="bool",
@@ -106,6 +113,7 @@ class Options:
     mode: Mode | None
     cassette_dir: Path
     fail_unused: bool
+    redact: str | None = None  # the ini's LK_REDACT rules; None: the environment's
 
     @classmethod
     def read(cls, config: pytest.Config) -> Options:
@@ -124,10 +132,17 @@ class Options:
                 "own folder (usage notes, ignored by git); cassettes in it are never committed"
             )
         fail = config.getoption("localaik_fail_unused")
+        redact = "\n".join(config.getini("localaik_redact")).strip()
+        if redact:
+            try:
+                values.redact_rules(redact, "localaik_redact")
+            except SettingsError as exc:
+                raise pytest.UsageError(str(exc)) from None
         return cls(
             mode=Mode(mode.lower()) if mode else None,
             cassette_dir=Path(os.path.normpath(directory)),
             fail_unused=bool(config.getini("localaik_fail_unused") if fail is None else fail),
+            redact=redact or None,
         )
 
 
@@ -247,7 +262,8 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
 
     state = request.config.stash[_STATE]
     try:
-        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir, state.run)
+        options = state.options
+        server = LocalaikServer.start(options.mode, options.cassette_dir, state.run, options.redact)
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()

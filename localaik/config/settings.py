@@ -174,6 +174,16 @@ class Settings:
             "`metadata.run_id, messages[*].name` (Gemini paths in camelCase).",
         ),
     )
+    redact: str = field(
+        default="",
+        metadata=meta(
+            "LK_REDACT",
+            parse=values.redact_rules,
+            help="Text replaced by `<redacted:N>` in every request before its key, its "
+            "recording and the upstream: `/regex/` rules and `$.` JSON paths, comma-separated, "
+            "e.g. `/sk-test-[a-z0-9]+/, $.metadata.email` (see [Redaction](#redaction)).",
+        ),
+    )
     model: str | None = field(
         default=None,
         metadata=meta(

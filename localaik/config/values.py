@@ -177,6 +177,17 @@ def ignore_paths(text: str, name: str) -> str:
     return text
 
 
+def redact_rules(text: str, name: str) -> str:
+    """LK_REDACT's rules, checked (`wire/redaction.py` parses them again where they apply)."""
+    from localaik.wire.redaction import parse_redact
+
+    try:
+        parse_redact(text, name)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return text
+
+
 def as_is(text: str, name: str) -> str:
     return text
 

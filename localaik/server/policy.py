@@ -248,8 +248,9 @@ class Replayer:
                 )
                 raise SecretRefused(
                     f"the request holds {shaped_like(kind)}; localaik never stores "
-                    "secrets, so it was not recorded or forwarded. Remove it from the request "
-                    "(or use LK_MODE=passthrough)"
+                    "secrets, so it was not recorded or forwarded. Remove it from the request, "
+                    "or replace it with a placeholder by naming it in LK_REDACT (a test "
+                    "fixture shaped like a key), or use LK_MODE=passthrough"
                 )
         upstream = needed(self.upstream)
         started = time.perf_counter()

@@ -62,14 +62,22 @@ class LocalaikServer:
 
     @classmethod
     def start(
-        cls, mode: Mode | None, cassette_dir: Path, run: tuple[str, str] | None = None
+        cls,
+        mode: Mode | None,
+        cassette_dir: Path,
+        run: tuple[str, str] | None = None,
+        redact: str | None = None,
     ) -> LocalaikServer:
         """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
         session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
         one-line reason. `run`: the usage run (id, started) to join, a pytest-xdist
-        session's."""
+        session's. `redact`: LK_REDACT's rules (None: the environment's)."""
         settings = Settings.load(
-            mode=mode, host="127.0.0.1", port=0, cassette=str(cassette_dir / SESSION_CASSETTE)
+            mode=mode,
+            host="127.0.0.1",
+            port=0,
+            cassette=str(cassette_dir / SESSION_CASSETTE),
+            redact=redact,
         )
         try:
             runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     "--mode",
     default=None,
     type=click.Choice(MODES, case_sensitive=False),
-    help="record, replay, refresh or passthrough. [env LK_MODE; replay when CI is true, else "
-    "record]",
+    help="record, replay, refresh, once (record only a cassette that does not exist yet) or "
+    "passthrough; VCR.py's new_episodes, none and all are record, replay and refresh. [env "
+    "LK_MODE; replay when CI is true, else record]",
 )
 @click.option(
     "--cassette", default=None, help="Cassette file. [env LK_CASSETTE; cassettes/localaik.db]"

@@ -10,15 +10,20 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from localaik.config import Embeddings, Settings
+from localaik.config import Embeddings, Mode, Settings
 from localaik.errors import UpstreamStatus
 from localaik.runtime.llama import LlamaServer, RuntimeStartError
 from localaik.upstream.client import Upstream
 
 log = logging.getLogger("localaik")
 
-# The upstream of a replay-only server: never contacted.
+# The upstream of a replay-only server: never contacted (its gate refuses every call).
 UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
+NO_UPSTREAM = (
+    "localaik started in replay mode without LK_UPSTREAM, so no model runs: this request is "
+    "in a mode that asks one (a pytest marker's mode=). Set LK_UPSTREAM, or start localaik "
+    "in a recording mode (--localaik-mode=record or once) to run the bundled model"
+)
 
 
 async def upstream_for(
@@ -45,6 +50,8 @@ async def upstream_for(
     elif runtime is not None:
         embeddings = Upstream(runtime.url, http, gate=_embeddings_off, max_bytes=cap)
     url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
+    if runtime is None and not settings.upstream and settings.mode is Mode.REPLAY:
+        gate = _no_upstream
     return Upstream(
         url,
         http,
@@ -100,6 +107,10 @@ def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
         await gate()
 
     return lazy
+
+
+async def _no_upstream() -> None:
+    raise UpstreamStatus(503, NO_UPSTREAM)
 
 
 async def _embeddings_off() -> None:

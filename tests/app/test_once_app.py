@@ -5,12 +5,16 @@ names give the same modes, and `/health` shows both names."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localaik.cassette.store import store_for
+from localaik.config import Settings
+from localaik.runtime.bundled import bundled_runtimes
+from localaik.runtime.cache import InstallError
 from tests.support import all_recordings, assert_error
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"
@@ -164,3 +168,35 @@ async def test_vcr_names_behave_as_their_modes(
         assert_error(await client.post(CHAT, json=chat_body("two")), 404, "openai")
     assert len(fake.requests) == 2
     assert len(all_recordings(cassette)) == 1
+
+
+async def test_once_without_a_model_replays_and_refuses_to_record_saying_why(
+    make_localaik: Any, fake: Any, tmp_path: Path
+) -> None:
+    """`once` in CI with no model: the cassettes that exist replay; a request that would record
+    gets a 503 that says why, and the default upstream URL is never asked."""
+    old = tmp_path / "old.db"
+    await record(make_localaik, old, "kept")
+    recorded = len(fake.requests)
+    async with make_localaik(mode="once", upstream=None, cassette=old) as client:
+        hit = await client.post(CHAT, json=chat_body("kept"))
+        refused = await client.post(
+            CHAT, json=chat_body("new"), headers={"x-localaik-cassette": "new"}
+        )
+    assert hit.status_code == 200
+    error = assert_error(refused, 503, "openai")
+    assert "mode once with no model" in error["message"]
+    assert "localaik runtime install" in error["message"]
+    assert len(fake.requests) == recorded
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_once_starts_without_a_llama_server(tmp_path: Path, monkeypatch: Any) -> None:
+    """Without a llama-server, `once` serves (replaying what exists); `record` cannot start."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("LK_LLAMA_SERVER", raising=False)
+    log = logging.getLogger("test")
+    once = Settings(mode="once", cache_dir=tmp_path / "cache")
+    assert bundled_runtimes(once, log) == (None, None)
+    with pytest.raises(InstallError, match="no llama-server found"):
+        bundled_runtimes(Settings(mode="record", cache_dir=tmp_path / "cache"), log)

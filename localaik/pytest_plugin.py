@@ -29,8 +29,7 @@ the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
 names (`names`), the marker (`marker`), the account of the session (`report`), and the
-server (`server`), which is
-imported only when a test asks for localaik.
+server (`server`), which is imported only when a test asks for localaik.
 """
 
 from __future__ import annotations

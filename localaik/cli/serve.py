@@ -78,6 +78,7 @@ def port_free(host: str, port: int) -> None:
 
 def run(settings: Settings) -> None:
     from localaik.server.app import create_app
+    from localaik.server.gates import without_upstream
     from localaik.server.serving import uvicorn_server
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
@@ -86,7 +87,11 @@ def run(settings: Settings) -> None:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
     runtime, embed_runtime = runtimes(settings, log)
-    upstream = "not used" if settings.mode == Mode.REPLAY else settings.upstream_shown
+    upstream = settings.upstream_shown
+    if settings.mode == Mode.REPLAY:
+        upstream = "not used"
+    elif without_upstream(settings, runtime):
+        upstream = "none (no llama-server: once replays, and records nothing)"
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
     app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
     server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")

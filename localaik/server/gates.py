@@ -54,7 +54,7 @@ async def upstream_for(
     elif runtime is not None:
         embeddings = Upstream(runtime.url, http, gate=_embeddings_off, max_bytes=cap)
     url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
-    if runtime is None and not settings.upstream and settings.mode in NO_UPSTREAM:
+    if without_upstream(settings, runtime):
         gate = functools.partial(_no_upstream, NO_UPSTREAM[settings.mode])
     return Upstream(
         url,
@@ -64,6 +64,12 @@ async def upstream_for(
         embeddings=embeddings,
         max_bytes=cap,
     )
+
+
+def without_upstream(settings: Settings, runtime: LlamaServer | None) -> bool:
+    """Whether this server runs with no upstream: in replay, or in once with no llama-server
+    installed, and no LK_UPSTREAM. Its upstream's gate refuses every call, saying why."""
+    return runtime is None and not settings.upstream and settings.mode in NO_UPSTREAM
 
 
 def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:

@@ -13,6 +13,7 @@ from litestar import Request, Response, get
 
 from localaik import __version__
 from localaik.config import Mode
+from localaik.server.gates import without_upstream
 from localaik.wire.jsontext import dumps
 
 
@@ -28,11 +29,12 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     }
     if mode.vcr is not None:
         body["record_mode"] = mode.vcr
-    if mode is Mode.REPLAY:
-        # Replay never needs the upstream: health neither depends on it nor shows one (the
-        # default URL would name an upstream the user never set).
-        return _json(body)
     runtime = request.app.state.runtime
+    if mode is Mode.REPLAY or without_upstream(svc.settings, runtime):
+        # Replay never needs the upstream (nor `once` without a model, which only replays):
+        # health neither depends on it nor shows one (the default URL would name an upstream
+        # the user never set).
+        return _json(body)
     if runtime is not None and runtime.state != "ready":
         # The bundled llama-server: loading, restarting after a crash, or failed for good.
         body["status"] = "unhealthy" if runtime.state == "failed" else "loading"

@@ -179,10 +179,14 @@ async def test_once_without_a_model_replays_and_refuses_to_record_saying_why(
     await record(make_localaik, old, "kept")
     recorded = len(fake.requests)
     async with make_localaik(mode="once", upstream=None, cassette=old) as client:
+        health = await client.get("/health")
         hit = await client.post(CHAT, json=chat_body("kept"))
         refused = await client.post(
             CHAT, json=chat_body("new"), headers={"x-localaik-cassette": "new"}
         )
+    # Healthy: it serves what it can (a Docker HEALTHCHECK passes), and names no upstream.
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok" and "upstream" not in health.json()
     assert hit.status_code == 200
     error = assert_error(refused, 503, "openai")
     assert "mode once with no model" in error["message"]

@@ -8,9 +8,11 @@ thread, no environment variable, no import of the server's modules. Then:
                                          the SDKs' base-URL variables pointing at it
     localaik (fixture, function)         this test's cassette made the server's default;
                                          a `Localaik` handle (url, mode, cassette)
-    @pytest.mark.localaik(cassette=N)    on a test, class or module: share <dir>/N.db;
+    @pytest.mark.localaik(cassette=N,    on a test, class or module: share <dir>/N.db; the
+        mode=M, ignore=[P])              test's mode, paths added to LK_IGNORE (`marker`);
                                          the marker alone also activates the fixture
-    --localaik-mode / localaik_mode      record, replay, refresh, passthrough
+    --localaik-mode / localaik_mode      record, replay, refresh, once, passthrough (VCR's
+                                         new_episodes, none, all); a marker's mode wins
     --localaik-cassette-dir / ini        where cassettes live (default `cassettes`)
     --localaik-fail-unused / ini         fail the session if recordings went unused
     ini localaik_redact                  LK_REDACT's rules, one a line, kept with the project
@@ -27,8 +29,8 @@ keeps what any worker used), and each sends the controller an account of what it
 the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
-names (`names`), the account of the session (`report`), and the server (`server`), which is
-imported only when a test asks for localaik.
+names (`names`), the marker (`marker`), the account of the session (`report`), and the
+server (`server`), which is imported only when a test asks for localaik.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
-from localaik.config import MODES, Mode, SettingsError, sdk_key_set, values
+from localaik.config import MODES, MODES_TEXT, Mode, SettingsError, sdk_key_set, values
+from localaik.testing.marker import marked
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -64,8 +67,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--localaik-mode",
         choices=MODES,
         default=None,
-        help="mode of the localaik fixture's server: record, replay, refresh or passthrough "
-        "[ini localaik_mode; else env LK_MODE; else replay when CI is true, else record]",
+        help=f"mode of the localaik fixture's server: {MODES_TEXT}; a marker's mode= wins for "
+        "its tests [ini localaik_mode; else env LK_MODE; else replay when CI is true, else "
+        "record]",
     )
     group.addoption(
         "--localaik-cassette-dir",
@@ -83,7 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "localaik_mode",
-        "localaik fixture's mode: record, replay, refresh or passthrough",
+        f"localaik fixture's mode: {MODES_TEXT}",
         default="",
     )
     parser.addini(
@@ -119,7 +123,7 @@ class Options:
     def read(cls, config: pytest.Config) -> Options:
         mode = config.getoption("localaik_mode") or str(config.getini("localaik_mode")).strip()
         if mode and mode.lower() not in MODES:
-            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected one of {', '.join(MODES)}")
+            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected {MODES_TEXT}")
         option_dir = config.getoption("localaik_cassette_dir")
         ini_dir = str(config.getini("localaik_cassette_dir")).strip()
         if option_dir:
@@ -139,7 +143,7 @@ class Options:
             except SettingsError as exc:
                 raise pytest.UsageError(str(exc)) from None
         return cls(
-            mode=Mode(mode.lower()) if mode else None,
+            mode=Mode.of(mode) if mode else None,
             cassette_dir=Path(os.path.normpath(directory)),
             fail_unused=bool(config.getini("localaik_fail_unused") if fail is None else fail),
             redact=redact or None,
@@ -220,8 +224,9 @@ _ACTIVE = pytest.StashKey[_Active]()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "localaik(cassette=None): run the test with localaik's cassette, its own "
-        "(<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db)",
+        "localaik(cassette=None, mode=None, ignore=None): run the test with localaik's "
+        "cassette, its own (<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db), "
+        "in this mode (record_mode= also), these paths added to LK_IGNORE",
     )
     state = _State(Options.read(config))
     workerinput = getattr(config, "workerinput", None)
@@ -287,13 +292,15 @@ def localaik(
     """This test's cassette, active until the test is done; a miss fails the test."""
     item = request.node
     try:
-        path = cassette_for(item, localaik_session.cassette_dir, request.config.rootpath)
+        marker = marked(item)
     except MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
-    handle = Localaik(localaik_session.url, localaik_session.mode, path, localaik_session)
+    path = cassette_for(item, marker.cassette, localaik_session.cassette_dir, item.config.rootpath)
+    rules = localaik_session.rules(marker.mode, marker.ignore)
+    handle = Localaik(localaik_session.url, rules.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
     active = _Active(misses, len(misses))
-    localaik_session.use(path)
+    localaik_session.use(path, rules)
     localaik_session.test_cassettes.setdefault(path, None)
     item.stash[_ACTIVE] = active
     try:

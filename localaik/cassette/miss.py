@@ -255,6 +255,13 @@ def _parse(summary: Summary) -> Any:
 HOW_TO_RECORD = (
     "set LK_MODE=record (or --mode record) with a model running, then commit the cassette"
 )
+# Mode `once` replays a cassette that existed when the process first used it.
+ONCE_EXISTED = "the cassette existed when localaik first used it, so `once` records nothing in it"
+HOW_TO_RECORD_ONCE = (
+    "delete the cassette and run again in mode once (it records the cassette anew), or run in "
+    "mode record (VCR's new_episodes) to add this request to it, with a model running; then "
+    "commit the cassette"
+)
 
 
 def miss_message(
@@ -270,7 +277,7 @@ def miss_message(
         f"replay miss: no recording matches this {_describe(canon)} request",
         f"  cassette: {cassette}",
         f"  key:      {key}",
-        f"  mode:     {mode}",
+        f"  mode:     {mode}" + (f" ({ONCE_EXISTED})" if mode == "once" else ""),
     ]
     if not nearest:
         lines.append(
@@ -303,7 +310,7 @@ def miss_message(
                 lines.append(f"     {diff.path}: {ours} here, {theirs} recorded")
             if len(diffs) > len(shown):
                 lines.append(f"     … and {len(diffs) - len(shown)} more")
-    lines.append(f"To record it: {HOW_TO_RECORD}.")
+    lines.append(f"To record it: {HOW_TO_RECORD_ONCE if mode == 'once' else HOW_TO_RECORD}.")
     if nearest:
         lines.append(
             "If a differing field is volatile (an id, a timestamp), add its path to "

@@ -123,10 +123,11 @@ class Settings:
         default=Mode.RECORD,
         metadata=meta(
             "LK_MODE",
-            parse=values.choice(Mode),
+            parse=values.mode,
             shown="record (replay when CI is true)",
-            help="`record`, `replay`, `refresh` or `passthrough` (`--mode`); default `replay` when "
-            "`CI` is true, else `record`.",
+            help="`record`, `replay`, `refresh`, `once` or `passthrough` (`--mode`), or VCR.py's "
+            "`new_episodes`, `none`, `all` for the first three; default `replay` when `CI` is "
+            "true, else `record`.",
         ),
     )
     cassette: Path = field(
@@ -261,8 +262,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Code that builds Settings directly may name a choice by its text (`mode="replay"`).
+        object.__setattr__(self, "mode", Mode.of(self.mode))
         for name, enum in (
-            ("mode", Mode),
             ("repeats", Repeats),
             ("embeddings", Embeddings),
             ("embed_pooling", Pooling),

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localaik.config.choices import FlashAttn
+from localaik.config.choices import MODES_TEXT, FlashAttn, Mode
 
 
 class SettingsError(ValueError):
@@ -153,6 +153,14 @@ def choice(enum: type[E]) -> Callable[[str, str], E]:
             raise SettingsError(f"{name}={text!r}: expected one of {', '.join(enum)}") from None
 
     return parse
+
+
+def mode(text: str, name: str) -> Mode:
+    """A mode by its name or VCR.py's (`none` is `replay`)."""
+    try:
+        return Mode.of(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected {MODES_TEXT}") from None
 
 
 def speed(text: str, name: str) -> float:

@@ -29,7 +29,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from localaik.cassette.secrets import redact
-from localaik.config import Mode, Settings
+from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
@@ -195,7 +195,7 @@ def create_app(
         http = make_client(settings) if own else client
         assert http is not None
         upstream = await upstream_for(settings, http, runtime, embed_runtime)
-        cassettes = Cassettes(settings.cassette, readonly=settings.mode is Mode.REPLAY)
+        cassettes = Cassettes(settings.cassette)  # read-only where a request replays
         replayer = Replayer(settings, upstream, cassettes)
         app.state.services = Services(
             settings, upstream, replayer, Pipeline(settings, upstream, replayer)

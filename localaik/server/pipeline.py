@@ -162,13 +162,13 @@ class Pipeline:
         live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is,
     ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live (each upstream
-        wait wrapped in `live`), by mode."""
-        mode = self.settings.mode
-        if mode is Mode.PASSTHROUGH:
+        wait wrapped in `live`), by the replayer's mode (`once` resolved per cassette)."""
+        policy = self.replayer
+        if policy.rules.mode is Mode.PASSTHROUGH:
             call = await self.translate(operation, parsed, render=True)
             return await live(needed(self.upstream).send(call))
-        policy = self.replayer
         lookup = policy.locate(parsed.client, cassette)
+        mode = lookup.mode
         replay_hits = mode is not Mode.REFRESH
         while True:
             if replay_hits:

@@ -23,6 +23,7 @@ from localaik.config import Mode, Settings
 from localaik.runtime.bundled import bundled_runtimes
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
+from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
@@ -54,6 +55,7 @@ class LocalaikServer:
         self._thread = thread
         self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
         self.replayer = services_of(app).replayer
+        self.session_rules = self.replayer.rules  # the settings' mode and LK_IGNORE
         self.test_cassettes: dict[Path, None] = {}  # the tests' cassettes, first use first
 
     @property
@@ -106,13 +108,22 @@ class LocalaikServer:
             started.replayer.usage = UsageLog(*run)
         return started
 
-    def use(self, cassette: Path) -> None:
-        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use.
+    def rules(self, mode: Mode | None, ignore: tuple[str, ...] | None) -> Rules:
+        """The session's rules with a test's mode instead, and its ignored paths added."""
+        return Rules.of(self.settings, mode, ignore or ())
+
+    def use(self, cassette: Path, rules: Rules | None = None) -> None:
+        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use, and
+        `rules` (default: the session's) the mode and ignored paths of every request.
 
         The switch happens on the server's own event loop, between two requests, never in
         the middle of one that the server thread is answering.
         """
-        self._on_loop(self.replayer.cassettes.select(cassette))
+        self._on_loop(self._switch(cassette, rules or self.session_rules))
+
+    async def _switch(self, cassette: Path, rules: Rules) -> None:
+        await self.replayer.cassettes.select(cassette)
+        self.replayer.rules = rules
 
     def release(self, cassette: Path) -> None:
         """Close a test's cassette when the test is done: one thread and connection each."""

@@ -42,6 +42,7 @@ import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, Mode, SettingsError, sdk_key_set
+from localaik.testing.misses import MODE_OPTION, Active, miss_text
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -60,7 +61,7 @@ XDIST_ACCOUNT = "localaik_account"  # workeroutput: what the worker's server ser
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("localaik", "localaik: record and replay LLM API calls")
     group.addoption(
-        "--localaik-mode",
+        MODE_OPTION,
         choices=MODES,
         default=None,
         help="mode of the localaik fixture's server: record, replay, refresh or passthrough "
@@ -176,19 +177,6 @@ class Localaik:
 
 
 @dataclass
-class _Active:
-    """A test whose cassette is active: how many of the session's misses were reported."""
-
-    misses: list[str]
-    checked: int
-
-    def new_misses(self) -> list[str]:
-        new = self.misses[self.checked :]
-        self.checked += len(new)
-        return new
-
-
-@dataclass
 class _State:
     options: Options
     report: Report | None = None  # once the session's server has stopped (or, under
@@ -199,7 +187,7 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
-_ACTIVE = pytest.StashKey[_Active]()
+_ACTIVE = pytest.StashKey[Active]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -276,7 +264,7 @@ def localaik(
         pytest.fail(str(exc), pytrace=False)
     handle = Localaik(localaik_session.url, localaik_session.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
-    active = _Active(misses, len(misses))
+    active = Active(misses, len(misses))
     localaik_session.use(path)
     localaik_session.test_cassettes.setdefault(path, None)
     item.stash[_ACTIVE] = active
@@ -298,14 +286,6 @@ def _localaik_marker(request: pytest.FixtureRequest) -> None:
     """The marker alone is enough: a marked test gets the `localaik` fixture."""
     if request.node.get_closest_marker("localaik") is not None:
         request.getfixturevalue("localaik")
-
-
-def miss_text(misses: list[str], when: str) -> str:
-    count = f"{len(misses)} request{'s' if len(misses) > 1 else ''} had no recording"
-    return (
-        f"localaik: {count} {when} (a replay miss fails the test even when the code under "
-        "test caught the SDK's error):\n\n" + "\n\n".join(misses)
-    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -18,16 +18,19 @@ from typing import Any
 
 import uvicorn
 
+from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
 from localaik.runtime.bundled import bundled_runtimes
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
 from localaik.server.serving import uvicorn_server
+from localaik.testing.misses import SHOWN_BY, record_with
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
+REPORTING = Reporting(record_with(), shown_by=SHOWN_BY)  # the plugin shows misses itself
 
 
 class StartError(Exception):
@@ -75,7 +78,9 @@ class LocalaikServer:
             runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except InstallError as exc:
             raise StartError(str(exc)) from None
-        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+        app = create_app(
+            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=REPORTING
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -3,9 +3,10 @@
 A miss reaches a pytest user three ways: the SDK's exception in the traceback, the plugin's own
 report, and the server's log, which pytest captures. The plugin's report is the one that can
 show the whole text readably (the SDKs of two families show it escaped on one line, and the
-code under test may swallow the exception), so the server started by the plugin answers a
-miss with its first line only and logs no more than that below WARNING (`REPORTING`); the
-plugin shows the rest, once.
+code under test may swallow the exception), so while a test's cassette is active the server
+started by the plugin answers a miss with its first line only and logs no more than that, at
+INFO (`server.IN_TEST`); the plugin shows the rest, once. A miss outside every test (a
+session fixture's request) is in no test's report: its answer and log keep the whole text.
 
 Imports nothing heavy: the plugin imports this module when pytest loads it.
 """

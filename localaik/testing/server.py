@@ -30,7 +30,10 @@ from localaik.testing.misses import SHOWN_BY, record_with
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
-REPORTING = Reporting(record_with(), shown_by=SHOWN_BY)  # the plugin shows misses itself
+# While a test's cassette is active, the plugin shows each miss in that test's report; outside
+# (a session fixture's request), the answer and the log carry the whole text, as under `serve`.
+IN_TEST = Reporting(record_with(), shown_by=SHOWN_BY)
+OUTSIDE_TESTS = Reporting(record_with())
 
 
 class StartError(Exception):
@@ -79,7 +82,7 @@ class LocalaikServer:
         except InstallError as exc:
             raise StartError(str(exc)) from None
         app = create_app(
-            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=REPORTING
+            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=OUTSIDE_TESTS
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -107,9 +110,15 @@ class LocalaikServer:
         """Make `cassette` the one requests without an `X-Localaik-Cassette` header use.
 
         The switch happens on the server's own event loop, between two requests, never in
-        the middle of one that the server thread is answering.
+        the middle of one that the server thread is answering. A test's cassette is the
+        plugin's to report misses of (`IN_TEST`); the session's is not (`OUTSIDE_TESTS`).
         """
-        self._on_loop(self.replayer.cassettes.select(cassette))
+        reporting = OUTSIDE_TESTS if cassette == self.session_cassette else IN_TEST
+        self._on_loop(self._select(cassette, reporting))
+
+    async def _select(self, cassette: Path, reporting: Reporting) -> None:
+        await self.replayer.cassettes.select(cassette)
+        self.replayer.reporting = reporting
 
     def release(self, cassette: Path) -> None:
         """Close a test's cassette when the test is done: one thread and connection each."""

@@ -4,8 +4,12 @@ plugin's flag (issue 15)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
+from localaik.config import Mode
 from tests.plugin.test_pytest_plugin import DEAD_UPSTREAM, inner, run
 
 __all__ = ["inner"]  # the fixture, used below by name
@@ -59,3 +63,26 @@ def test_a_miss_is_shown_once(inner: pytest.Pytester, monkeypatch: pytest.Monkey
         assert "localaik replay miss: no recording matches this " in line
         assert "(the whole miss: shown in pytest's report of the test)" in line
         assert "\\n" not in line
+
+
+def test_outside_a_test_the_answer_keeps_the_whole_text(tmp_path: Path) -> None:
+    """A session fixture's request misses in no test's report: its answer keeps every line."""
+    from localaik.testing.server import IN_TEST, OUTSIDE_TESTS, LocalaikServer
+
+    server = LocalaikServer.start(Mode.REPLAY, tmp_path)
+    try:
+        assert server.replayer.reporting is OUTSIDE_TESTS
+        server.use(tmp_path / "a_test.db")
+        assert server.replayer.reporting is IN_TEST
+        server.use(server.session_cassette)
+        assert server.replayer.reporting is OUTSIDE_TESTS
+        answer = httpx.post(
+            server.url + "/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    finally:
+        server.stop()
+    assert answer.status_code == 404
+    message = answer.json()["error"]["message"]
+    assert message.startswith("localaik replay miss: ") and "(the whole miss" not in message
+    assert "To record it: run pytest with --localaik-mode record, with a model" in message

@@ -26,8 +26,8 @@ keeps what any worker used), and each sends the controller an account of what it
 the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
-names (`names`), the account of the session (`report`), and the server (`server`), which is
-imported only when a test asks for localaik.
+names (`names`), the account of the session (`report`), the misses shown once (`misses`), and
+the server (`server`), which is imported only when a test asks for localaik.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ def _localaik_marker(request: pytest.FixtureRequest) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Fail a test that passed although one of its requests missed; show misses of a test
-    that failed in a readable section (the SDK's exception shows them escaped)."""
+    that failed in a readable section (the SDK's exception carries only their first line)."""
     active = item.stash.get(_ACTIVE, None)
     if active is None:
         return (yield)

@@ -29,8 +29,9 @@ keeps what any worker used), and each sends the controller an account of what it
 the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
-names (`names`), the marker (`marker`), the account of the session (`report`), and the
-server (`server`), which is imported only when a test asks for localaik.
+names (`names`), the marker (`marker`), the account of the session (`report`), the
+misses shown once (`misses`), and the server (`server`), which is imported only when a
+test asks for localaik.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import pytest
 from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, MODES_TEXT, Mode, SettingsError, sdk_key_set, values
 from localaik.testing.marker import marked
+from localaik.testing.misses import MODE_OPTION, Active, miss_text
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -64,7 +66,7 @@ XDIST_ACCOUNT = "localaik_account"  # workeroutput: what the worker's server ser
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("localaik", "localaik: record and replay LLM API calls")
     group.addoption(
-        "--localaik-mode",
+        MODE_OPTION,
         choices=MODES,
         default=None,
         help=f"mode of the localaik fixture's server: {MODES_TEXT}; a marker's mode= wins for "
@@ -195,19 +197,6 @@ class Localaik:
 
 
 @dataclass
-class _Active:
-    """A test whose cassette is active: how many of the session's misses were reported."""
-
-    misses: list[str]
-    checked: int
-
-    def new_misses(self) -> list[str]:
-        new = self.misses[self.checked :]
-        self.checked += len(new)
-        return new
-
-
-@dataclass
 class _State:
     options: Options
     report: Report | None = None  # once the session's server has stopped (or, under
@@ -218,7 +207,7 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
-_ACTIVE = pytest.StashKey[_Active]()
+_ACTIVE = pytest.StashKey[Active]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -299,7 +288,7 @@ def localaik(
     rules = localaik_session.rules(marker.mode, marker.ignore)
     handle = Localaik(localaik_session.url, rules.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
-    active = _Active(misses, len(misses))
+    active = Active(misses, len(misses))
     localaik_session.use(path, rules)
     localaik_session.test_cassettes.setdefault(path, None)
     item.stash[_ACTIVE] = active
@@ -323,18 +312,10 @@ def _localaik_marker(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("localaik")
 
 
-def miss_text(misses: list[str], when: str) -> str:
-    count = f"{len(misses)} request{'s' if len(misses) > 1 else ''} had no recording"
-    return (
-        f"localaik: {count} {when} (a replay miss fails the test even when the code under "
-        "test caught the SDK's error):\n\n" + "\n\n".join(misses)
-    )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Fail a test that passed although one of its requests missed; show misses of a test
-    that failed in a readable section (the SDK's exception shows them escaped)."""
+    that failed in a readable section (the SDK's exception carries only their first line)."""
     active = item.stash.get(_ACTIVE, None)
     if active is None:
         return (yield)

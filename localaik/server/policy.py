@@ -59,7 +59,7 @@ from localaik.cassette.key import (
     canonical_json,
     request_key,
 )
-from localaik.cassette.miss import miss_message
+from localaik.cassette.miss_text import SERVE, Reporting, gist, miss_message
 from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.rows import Damage
 from localaik.cassette.secrets import find_secret, shaped_like
@@ -125,8 +125,10 @@ class Replayer:
         upstream: Upstream | None,
         cassettes: Cassettes,
         claims: Claims = CLAIMS,
+        reporting: Reporting = SERVE,
     ) -> None:
         self.settings = settings
+        self.reporting = reporting  # how a miss reaches the developer (`miss_text.py`)
         self.claims = claims
         self.upstream = upstream
         self.cassettes = cassettes
@@ -206,10 +208,14 @@ class Replayer:
             mode=lookup.asked,
             canon=lookup.canon,
             nearest=nearest,
+            reporting=self.reporting,
         )
-        log.warning("%s", message)
+        if self.reporting.shown_by is None:
+            log.warning("%s", message)
+        else:  # the host shows the whole text once: the log says only what happened
+            log.info("%s", gist(message))
         self.misses.append(message)
-        return ReplayMiss(message)
+        return ReplayMiss(self.reporting.answer(message))
 
     # -- single flight ----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 
+from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
 from localaik.runtime.bundled import bundled_runtimes
@@ -25,10 +26,15 @@ from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
 from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
+from localaik.testing.misses import SHOWN_BY, record_with
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
+# While a test's cassette is active, the plugin shows each miss in that test's report; outside
+# (a session fixture's request), the answer and the log carry the whole text, as under `serve`.
+IN_TEST = Reporting(record_with(), shown_by=SHOWN_BY)
+OUTSIDE_TESTS = Reporting(record_with())
 
 
 class StartError(Exception):
@@ -85,7 +91,9 @@ class LocalaikServer:
             runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except InstallError as exc:
             raise StartError(str(exc)) from None
-        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+        app = create_app(
+            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=OUTSIDE_TESTS
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -117,13 +125,16 @@ class LocalaikServer:
         `rules` (default: the session's) the mode and ignored paths of every request.
 
         The switch happens on the server's own event loop, between two requests, never in
-        the middle of one that the server thread is answering.
+        the middle of one that the server thread is answering. A test's cassette is the
+        plugin's to report misses of (`IN_TEST`); the session's is not (`OUTSIDE_TESTS`).
         """
-        self._on_loop(self._switch(cassette, rules or self.session_rules))
+        reporting = OUTSIDE_TESTS if cassette == self.session_cassette else IN_TEST
+        self._on_loop(self._switch(cassette, rules or self.session_rules, reporting))
 
-    async def _switch(self, cassette: Path, rules: Rules) -> None:
+    async def _switch(self, cassette: Path, rules: Rules, reporting: Reporting) -> None:
         await self.replayer.cassettes.select(cassette)
         self.replayer.rules = rules
+        self.replayer.reporting = reporting
 
     def release(self, cassette: Path) -> None:
         """Close a test's cassette when the test is done: one thread and connection each."""

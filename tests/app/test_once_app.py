@@ -84,10 +84,10 @@ async def test_once_replays_a_cassette_that_existed_and_a_new_request_is_a_miss(
     error = assert_error(missed, 404, family)
     message = error["message"]
     assert str(cassette) in message
-    assert "mode:     once (the cassette existed when localaik first used it, so `once`" in message
+    assert "mode: once (the cassette existed when localaik first used it, so `once`" in message
     assert "Nearest recordings" in message
     assert "delete the cassette and run again in mode once" in message
-    assert "mode record (VCR's new_episodes)" in message
+    assert "(VCR's new_episodes)" in message
     assert len(fake.requests) == recorded  # nothing went upstream
     assert len(all_recordings(cassette)) == 1
     assert cassette.read_bytes() == before  # read-only: a committed cassette stays as it is

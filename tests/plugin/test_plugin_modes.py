@@ -105,7 +105,7 @@ def test_marker_modes_win_over_the_session_mode_and_once_is_per_test(
     changed = run(inner, "-k", "test_once", "--localaik-mode=record")
     changed.assert_outcomes(failed=1)
     message = _section(changed.stdout.str(), "test_once")
-    assert "mode:     once (the cassette existed when localaik first used it" in message
+    assert "mode: once (the cassette existed when localaik first used it" in message
     assert 'contents[0].parts[0].text: "a3" here, "a2" recorded' in message
     assert "delete the cassette and run again in mode once" in message
     assert once.read_bytes() == before

@@ -8,11 +8,14 @@ thread, no environment variable, no import of the server's modules. Then:
                                          the SDKs' base-URL variables pointing at it
     localaik (fixture, function)         this test's cassette made the server's default;
                                          a `Localaik` handle (url, mode, cassette)
-    @pytest.mark.localaik(cassette=N)    on a test, class or module: share <dir>/N.db;
+    @pytest.mark.localaik(cassette=N,    on a test, class or module: share <dir>/N.db; the
+        mode=M, ignore=[P])              test's mode, paths added to LK_IGNORE (`marker`);
                                          the marker alone also activates the fixture
-    --localaik-mode / localaik_mode      record, replay, refresh, passthrough
+    --localaik-mode / localaik_mode      record, replay, refresh, once, passthrough (VCR's
+                                         new_episodes, none, all); a marker's mode wins
     --localaik-cassette-dir / ini        where cassettes live (default `cassettes`)
     --localaik-fail-unused / ini         fail the session if recordings went unused
+    ini localaik_redact                  LK_REDACT's rules, one a line, kept with the project
 
 Why in-process: one server for the whole session, started in well under a second, with
 direct access to the `Replayer`. That access is what lets a replay miss fail the test that
@@ -26,8 +29,9 @@ keeps what any worker used), and each sends the controller an account of what it
 the controller merges to report the session and check `--localaik-fail-unused`.
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
-names (`names`), the account of the session (`report`), and the server (`server`), which is
-imported only when a test asks for localaik.
+names (`names`), the marker (`marker`), the account of the session (`report`), the
+misses shown once (`misses`), and the server (`server`), which is imported only when a
+test asks for localaik.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
-from localaik.config import MODES, Mode, SettingsError, sdk_key_set
+from localaik.config import MODES, MODES_TEXT, Mode, SettingsError, sdk_key_set, values
+from localaik.testing.marker import marked
+from localaik.testing.misses import MODE_OPTION, Active, miss_text
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -60,11 +66,12 @@ XDIST_ACCOUNT = "localaik_account"  # workeroutput: what the worker's server ser
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("localaik", "localaik: record and replay LLM API calls")
     group.addoption(
-        "--localaik-mode",
+        MODE_OPTION,
         choices=MODES,
         default=None,
-        help="mode of the localaik fixture's server: record, replay, refresh or passthrough "
-        "[ini localaik_mode; else env LK_MODE; else replay when CI is true, else record]",
+        help=f"mode of the localaik fixture's server: {MODES_TEXT}; a marker's mode= wins for "
+        "its tests [ini localaik_mode; else env LK_MODE; else replay when CI is true, else "
+        "record]",
     )
     group.addoption(
         "--localaik-cassette-dir",
@@ -82,11 +89,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "localaik_mode",
-        "localaik fixture's mode: record, replay, refresh or passthrough",
+        f"localaik fixture's mode: {MODES_TEXT}",
         default="",
     )
     parser.addini(
         "localaik_cassette_dir", "localaik cassette folder, relative to the rootdir", default=""
+    )
+    parser.addini(
+        "localaik_redact",
+        "LK_REDACT's rules for the session, one a line (else env LK_REDACT)",
+        type="linelist",
+        default=[],
     )
     parser.addini(
         "localaik_fail_unused",
@@ -106,12 +119,13 @@ class Options:
     mode: Mode | None
     cassette_dir: Path
     fail_unused: bool
+    redact: str | None = None  # the ini's LK_REDACT rules; None: the environment's
 
     @classmethod
     def read(cls, config: pytest.Config) -> Options:
         mode = config.getoption("localaik_mode") or str(config.getini("localaik_mode")).strip()
         if mode and mode.lower() not in MODES:
-            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected one of {', '.join(MODES)}")
+            raise pytest.UsageError(f"localaik_mode = {mode!r}: expected {MODES_TEXT}")
         option_dir = config.getoption("localaik_cassette_dir")
         ini_dir = str(config.getini("localaik_cassette_dir")).strip()
         if option_dir:
@@ -124,10 +138,17 @@ class Options:
                 "own folder (usage notes, ignored by git); cassettes in it are never committed"
             )
         fail = config.getoption("localaik_fail_unused")
+        redact = "\n".join(config.getini("localaik_redact")).strip()
+        if redact:
+            try:
+                values.redact_rules(redact, "localaik_redact")
+            except SettingsError as exc:
+                raise pytest.UsageError(str(exc)) from None
         return cls(
-            mode=Mode(mode.lower()) if mode else None,
+            mode=Mode.of(mode) if mode else None,
             cassette_dir=Path(os.path.normpath(directory)),
             fail_unused=bool(config.getini("localaik_fail_unused") if fail is None else fail),
+            redact=redact or None,
         )
 
 
@@ -176,19 +197,6 @@ class Localaik:
 
 
 @dataclass
-class _Active:
-    """A test whose cassette is active: how many of the session's misses were reported."""
-
-    misses: list[str]
-    checked: int
-
-    def new_misses(self) -> list[str]:
-        new = self.misses[self.checked :]
-        self.checked += len(new)
-        return new
-
-
-@dataclass
 class _State:
     options: Options
     report: Report | None = None  # once the session's server has stopped (or, under
@@ -199,14 +207,15 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
-_ACTIVE = pytest.StashKey[_Active]()
+_ACTIVE = pytest.StashKey[Active]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "localaik(cassette=None): run the test with localaik's cassette, its own "
-        "(<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db)",
+        "localaik(cassette=None, mode=None, ignore=None): run the test with localaik's "
+        "cassette, its own (<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db), "
+        "in this mode (record_mode= also), these paths added to LK_IGNORE",
     )
     state = _State(Options.read(config))
     workerinput = getattr(config, "workerinput", None)
@@ -247,7 +256,8 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
 
     state = request.config.stash[_STATE]
     try:
-        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir, state.run)
+        options = state.options
+        server = LocalaikServer.start(options.mode, options.cassette_dir, state.run, options.redact)
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()
@@ -271,13 +281,15 @@ def localaik(
     """This test's cassette, active until the test is done; a miss fails the test."""
     item = request.node
     try:
-        path = cassette_for(item, localaik_session.cassette_dir, request.config.rootpath)
+        marker = marked(item)
     except MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
-    handle = Localaik(localaik_session.url, localaik_session.mode, path, localaik_session)
+    path = cassette_for(item, marker.cassette, localaik_session.cassette_dir, item.config.rootpath)
+    rules = localaik_session.rules(marker.mode, marker.ignore)
+    handle = Localaik(localaik_session.url, rules.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
-    active = _Active(misses, len(misses))
-    localaik_session.use(path)
+    active = Active(misses, len(misses))
+    localaik_session.use(path, rules)
     localaik_session.test_cassettes.setdefault(path, None)
     item.stash[_ACTIVE] = active
     try:
@@ -300,18 +312,10 @@ def _localaik_marker(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("localaik")
 
 
-def miss_text(misses: list[str], when: str) -> str:
-    count = f"{len(misses)} request{'s' if len(misses) > 1 else ''} had no recording"
-    return (
-        f"localaik: {count} {when} (a replay miss fails the test even when the code under "
-        "test caught the SDK's error):\n\n" + "\n\n".join(misses)
-    )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Fail a test that passed although one of its requests missed; show misses of a test
-    that failed in a readable section (the SDK's exception shows them escaped)."""
+    that failed in a readable section (the SDK's exception carries only their first line)."""
     active = item.stash.get(_ACTIVE, None)
     if active is None:
         return (yield)

@@ -11,7 +11,8 @@ every SDK release, `+afc`, `+chat`, retry counts; `alt=sse` only decides the fra
     canonical_json(...)  sorted keys, compact separators, UTF-8 text
     request_key(...)     xxh3_128 hex of that text
 
-The body rewrites, in order:
+The body rewrites, in order (the pipeline has already replaced what `LK_REDACT` names with
+placeholders, `wire/redaction.py`, so the key never sees that text):
 
 1. The family's one key casing (`KeyRules.casing`: Gemini's camelCase; user data untouched).
 2. Every family: integral floats become ints (`40.0` -> `40`; bools stay bools); empty objects

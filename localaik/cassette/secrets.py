@@ -91,7 +91,7 @@ def refuse_secrets(recording: Recording, cassette: str) -> None:
     raise SecretRefused(
         f"not recording into cassette {cassette}: the {where} field holds {shaped}. "
         "Cassettes are meant to be committed, so localaik never stores keys or tokens; take "
-        "it out of the request and retry."
+        "it out of the request (or name it in LK_REDACT) and retry."
     )
 
 

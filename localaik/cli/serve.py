@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     "--mode",
     default=None,
     type=click.Choice(MODES, case_sensitive=False),
-    help="record, replay, refresh or passthrough. [env LK_MODE; replay when CI is true, else "
-    "record]",
+    help="record, replay, refresh, once (record only a cassette that does not exist yet) or "
+    "passthrough; VCR.py's new_episodes, none and all are record, replay and refresh. [env "
+    "LK_MODE; replay when CI is true, else record]",
 )
 @click.option(
     "--cassette", default=None, help="Cassette file. [env LK_CASSETTE; cassettes/localaik.db]"
@@ -77,6 +78,7 @@ def port_free(host: str, port: int) -> None:
 
 def run(settings: Settings) -> None:
     from localaik.server.app import create_app
+    from localaik.server.gates import without_upstream
     from localaik.server.serving import uvicorn_server
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
@@ -85,7 +87,11 @@ def run(settings: Settings) -> None:
         logging.getLogger("localaik.access").setLevel(logging.WARNING)
     log = logging.getLogger("localaik")
     runtime, embed_runtime = runtimes(settings, log)
-    upstream = "not used" if settings.mode == Mode.REPLAY else settings.upstream_shown
+    upstream = settings.upstream_shown
+    if settings.mode == Mode.REPLAY:
+        upstream = "not used"
+    elif without_upstream(settings, runtime):
+        upstream = "none (no llama-server: once replays, and records nothing)"
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
     app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
     server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")

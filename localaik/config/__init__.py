@@ -18,7 +18,7 @@ the variable (`LK_CTX_SIZE='4k': expected a whole number`):
 Every field is a row of the README's settings table (`settings_table`, checked by a test).
 """
 
-from localaik.config.choices import MODES, Embeddings, FlashAttn, Mode, Pooling, Repeats
+from localaik.config.choices import MODES, MODES_TEXT, Embeddings, FlashAttn, Mode, Pooling, Repeats
 from localaik.config.runtime import RuntimeOptions
 from localaik.config.settings import (
     Settings,
@@ -37,6 +37,7 @@ from localaik.config.values import (
 
 __all__ = [
     "MODES",
+    "MODES_TEXT",
     "Embeddings",
     "FlashAttn",
     "Mode",

@@ -123,10 +123,11 @@ class Settings:
         default=Mode.RECORD,
         metadata=meta(
             "LK_MODE",
-            parse=values.choice(Mode),
+            parse=values.mode,
             shown="record (replay when CI is true)",
-            help="`record`, `replay`, `refresh` or `passthrough` (`--mode`); default `replay` when "
-            "`CI` is true, else `record`.",
+            help="`record`, `replay`, `refresh`, `once` or `passthrough` (`--mode`), or VCR.py's "
+            "`new_episodes`, `none`, `all` for the first three; default `replay` when `CI` is "
+            "true, else `record`.",
         ),
     )
     cassette: Path = field(
@@ -172,6 +173,16 @@ class Settings:
             parse=values.ignore_paths,
             help="Comma-separated JSON paths left out of the request key, e.g. "
             "`metadata.run_id, messages[*].name` (Gemini paths in camelCase).",
+        ),
+    )
+    redact: str = field(
+        default="",
+        metadata=meta(
+            "LK_REDACT",
+            parse=values.redact_rules,
+            help="Text replaced by `<redacted:N>` in every request before its key, its "
+            "recording and the upstream: `/regex/` rules and `$.` JSON paths, comma-separated, "
+            "e.g. `/sk-test-[a-z0-9]+/, $.metadata.email` (see [Redaction](#redaction)).",
         ),
     )
     model: str | None = field(
@@ -251,8 +262,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Code that builds Settings directly may name a choice by its text (`mode="replay"`).
+        object.__setattr__(self, "mode", Mode.of(self.mode))
         for name, enum in (
-            ("mode", Mode),
             ("repeats", Repeats),
             ("embeddings", Embeddings),
             ("embed_pooling", Pooling),

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from localaik.config.choices import FlashAttn
+from localaik.config.choices import MODES_TEXT, FlashAttn, Mode
 
 
 class SettingsError(ValueError):
@@ -166,6 +166,14 @@ def choice(enum: type[E]) -> Callable[[str, str], E]:
     return parse
 
 
+def mode(text: str, name: str) -> Mode:
+    """A mode by its name or VCR.py's (`none` is `replay`)."""
+    try:
+        return Mode.of(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected {MODES_TEXT}") from None
+
+
 def speed(text: str, name: str) -> float:
     try:
         value = float(text)
@@ -185,6 +193,17 @@ def ignore_paths(text: str, name: str) -> str:
         parse_ignore(text)
     except ValueError as exc:
         raise SettingsError(f"{name}: {exc}") from None
+    return text
+
+
+def redact_rules(text: str, name: str) -> str:
+    """LK_REDACT's rules, checked (`wire/redaction.py` parses them again where they apply)."""
+    from localaik.wire.redaction import parse_redact
+
+    try:
+        parse_redact(text, name)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     return text
 
 

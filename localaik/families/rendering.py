@@ -3,6 +3,13 @@
 Each family's descriptor knows its envelope (`ErrorShape`: Gemini's `status` names, OpenAI's
 `type`/`param`/`code`, Anthropic's `details`); this module is what turns any error of the
 tree in `localaik.errors` into it, for answers and for in-stream error events alike.
+
+Some SDKs show an error's whole body, not its message: Python google-genai as
+`404 NOT_FOUND. {'error': {...}}` and the Python Anthropic SDK as `Error code: 404 - {...}`
+(the parsed body's `repr`), their JS counterparts as `JSON.stringify(body)`. A line break in the
+message is then a literal `\\n` in the middle of one line, so the envelopes of those families
+carry a message of several lines as one (`one_line`); the OpenAI SDKs show the message itself,
+line breaks and all.
 """
 
 from __future__ import annotations
@@ -11,6 +18,16 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from localaik.errors import Error
+
+
+def one_line(message: str) -> str:
+    """A message of several lines as one: lines trimmed, joined by ` | ` (by a space after a
+    line that ends with a colon, which introduces the next)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        text += (" " if text.endswith(":") else " | ") + line
+    return text
 
 
 class ErrorShape(Protocol):

@@ -25,10 +25,15 @@ def bundled_runtimes(
     settings: Settings, log: logging.Logger
 ) -> tuple[LlamaServer | None, LlamaServer | None]:
     """The llama-servers to start when no upstream is given and the mode may need them: the chat
-    server, and the embeddings server (None with `LK_EMBEDDINGS=off`)."""
+    server, and the embeddings server (None with `LK_EMBEDDINGS=off`). Mode `once` may need
+    none (every cassette may exist: CI): without a llama-server it runs without, and a
+    request that would record is refused saying why (`server.gates`)."""
     if settings.upstream or settings.mode == Mode.REPLAY:
         return None, None
     binary = install.find_llama_server(settings=settings)
+    if binary is None and settings.mode == Mode.ONCE:
+        log.warning("%s; mode once replays the cassettes that exist without one", NO_LLAMA_SERVER)
+        return None, None
     if binary is None:
         raise InstallError(NO_LLAMA_SERVER)
     cache = settings.cache_dir

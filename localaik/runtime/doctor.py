@@ -61,16 +61,23 @@ def run(environ: Mapping[str, str] | None = None) -> list[Check]:
             f"mode {settings.mode}" + (" (CI is set)" if mode_from_ci(environ) else ""),
         )
     )
-    needs_model = settings.mode != Mode.REPLAY
+    # `once` serves without a model (it replays the cassettes that exist): a warning.
+    needs_model = settings.mode not in UNNEEDED
     steps: list[Callable[[], list[Check]]] = [
         lambda: upstream(settings, environ, needs_model),
-        lambda: [poppler(needed=needs_model)],
+        lambda: [poppler(needed=settings.mode != Mode.REPLAY)],
         lambda: files_root(settings),
         lambda: [cassette(settings)],
     ]
     for step in steps:
         checks += step()
     return checks
+
+
+UNNEEDED = {
+    Mode.REPLAY: " (not needed in replay)",
+    Mode.ONCE: " (once needs it only to record a cassette that does not exist yet)",
+}
 
 
 def python() -> Check:
@@ -81,7 +88,7 @@ def python() -> Check:
 
 def upstream(settings: Settings, environ: Mapping[str, str] | None, needed: bool) -> list[Check]:
     bad = "fail" if needed else "warn"
-    unneeded = "" if needed else " (not needed in replay)"
+    unneeded = "" if needed else UNNEEDED[settings.mode]
     if settings.upstream:
         root = settings.upstream.removesuffix("/v1")
         try:
@@ -122,7 +129,7 @@ def model(
     settings: Settings, needed: bool, cache: Path, *, label: str = "model", name: str | None = None
 ) -> Check:
     bad = "fail" if needed else "warn"
-    unneeded = "" if needed else " (not needed in replay)"
+    unneeded = "" if needed else UNNEEDED[settings.mode]
     name = name or settings.model or models.DEFAULT
     vision = (
         ""

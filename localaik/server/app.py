@@ -28,8 +28,9 @@ from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from localaik.cassette.miss_text import SERVE, Reporting
 from localaik.cassette.secrets import redact
-from localaik.config import Mode, Settings
+from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
@@ -183,11 +184,13 @@ def create_app(
     client: httpx.AsyncClient | None = None,
     runtime: LlamaServer | None = None,
     embed_runtime: LlamaServer | None = None,
+    reporting: Reporting = SERVE,
 ) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
     `runtime` is the bundled llama-server to start, supervise and stop with the app, and
     `embed_runtime` the one that serves its embeddings (started lazily unless
-    `LK_EMBEDDINGS=on`)."""
+    `LK_EMBEDDINGS=on`); `reporting` how a replay miss reaches the developer (the pytest
+    plugin shows it in its own report)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -195,8 +198,8 @@ def create_app(
         http = make_client(settings) if own else client
         assert http is not None
         upstream = await upstream_for(settings, http, runtime, embed_runtime)
-        cassettes = Cassettes(settings.cassette, readonly=settings.mode is Mode.REPLAY)
-        replayer = Replayer(settings, upstream, cassettes)
+        cassettes = Cassettes(settings.cassette)  # read-only where a request replays
+        replayer = Replayer(settings, upstream, cassettes, reporting=reporting)
         app.state.services = Services(
             settings, upstream, replayer, Pipeline(settings, upstream, replayer)
         )

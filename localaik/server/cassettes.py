@@ -1,5 +1,11 @@
 """The cassettes one server uses: the default one (which the pytest plugin switches per test)
-and those a request names with `X-Localaik-Cassette`, each opened once and kept open."""
+and those a request names with `X-Localaik-Cassette`, each opened once and kept open.
+
+Mode `once` asks, per cassette, whether it existed when this server first used it (`fresh`):
+a cassette that did not is recorded into for the rest of the process; one that did is only
+read, like a replayed one, opened read-only so that a committed cassette stays byte for byte
+as checked out.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ class Opened:
 
     cassette: Cassette
     exists: bool
+    readonly: bool
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -32,6 +39,7 @@ class Cassettes:
         # checked out (a read-write open bumps SQLite's change counter in the header).
         self.readonly = readonly
         self._open: dict[Path, Opened] = {}
+        self._fresh: dict[Path, bool] = {}
 
     def path_for(self, name: str | None) -> Path:
         """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes, none
@@ -58,11 +66,27 @@ class Cassettes:
             )
         return self.default.parent / name
 
-    async def get(self, path: Path, *, create: bool) -> Opened:
+    def fresh(self, path: Path) -> bool:
+        """Mode `once`: whether `path` did not exist when this server first asked about it.
+        The answer is kept for the process: a cassette `once` started recording stays
+        recordable; one that existed stays replay-only, even if deleted meanwhile."""
+        fresh = self._fresh.get(path)
+        if fresh is None:
+            fresh = self._fresh[path] = not path.exists()
+        return fresh
+
+    async def get(self, path: Path, *, create: bool, readonly: bool = False) -> Opened:
+        """The cassette at `path`, opened once (`create`: made if missing). Opened read-only
+        with `readonly` (a replaying request): a request that writes opens a read-only one
+        again, read-write (the pytest plugin's tests may differ in mode)."""
+        readonly = self.readonly or (readonly and not create)
         entry = self._open.get(path)
+        if entry is not None and entry.readonly and not readonly:
+            await self.release(path)
+            entry = None
         if entry is None:
-            cassette = Cassette(store_for(path, readonly=self.readonly))
-            entry = self._open.setdefault(path, Opened(cassette, exists=False))
+            cassette = Cassette(store_for(path, readonly=readonly))
+            entry = self._open.setdefault(path, Opened(cassette, False, readonly))
         if not entry.exists:
             async with entry.lock:
                 if not entry.exists:

@@ -5,20 +5,29 @@ the first embeddings request unless `LK_EMBEDDINGS=on`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
 import httpx
 
-from localaik.config import Embeddings, Settings
+from localaik.config import Embeddings, Mode, Settings
 from localaik.errors import UpstreamStatus
 from localaik.runtime.llama import LlamaServer, RuntimeStartError
 from localaik.upstream.client import Upstream
 
 log = logging.getLogger("localaik")
 
-# The upstream of a replay-only server: never contacted.
+# The upstream of a replay-only server: never contacted (its gate refuses every call).
 UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
+NO_UPSTREAM = {
+    Mode.REPLAY: "localaik started in replay mode without LK_UPSTREAM, so no model runs: this "
+    "request is in a mode that asks one (a pytest marker's mode=). Set LK_UPSTREAM, or start "
+    "localaik in a recording mode (--localaik-mode=record or once) to run the bundled model",
+    Mode.ONCE: "localaik runs in mode once with no model (no LK_UPSTREAM, and no llama-server "
+    "installed), so it replays the cassettes that exist and cannot record this request: run "
+    "`localaik runtime install` or set LK_UPSTREAM, then run again",
+}
 
 
 async def upstream_for(
@@ -45,6 +54,8 @@ async def upstream_for(
     elif runtime is not None:
         embeddings = Upstream(runtime.url, http, gate=_embeddings_off, max_bytes=cap)
     url = runtime.url if runtime else settings.upstream or UNUSED_UPSTREAM
+    if without_upstream(settings, runtime):
+        gate = functools.partial(_no_upstream, NO_UPSTREAM[settings.mode])
     return Upstream(
         url,
         http,
@@ -53,6 +64,12 @@ async def upstream_for(
         embeddings=embeddings,
         max_bytes=cap,
     )
+
+
+def without_upstream(settings: Settings, runtime: LlamaServer | None) -> bool:
+    """Whether this server runs with no upstream: in replay, or in once with no llama-server
+    installed, and no LK_UPSTREAM. Its upstream's gate refuses every call, saying why."""
+    return runtime is None and not settings.upstream and settings.mode in NO_UPSTREAM
 
 
 def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
@@ -100,6 +117,10 @@ def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
         await gate()
 
     return lazy
+
+
+async def _no_upstream(why: str) -> None:
+    raise UpstreamStatus(503, why)
 
 
 async def _embeddings_off() -> None:

@@ -1,6 +1,8 @@
 """`GET /health`: localaik is up, its mode and cassette, and whether the upstream answers.
 
-In replay mode the upstream is never used, so it is neither shown nor asked.
+The mode by its own name, and by VCR.py's as `record_mode` (`none` for replay; absent for
+passthrough, which VCR has not). In replay mode the upstream is never used, so it is neither
+shown nor asked.
 """
 
 from __future__ import annotations
@@ -11,24 +13,28 @@ from litestar import Request, Response, get
 
 from localaik import __version__
 from localaik.config import Mode
+from localaik.server.gates import without_upstream
 from localaik.wire.jsontext import dumps
 
 
 @get("/health")
 async def health(request: Request[Any, Any, Any]) -> Response[Any]:
     svc = request.app.state.services
-    mode = svc.settings.mode
+    mode = svc.replayer.rules.mode  # the settings', or the pytest plugin's test's
     body: dict[str, Any] = {
         "status": "ok",
         "version": __version__,
         "mode": mode,
         "cassette": str(svc.settings.cassette),
     }
-    if mode is Mode.REPLAY:
-        # Replay never needs the upstream: health neither depends on it nor shows one (the
-        # default URL would name an upstream the user never set).
-        return _json(body)
+    if mode.vcr is not None:
+        body["record_mode"] = mode.vcr
     runtime = request.app.state.runtime
+    if mode is Mode.REPLAY or without_upstream(svc.settings, runtime):
+        # Replay never needs the upstream (nor `once` without a model, which only replays):
+        # health neither depends on it nor shows one (the default URL would name an upstream
+        # the user never set).
+        return _json(body)
     if runtime is not None and runtime.state != "ready":
         # The bundled llama-server: loading, restarting after a crash, or failed for good.
         body["status"] = "unhealthy" if runtime.state == "failed" else "loading"

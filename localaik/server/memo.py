@@ -13,12 +13,13 @@ What makes an entry unsafe is never served:
   through untouched, the body cap stays the app's);
 - only answers the app built from exactly one exchange, a cassette hit, are kept: not live
   answers, misses, errors or streams;
-- only while replaying is pure: modes `record` and `replay`, `LK_REPEATS=first` (a sequence
+- only while replaying is pure: modes `record`, `replay` and `once`, `LK_REPEATS=first` (a sequence
   moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design); `LK_MEMO=off`
   turns it off;
 - an entry names its cassette file and the store's stamp at the lookup: any change to the
   cassette (a new recording, another process) drops it; the cassette a request resolves to (its
-  header, the server's default, which the pytest plugin switches per test) is part of the key;
+  header, the server's default, which the pytest plugin switches per test) is part of the key,
+  and so are the replayer's rules (mode and ignored paths, which the plugin switches too);
 - the run's usage record is kept as for any hit.
 
 Bounded: `ENTRIES` entries and `BYTES` bytes of answers, least recently used out first.
@@ -70,7 +71,7 @@ class HitMemo:
             else None
         )
         svc = self.services() if length is not None and length <= MAX_REQUEST else None
-        if svc is None or length is None or not _pure(svc.settings):
+        if svc is None or length is None or not _pure(svc.settings, svc.replayer.rules.mode):
             await self.app(scope, receive, send)
             return
         body, more = await _read(receive, length)
@@ -81,7 +82,7 @@ class HitMemo:
             cassette = replayer.cassettes.path_for(_header(scope, b"x-localaik-cassette"))
         except BadRequest:  # an invalid name: the app answers it in the caller's shape
             cassette = None
-        key = (scope["path"], scope.get("query_string", b""), cassette, body)
+        key = (scope["path"], scope.get("query_string", b""), cassette, replayer.rules, body)
         entry = self.entries.get(key) if cassette is not None else None
         if entry is not None and entry.hit.fresh():
             self.entries.move_to_end(key)
@@ -115,19 +116,19 @@ class HitMemo:
         if len(entry.body) > MAX_ANSWER:
             return
         self.entries[key] = entry
-        self.size += len(entry.body) + len(key[3])
+        self.size += len(entry.body) + len(key[-1])
         while len(self.entries) > ENTRIES or self.size > BYTES:
             self._drop(next(iter(self.entries)))
 
     def _drop(self, key: tuple[Any, ...]) -> None:
         entry = self.entries.pop(key)
-        self.size -= len(entry.body) + len(key[3])
+        self.size -= len(entry.body) + len(key[-1])
 
 
-def _pure(settings: Settings) -> bool:
+def _pure(settings: Settings, mode: Mode) -> bool:
     return (
         settings.memo
-        and settings.mode in (Mode.RECORD, Mode.REPLAY)
+        and mode in (Mode.RECORD, Mode.REPLAY, Mode.ONCE)
         and settings.repeats is Repeats.FIRST
         and settings.replay_speed == 0
     )

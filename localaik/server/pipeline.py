@@ -1,8 +1,10 @@
 """The one request pipeline: every API request of every family takes the same steps.
 
     route      the operation that serves the method and path (`routing.Router`)
-    parse      the JSON body, then the operation's parse: the key's input and the answer's
-               context; cheap field checks (4xx)
+    parse      the JSON body, redacted by LK_REDACT's rules (`wire/redaction.py`: the key,
+               the recording and the upstream see only the placeholders), then the
+               operation's parse: the key's input and the answer's context; cheap field
+               checks (4xx)
     key        the canonical request and its key (`ReplayPolicy.locate`)
     policy     by mode: a hit is answered from the cassette; otherwise the request is checked
                (the operation's translation, pure: 4xx on bad input), then refused as a replay
@@ -38,6 +40,7 @@ from localaik.server.routing import Router
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire.jsontext import parse_body
+from localaik.wire.redaction import parse_redact
 
 # Paths the HTTP server answers itself, outside every family.
 SERVED = {"/health": ("GET",)}
@@ -84,6 +87,7 @@ class Pipeline:
         self.replayer = replayer
         self.router = router or Router(Family, SERVED)
         self.media = LocalMedia(settings)
+        self.redaction = parse_redact(settings.redact)
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -95,6 +99,8 @@ class Pipeline:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
             body = await self._body(incoming) if match.operation.takes_body else None
+            if body is not None and self.redaction:
+                body = self.redaction.apply(_cased(family, body))
             request = Request(
                 incoming.method,
                 incoming.path,
@@ -156,13 +162,13 @@ class Pipeline:
         live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is,
     ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live (each upstream
-        wait wrapped in `live`), by mode."""
-        mode = self.settings.mode
-        if mode is Mode.PASSTHROUGH:
+        wait wrapped in `live`), by the replayer's mode (`once` resolved per cassette)."""
+        policy = self.replayer
+        if policy.rules.mode is Mode.PASSTHROUGH:
             call = await self.translate(operation, parsed, render=True)
             return await live(needed(self.upstream).send(call))
-        policy = self.replayer
         lookup = policy.locate(parsed.client, cassette)
+        mode = lookup.mode
         replay_hits = mode is not Mode.REFRESH
         while True:
             if replay_hits:
@@ -218,6 +224,13 @@ class Pipeline:
             operation.upstream_call, parsed, self.media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+
+def _cased(family: Family, body: Any) -> Any:
+    """The body in its family's one key spelling, which LK_REDACT's paths are written in (as
+    LK_IGNORE's): the operation's parse would give it that spelling next anyway."""
+    casing = family.key_rules.casing
+    return body if casing is None else casing(body)
 
 
 def identified(answer: Answer, family: Family, recording: str | None) -> Answer:

@@ -4,7 +4,12 @@
     record       replay the recording         forward, store, answer
     replay       replay the recording         404 miss that explains itself (D5)
     refresh      forward, overwrite, answer   forward, store, answer
+    once         as record for a cassette that did not exist when this process first used
+                 it, as replay for one that did (`Cassettes.fresh`)
     passthrough  forward, store nothing       forward, store nothing
+
+The mode and the ignored paths are the replayer's `rules` (`rules.py`), which the pytest plugin
+switches per test; `locate` resolves `once` for the request's cassette (`Lookup.mode`).
 
 The pipeline (`pipeline.py`) asks in steps: `locate` a request (its key, cassette, ordinal),
 `replayed` for a hit, `miss` for the error of a replay miss, `lead` to become the one request
@@ -52,10 +57,9 @@ from localaik.cassette.key import (
     ClientRequest,
     canonical,
     canonical_json,
-    parse_ignore,
     request_key,
 )
-from localaik.cassette.miss import miss_message
+from localaik.cassette.miss_text import SERVE, Reporting, gist, miss_message
 from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.rows import Damage
 from localaik.cassette.secrets import find_secret, shaped_like
@@ -63,6 +67,7 @@ from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import CassetteConflict, CassetteError, Internal, ReplayMiss, SecretRefused
 from localaik.server.cassettes import Cassettes, Opened
+from localaik.server.rules import Rules
 from localaik.upstream.chunks import is_done, stream_usage
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
@@ -73,7 +78,9 @@ log = logging.getLogger("localaik.replay")
 
 @dataclass(frozen=True)
 class Lookup:
-    """One request's place in the cassettes: its canonical form, key, file and ordinal."""
+    """One request's place in the cassettes: its canonical form, key, file and ordinal; the
+    mode it is answered in (`once` resolved to record or replay for its cassette) and the one
+    asked for."""
 
     request: ClientRequest
     canon: dict[str, Any]
@@ -81,6 +88,8 @@ class Lookup:
     key: str
     path: Path
     ordinal: int
+    mode: Mode
+    asked: Mode
 
 
 class Flight:
@@ -116,12 +125,14 @@ class Replayer:
         upstream: Upstream | None,
         cassettes: Cassettes,
         claims: Claims = CLAIMS,
+        reporting: Reporting = SERVE,
     ) -> None:
         self.settings = settings
+        self.reporting = reporting  # how a miss reaches the developer (`miss_text.py`)
         self.claims = claims
         self.upstream = upstream
         self.cassettes = cassettes
-        self.ignore = parse_ignore(settings.ignore)
+        self.rules = Rules.of(settings)  # the pytest plugin switches them per test
         self._flights: dict[tuple[Path, str, int], asyncio.Future[None]] = {}
         self._served: dict[tuple[Path, str], int] = {}
         self.usage = UsageLog()
@@ -132,11 +143,15 @@ class Replayer:
     def locate(self, request: ClientRequest, cassette: str | None) -> Lookup:
         """The key of a parsed request (its body in the family's one spelling) and where its
         recording is, or would be."""
-        canon = canonical(request, self.ignore, cased=True)
+        rules = self.rules
+        canon = canonical(request, rules.ignore, cased=True)
         text = canonical_json(canon)
         key = request_key(text)
         path = self.cassettes.path_for(cassette)
-        return Lookup(request, canon, text, key, path, self._ordinal(path, key))
+        mode = rules.mode
+        if mode is Mode.ONCE:
+            mode = Mode.RECORD if self.cassettes.fresh(path) else Mode.REPLAY
+        return Lookup(request, canon, text, key, path, self._ordinal(path, key), mode, rules.mode)
 
     def _ordinal(self, path: Path, key: str) -> int:
         if self.settings.repeats is not Repeats.SEQUENCE:
@@ -149,12 +164,13 @@ class Replayer:
 
     async def replayed(self, lookup: Lookup) -> Exchange | None:
         """The recorded answer, if the cassette holds one."""
-        entry = await self.cassettes.get(lookup.path, create=False)
+        replaying = lookup.mode is Mode.REPLAY
+        entry = await self.cassettes.get(lookup.path, create=False, readonly=replaying)
         if not entry.exists:
             return None
         stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
         recording = await entry.cassette.get(lookup.key, lookup.ordinal, stamp=stamp)
-        if recording is None and lookup.ordinal > 0 and self.settings.mode is Mode.REPLAY:
+        if recording is None and lookup.ordinal > 0 and replaying:
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).
             count = await entry.cassette.ordinals(lookup.key)
             if count:
@@ -181,7 +197,7 @@ class Replayer:
 
     async def miss(self, lookup: Lookup) -> ReplayMiss:
         """The error of a request with no recording, naming the nearest recordings."""
-        entry = await self.cassettes.get(lookup.path, create=False)
+        entry = await self.cassettes.get(lookup.path, create=False, readonly=True)
         nearest: list[Any] = []
         if entry.exists:
             nearest = await entry.cassette.nearest(lookup.canon)
@@ -189,13 +205,17 @@ class Replayer:
         message = miss_message(
             cassette=where,
             key=lookup.key,
-            mode=self.settings.mode,
+            mode=lookup.asked,
             canon=lookup.canon,
             nearest=nearest,
+            reporting=self.reporting,
         )
-        log.warning("%s", message)
+        if self.reporting.shown_by is None:
+            log.warning("%s", message)
+        else:  # the host shows the whole text once: the log says only what happened
+            log.info("%s", gist(message))
         self.misses.append(message)
-        return ReplayMiss(message)
+        return ReplayMiss(self.reporting.answer(message))
 
     # -- single flight ----------------------------------------------------------------------
 
@@ -248,8 +268,9 @@ class Replayer:
                 )
                 raise SecretRefused(
                     f"the request holds {shaped_like(kind)}; localaik never stores "
-                    "secrets, so it was not recorded or forwarded. Remove it from the request "
-                    "(or use LK_MODE=passthrough)"
+                    "secrets, so it was not recorded or forwarded. Remove it from the request, "
+                    "or replace it with a placeholder by naming it in LK_REDACT (a test "
+                    "fixture shaped like a key), or use LK_MODE=passthrough"
                 )
         upstream = needed(self.upstream)
         started = time.perf_counter()

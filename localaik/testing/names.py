@@ -1,4 +1,4 @@
-"""The cassette file of a test: `<dir>/<marker's name>.db`, else
+"""The cassette file of a test: `<dir>/<marker's name>.db` (`marker.py`), else
 `<dir>/<module path>/<Class.>test[-params].db`, every part a safe file name."""
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class MarkerError(Exception):
-    """A `localaik` marker with arguments that cannot name a cassette."""
+    """A `localaik` marker with an argument that cannot work (`marker.py`)."""
 
 
-def cassette_for(item: pytest.Item, directory: Path, rootpath: Path) -> Path:
-    """`<dir>/<marker's name>.db`, else `<dir>/<module path>/<Class.>test[-params].db`."""
-    marker = item.get_closest_marker("localaik")
-    name = marker_cassette(marker) if marker is not None else None
+def cassette_for(item: pytest.Item, name: str | None, directory: Path, rootpath: Path) -> Path:
+    """`<dir>/<name>` (a marker's, `cassette_name`), else
+    `<dir>/<module path>/<Class.>test[-params].db`."""
     if name is not None:
         return directory / name
     module = item.path
@@ -35,18 +34,9 @@ def cassette_for(item: pytest.Item, directory: Path, rootpath: Path) -> Path:
     return directory / relative.with_suffix("") / f"{test}.db"
 
 
-def marker_cassette(marker: pytest.Mark) -> str | None:
-    """The marker's cassette as a path below the cassette folder (validated), or None."""
-    unknown = set(marker.kwargs) - {"cassette"}
-    if unknown or len(marker.args) > 1 or (marker.args and "cassette" in marker.kwargs):
-        raise MarkerError(
-            "@pytest.mark.localaik takes one argument, cassette=NAME; got "
-            f"{marker.args!r} {marker.kwargs!r}"
-        )
-    name = marker.kwargs.get("cassette", marker.args[0] if marker.args else None)
-    if name is None:
-        return None
-    text = str(name)
+def cassette_name(text: str) -> str:
+    """A marker's cassette name as a path below the cassette folder, ending in `.db`;
+    `MarkerError` when it cannot be one."""
     segments = text.replace("\\", "/").split("/")
     if not all(SEGMENT.match(part) for part in segments):  # no "..", no absolute
         raise MarkerError(

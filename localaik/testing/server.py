@@ -18,16 +18,23 @@ from typing import Any
 
 import uvicorn
 
+from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
 from localaik.runtime.bundled import bundled_runtimes
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
+from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
+from localaik.testing.misses import SHOWN_BY, record_with
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
+# While a test's cassette is active, the plugin shows each miss in that test's report; outside
+# (a session fixture's request), the answer and the log carry the whole text, as under `serve`.
+IN_TEST = Reporting(record_with(), shown_by=SHOWN_BY)
+OUTSIDE_TESTS = Reporting(record_with())
 
 
 class StartError(Exception):
@@ -54,6 +61,7 @@ class LocalaikServer:
         self._thread = thread
         self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
         self.replayer = services_of(app).replayer
+        self.session_rules = self.replayer.rules  # the settings' mode and LK_IGNORE
         self.test_cassettes: dict[Path, None] = {}  # the tests' cassettes, first use first
 
     @property
@@ -62,20 +70,30 @@ class LocalaikServer:
 
     @classmethod
     def start(
-        cls, mode: Mode | None, cassette_dir: Path, run: tuple[str, str] | None = None
+        cls,
+        mode: Mode | None,
+        cassette_dir: Path,
+        run: tuple[str, str] | None = None,
+        redact: str | None = None,
     ) -> LocalaikServer:
         """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
         session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
         one-line reason. `run`: the usage run (id, started) to join, a pytest-xdist
-        session's."""
+        session's. `redact`: LK_REDACT's rules (None: the environment's)."""
         settings = Settings.load(
-            mode=mode, host="127.0.0.1", port=0, cassette=str(cassette_dir / SESSION_CASSETTE)
+            mode=mode,
+            host="127.0.0.1",
+            port=0,
+            cassette=str(cassette_dir / SESSION_CASSETTE),
+            redact=redact,
         )
         try:
             runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except InstallError as exc:
             raise StartError(str(exc)) from None
-        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+        app = create_app(
+            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=OUTSIDE_TESTS
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -98,13 +116,25 @@ class LocalaikServer:
             started.replayer.usage = UsageLog(*run)
         return started
 
-    def use(self, cassette: Path) -> None:
-        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use.
+    def rules(self, mode: Mode | None, ignore: tuple[str, ...] | None) -> Rules:
+        """The session's rules with a test's mode instead, and its ignored paths added."""
+        return Rules.of(self.settings, mode, ignore or ())
+
+    def use(self, cassette: Path, rules: Rules | None = None) -> None:
+        """Make `cassette` the one requests without an `X-Localaik-Cassette` header use, and
+        `rules` (default: the session's) the mode and ignored paths of every request.
 
         The switch happens on the server's own event loop, between two requests, never in
-        the middle of one that the server thread is answering.
+        the middle of one that the server thread is answering. A test's cassette is the
+        plugin's to report misses of (`IN_TEST`); the session's is not (`OUTSIDE_TESTS`).
         """
-        self._on_loop(self.replayer.cassettes.select(cassette))
+        reporting = OUTSIDE_TESTS if cassette == self.session_cassette else IN_TEST
+        self._on_loop(self._switch(cassette, rules or self.session_rules, reporting))
+
+    async def _switch(self, cassette: Path, rules: Rules, reporting: Reporting) -> None:
+        await self.replayer.cassettes.select(cassette)
+        self.replayer.rules = rules
+        self.replayer.reporting = reporting
 
     def release(self, cassette: Path) -> None:
         """Close a test's cassette when the test is done: one thread and connection each."""

@@ -1,5 +1,5 @@
-"""JSON paths as `LK_IGNORE` (and an operation's volatile fields) write them, parsed once, and
-the removal of what they name from a JSON value.
+"""JSON paths as `LK_IGNORE` (and an operation's volatile fields, and `LK_REDACT`) write them,
+parsed once, and the removal of what they name from a JSON value.
 
     messages[*].name     every element of `messages`, its `name`
     metadata.run_id      a key inside a key
@@ -53,14 +53,16 @@ def parse_ignore(text: str) -> list[IgnoreRule]:
     for part in (text or "").split(","):
         path = part.strip()
         if path:
-            rules.append(IgnoreRule(path, _parse_path(path)))
+            rules.append(IgnoreRule(path, parse_path(path)))
     return rules
 
 
-def _parse_path(path: str) -> tuple[Step, ...]:
+def parse_path(path: str, setting: str = "LK_IGNORE") -> tuple[Step, ...]:
+    """One path's steps; ValueError naming `setting`, the position and the syntax."""
+
     def fail(pos: int, why: str) -> ValueError:
         return ValueError(
-            f"LK_IGNORE path {path!r} is not valid at character {pos + 1}: {why} "
+            f"{setting} path {path!r} is not valid at character {pos + 1}: {why} "
             f"(paths use {_SYNTAX})"
         )
 
@@ -107,6 +109,13 @@ def _parse_path(path: str) -> tuple[Step, ...]:
     if expect_name:
         raise fail(len(path) - 1, "the path is empty")
     return tuple(steps)
+
+
+def step_matches(step: Step, at: str | int) -> bool:
+    """Whether one step of a path names the key or index `at` (a key is never an index)."""
+    if isinstance(at, str):
+        return step is Wild.KEY or step == at
+    return step is Wild.INDEX or (isinstance(step, int) and step == at)
 
 
 def remove(node: Any, steps: tuple[Step, ...]) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from localaik.testing.names import MarkerError, marker_cassette, safe_name
+from localaik.testing.marker import marker_cassette
+from localaik.testing.names import MarkerError, safe_name
 
 
 @pytest.mark.parametrize(

@@ -334,8 +334,11 @@ def test_where(localaik):
         ),
         # neither: LK_MODE beats the CI default
         ("", [], {"LK_MODE": "record", "CI": "true"}, "record", "cassettes"),
+        # VCR.py's names, as the ini key and LK_MODE take them
+        ("localaik_mode = ALL\n", [], {"LK_MODE": "none"}, "refresh", "cassettes"),
+        ("", [], {"LK_MODE": "new_episodes", "CI": "true"}, "record", "cassettes"),
     ],
-    ids=["ini", "options", "env"],
+    ids=["ini", "options", "env", "ini-vcr", "env-vcr"],
 )
 def test_mode_and_folder_precedence(
     inner: pytest.Pytester,
@@ -363,7 +366,8 @@ def test_bad_ini_mode_is_a_usage_error(inner: pytest.Pytester) -> None:
     result = run(inner)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (
-        "localaik_mode = 'sometimes': expected one of record, replay, refresh, passthrough"
+        "localaik_mode = 'sometimes': expected record, replay, refresh, once or passthrough "
+        "(VCR.py's new_episodes, none and all are record, replay and refresh)"
         in result.stderr.str()
     )
 

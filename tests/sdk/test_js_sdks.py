@@ -1,4 +1,5 @@
-"""The JavaScript SDKs `@google/genai` and `openai` (npm), unmodified, against `localaik serve`.
+"""The JavaScript SDKs `@google/genai`, `openai` and `@anthropic-ai/sdk` (npm), unmodified,
+against `localaik serve`.
 
 Each script in tests/js/ runs once per module (`node tests/js/<script>`), prints one JSON object
 with what the SDK returned, and exits non-zero on any exception. The tests then check those
@@ -54,7 +55,7 @@ class ScriptRun:
 def require_js_sdks() -> None:
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: install Node.js 20+, then `npm ci --prefix tests/js`")
-    for package in ("@google/genai", "openai"):
+    for package in ("@google/genai", "openai", "@anthropic-ai/sdk"):
         if not (NODE_MODULES / package / "package.json").is_file():
             pytest.fail(f"{INSTALL_HINT} ({NODE_MODULES / package} is missing)")
 

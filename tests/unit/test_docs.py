@@ -56,11 +56,12 @@ def test_serve_flags_in_readme_exist() -> None:
 def test_readme_miss_example_is_what_localaik_says() -> None:
     """The README's miss example, rebuilt from its own requests, comes out word for word."""
     from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-    from localaik.cassette.miss import NearestIndex, miss_message
+    from localaik.cassette.miss import NearestIndex
+    from localaik.cassette.miss_text import miss_message
     from localaik.cassette.recording import Summary
 
-    example = README.split("```text\nreplay miss:", 1)[1].split("```", 1)[0]
-    example = "replay miss:" + example
+    example = README.split("```text\nlocalaik replay miss:", 1)[1].split("```", 1)[0]
+    example = "localaik replay miss:" + example
 
     def gem(text: str, stream: bool = False, **extra: object) -> dict[str, object]:
         body = {"contents": [{"parts": [{"text": text}]}], **extra}

@@ -186,3 +186,15 @@ def test_an_embeddings_model_of_its_own_is_checked(tmp_path: Path) -> None:
     assert checks["embeddings"] == ("ok", str(tmp_path / "embed.gguf"))
     _, checks = doctor(LK_MODE="record", LK_MODEL=str(chat), LK_EMBED_MODEL=str(chat))
     assert "embeddings" not in checks  # the chat model: nothing more to check
+
+
+def test_once_warns_without_a_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`once` serves without a model (it replays the cassettes that exist)."""
+    monkeypatch.setenv("PATH", f"{tmp_path}/no-bin:{os.defpath}")
+    code, checks = doctor(LK_MODE="once")
+    assert code == 0
+    assert checks["settings"] == ("ok", "mode once")
+    assert checks["llama-server"][0] == checks["model"][0] == "warn"
+    assert checks["model"][1].endswith(
+        "(once needs it only to record a cassette that does not exist yet)"
+    )

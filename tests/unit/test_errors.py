@@ -9,7 +9,7 @@ from localaik.errors import Error
 from localaik.families import Family
 from localaik.families.gemini.errors import gemini_status
 from localaik.families.openai.errors import openai_type
-from localaik.families.rendering import error_body, render
+from localaik.families.rendering import error_body, one_line, render
 
 
 def all_error_classes() -> list[type[Error]]:
@@ -199,3 +199,16 @@ def test_details_appear_in_the_anthropic_shape_only() -> None:
         "error": {"code": 400, "message": "no threads", "status": "INVALID_ARGUMENT"}
     }
     assert "details" not in render(error, Family.OPENAI)[1]["error"]
+
+
+def test_a_message_of_several_lines_is_one_line_where_the_sdks_show_the_body() -> None:
+    """google-genai and the Anthropic SDKs show the whole body (a `repr`, `JSON.stringify`):
+    a line break would be a literal `\\n` there; the OpenAI SDKs show the message itself."""
+    message = "replay miss: no recording\n  cassette: c.db\nNearest:\n  1. abc\n     x: 1 here"
+    flat = "replay miss: no recording | cassette: c.db | Nearest: 1. abc | x: 1 here"
+    assert one_line(message) == flat
+    assert one_line("one line") == "one line"
+    miss = errors.ReplayMiss(message)
+    assert render(miss, Family.GEMINI)[1]["error"]["message"] == flat  # type: ignore[index]
+    assert render(miss, Family.ANTHROPIC)[1]["error"]["message"] == flat  # type: ignore[index]
+    assert render(miss, Family.OPENAI)[1]["error"]["message"] == message  # type: ignore[index]

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
-from localaik.cassette.miss import MISSING, Difference, NearestIndex, differences, miss_message
+from localaik.cassette.miss import MISSING, Difference, NearestIndex, differences
+from localaik.cassette.miss_text import SERVE, Reporting, gist, miss_message
 from localaik.cassette.recording import Summary
 
 MODEL = "gemini-2.5-flash"
@@ -216,14 +217,38 @@ def test_nearest_is_the_recording_that_differs_in_one_field() -> None:
     assert diffs == [Difference("contents[2].parts[0].text", "In May", "In June")]
 
 
-def test_same_family_and_operation_first_even_when_another_looks_closer() -> None:
+def test_only_the_same_family_and_operation_even_when_another_looks_closer() -> None:
+    """A recording of another operation or API differs in every path: listed after one of the
+    same operation, it only hid the recordings that matter (issue 15)."""
     query = gem(["Count these words please"])
     other_operation = gem(["Count these words please"], operation="countTokens")
     same_operation = gem(["Something different"], generationConfig={"seed": 9})
-    index = NearestIndex([summary(other_operation, id=1), summary(same_operation, id=2)])
-    found = index.nearest(query)
-    assert [s.id for s, _ in found] == [2, 1]
-    assert paths(found[1][1]) == ["operation"]
+    openai = canonical(
+        ClientRequest(
+            "openai",
+            "chat.completions",
+            "m",
+            False,
+            {"messages": [{"role": "user", "content": "x"}]},
+        )
+    )
+    index = NearestIndex(
+        [summary(other_operation, id=1), summary(same_operation, id=2), summary(openai, id=3)]
+    )
+    assert [s.id for s, _ in index.nearest(query)] == [2]
+    # With none of its own operation, the others are what there is to compare with.
+    found = index.nearest(gem(["Count these words please"], operation="embedContent"))
+    assert [s.id for s, _ in found] == [1, 2, 3]
+    assert paths(found[0][1]) == ["operation"]
+
+
+def test_a_replaced_recording_leaves_its_operation_when_it_changed_operation() -> None:
+    """The count of live recordings per operation follows replacements of a (key, ordinal)."""
+    old = summary(gem(["hi"]), id=1, key="k" * 32)
+    new = summary(gem(["hi"], operation="countTokens"), id=2, key="k" * 32)
+    index = NearestIndex([old])
+    index.add(new)
+    assert [s.id for s, _ in index.nearest(gem(["hi!"]))] == [2]
 
 
 def test_ties_are_broken_by_newest_recording_then_highest_id() -> None:
@@ -324,10 +349,40 @@ def test_message_names_cassette_key_mode_paths_and_how_to_record() -> None:
     assert "generationConfig.temperature: 0.2 here, 0.7 recorded" in text
     assert request_key(canonical_json(recorded))[:12] in text
     assert (
-        "set LK_MODE=record (or --mode record) with a model running, then commit the "
-        "cassette" in text
+        "To record it: set LK_MODE=record (or start `localaik serve --mode record`), with a "
+        "model running, then commit the cassette." in text
     )
     assert text.count("\n") >= 6
+
+
+def test_the_first_line_is_the_gist() -> None:
+    """Readable alone: the SDKs of two families and the pytest plugin's answers show only it."""
+    query = gem(["Name three colours"], generationConfig={"temperature": 0.2, "seed": 1})
+    recorded = gem(["Name four colours"], generationConfig={"temperature": 0.7})
+    text = message_for(query, [summary(recorded, id=1)])
+    key = request_key(canonical_json(recorded))[:12]
+    assert gist(text) == (
+        "localaik replay miss: no recording matches this gemini generateContent "
+        f"gemini-2.5-flash request; the nearest recording ({key}) differs in "
+        "contents[0].parts[0].text, generationConfig.seed and 1 more"
+    )
+    assert gist(message_for(query, [])).endswith("; the cassette holds no recordings")
+    other = summary(gem(["Name three colours"], operation="countTokens"), id=2)
+    assert gist(message_for(query, [other])).endswith(
+        "; the cassette holds none of gemini generateContent"
+    )
+    assert "No recording of gemini generateContent in this cassette; the nearest of other" in (
+        message_for(query, [other])
+    )
+
+
+def test_the_hint_and_the_answer_follow_the_way_localaik_was_started() -> None:
+    plugin = Reporting("run pytest with --localaik-mode record", shown_by="in the report")
+    text = message_for(gem(["hi"]), [summary(gem(["ho"]), id=1)], reporting=plugin)
+    assert "To record it: run pytest with --localaik-mode record, with a model running" in text
+    assert "LK_MODE=record" not in text and "--mode record" not in text.replace("-mode", "")
+    assert plugin.answer(text) == gist(text) + " (the whole miss: in the report)"
+    assert SERVE.answer(text) == text
 
 
 def test_message_cuts_long_values_with_an_ellipsis() -> None:
@@ -335,7 +390,7 @@ def test_message_cuts_long_values_with_an_ellipsis() -> None:
     query = gem([long_prompt + "Be brief."])
     recorded = gem([long_prompt + "Be thorough."])
     text = message_for(query, [summary(recorded, id=1)])
-    line = next(line for line in text.splitlines() if "contents[0].parts[0].text" in line)
+    line = next(line for line in text.splitlines() if "contents[0].parts[0].text:" in line)
     assert "…" in line and len(line) < 200
     # Two long strings are shown from where they start to differ.
     assert "Be brief." in line and "Be thorough." in line
@@ -354,7 +409,7 @@ def test_message_lists_every_difference_of_the_first_and_ten_of_the_others() -> 
     first = gem([f"r{i}" for i in range(14)])
     second = gem([f"s{i}" for i in range(14)], generationConfig={"temperature": 0.5})
     text = message_for(query, [summary(first, id=2), summary(second, id=1)])
-    first_part, second_part = text.split("\n  2. ")
+    first_part, second_part = text.split("\n", 1)[1].split("\n  2. ")  # after the gist
     assert first_part.count(" here, ") == 14 and "more" not in first_part
     assert second_part.count(" here, ") == 10
     assert "… and 5 more" in second_part
@@ -485,7 +540,7 @@ def test_a_recording_that_differs_only_in_the_schema_dialect_ranks_first() -> No
     assert [s.id for s, _ in found] == [1, 2, 3]
     assert len(found[0][1]) > 10  # more than a recording's share of the message
     text = message_for(query, recordings)
-    first = text.split("\n  2. ")[0]
+    first = text.split("\n", 1)[1].split("\n  2. ")[0]  # after the gist
     assert "more" not in first
     assert first.count(" here, ") == len(found[0][1])
     assert "parametersJsonSchema.properties.unit.enum" in first

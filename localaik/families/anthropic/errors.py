@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.anthropic import wire as anthropic
+from localaik.families.rendering import one_line
 
 TYPE = {
     400: "invalid_request_error",
@@ -28,7 +29,8 @@ def error_response(
     status: int, message: str, details: dict[str, Any] | None = None
 ) -> anthropic.ErrorResponse:
     """The envelope: an error answer's body, or the data of a stream's `error` event."""
-    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": message}
+    # Both Anthropic SDKs show the whole body on one line: the message must be one line.
+    error: anthropic.ErrorObject = {"type": anthropic_type(status), "message": one_line(message)}
     if details:
         error["details"] = details
     return {"type": "error", "error": error}

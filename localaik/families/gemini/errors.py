@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.gemini import wire as gemini
+from localaik.families.rendering import one_line
 
 STATUS = {
     400: "INVALID_ARGUMENT",
@@ -31,7 +32,9 @@ def gemini_status(status: int) -> str:
 
 
 def error_response(status: int, message: str) -> gemini.ErrorResponse:
-    return {"error": {"code": status, "message": message, "status": gemini_status(status)}}
+    # Both google-genai SDKs show the whole body on one line: the message must be one line.
+    text = one_line(message)
+    return {"error": {"code": status, "message": text, "status": gemini_status(status)}}
 
 
 def error_body(

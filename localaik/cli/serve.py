@@ -47,6 +47,7 @@ def serve(**flags: Any) -> None:
     if refused is not None:
         raise click.UsageError(f"--cassette / LK_CASSETTE: {refused}")
     port_free(settings.host, settings.port)
+    replay_has_cassettes(settings)
     try:
         run(settings)
     except KeyboardInterrupt:
@@ -76,6 +77,26 @@ def port_free(host: str, port: int) -> None:
             ) from None
 
 
+def replay_has_cassettes(settings: Settings) -> None:
+    """In replay, refuse to start, in one line naming the path, when the cassette is missing
+    and no other cassette lies beside it: every request would miss, and the first miss would
+    come long after the start (a wrong working directory or `LK_CASSETTE` is the usual cause).
+    With other cassettes beside it (chosen by `X-Localaik-Cassette`) it starts, and the start
+    line and `/health` say the default one is missing."""
+    cassette = settings.cassette
+    if settings.mode is not Mode.REPLAY or cassette.exists():
+        return
+    folder = cassette.parent
+    if folder.is_dir() and any(folder.glob("*.db")):
+        return
+    shown = str(cassette) if cassette.is_absolute() else f"{cassette} ({cassette.absolute()})"
+    raise click.ClickException(
+        f"replay: no cassette at {shown} and none beside it, so every request would miss: "
+        "pass the committed one with --cassette or LK_CASSETTE, or record it first "
+        "(--mode record or once, with a model running)"
+    )
+
+
 def run(settings: Settings) -> None:
     from localaik.server.app import create_app
     from localaik.server.gates import without_upstream
@@ -93,6 +114,11 @@ def run(settings: Settings) -> None:
     elif without_upstream(settings, runtime):
         upstream = "none (no llama-server: once replays, and records nothing)"
     log.info("mode %s, cassette %s, upstream %s", settings.mode, settings.cassette, upstream)
+    if settings.mode is Mode.REPLAY and not settings.cassette.exists():
+        log.warning(
+            "no cassette at %s: requests without an X-Localaik-Cassette header will miss",
+            settings.cassette,
+        )
     app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
     server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")
     original = server.startup

@@ -27,6 +27,9 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
         "mode": mode,
         "cassette": str(svc.settings.cassette),
     }
+    if mode is Mode.REPLAY:
+        # A replay start refuses a missing cassette unless others lie beside it (serve).
+        body["cassette_found"] = svc.settings.cassette.exists()
     if mode.vcr is not None:
         body["record_mode"] = mode.vcr
     runtime = request.app.state.runtime

@@ -15,12 +15,13 @@ from typing import Any
 import anthropic
 import openai
 from google import genai
+from google.genai import errors as genai_errors
 from google.genai import types
 
 GEMINI_MODEL = "gemini-2.5-flash"
 OPENAI_MODEL = "gpt-4o-mini"
 ANTHROPIC_MODEL = "claude-sonnet-4-5"
-MAX_TOKENS = 64  # a call is about 20-40 tokens; an answer in prose is cut here
+MAX_TOKENS = 128  # a call is about 20-40 tokens, after any words the model writes first
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,15 @@ class Api:
     """One SDK against one localaik."""
 
     name = ""
+
+    def tally(self, function: Function, prompt: str) -> str:
+        """How one prompt went: `call` (well formed), `other` (an answer without a well-formed
+        call), or the error the SDK raised (a call cut at the token limit is a 502)."""
+        try:
+            calls, _ = self.ask(function, prompt)
+        except (openai.APIError, anthropic.APIError, genai_errors.APIError) as exc:
+            return f"error {type(exc).__name__}"
+        return "call" if well_formed(calls, function) else "other"
 
     def ask(self, function: Function, prompt: str) -> tuple[list[Call], Any]:
         raise NotImplementedError

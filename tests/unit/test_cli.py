@@ -73,3 +73,48 @@ def test_serve_on_a_busy_port_exits_with_one_line_naming_it(tmp_path: Any) -> No
             assert len(lines) == 1, (how, done.stderr)
             assert f"port {port}" in lines[0] and "LK_PORT" in lines[0], lines
             assert "Errno" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_replay_without_its_cassette_fails_at_start_naming_the_path(tmp_path: Any) -> None:
+    """Every request would miss: one line naming the path (absolute too, since a relative one
+    depends on where the server runs), exit 1, instead of a healthy server and a miss later."""
+    for where in ("folder", "no-folder"):
+        cassette = tmp_path / where / "cassettes" / "localaik.db"
+        (tmp_path / where).mkdir()
+        if where == "folder":
+            cassette.parent.mkdir(parents=True)
+            (cassette.parent / "notes.txt").write_text("not a cassette")
+        done = subprocess.run(
+            [sys.executable, "-m", "localaik", "serve", "--mode", "replay", "--port", "0"],
+            env={**clean_environ(), "LK_CASSETTE": "cassettes/localaik.db"},
+            cwd=tmp_path / where,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == 1, (where, done.stderr)
+        assert len(lines) == 1, (where, done.stderr)
+        assert f"cassettes/localaik.db ({cassette})" in lines[0], lines
+        assert "LK_CASSETTE" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_replay_without_its_cassette_starts_when_others_lie_beside_it(tmp_path: Any) -> None:
+    """Cassettes chosen per request (`X-Localaik-Cassette`) can be all a replay needs: it
+    starts, says the default one is missing, and /health shows it."""
+    from localaik.cassette.sqlite import SQLiteStore
+    from tests.support import LocalaikProcess
+
+    store = SQLiteStore(tmp_path / "per-test.db")
+    store.open(create=True)
+    store.close()
+    with LocalaikProcess(
+        {"LK_MODE": "replay", "LK_CASSETTE": str(tmp_path / "localaik.db")}
+    ) as server:
+        health = server.get("/health").json()
+        assert health["status"] == "ok" and health["cassette_found"] is False
+        assert "no cassette at" in server.log() and "X-Localaik-Cassette" in server.log()
+    with LocalaikProcess(
+        {"LK_MODE": "replay", "LK_CASSETTE": str(tmp_path / "per-test.db")}
+    ) as server:
+        assert server.get("/health").json()["cassette_found"] is True

@@ -27,7 +27,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from localaik.cassette.names import refusal, sqlite_own
+from localaik.cassette.names import refusal
 
 SUFFIX = ".db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -71,7 +71,7 @@ def below(folder: Path) -> list[Path]:
         folders[:] = sorted(name for name in folders if not name.startswith("."))
         for name in sorted(files):
             path = Path(root, name)
-            if not name.startswith(".") and sqlite_own(name) is None and _cassette_like(path):
+            if not name.startswith(".") and refusal(path) is None and _cassette_like(path):
                 found.append(path)
     return found
 

@@ -52,10 +52,14 @@ def test_prune_and_verify_with_no_argument_cover_the_sessions_cassettes(
     )
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("LK_UPSTREAM", DEAD_UPSTREAM)
-    replayed = run(inner)
+    replayed = run(inner, "--localaik-fail-unused")
     replayed.assert_outcomes(passed=10)
     assert summary_line(replayed).endswith(
         "7 cassettes: 9 replayed, 0 recorded, 0 misses, 1 unused"
+    )
+    assert replayed.ret == pytest.ExitCode.TESTS_FAILED
+    replayed.stdout.fnmatch_lines(  # the command it suggests is the one run below
+        [f"Remove them with `localaik cassette prune cassettes` in {inner.path} (it drops *"]
     )
 
     listed = localaik(inner, "cassette", "ls")

@@ -37,8 +37,8 @@ _PATTERN = frozenset("*?[")
 class NothingFound(Exception):
     """An argument (a path, folder or glob) that names no cassette."""
 
-    def __init__(self, argument: str, reason: str) -> None:
-        super().__init__(f"{argument}: {reason}")
+    def __init__(self, argument: str, reason: str, message: str | None = None) -> None:
+        super().__init__(message or f"{argument}: {reason}")
         self.argument = argument
         self.reason = reason
 
@@ -83,20 +83,23 @@ def _one(argument: str) -> list[Path]:
         if not found:
             raise NothingFound(argument, "no cassettes in this folder (nor below it)")
         return found
-    if path.exists():
-        return [path]
-    if not is_pattern(argument):
+    if is_pattern(argument):
+        found = []
+        for match in sorted(glob.glob(argument, recursive=True)):
+            matched = Path(match)
+            if matched.is_dir():
+                found += below(matched)
+            elif refusal(matched) is None:
+                found.append(matched)
+        if not found:
+            raise NothingFound(argument, "no cassette matches this pattern")
+        return found
+    refused = refusal(path)
+    if refused is not None:  # SQLite's side file, or localaik's state: never a cassette
+        raise NothingFound(argument, "not a cassette", refused)
+    if not path.exists():
         raise NothingFound(argument, "no such file or folder")
-    found = []
-    for match in sorted(glob.glob(argument, recursive=True)):
-        matched = Path(match)
-        if matched.is_dir():
-            found += below(matched)
-        elif refusal(matched) is None:
-            found.append(matched)
-    if not found:
-        raise NothingFound(argument, "no cassette matches this pattern")
-    return found
+    return [path]
 
 
 def _cassette_like(path: Path) -> bool:

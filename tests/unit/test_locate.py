@@ -104,6 +104,15 @@ def test_an_argument_naming_nothing_is_an_error(tree: Path, argument: str, reaso
     assert raised.value.argument == argument and raised.value.reason == reason
 
 
+def test_a_side_file_or_localaiks_state_named_outright_is_refused(tree: Path) -> None:
+    for argument in ("cassettes/tests/test_a/test_one.db-wal", "cassettes/x.db-shm"):
+        with pytest.raises(NothingFound) as raised:
+            expand([argument])
+        assert str(raised.value).startswith(f"{argument!r} cannot be a cassette: SQLite keeps")
+    with pytest.raises(NothingFound, match="localaik's own folder"):
+        expand(["cassettes/tests/test_a/.localaik/stray.db"])
+
+
 def test_the_default_is_the_configured_cassette_else_its_folder() -> None:
     assert default_location(Path("cassettes/localaik.db"), configured=False) == Path("cassettes")
     assert default_location(Path("ci/main.db"), configured=True) == Path("ci/main.db")

@@ -133,19 +133,28 @@ def find(paths: Sequence[Path], wanted: str) -> Recording:
             "/ORDINAL), as `localaik cassette ls` shows"
         )
     matches: dict[Path, list[Summary]] = {}
+    unreadable: list[str] = []
     for path in paths:
-        with reading(path) as cassette:
-            found = [
-                s
-                for s in cassette.summaries()
-                if s.key.startswith(prefix) and (not ordinal_text or s.ordinal == int(ordinal_text))
-            ]
+        try:
+            with reading(path) as cassette:
+                summaries = cassette.summaries()
+        except click.ClickException as exc:
+            if len(paths) == 1:
+                raise
+            unreadable.append(exc.message)  # one damaged cassette hides none of the others
+            continue
+        found = [
+            s
+            for s in summaries
+            if s.key.startswith(prefix) and (not ordinal_text or s.ordinal == int(ordinal_text))
+        ]
         if found:
             matches[path] = found
     where = str(paths[0]) if len(paths) == 1 else f"any of {len(paths)} cassettes"
     keys = sorted({s.key for found in matches.values() for s in found})
     if not matches:
-        raise click.ClickException(f"no recording with key {wanted} in {where}")
+        not_read = f" ({len(unreadable)} could not be read: {unreadable[0]})" if unreadable else ""
+        raise click.ClickException(f"no recording with key {wanted} in {where}{not_read}")
     if len(keys) > 1:
         where = str(next(iter(matches))) if len(matches) == 1 else f"{len(matches)} cassettes"
         raise click.ClickException(

@@ -51,23 +51,50 @@ def ls(paths: tuple[str, ...], as_json: bool) -> None:
     not, answer size, when it was recorded, and when a run last served it (from the usage file
     beside the cassette; "never" when no run on record used it).
     """
-    groups = [(path, _rows(path)) for path in cassettes(paths)]
-    if as_json:
-        for _, rows in groups:
-            for row in rows:
-                click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    count = sum(len(rows) for _, rows in groups)
-    if len(groups) == 1:
-        [(path, rows)] = groups
-        if not rows:
+    found = cassettes(paths)
+    if len(found) == 1:  # one cassette: its rows, or the one line saying why it cannot be read
+        [path] = found
+        rows = _rows(path)
+        if as_json:
+            _json(rows)
+        elif not rows:
             click.echo(f"no recordings in {path}", err=True)
-            return
-        _table([[_columns(row) for row in rows]], [])
-        click.echo(f"{plural(count, 'recording')} in {path}", err=True)
+        else:
+            _table([(None, [_columns(row) for row in rows])])
+            click.echo(f"{plural(len(rows), 'recording')} in {path}", err=True)
         return
-    _table([[_columns(row) for row in rows] for _, rows in groups], [p for p, _ in groups])
-    click.echo(f"{plural(count, 'recording')} in {len(groups)} cassettes", err=True)
+    groups: list[tuple[Path, list[dict[str, Any]] | str]] = []
+    for path in found:  # one unreadable cassette hides none of the others
+        try:
+            groups.append((path, _rows(path)))
+        except click.ClickException as exc:
+            groups.append((path, exc.message))
+    unreadable = [why for _, why in groups if isinstance(why, str)]
+    count = sum(len(read) for _, read in groups if not isinstance(read, str))
+    if as_json:
+        for _, read in groups:
+            if not isinstance(read, str):
+                _json(read)
+        for why in unreadable:
+            click.echo(f"Error: {why}", err=True)
+    else:
+        _table([_group(path, rows) for path, rows in groups])
+        not_read = f", {len(unreadable)} unreadable" if unreadable else ""
+        click.echo(f"{plural(count, 'recording')} in {len(groups)} cassettes{not_read}", err=True)
+    if unreadable:
+        click.get_current_context().exit(1)
+
+
+def _json(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+def _group(path: Path, rows: list[dict[str, Any]] | str) -> tuple[str, list[tuple[str, ...]]]:
+    """A cassette's heading line and table lines in a listing of several."""
+    if isinstance(rows, str):
+        return f"{path}  (cannot be read: {rows})", []
+    return f"{path}{'' if rows else '  (no recordings)'}", [_columns(row) for row in rows]
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -105,22 +132,22 @@ def _columns(row: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def _table(groups: list[list[tuple[str, ...]]], names: list[Path]) -> None:
-    """The rows in aligned columns under one heading line; with `names`, each group of rows
-    under its cassette's name, indented."""
+def _table(groups: list[tuple[str | None, list[tuple[str, ...]]]]) -> None:
+    """The lines in aligned columns under one heading line; a group with a name (a cassette,
+    in a listing of several) has that line first and its lines indented."""
     heading = ("KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE", "RECORDED", "LAST USED")
-    lines = [heading, *(line for group in groups for line in group)]
+    lines = [heading, *(line for _, group in groups for line in group)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(heading))]
-    indent = "  " if names else ""
+    indent = "  " if any(name is not None for name, _ in groups) else ""
 
     def echo(line: tuple[str, ...]) -> None:
         cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
         click.echo((indent + "  ".join(cells)).rstrip())
 
     echo(heading)
-    for n, group in enumerate(groups):
-        if names:
-            click.echo(f"{names[n]}{'' if group else '  (no recordings)'}")
+    for name, group in groups:
+        if name is not None:
+            click.echo(name)
         for line in group:
             echo(line)
 

@@ -66,6 +66,26 @@ def test_ls_with_no_path_lists_every_cassette_grouped(project: Path) -> None:
     assert [row["cassette"] for row in rows] == [str(SERVE)] * 2 + [str(ONE)] + [str(TWO)] * 2
 
 
+def test_one_unreadable_cassette_hides_none_of_the_others(project: Path) -> None:
+    broken = project / "cassettes/tests/test_x/test_three.db"
+    broken.write_text("<<<<<<< HEAD\nnot a cassette\n" * 50)
+    result = run("cassette", "ls")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[6].startswith("cassettes/tests/test_x/test_three.db  (cannot be read: ")
+    assert len([line for line in lines if line.startswith("  ") and "openai" in line]) == 5
+    assert result.stderr == "5 recordings in 4 cassettes, 1 unreadable\n"
+    as_json = run("cassette", "ls", "--json")
+    assert as_json.exit_code == 1 and len(as_json.stdout.splitlines()) == 5
+    assert as_json.stderr.startswith("Error: ")
+    key = all_recordings(project / TWO)[0].key
+    assert run("cassette", "show", key[:10]).exit_code == 0
+    missing = run("cassette", "show", "0" * 12)
+    assert missing.output.startswith(
+        f"Error: no recording with key {'0' * 12} in any of 4 cassettes (1 could not be read: "
+    )
+
+
 def test_lk_cassette_set_is_the_default(project: Path) -> None:
     result = run("cassette", "ls", env={"LK_CASSETTE": str(ONE)})
     assert result.exit_code == 0, result.output

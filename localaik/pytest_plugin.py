@@ -367,7 +367,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
         for line in report.unused_lines(config.rootpath):
             terminalreporter.write_line(line)
+        folder = state.options.cassette_dir
+        if folder.is_relative_to(config.rootpath):
+            folder = folder.relative_to(config.rootpath)
         terminalreporter.write_line(
-            "Remove them with `localaik cassette prune CASSETTE` (it drops what the last run "
-            "did not use), or run the tests that use them."
+            f"Remove them with `localaik cassette prune {folder}` in {config.rootpath} (it "
+            "drops what each cassette's last run did not use), or run the tests that use them."
         )

@@ -20,10 +20,17 @@ from pathlib import Path
 
 import click
 
-from localaik.cassette import export, transcript
+from localaik.cassette import export, locate, transcript
 from localaik.cassette.recording import Recording
 from localaik.cassette.volatile import Steadied, differing, steady
-from localaik.cli.cassette_access import all_recordings, find, reading
+from localaik.cli.cassette_access import (
+    PATHS_HELP,
+    all_recordings,
+    cassettes,
+    find,
+    one_cassette,
+    reading,
+)
 from localaik.server.client_view import client_views
 
 
@@ -39,19 +46,20 @@ def register(group: click.Group) -> None:
     "-c",
     "--cassette",
     "path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The cassette for arguments that are bare keys. [the configured one]",
+    type=click.Path(),
+    help=f"Where to look for bare keys: {PATHS_HELP}. [LK_CASSETTE, else cassettes/]",
 )
 @click.option("--timing", is_flag=True, help="Also list frame offsets and durations that differ.")
-def diff(a: str, b: str, path: Path | None, timing: bool) -> None:
+def diff(a: str, b: str, path: str | None, timing: bool) -> None:
     """Compare two cassettes, or two recordings, as their clients see them.
 
-    A and B are cassette files, or recordings: CASSETTE:KEY, or a bare KEY in the cassette
-    given by --cassette. For cassettes: the recordings only one side has, and a unified diff of
-    each recording both have whose client gets a different answer. Recordings whose answers
-    differ only in the upstream's volatile fields (id, created, timings, …) are counted apart,
-    naming those fields, as timing is with --timing. Exit status as diff(1): 0 the same,
-    1 different.
+    A and B are one cassette each (a file, or a folder or glob naming just one), or
+    recordings: CASSETTE:KEY (CASSETTE may be a folder or glob, searched), or a bare KEY
+    looked for where --cassette says. For cassettes: the recordings only one side has, and a
+    unified diff of each recording both have whose client gets a different answer.
+    Recordings whose answers differ only in the upstream's volatile fields (id, created,
+    timings, …) are counted apart, naming those fields, as timing is with --timing. Exit
+    status as diff(1): 0 the same, 1 different.
     """
     left, right = _diff_side(a, path), _diff_side(b, path)
     if isinstance(left, Path) != isinstance(right, Path):
@@ -64,16 +72,16 @@ def diff(a: str, b: str, path: Path | None, timing: bool) -> None:
     sys.exit(0 if same else 1)
 
 
-def _diff_side(argument: str, path: Path | None) -> Path | Recording:
+def _diff_side(argument: str, path: str | None) -> Path | Recording:
     if Path(argument).is_file():
         return Path(argument)
     where, colon, key = argument.rpartition(":")
-    if colon and Path(where).is_file():
-        with reading(Path(where)) as cassette:
-            return find(cassette, key)
+    if colon and (Path(where).exists() or locate.is_pattern(where)):
+        return find(cassettes([where]), key)
+    if Path(argument).is_dir() or locate.is_pattern(argument):
+        return one_cassette(argument, "diff of cassettes")
     if re.fullmatch(r"[0-9a-fA-F]{1,32}(/\d+)?", argument):
-        with reading(path) as cassette:
-            return find(cassette, argument)
+        return find(cassettes([path] if path is not None else []), argument)
     raise click.ClickException(f"{argument}: no such cassette file, and not CASSETTE:KEY or KEY")
 
 

@@ -18,7 +18,12 @@ from localaik.cassette import export, transcript
 from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret, shaped_like
 from localaik.cassette.store import store_for
-from localaik.cli.cassette_access import all_recordings, default_cassette, reading
+from localaik.cli.cassette_access import (
+    all_recordings,
+    default_cassette,
+    one_cassette,
+    reading,
+)
 from localaik.errors import Error
 
 EXPORT_FILE = re.compile(r"^[0-9a-f]{32}\.\d+\.json$")
@@ -31,7 +36,7 @@ def register(group: click.Group) -> None:
 
 
 @click.command("export")
-@click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", required=False, type=click.Path())
 @click.option(
     "--to",
     "target",
@@ -39,14 +44,16 @@ def register(group: click.Group) -> None:
     help="A .jsonl file (one recording per line), - for standard output, or a "
     "directory (one indented .json file per recording).",
 )
-def export_command(path: Path | None, target: str) -> None:
+def export_command(path: str | None, target: str) -> None:
     """Write a cassette's recordings as text: one JSON document per recording, sorted by key,
     versioned ("format": "localaik-recording/1"), the same bytes for the same recordings.
 
-    A directory is made to mirror the cassette: files of recordings it no longer holds are
-    removed. `localaik cassette import` reads either form back, byte for byte.
+    PATH is one cassette (a folder or glob naming just one will do; several are refused, as
+    their recordings would mix): by default LK_CASSETTE when it is set, else the one cassette
+    in cassettes/. A directory is made to mirror the cassette: files of recordings it no
+    longer holds are removed. `localaik cassette import` reads either form back, byte for byte.
     """
-    with reading(path) as cassette:
+    with reading(one_cassette(path, "export")) as cassette:
         recordings = all_recordings(cassette, label="exporting")
     # A cassette written before localaik knew a kind of token may hold one: not copied out.
     _refuse_secrets(recordings, "exported")
@@ -111,7 +118,8 @@ def _refuse_secrets(recordings: list[Recording], done: str) -> None:
     "--into",
     "path",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The cassette to import into (created if missing). [the configured one]",
+    help="The one cassette to import into (created if missing). "
+    "[LK_CASSETTE, else cassettes/localaik.db]",
 )
 @click.option(
     "--replace",

@@ -1,8 +1,9 @@
 """The reading commands of `localaik cassette`: ls, show, textconv (diff has its own module,
 `cassette_diff.py`).
 
-They open cassettes read-only: looking never changes a committed file. A PATH left out is the
-configured cassette (`LK_CASSETTE`, default `cassettes/localaik.db`).
+They open cassettes read-only: looking never changes a committed file. PATHS are cassettes,
+folders or globs (`cassette/locate.py`); left out, `LK_CASSETTE` when it is set, else every
+cassette in `cassettes/`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import click
 
 from localaik.cassette import export, transcript, usage
 from localaik.cassette.store import store_for
-from localaik.cli.cassette_access import find, reading
+from localaik.cli.cassette_access import PATHS_HELP, cassettes, find, plural, reading
 from localaik.errors import Error
 
 
@@ -37,64 +38,118 @@ def _size(count: int) -> str:
 
 
 @click.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per recording.")
-def ls(path: Path | None, as_json: bool) -> None:
-    """List the recordings in a cassette, one per line.
+def ls(paths: tuple[str, ...], as_json: bool) -> None:
+    """List the recordings in cassettes, one per line.
+
+    PATHS are cassettes, folders (every cassette below them) or quoted globs; by default
+    LK_CASSETTE when it is set, else every cassette in cassettes/ (serve's and the pytest
+    plugin's). Over several cassettes the recordings are grouped under each cassette's name.
 
     Columns: key prefix (/ordinal when not the first), API family, operation, model, stream or
     not, answer size, when it was recorded, and when a run last served it (from the usage file
     beside the cassette; "never" when no run on record used it).
     """
+    found = cassettes(paths)
+    if len(found) == 1:  # one cassette: its rows, or the one line saying why it cannot be read
+        [path] = found
+        rows = _rows(path)
+        if as_json:
+            _json(rows)
+        elif not rows:
+            click.echo(f"no recordings in {path}", err=True)
+        else:
+            _table([(None, [_columns(row) for row in rows])])
+            click.echo(f"{plural(len(rows), 'recording')} in {path}", err=True)
+        return
+    groups: list[tuple[Path, list[dict[str, Any]] | str]] = []
+    for path in found:  # one unreadable cassette hides none of the others
+        try:
+            groups.append((path, _rows(path)))
+        except click.ClickException as exc:
+            groups.append((path, exc.message))
+    unreadable = [why for _, why in groups if isinstance(why, str)]
+    count = sum(len(read) for _, read in groups if not isinstance(read, str))
+    if as_json:
+        for _, read in groups:
+            if not isinstance(read, str):
+                _json(read)
+        for why in unreadable:
+            click.echo(f"Error: {why}", err=True)
+    else:
+        _table([_group(path, rows) for path, rows in groups])
+        not_read = f", {len(unreadable)} unreadable" if unreadable else ""
+        click.echo(f"{plural(count, 'recording')} in {len(groups)} cassettes{not_read}", err=True)
+    if unreadable:
+        click.get_current_context().exit(1)
+
+
+def _json(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+def _group(path: Path, rows: list[dict[str, Any]] | str) -> tuple[str, list[tuple[str, ...]]]:
+    """A cassette's heading line and table lines in a listing of several."""
+    if isinstance(rows, str):
+        return f"{path}  (cannot be read: {rows})", []
+    return f"{path}{'' if rows else '  (no recordings)'}", [_columns(row) for row in rows]
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
     with reading(path) as cassette:
         summaries = cassette.summaries()
         sizes = cassette.sizes()
         used = usage.last_used(cassette.path)
-    rows: list[dict[str, Any]] = []
-    for s in summaries:
-        rows.append(
-            {
-                "key": s.key,
-                "ordinal": s.ordinal,
-                "family": s.family,
-                "operation": s.operation,
-                "model": s.model,
-                "stream": s.stream,
-                "size": sizes.get(s.id, 0),
-                "recorded_at": s.recorded_at,
-                "last_used": used.get((s.key, s.ordinal)),
-            }
-        )
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    if not rows:
-        click.echo(f"no recordings in {cassette.path}", err=True)
-        return
-    table: list[tuple[str, ...]] = [
-        ("KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE", "RECORDED", "LAST USED")
+    return [
+        {
+            "cassette": str(path),
+            "key": s.key,
+            "ordinal": s.ordinal,
+            "family": s.family,
+            "operation": s.operation,
+            "model": s.model,
+            "stream": s.stream,
+            "size": sizes.get(s.id, 0),
+            "recorded_at": s.recorded_at,
+            "last_used": used.get((s.key, s.ordinal)),
+        }
+        for s in summaries
     ]
-    for row in rows:
-        key = row["key"][:12] + (f"/{row['ordinal']}" if row["ordinal"] else "")
-        table.append(
-            (
-                key,
-                row["family"],
-                row["operation"],
-                row["model"] or "-",
-                "stream" if row["stream"] else "-",
-                _size(row["size"]),
-                _minute(row["recorded_at"]),
-                _minute(row["last_used"]) or "never",
-            )
-        )
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        )
-    click.echo(f"{len(rows)} recording{'s' * (len(rows) != 1)} in {cassette.path}", err=True)
+
+
+def _columns(row: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        row["key"][:12] + (f"/{row['ordinal']}" if row["ordinal"] else ""),
+        row["family"],
+        row["operation"],
+        row["model"] or "-",
+        "stream" if row["stream"] else "-",
+        _size(row["size"]),
+        _minute(row["recorded_at"]),
+        _minute(row["last_used"]) or "never",
+    )
+
+
+def _table(groups: list[tuple[str | None, list[tuple[str, ...]]]]) -> None:
+    """The lines in aligned columns under one heading line; a group with a name (a cassette,
+    in a listing of several) has that line first and its lines indented."""
+    heading = ("KEY", "FAMILY", "OPERATION", "MODEL", "STREAM", "SIZE", "RECORDED", "LAST USED")
+    lines = [heading, *(line for _, group in groups for line in group)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(heading))]
+    indent = "  " if any(name is not None for name, _ in groups) else ""
+
+    def echo(line: tuple[str, ...]) -> None:
+        cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        click.echo((indent + "  ".join(cells)).rstrip())
+
+    echo(heading)
+    for name, group in groups:
+        if name is not None:
+            click.echo(name)
+        for line in group:
+            echo(line)
 
 
 def _minute(stamp: str | None) -> str:
@@ -111,21 +166,21 @@ def _minute(stamp: str | None) -> str:
     "-c",
     "--cassette",
     "path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The cassette. [the configured one]",
+    type=click.Path(),
+    help=f"Where to look: {PATHS_HELP}. [LK_CASSETTE, else cassettes/]",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="The recording's document in the export format."
 )
 @click.option("--color/--no-color", default=None, help="Colour the output. [on for a terminal]")
-def show(key: str, path: Path | None, as_json: bool, color: bool | None) -> None:
+def show(key: str, path: str | None, as_json: bool, color: bool | None) -> None:
     """Show one recording: the canonical request, the upstream request, the answer (body, or
     every stream frame with its time offset) and where it came from.
 
     KEY is a key prefix as `ls` shows it, with /ORDINAL for a later answer to the same request.
+    It is looked for in every cassette --cassette names; when several hold it, name one.
     """
-    with reading(path) as cassette:
-        recording = find(cassette, key)
+    recording = find(cassettes([path] if path is not None else []), key)
     if as_json:
         click.echo(export.document_text(export.to_document(recording)))
         return

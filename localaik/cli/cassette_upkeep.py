@@ -1,53 +1,33 @@
-"""The upkeep commands of `localaik cassette`: verify, prune, merge, git-setup, merge-driver.
+"""The upkeep commands of `localaik cassette`: verify, merge, git-setup, merge-driver (prune
+has its own module, `cassette_prune.py`).
 
-These are the commands that change cassettes (prune, merge) or judge them (verify). The work
-is in `verify`, `merge` and `gitsetup`; here are the file handling, the printing and the error
-edge: every localaik `Error`, `OSError` and `GitError` becomes one line and a non-zero exit.
+These are the commands that change cassettes (merge) or judge them (verify). The work is in
+`verify`, `merge` and `gitsetup`; here are the file handling, the printing and the error edge
+(`cassette_access.edge`): every localaik `Error`, `OSError` and `GitError` becomes one line and
+a non-zero exit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shlex
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from localaik.cassette import gitsetup
+from localaik.cassette import gitsetup, locate
 from localaik.cassette.merge import MergeResult, Side, merge
 from localaik.cassette.names import SIDE_FILES, refusal
 from localaik.cassette.recording import Recording
 from localaik.cassette.store import store_for
-from localaik.cassette.usage import read_runs, usage_path
-from localaik.cli.cassette_access import default_cassette
-from localaik.errors import Error
+from localaik.cli.cassette_access import NoCassette, cassettes, edge, plural
 from localaik.server.verify import Report, verify
 
 PROGRESS_ABOVE = 50  # recordings; fewer replay in well under a second
-
-
-@contextlib.contextmanager
-def _edge() -> Iterator[None]:
-    """The error boundary of these commands: one clear line, exit status 1."""
-    try:
-        yield
-    except Error as exc:
-        raise click.ClickException(exc.message) from None
-    except gitsetup.GitError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise click.ClickException(f"{where}{exc.strerror or exc}") from None
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 # -- verify -------------------------------------------------------------------------------------
@@ -76,21 +56,23 @@ class _Bar:
 
 
 @click.command("verify")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of lines.")
-def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
+def verify_command(paths: tuple[str, ...], as_json: bool) -> None:
     """Check that cassettes are sound, hold no secrets, and replay.
 
     Checks SQLite's integrity and the schema, each recording (key, request, stream frames,
     body), the secret scan, and that every recording replays: its request is rebuilt and sent
     through localaik in replay mode, on a copy.
 
-    PATHS default to the configured cassette (LK_CASSETTE, cassettes/localaik.db). Prints one
-    line per problem and exits 1 if there is any.
+    PATHS are cassettes, folders (every cassette below them) or quoted globs; by default
+    LK_CASSETTE when it is set, else every cassette in cassettes/ (serve's and the pytest
+    plugin's). Prints one line per problem (over several cassettes, also one line per
+    cassette) and a total; exits 1 if there is any problem.
     """
     reports: list[Report] = []
-    with _edge():
-        for path in paths or (default_cassette(),):
+    with edge():
+        for path in cassettes(paths):
             bar = _Bar(f"verifying {path}")
             try:
                 reports.append(verify(path, progress=bar))
@@ -99,89 +81,42 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     recordings = sum(r.recordings for r in reports)
     problems = [p for r in reports for p in r.problems]
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "recordings": recordings,
-                    "problems": len(problems),
-                    "cassettes": [
-                        {
-                            "path": str(r.cassette),
-                            "recordings": r.recordings,
-                            "problems": [
-                                {"key": p.key, "ordinal": p.ordinal, "problem": p.message}
-                                for p in r.problems
-                            ],
-                        }
-                        for r in reports
-                    ],
-                },
-                indent=2,
-            )
-        )
-    else:
+        click.echo(json.dumps(_document(reports), indent=2))
+    elif len(reports) == 1:
         for problem in problems:
             click.echo(problem.line())
-        click.echo(f"{_count(recordings, 'recording')}, {_count(len(problems), 'problem')}")
+        click.echo(f"{plural(recordings, 'recording')}, {plural(len(problems), 'problem')}")
+    else:
+        for report in reports:
+            found = plural(len(report.problems), "problem") if report.problems else "ok"
+            click.echo(f"{report.cassette}: {plural(report.recordings, 'recording')}, {found}")
+            for problem in report.problems:
+                click.echo(f"  {problem.line()}")
+        failed = sum(1 for r in reports if r.problems)
+        click.echo(
+            f"{plural(recordings, 'recording')} in {plural(len(reports), 'cassette')}, "
+            f"{plural(len(problems), 'problem')}"
+            + (f" in {plural(failed, 'cassette')}" if failed else "")
+        )
     if problems:
         click.get_current_context().exit(1)
 
 
-# -- prune --------------------------------------------------------------------------------------
-
-
-@click.command("prune")
-@click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--runs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Keep what any of the last N runs used.",
-)
-@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def prune_command(path: Path | None, runs: int, dry_run: bool, yes: bool) -> None:
-    """Remove the recordings that none of the last N runs used.
-
-    Each server run notes what it served in .localaik/NAME.used.d/ beside the cassette (default:
-    the configured cassette). Prune keeps what the last N runs used and removes the rest, so run
-    your *whole* test suite first: after a run of only some tests, prune would remove the
-    recordings of every other test. With no usage record at all it refuses.
-    """
-    with _edge():
-        path = path or default_cassette()
-        history = read_runs(path)
-        if not history:
-            raise click.ClickException(
-                f"no usage record for {path} ({usage_path(path)} is missing or empty): run "
-                "your tests against it first; prune never removes everything"
-            )
-        used = set().union(*(run.used for run in history[-runs:]))
-        cassette = store_for(path, readonly=dry_run)
-        try:
-            if not cassette.open():
-                raise click.ClickException(f"cassette {path} does not exist")
-            summaries = cassette.summaries()
-            unused = [s for s in summaries if (s.key, s.ordinal) not in used]
-            which = "the last run" if runs == 1 else f"the last {min(runs, len(history))} runs"
-            if not unused:
-                click.echo(f"nothing to remove: {which} used all {len(summaries)} recordings")
-                return
-            for s in unused:
-                ordinal = f" ordinal {s.ordinal}" if s.ordinal else ""
-                click.echo(f"{s.key[:12]}{ordinal}  {s.family}  {s.operation}  {s.model or '-'}")
-            if dry_run:
-                click.echo(
-                    f"would remove {len(unused)} of {len(summaries)} recordings (unused by {which})"
-                )
-                return
-            if not yes and sys.stdin.isatty():
-                click.confirm(f"Remove these {len(unused)} recordings from {path}?", abort=True)
-            removed = cassette.delete([s.id for s in unused])
-            click.echo(f"removed {removed} of {len(summaries)} recordings (unused by {which})")
-        finally:
-            cassette.close()
+def _document(reports: list[Report]) -> dict[str, Any]:
+    return {
+        "recordings": sum(r.recordings for r in reports),
+        "problems": sum(len(r.problems) for r in reports),
+        "cassettes": [
+            {
+                "path": str(r.cassette),
+                "recordings": r.recordings,
+                "problems": [
+                    {"key": p.key, "ordinal": p.ordinal, "problem": p.message} for p in r.problems
+                ],
+            }
+            for r in reports
+        ],
+    }
 
 
 # -- merge --------------------------------------------------------------------------------------
@@ -268,11 +203,17 @@ def merge_command(
 ) -> None:
     """Merge THEIRS into OURS: the union of their recordings.
 
+    OURS, THEIRS, --base and --into are one cassette file each (not folders or globs: a merge
+    writes one cassette).
+
     A recording is matched by request key and ordinal. Two with equal answers are one; two
     with different answers are a conflict: listed with what differs, ours kept, exit 1 (or
     resolved to --prefer's side, exit 0). The result replaces OURS (or --into) atomically.
     """
-    with _edge():
+    for given in (ours, theirs, base, out):
+        if given is not None and locate.is_pattern(str(given)):
+            raise NoCassette(f"{given}: merge takes one cassette file each, not a glob")
+    with edge():
         result = _merge_files(ours, theirs, base, out or ours, prefer)
     for conflict in result.conflicts:
         click.echo(conflict.describe())
@@ -290,7 +231,7 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, name: str | None)
     """Git's merge driver (%O %A %B %P): the 3-way cassette merge, written into %A."""
     shown = name or str(ours)
     try:
-        with _edge():
+        with edge():
             result = _merge_files(ours, theirs, base, ours, None)
     except click.ClickException as exc:
         raise click.ClickException(f"cannot merge cassette {shown}: {exc.message}") from None
@@ -326,7 +267,7 @@ def git_setup_command(pattern: str, check: bool) -> None:
     Writes the .gitattributes line (commit it), .gitignore lines for SQLite's side files and
     the usage record, and the drivers in this clone's git config (git never runs commands from
     committed files: every clone runs this once)."""
-    with _edge():
+    with edge():
         if check:
             lacking = gitsetup.missing()
             for line in lacking:
@@ -351,7 +292,6 @@ def register(group: click.Group) -> None:
     """Add this module's commands to the `cassette` group."""
     for command in (
         verify_command,
-        prune_command,
         merge_command,
         merge_driver_command,
         git_setup_command,

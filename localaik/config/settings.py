@@ -292,6 +292,13 @@ def mode_from_ci(environ: Mapping[str, str] | None = None) -> bool:
     return is_ci(environ.get("CI")) and "LK_MODE" not in environ
 
 
+def cassette_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `LK_CASSETTE` is set: the cassette commands then default to that cassette, else
+    to every cassette in the default one's folder (`cassette/locate.py`)."""
+    environ = os.environ if environ is None else environ
+    return "LK_CASSETTE" in environ
+
+
 def sdk_key_set(*names: str) -> bool:
     """Whether this process has any of these variables set to a non-empty value: the pytest
     plugin asks about the SDKs' own key variables (`OPENAI_API_KEY`, …) to leave a real key

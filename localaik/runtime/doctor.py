@@ -8,6 +8,9 @@
     poppler       pdfinfo and pdftoppm render a page with standard-14 text (PDF input)
     files root    LK_FILES_ROOT is a readable folder, when set
     cassette      the cassette folder can be written (record) or the cassette read (replay)
+    cassettes     every cassette found opens as one: those given (`doctor PATHS`), else the
+                  cassettes/ folder's (serve's and the pytest plugin's; LK_CASSETTE set: the
+                  line above is about it)
 
 Each check is `ok`, `warn` (works, but something will not) or `fail` (serve in this mode would
 not work). What a mode does not need is never a failure: replay needs no model and no poppler.
@@ -20,14 +23,21 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
 
 from localaik import __version__
-from localaik.config import Embeddings, Mode, Settings, SettingsError, mode_from_ci
+from localaik.config import (
+    Embeddings,
+    Mode,
+    Settings,
+    SettingsError,
+    cassette_configured,
+    mode_from_ci,
+)
 from localaik.errors import Error
 from localaik.media import pdf
 from localaik.runtime import catalogue as models
@@ -44,10 +54,13 @@ class Check:
         return asdict(self)
 
 
-def run(environ: Mapping[str, str] | None = None) -> list[Check]:
+def run(
+    environ: Mapping[str, str] | None = None, cassettes: Sequence[Path] | None = None
+) -> list[Check]:
     """Every check, in order; the settings failing stops at that line (nothing else is sure).
 
     `environ` (default: this process's) goes to `Settings.load`, and gives PATH when given.
+    `cassettes` are the cassettes to check (default: those in the cassettes/ folder).
     """
     checks = [python()]
     try:
@@ -68,6 +81,7 @@ def run(environ: Mapping[str, str] | None = None) -> list[Check]:
         lambda: [poppler(needed=settings.mode != Mode.REPLAY)],
         lambda: files_root(settings),
         lambda: [cassette(settings)],
+        lambda: every_cassette(settings, environ, cassettes),
     ]
     for step in steps:
         checks += step()
@@ -220,15 +234,70 @@ def cassette(settings: Settings) -> Check:
     return Check("cassette", "ok", f"{path} ({_count(path)})")
 
 
-def _count(path: Path) -> str:
+def every_cassette(
+    settings: Settings, environ: Mapping[str, str] | None, given: Sequence[Path] | None
+) -> list[Check]:
+    """Each cassette given, else each in the default folder, opened read-only and counted; one
+    line for all of them, failing when any cannot be read."""
+    from localaik.cassette import locate
+
+    where = ""
+    if given is None:
+        if cassette_configured(environ):
+            return []  # the `cassette` check is about that one
+        folder = locate.default_location(settings.cassette, configured=False)
+        if not folder.is_dir():
+            return [
+                Check(
+                    "cassettes",
+                    "ok",
+                    f"{folder}/ does not exist yet: serve and the pytest plugin make it at "
+                    "their first recording",
+                )
+            ]
+        try:
+            given = locate.expand([str(folder)])
+        except locate.NothingFound:
+            return [Check("cassettes", "ok", f"no cassettes in {folder}/ yet")]
+        where = f"{folder}/: "
+    counts = {path: _recordings(path) for path in given}
+    bad = {path: text for path, text in counts.items() if isinstance(text, str)}
+    total = sum(n for n in counts.values() if isinstance(n, int))
+    found = f"{where}{_plural(len(counts), 'cassette')}, {_plural(total, 'recording')}"
+    if not bad:
+        return [Check("cassettes", "ok", found)]
+    shown = "; ".join(f"{path} ({text})" for path, text in list(bad.items())[:3])
+    more = "; …" if len(bad) > 3 else ""
+    return [
+        Check(
+            "cassettes",
+            "fail",
+            f"{found}; {len(bad)} cannot be read as cassettes: {shown}{more}",
+        )
+    ]
+
+
+def _recordings(path: Path) -> int | str:
+    """How many recordings the cassette at `path` holds, or why it cannot be read."""
     from localaik.cassette.store import store_for
 
     store = store_for(path, readonly=True)
     try:
-        store.open()
-        count = len(store.summaries())
+        if not store.open():
+            return "does not exist"
+        return len(store.summaries())
     except Error as exc:  # not a cassette, or damaged: say so, the other checks still run
-        return f"cannot be read as a cassette: {exc.message}"
+        return exc.message
     finally:
         store.close()
-    return f"{count} recording{'' if count == 1 else 's'}"
+
+
+def _count(path: Path) -> str:
+    found = _recordings(path)
+    if isinstance(found, str):
+        return f"cannot be read as a cassette: {found}"
+    return _plural(found, "recording")
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

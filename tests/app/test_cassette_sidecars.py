@@ -157,5 +157,5 @@ def test_the_cli_refuses_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     merged = runner.invoke(cli, ["cassette", "merge", "a.db", "a.db", "--into", "main.db-wal"])
     assert merged.exit_code == 1 and "cannot be a cassette" in merged.output, merged.output
     listed = runner.invoke(cli, ["cassette", "ls", "main.db-shm"])
-    assert listed.exit_code == 1 and "cannot be a cassette" in listed.output, listed.output
+    assert listed.exit_code == 2 and "cannot be a cassette" in listed.output, listed.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.db"]

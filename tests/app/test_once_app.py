@@ -85,7 +85,8 @@ async def test_once_replays_a_cassette_that_existed_and_a_new_request_is_a_miss(
     message = error["message"]
     assert str(cassette) in message
     assert "mode: once (the cassette existed when localaik first used it, so `once`" in message
-    assert "Nearest recordings" in message
+    # the recording is an OpenAI chat: the nearest of this operation, or of the others
+    assert "Nearest recordings" in message or "the nearest of other operations" in message
     assert "delete the cassette and run again in mode once" in message
     assert "(VCR's new_episodes)" in message
     assert len(fake.requests) == recorded  # nothing went upstream

@@ -126,20 +126,22 @@ def test_reading_never_changes_the_file_or_leaves_journal_files(
 
 
 @pytest.mark.parametrize(
-    "content, why",
+    "content, why, code",
     [
-        (None, "no cassette at"),
-        (b"not sqlite at all, just some text" * 40, "file is not a database"),
+        (None, "x.db: no such file or folder", 2),
+        (b"not sqlite at all, just some text" * 40, "file is not a database", 1),
     ],
 )
 def test_a_missing_or_foreign_file_is_one_clear_line(
-    tmp_path: Path, content: bytes | None, why: str
+    tmp_path: Path, content: bytes | None, why: str, code: int
 ) -> None:
+    """A path naming nothing is a usage error (exit 2, as click's); a file that is not a
+    cassette cannot be read (exit 1)."""
     path = tmp_path / "x.db"
     if content is not None:
         path.write_bytes(content)
     result = run("ls", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == code
     assert why in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output

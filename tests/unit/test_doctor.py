@@ -53,6 +53,7 @@ def test_the_text_form_has_a_line_per_check() -> None:
         "poppler",
         "files",
         "cassette",
+        "cassettes",
     ]
     assert all(line.split()[0] in ("ok", "warn", "fail") for line in lines)
 

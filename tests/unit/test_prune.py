@@ -88,14 +88,14 @@ def test_no_usage_record_is_refused(tmp_path: Path) -> None:
     assert prompts(path) == ["first"]
 
 
-def test_a_missing_cassette_is_one_line(tmp_path: Path) -> None:
+def test_a_missing_cassette_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     legacy_path(path).parent.mkdir()
     legacy_path(path).write_text(  # the single usage file of earlier versions still counts
         '{"run":"r","started":"2026-01-01T00:00:00.000Z","at":"2026-01-01T00:00:00.000Z",'
         '"key":"k","ordinal":0}\n'
     )
-    assert prune(str(path)) == (1, f"Error: cassette {path} does not exist\n")
+    assert prune(str(path)) == (2, f"Error: {path}: no such file or folder\n")
 
 
 def test_the_default_is_the_configured_cassette(cassette: Path) -> None:

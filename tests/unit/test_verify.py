@@ -358,12 +358,16 @@ def test_sqlite_integrity_problems(recorded: Path) -> None:
 def test_files_that_are_not_cassettes(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("hello, this is not SQLite " * 100)
-    result = CliRunner().invoke(cli, ["cassette", "verify", str(text), str(tmp_path / "no.db")])
+    result = CliRunner().invoke(cli, ["cassette", "verify", str(text)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0].startswith(f"{text}: ")
     assert "not a database" in lines[0]
-    assert lines[1:] == [f"{tmp_path / 'no.db'}: does not exist", "0 recordings, 2 problems"]
+    assert lines[1:] == ["0 recordings, 1 problem"]
+    # A path that names nothing verifies nothing: a usage error, not a passing run.
+    result = CliRunner().invoke(cli, ["cassette", "verify", str(text), str(tmp_path / "no.db")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {tmp_path / 'no.db'}: no such file or folder\n"
 
 
 def test_the_command_lists_problems_and_exits_1(recorded: Path, tmp_path: Path) -> None:
@@ -371,11 +375,20 @@ def test_the_command_lists_problems_and_exits_1(recorded: Path, tmp_path: Path) 
     record_cassette(clean, [chat("fine")])
     key = keys(recorded, "operation = 'countTokens'")[0]
     sql(recorded, "UPDATE recordings SET upstream_request = 'nope' WHERE key = ?", key)
-    result = CliRunner().invoke(cli, ["cassette", "verify", str(recorded), str(clean)])
+    result = CliRunner().invoke(cli, ["cassette", "verify", str(recorded)])
     assert result.exit_code == 1
     assert result.output == (
         f"{recorded}: {key[:12]}: its upstream request is not JSON\n"
-        f"{len(EVERY_KIND) + 1} recordings, 1 problem\n"
+        f"{len(EVERY_KIND)} recordings, 1 problem\n"
+    )
+    # Over several cassettes: a line per cassette, its problems under it, and a total.
+    result = CliRunner().invoke(cli, ["cassette", "verify", str(recorded), str(clean)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"{recorded}: {len(EVERY_KIND)} recordings, 1 problem\n"
+        f"  {recorded}: {key[:12]}: its upstream request is not JSON\n"
+        f"{clean}: 1 recording, ok\n"
+        f"{len(EVERY_KIND) + 1} recordings in 2 cassettes, 1 problem in 1 cassette\n"
     )
     as_json = CliRunner().invoke(cli, ["cassette", "verify", "--json", str(recorded)])
     assert as_json.exit_code == 1

@@ -42,6 +42,7 @@ import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, Mode, SettingsError, sdk_key_set
+from localaik.testing import xdist_runtime
 from localaik.testing.names import MarkerError, cassette_for
 from localaik.testing.report import Account, Report
 
@@ -94,6 +95,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
     )
+    xdist_runtime.add_options(group, parser)
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """The controller gives every worker the session's usage run."""
+    """The controller gives every worker the session's usage run, and its llama-server."""
     state = node.config.stash[_STATE]
     if state.run is None:
         from localaik.cassette.usage import new_run, now
@@ -230,6 +232,11 @@ def pytest_configure_node(node: Any) -> None:
         started = now()
         state.run = (new_run(started), started)
     node.workerinput[XDIST_RUN] = list(state.run)
+    xdist_runtime.offer(node, state.options.mode)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    xdist_runtime.close(config)  # the controller's llama-server, once the workers are down
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -247,7 +254,10 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
 
     state = request.config.stash[_STATE]
     try:
-        server = LocalaikServer.start(state.options.mode, state.options.cassette_dir, state.run)
+        shared = xdist_runtime.offered(request.config)
+        server = LocalaikServer.start(
+            state.options.mode, state.options.cassette_dir, state.run, shared
+        )
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()

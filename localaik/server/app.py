@@ -33,11 +33,10 @@ from localaik.config import Mode, Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
-from localaik.runtime.llama import LlamaServer
 from localaik.server import memo
 from localaik.server.access_log import AccessLog
 from localaik.server.cassettes import Cassettes
-from localaik.server.gates import upstream_for
+from localaik.server.gates import Runtime, upstream_for
 from localaik.server.health import health
 from localaik.server.memo import HitMemo
 from localaik.server.pipeline import ClientLeft, Incoming, Pipeline, error_answer, identified
@@ -181,20 +180,21 @@ def create_app(
     settings: Settings,
     *,
     client: httpx.AsyncClient | None = None,
-    runtime: LlamaServer | None = None,
-    embed_runtime: LlamaServer | None = None,
+    runtime: Runtime | None = None,
+    embed_runtime: Runtime | None = None,
+    lazy_runtime: bool = False,
 ) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
-    `runtime` is the bundled llama-server to start, supervise and stop with the app, and
-    `embed_runtime` the one that serves its embeddings (started lazily unless
-    `LK_EMBEDDINGS=on`)."""
+    `runtime` is the bundled llama-server to start, supervise and stop with the app (with
+    `lazy_runtime`, started by the first request that needs it), and `embed_runtime` the one
+    that serves its embeddings (started lazily unless `LK_EMBEDDINGS=on`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = client is None
         http = make_client(settings) if own else client
         assert http is not None
-        upstream = await upstream_for(settings, http, runtime, embed_runtime)
+        upstream = await upstream_for(settings, http, runtime, embed_runtime, lazy=lazy_runtime)
         cassettes = Cassettes(settings.cassette, readonly=settings.mode is Mode.REPLAY)
         replayer = Replayer(settings, upstream, cassettes)
         app.state.services = Services(

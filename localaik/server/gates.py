@@ -1,18 +1,24 @@
 """The upstreams a server sends to: the one in `LK_UPSTREAM`, or the bundled llama-servers,
 whose requests wait at a gate while the model loads (and the embeddings server is started by
-the first embeddings request unless `LK_EMBEDDINGS=on`)."""
+the first embeddings request unless `LK_EMBEDDINGS=on`).
+
+A bundled llama-server is a `Runtime`: this process's own `LlamaServer`, or one another
+process runs for several servers (the pytest plugin's under pytest-xdist,
+`localaik.testing.runtime_host`), which the first request that needs the model starts
+(`lazy`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import httpx
 
 from localaik.config import Embeddings, Settings
 from localaik.errors import UpstreamStatus
-from localaik.runtime.llama import LlamaServer, RuntimeStartError
+from localaik.runtime.llama import RuntimeStartError, State
 from localaik.upstream.client import Upstream
 
 log = logging.getLogger("localaik")
@@ -21,17 +27,38 @@ log = logging.getLogger("localaik")
 UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
 
 
+class Runtime(Protocol):
+    """A bundled llama-server, as a server uses it (`LlamaServer` is one)."""
+
+    @property
+    def url(self) -> str: ...  # the OpenAI-compatible base URL
+
+    @property
+    def state(self) -> State: ...
+
+    async def start(self) -> None: ...
+
+    async def wait_ready(self) -> None: ...  # RuntimeStartError when it cannot be
+
+    async def stop(self) -> None: ...
+
+
 async def upstream_for(
     settings: Settings,
     http: httpx.AsyncClient,
-    runtime: LlamaServer | None,
-    embed_runtime: LlamaServer | None,
+    runtime: Runtime | None,
+    embed_runtime: Runtime | None,
+    *,
+    lazy: bool = False,
 ) -> Upstream:
     """The upstream of this server, its bundled llama-servers started (the embeddings one
-    only with `LK_EMBEDDINGS=on`)."""
+    only with `LK_EMBEDDINGS=on`; none with `lazy`: the chat one by the first request that
+    needs the model)."""
     gate = None
     cap = settings.upstream_max_bytes
-    if runtime is not None:
+    if runtime is not None and lazy:
+        gate = _lazy_gate(runtime, "llama-server", "request that needs the model")
+    elif runtime is not None:
         await runtime.start()
         gate = _ready_gate(runtime)
     embeddings = None
@@ -40,7 +67,7 @@ async def upstream_for(
             await embed_runtime.start()
             embed_gate = _ready_gate(embed_runtime)
         else:
-            embed_gate = _lazy_gate(embed_runtime)
+            embed_gate = _lazy_gate(embed_runtime, "embeddings llama-server", "embeddings request")
         embeddings = Upstream(embed_runtime.url, http, gate=embed_gate, max_bytes=cap)
     elif runtime is not None:
         embeddings = Upstream(runtime.url, http, gate=_embeddings_off, max_bytes=cap)
@@ -55,7 +82,7 @@ async def upstream_for(
     )
 
 
-def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
+def _ready_gate(runtime: Runtime) -> Callable[[], Awaitable[None]]:
     """Requests that need the model wait while it loads; a failed runtime answers 503."""
     ready = asyncio.ensure_future(runtime.wait_ready())
 
@@ -75,8 +102,9 @@ def _ready_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
     return gate
 
 
-def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
-    """Like `_ready_gate`, but the first request that needs the server starts it."""
+def _lazy_gate(runtime: Runtime, name: str, first: str) -> Callable[[], Awaitable[None]]:
+    """Like `_ready_gate`, but the first request that needs the server starts it (`name`:
+    which server, `first`: which request, for the log and the error)."""
     gate: Callable[[], Awaitable[None]] | None = None
     lock = asyncio.Lock()
 
@@ -85,16 +113,13 @@ def _lazy_gate(runtime: LlamaServer) -> Callable[[], Awaitable[None]]:
         if gate is None:
             async with lock:
                 if gate is None:
-                    log.info(
-                        "starting the embeddings llama-server for the first embeddings request"
-                    )
+                    log.info("starting the %s for the first %s", name, first)
                     try:
                         await runtime.start()
                     except RuntimeStartError as exc:
                         log.error("%s", exc)
                         raise UpstreamStatus(
-                            503,
-                            "the bundled embeddings llama-server cannot start; see localaik's log",
+                            503, f"the bundled {name} cannot start; see localaik's log"
                         ) from None
                     gate = _ready_gate(runtime)
         await gate()

@@ -20,10 +20,12 @@ import uvicorn
 
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
-from localaik.runtime.bundled import bundled_runtimes
+from localaik.runtime.bundled import bundled_runtimes, needs_bundled
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
+from localaik.server.gates import Runtime
 from localaik.server.serving import uvicorn_server
+from localaik.testing.runtime_host import Offer
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
@@ -62,20 +64,30 @@ class LocalaikServer:
 
     @classmethod
     def start(
-        cls, mode: Mode | None, cassette_dir: Path, run: tuple[str, str] | None = None
+        cls,
+        mode: Mode | None,
+        cassette_dir: Path,
+        run: tuple[str, str] | None = None,
+        shared: Offer | None = None,
     ) -> LocalaikServer:
         """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
         session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
-        one-line reason. `run`: the usage run (id, started) to join, a pytest-xdist
-        session's."""
+        one-line reason. `run`: the usage run (id, started) to join, and `shared`: the
+        llama-server the controller runs for every worker, a pytest-xdist session's."""
         settings = Settings.load(
             mode=mode, host="127.0.0.1", port=0, cassette=str(cassette_dir / SESSION_CASSETTE)
         )
+        lazy = shared is not None and needs_bundled(settings)
+        runtime: Runtime | None
+        embed_runtime: Runtime | None
         try:
-            runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
+            if shared is not None and lazy:
+                runtime, embed_runtime = shared.runtimes()
+            else:
+                runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except InstallError as exc:
             raise StartError(str(exc)) from None
-        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+        app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime, lazy_runtime=lazy)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -25,6 +25,7 @@ log = logging.getLogger("localaik")
 
 # The upstream of a replay-only server: never contacted.
 UNUSED_UPSTREAM = "http://127.0.0.1:8080/v1"
+NOT_RUNNING = "the bundled llama-server is not running; see localaik's log"
 
 
 class Runtime(Protocol):
@@ -96,8 +97,11 @@ def _ready_gate(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         if runtime.state == "ready":
             return
         if runtime.state == "failed" or (ready.done() and ready.exception() is not None):
-            raise UpstreamStatus(503, "the bundled llama-server is not running; see localaik's log")
-        await asyncio.shield(ready)
+            raise UpstreamStatus(503, NOT_RUNNING)
+        try:
+            await asyncio.shield(ready)
+        except RuntimeStartError:  # logged once, by `log_failure`
+            raise UpstreamStatus(503, NOT_RUNNING) from None
 
     return gate
 

@@ -23,11 +23,14 @@ One server serves the tests one at a time, so switching `Cassettes.default` betw
 enough to give each test its cassette. Under pytest-xdist each worker runs its own server; the
 workers join one usage run, named by the controller (so `cassette prune` after an xdist session
 keeps what any worker used), and each sends the controller an account of what it served, which
-the controller merges to report the session and check `--localaik-fail-unused`.
+the controller merges to report the session and check `--localaik-fail-unused`. The bundled
+llama-server is the controller's, one for all workers, started when a request first needs it
+(`testing.runtime_host`; `--localaik-runtime-per-worker`: one per worker, as without xdist).
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
-names (`names`), the account of the session (`report`), and the server (`server`), which is
-imported only when a test asks for localaik.
+names (`names`), the account of the session (`report`), the server (`server`), which is
+imported only when a test asks for localaik, and the xdist session's llama-server
+(`xdist_runtime`, `runtime_host`).
 """
 
 from __future__ import annotations

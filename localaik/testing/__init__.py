@@ -1,7 +1,10 @@
 """What the pytest plugin (`localaik.pytest_plugin`) is made of, in modules it imports only
-when a test asks for localaik (`server`) or that import nothing heavy (`names`, `report`):
+when a test asks for localaik (`server`, `runtime_host`) or that import nothing heavy (`names`,
+`report`, `xdist_runtime`):
 
-    names.py    the cassette file of a test: the marker's name, or module/Class.test[-params]
-    server.py   localaik serving in this process, from a background thread, for one session
-    report.py   what the session's server did: replayed, recorded, missed, unused
+    names.py          the cassette file of a test: the marker's name, or module/Class.test[-params]
+    server.py         localaik serving in this process, from a background thread, for one session
+    report.py         what the session's server did: replayed, recorded, missed, unused
+    xdist_runtime.py  pytest-xdist: what the hooks call to share one bundled llama-server
+    runtime_host.py   that llama-server, run by the xdist controller, asked for by the workers
 """

@@ -232,7 +232,10 @@ class SharedRuntime:
             raise RuntimeStartError(str(reply["error"]), [])
 
 
-GONE = "the pytest-xdist controller that runs the shared llama-server did not answer"
+GONE = (
+    "the pytest-xdist controller that runs the shared llama-server did not answer "
+    "(--localaik-runtime-per-worker starts one in each worker instead)"
+)
 
 
 def _ask(op: str, name: str) -> bytes:

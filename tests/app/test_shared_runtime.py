@@ -26,6 +26,7 @@ from tests.support import assert_error
 
 AUTH = {"authorization": "Bearer test"}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+EMBED = {"model": "text-embedding-3-small", "input": ["hello", "world"]}
 
 
 def starts(argv_file: Path) -> list[list[str]]:
@@ -95,6 +96,18 @@ async def test_two_workers_share_one_llama_server_started_by_the_first_request(
     assert pid is not None
     host.close()
     assert chat.state == "stopped" and chat.pid is None
+
+
+async def test_the_embeddings_server_is_shared_too(host: RuntimeHost, argv_file: Path) -> None:
+    async with worker_app(host, overlap=True) as first, worker_app(host, overlap=True) as second:
+        answers = await asyncio.gather(
+            first.post("/v1/embeddings", json=EMBED, headers=AUTH),
+            second.post("/v1/embeddings", json=EMBED, headers=AUTH),
+        )
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        [argv] = starts(argv_file)  # the embeddings server only: no chat was asked for
+        assert "--embeddings" in argv
+        assert host.offer.urls["embeddings"].endswith(f":{argv[argv.index('--port') + 1]}/v1")
 
 
 async def test_no_llama_server_is_an_install_error_at_the_start(

@@ -1,4 +1,5 @@
-"""The plugin under pytest-xdist: each worker runs its own server, the controller reports.
+"""The plugin under pytest-xdist: each worker runs its own server, the controller reports, and
+the bundled llama-server is the controller's, one for the session (second half of the file).
 
 Two test files share one cassette and `--dist loadfile` gives each file to its own worker, so
 neither worker alone uses every recording: only the controller, merging what every worker
@@ -250,11 +251,13 @@ def test_no_llama_server_outlives_an_interrupted_session(
     (the llama-server has its own session). A SIGKILL of the group runs no handler at all."""
     inner.makepyfile(test_sleeper=SLEEPER)
     recorded_file = tmp_path / "recorded"
+    temp = tmp_path / "temp"  # where the controller keeps its socket
+    temp.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:asyncio",
          "-n", "2", "--localaik-mode=record"],
         cwd=inner.path,
-        env={**os.environ, "RECORDED_FILE": str(recorded_file)},
+        env={**os.environ, "RECORDED_FILE": str(recorded_file), "TMPDIR": str(temp)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -272,3 +275,8 @@ def test_no_llama_server_outlives_an_interrupted_session(
             os.killpg(process.pid, signal.SIGKILL)
     assert len(bundled.starts()) == 1
     assert bundled.wait_none_running() == [], "a llama-server outlived the interrupted session"
+    left = [path.name for path in temp.iterdir()]
+    if signum == signal.SIGINT:
+        assert left == []
+    else:  # nothing ran to remove the socket's folder
+        assert [name.startswith("localaik-") for name in left] == [True]

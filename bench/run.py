@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.run [NAME ...]
 
 Names: replay_hit, stream_replay, lookup_scaling, cold_start, record_overhead, secret_scan,
-usage_notes, live_runtime (the default is all but live_runtime). Each prints its table and writes
-bench/results/NAME.json. A benchmark that missed a target exits 1; one that broke, 2 or more:
-this runner goes on to the next either way, and exits non-zero only when one broke.
+usage_notes, live_runtime, xdist_runtime (the default is all but the last two, which need the
+bundled runtime). Each prints its table and writes bench/results/NAME.json. A benchmark that
+missed a target exits 1; one that broke, 2 or more: this runner goes on to the next either way,
+and exits non-zero only when one broke.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT = [
     "secret_scan",
     "usage_notes",
 ]
-KNOWN = [*DEFAULT, "live_runtime"]
+KNOWN = [*DEFAULT, "live_runtime", "xdist_runtime"]
 
 
 def main() -> None:

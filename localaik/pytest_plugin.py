@@ -26,12 +26,14 @@ One server serves the tests one at a time, so switching `Cassettes.default` betw
 enough to give each test its cassette. Under pytest-xdist each worker runs its own server; the
 workers join one usage run, named by the controller (so `cassette prune` after an xdist session
 keeps what any worker used), and each sends the controller an account of what it served, which
-the controller merges to report the session and check `--localaik-fail-unused`.
+the controller merges to report the session and check `--localaik-fail-unused`. The bundled
+llama-server is the controller's, one for all workers, started when a request first needs it
+(`testing.runtime_host`; `--localaik-runtime-per-worker`: one per worker, as without xdist).
 
 This module holds the options, fixtures and hooks; `localaik.testing` the rest: the cassette
 names (`names`), the marker (`marker`), the account of the session (`report`), the
-misses shown once (`misses`), and the server (`server`), which is imported only when a
-test asks for localaik.
+misses shown once (`misses`), the server (`server`), which is imported only when a test asks
+for localaik, and the xdist session's llama-server (`xdist_runtime`, `runtime_host`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, MODES_TEXT, Mode, SettingsError, sdk_key_set, values
+from localaik.testing import xdist_runtime
 from localaik.testing.marker import marked
 from localaik.testing.misses import MODE_OPTION, Active, miss_text
 from localaik.testing.names import MarkerError, cassette_for
@@ -107,6 +110,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
     )
+    xdist_runtime.add_options(group, parser)
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """The controller gives every worker the session's usage run."""
+    """The controller gives every worker the session's usage run, and its llama-server."""
     state = node.config.stash[_STATE]
     if state.run is None:
         from localaik.cassette.usage import new_run, now
@@ -239,6 +243,11 @@ def pytest_configure_node(node: Any) -> None:
         started = now()
         state.run = (new_run(started), started)
     node.workerinput[XDIST_RUN] = list(state.run)
+    xdist_runtime.offer(node, state.options.mode)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    xdist_runtime.close(config)  # the controller's llama-server, once the workers are down
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -257,7 +266,10 @@ def localaik_session(request: pytest.FixtureRequest) -> Iterator[LocalaikServer]
     state = request.config.stash[_STATE]
     try:
         options = state.options
-        server = LocalaikServer.start(options.mode, options.cassette_dir, state.run, options.redact)
+        shared = xdist_runtime.offered(request.config)
+        server = LocalaikServer.start(
+            options.mode, options.cassette_dir, state.run, options.redact, shared
+        )
     except (SettingsError, StartError) as exc:
         pytest.fail(f"localaik: {exc}", pytrace=False)
     env = pytest.MonkeyPatch()

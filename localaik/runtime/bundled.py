@@ -21,14 +21,21 @@ NO_LLAMA_SERVER = (
 )
 
 
+def needs_bundled(settings: Settings) -> bool:
+    """Whether these settings run the bundled llama-servers: no upstream is given, and the mode
+    may need one (replay never does)."""
+    return not settings.upstream and settings.mode != Mode.REPLAY
+
+
 def bundled_runtimes(
-    settings: Settings, log: logging.Logger
+    settings: Settings, log: logging.Logger, ports: tuple[int, int] | None = None
 ) -> tuple[LlamaServer | None, LlamaServer | None]:
     """The llama-servers to start when no upstream is given and the mode may need them: the chat
-    server, and the embeddings server (None with `LK_EMBEDDINGS=off`). Mode `once` may need
-    none (every cassette may exist: CI): without a llama-server it runs without, and a
-    request that would record is refused saying why (`server.gates`)."""
-    if settings.upstream or settings.mode == Mode.REPLAY:
+    server, and the embeddings server (None with `LK_EMBEDDINGS=off`). `ports`: theirs (chat,
+    embeddings), when the caller reserved them; else free ones. Mode `once` may need none
+    (every cassette may exist: CI): without a llama-server it runs without, and a request
+    that would record is refused saying why (`server.gates`)."""
+    if not needs_bundled(settings):
         return None, None
     binary = install.find_llama_server(settings=settings)
     if binary is None and settings.mode == Mode.ONCE:
@@ -44,7 +51,7 @@ def bundled_runtimes(
     own_model = settings.embed_model not in (None, settings.model, files.name)
     if settings.embeddings != Embeddings.OFF and own_model:
         embed_files = fetch.ensure_model(settings.embed_model, progress=log.info, cache=cache)
-    port = free_port()
+    port = ports[0] if ports else free_port()
     args = llama_server_args(
         settings.runtime,
         model=files.gguf,
@@ -56,7 +63,7 @@ def bundled_runtimes(
     runtime = LlamaServer(binary, args, port, log=logging.getLogger("localaik.runtime"))
     if settings.embeddings == Embeddings.OFF:
         return runtime, None
-    embed_port = free_port()
+    embed_port = ports[1] if ports else free_port()
     embed_args = embedding_server_args(
         settings.runtime, model=embed_files.gguf, port=embed_port, pooling=settings.embed_pooling
     )

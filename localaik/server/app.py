@@ -34,11 +34,10 @@ from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
-from localaik.runtime.llama import LlamaServer
 from localaik.server import memo
 from localaik.server.access_log import AccessLog
 from localaik.server.cassettes import Cassettes
-from localaik.server.gates import upstream_for
+from localaik.server.gates import Runtime, upstream_for
 from localaik.server.health import health
 from localaik.server.memo import HitMemo
 from localaik.server.pipeline import ClientLeft, Incoming, Pipeline, error_answer, identified
@@ -182,22 +181,23 @@ def create_app(
     settings: Settings,
     *,
     client: httpx.AsyncClient | None = None,
-    runtime: LlamaServer | None = None,
-    embed_runtime: LlamaServer | None = None,
+    runtime: Runtime | None = None,
+    embed_runtime: Runtime | None = None,
+    lazy_runtime: bool = False,
     reporting: Reporting = SERVE,
 ) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
-    `runtime` is the bundled llama-server to start, supervise and stop with the app, and
-    `embed_runtime` the one that serves its embeddings (started lazily unless
-    `LK_EMBEDDINGS=on`); `reporting` how a replay miss reaches the developer (the pytest
-    plugin shows it in its own report)."""
+    `runtime` is the bundled llama-server to start, supervise and stop with the app (with
+    `lazy_runtime`, started by the first request that needs it), and `embed_runtime` the one
+    that serves its embeddings (started lazily unless `LK_EMBEDDINGS=on`); `reporting` how a
+    replay miss reaches the developer (the pytest plugin shows it in its own report)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = client is None
         http = make_client(settings) if own else client
         assert http is not None
-        upstream = await upstream_for(settings, http, runtime, embed_runtime)
+        upstream = await upstream_for(settings, http, runtime, embed_runtime, lazy=lazy_runtime)
         cassettes = Cassettes(settings.cassette)  # read-only where a request replays
         replayer = Replayer(settings, upstream, cassettes, reporting=reporting)
         app.state.services = Services(

@@ -38,6 +38,10 @@ async def health(request: Request[Any, Any, Any]) -> Response[Any]:
         # health neither depends on it nor shows one (the default URL would name an upstream
         # the user never set).
         return _json(body)
+    if runtime is not None and runtime.state == "stopped":
+        # Not started yet: a shared runtime starts at the first request that needs the model.
+        body["upstream"] = {"url": svc.upstream.shown, "runtime": runtime.state}
+        return _json(body)
     if runtime is not None and runtime.state != "ready":
         # The bundled llama-server: loading, restarting after a crash, or failed for good.
         body["status"] = "unhealthy" if runtime.state == "failed" else "loading"

@@ -21,12 +21,14 @@ import uvicorn
 from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
-from localaik.runtime.bundled import bundled_runtimes
+from localaik.runtime.bundled import bundled_runtimes, needs_bundled
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
+from localaik.server.gates import Runtime
 from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
 from localaik.testing.misses import SHOWN_BY, record_with
+from localaik.testing.runtime_host import Offer
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
 START_TIMEOUT = 120.0
@@ -75,11 +77,13 @@ class LocalaikServer:
         cassette_dir: Path,
         run: tuple[str, str] | None = None,
         redact: str | None = None,
+        shared: Offer | None = None,
     ) -> LocalaikServer:
         """Start serving in `mode` (None: the settings' own, `LK_MODE` or the CI default), the
         session cassette in `cassette_dir`; raises `SettingsError` or `StartError` with a
         one-line reason. `run`: the usage run (id, started) to join, a pytest-xdist
-        session's. `redact`: LK_REDACT's rules (None: the environment's)."""
+        session's. `redact`: LK_REDACT's rules (None: the environment's). `shared`: the
+        llama-server the controller runs for every worker, a pytest-xdist session's."""
         settings = Settings.load(
             mode=mode,
             host="127.0.0.1",
@@ -87,12 +91,22 @@ class LocalaikServer:
             cassette=str(cassette_dir / SESSION_CASSETTE),
             redact=redact,
         )
+        lazy = shared is not None and needs_bundled(settings)
+        runtime: Runtime | None
+        embed_runtime: Runtime | None
         try:
-            runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
+            if shared is not None and lazy:
+                runtime, embed_runtime = shared.runtimes()
+            else:
+                runtime, embed_runtime = bundled_runtimes(settings, logging.getLogger("localaik"))
         except InstallError as exc:
             raise StartError(str(exc)) from None
         app = create_app(
-            settings, runtime=runtime, embed_runtime=embed_runtime, reporting=OUTSIDE_TESTS
+            settings,
+            runtime=runtime,
+            embed_runtime=embed_runtime,
+            lazy_runtime=lazy,
+            reporting=OUTSIDE_TESTS,
         )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))

@@ -90,7 +90,7 @@ def test_marker_modes_win_over_the_session_mode_and_once_is_per_test(
     assert summary_line(first).startswith("localaik: mode replay, ")
     missed = _section(first.stdout.str(), "test_replay")
     assert "replay miss: no recording matches this openai" in missed
-    assert "mode:     replay" in missed
+    assert "mode: replay" in missed
     assert [r.family for r in all_recordings(once)] == ["openai", "gemini"]
     assert [r.family for r in all_recordings(cassettes / "c.db")] == ["anthropic", "openai"]
     assert not (cassettes / "test_modes" / "test_replay.db").exists()

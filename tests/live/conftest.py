@@ -234,6 +234,18 @@ def stop_with_signal(
     return Shutdown(sig.name, exit_code, localaik_seconds, llama_seconds, leftovers, server.log())
 
 
+def replaying(cassette_dir: Path) -> LocalaikProcess:
+    """`localaik serve` replaying the module's recordings (`live.db`), with an upstream that
+    answers nothing: a request that is not replayed fails."""
+    return LocalaikProcess(
+        {
+            "LK_MODE": "replay",
+            "LK_CASSETTE": str(cassette_dir / "live.db"),
+            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def cassette_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("live-cassettes")

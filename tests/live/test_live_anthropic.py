@@ -20,7 +20,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from tests.live.conftest import LiveServer, llama_servers, stop_with_signal
+from tests.live.conftest import LiveServer, llama_servers, replaying, stop_with_signal
 from tests.support import LocalaikProcess
 
 MODEL = "claude-haiku-4-5"
@@ -107,13 +107,7 @@ def replay_server(
     recorded: dict[str, Any], record_server: LiveServer, cassette_dir: Path
 ) -> Iterator[LocalaikProcess]:
     stop_with_signal(record_server, signal.SIGTERM)
-    with LocalaikProcess(
-        {
-            "LK_MODE": "replay",
-            "LK_CASSETTE": str(cassette_dir / "live.db"),
-            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
-        }
-    ) as server:
+    with replaying(cassette_dir) as server:
         yield server
 
 

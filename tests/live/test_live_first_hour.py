@@ -18,7 +18,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from tests.live.conftest import LiveServer, llama_servers, stop_with_signal
+from tests.live.conftest import LiveServer, llama_servers, replaying, stop_with_signal
 from tests.live.tools import APIS, PROMPTS, Api, RoundTrip, well_formed
 from tests.support import LocalaikProcess
 
@@ -77,13 +77,7 @@ def replay_server(
     round_trips: dict[str, RoundTrip], record_server: LiveServer, cassette_dir: Path
 ) -> Iterator[LocalaikProcess]:
     stop_with_signal(record_server, signal.SIGTERM)
-    with LocalaikProcess(
-        {
-            "LK_MODE": "replay",
-            "LK_CASSETTE": str(cassette_dir / "live.db"),
-            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
-        }
-    ) as server:
+    with replaying(cassette_dir) as server:
         yield server
 
 

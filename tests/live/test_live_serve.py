@@ -32,6 +32,7 @@ from tests.live.conftest import (
     LiveServer,
     Shutdown,
     llama_servers,
+    replaying,
     start_live_server,
     stop_with_signal,
 )
@@ -376,13 +377,7 @@ def test_sigint_stops_localaik_and_its_llama_server(
 
 @pytest.fixture(scope="module")
 def replay_server(record_shutdown: Shutdown, cassette_dir: Path) -> Iterator[LocalaikProcess]:
-    with LocalaikProcess(
-        {
-            "LK_MODE": "replay",
-            "LK_CASSETTE": str(cassette_dir / "live.db"),
-            "LK_UPSTREAM": "http://127.0.0.1:9/v1",
-        }
-    ) as server:
+    with replaying(cassette_dir) as server:
         yield server
 
 

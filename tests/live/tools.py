@@ -155,11 +155,13 @@ class Gemini(Api):
         return RoundTrip(calls, second.text or "", [first, second])
 
 
-class OpenAIChat(Api):
-    name = "openai chat"
-
+class _OpenAI(Api):
     def __init__(self, url: str) -> None:
         self.client = openai.OpenAI(api_key="test", base_url=url + "/v1", max_retries=0)
+
+
+class OpenAIChat(_OpenAI):
+    name = "openai chat"
 
     @staticmethod
     def _tools(function: Function) -> Any:
@@ -207,11 +209,8 @@ class OpenAIChat(Api):
         return RoundTrip(calls, second.choices[0].message.content or "", [first, second])
 
 
-class OpenAIResponses(Api):
+class OpenAIResponses(_OpenAI):
     name = "openai responses"
-
-    def __init__(self, url: str) -> None:
-        self.client = openai.OpenAI(api_key="test", base_url=url + "/v1", max_retries=0)
 
     @staticmethod
     def _tools(function: Function) -> Any:

@@ -27,6 +27,7 @@ import yaml
 
 import localaik
 from localaik.cassette.secrets import find_secret
+from localaik.cassette.sqlite import SQLiteStore
 from localaik.config import Settings, settings_table
 from localaik.runtime import install
 from localaik.runtime.llama import free_port
@@ -427,6 +428,12 @@ def test_replay_image_serves_and_its_healthcheck_passes(
     assert env.pop("PORT") == "8090"  # `--port 0` below: a free port
     nobody = run_healthcheck(check, {"PORT": str(free_port())})
     assert nobody.returncode != 0, "the check fails when nothing answers"
+    # No cassette mounted: the replay image refuses to start, naming the path it looked at.
+    with pytest.raises(RuntimeError, match="replay: no cassette at .*localaik.db"):
+        LocalaikProcess(env)
+    mounted = SQLiteStore(Path(env["LK_CASSETTE"]))
+    mounted.open(create=True)
+    mounted.close()
     with LocalaikProcess(env) as server:
         actual = server.url.rsplit(":", 1)[1]
         result = run_healthcheck(check, {"PORT": actual})

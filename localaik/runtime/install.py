@@ -30,9 +30,10 @@ from localaik.runtime.build import (
     read_build_info,
     runtime_dir,
     verified_build,
+    version_of,
 )
 from localaik.runtime.cache import InstallError, cache_dir, sha256_file
-from localaik.runtime.fetch import ModelFiles, ensure_model, model_path
+from localaik.runtime.fetch import ModelFiles, ensure_model, model_path, model_present
 
 __all__ = [
     "SDIST_VERSION",
@@ -41,11 +42,13 @@ __all__ = [
     "build_llama_server",
     "cache_dir",
     "cached_binary",
+    "check_build",
     "ensure_model",
     "find_llama_server",
     "flagset",
     "locate_llama_server",
     "model_path",
+    "model_present",
     "runtime_dir",
     "sha256_file",
     "status",
@@ -76,6 +79,17 @@ def locate_llama_server(
     if verified_build(settings.cache_dir) is not None:
         return cached_binary(settings.cache_dir), "cache"
     return None
+
+
+def check_build(cache: Path) -> str:
+    """The cached llama-server checked: its sha256 matches its build-info, and it runs here."""
+    if verified_build(cache) is None:
+        raise InstallError(
+            f"{cached_binary(cache)} does not match its build-info.json; rebuild it with "
+            f"`localaik runtime install --force`"
+        )
+    version = version_of(cached_binary(cache)).removeprefix("version: ")
+    return f"{cached_binary(cache)} runs ({version}; sha256 as built)"
 
 
 def find_llama_server(

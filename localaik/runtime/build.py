@@ -234,7 +234,7 @@ def _build(
             _run_logged([*configure, *generator, *flags], log, log_path, "configuring llama.cpp")
             tree.stamp()
         total = _ninja_steps(ninja, tree.path)
-        report.step(f"building llama-server ({BUILD_TIME}; {jobs} jobs)")
+        report.step("building llama-server", about=f"{BUILD_TIME}; {jobs} jobs")
         _run_logged(
             [cmake, "--build", str(tree.path), "--target", "llama-server", "-j", str(jobs or 1)],
             log,

@@ -71,12 +71,14 @@ class Report:
         self._open = False  # a live line is shown without its newline yet
         self._tenth = -1
 
-    def step(self, what: str, note: str | None = None) -> None:
-        """Start the next step: `[k/N] what…`, or `[k/N] what: note` for one with nothing to do."""
+    def step(self, what: str, note: str | None = None, *, about: str = "") -> None:
+        """Start the next step: `[k/N] what (about)…`, or `[k/N] what: note` when it has
+        nothing to do; its counts read `[k/N] what: 3/10 (30%)`."""
         self.current += 1
         self._what = what
         self._tenth = -1
-        self.line(f"{self._prefix()}{what}: {note}" if note else f"{self._prefix()}{what}…")
+        about = f" ({about})" if about else ""
+        self.line(f"{self._prefix()}{what}: {note}" if note else f"{self._prefix()}{what}{about}…")
 
     def skip(self, steps: int, why: str) -> None:
         """Steps that turned out to be done already (by another install, say), with why."""

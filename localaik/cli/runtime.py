@@ -103,6 +103,11 @@ def status_command(as_json: bool) -> None:
         )
     else:
         click.echo("llama-server: not built (run `localaik runtime install`)")
+    if server["unfinished_build"]:
+        click.echo(
+            f"unfinished build: {server['unfinished_build']} (under way, or interrupted: "
+            f"`localaik runtime install` builds on in it)"
+        )
     serve = state["serve_uses"]
     if serve.get("error"):
         click.echo(f"serve would use: error: {serve['error']}")

@@ -127,9 +127,15 @@ def check_build_tools() -> tuple[str, str, str | None]:
     return cmake, cxx, ninja
 
 
+def build_tree_dir(cache: Path | None = None) -> Path:
+    """Where this version and flag set is built; it exists between runs only when a build was
+    interrupted (the next install builds on in it)."""
+    return (cache or cache_dir()) / "build" / f"{SDIST_VERSION}-{flagset()[0]}"
+
+
 def build_tree(cache: Path, source: Path, cmake: str, cxx: str, ninja: str | None) -> BuildTree:
     """The kept build tree of this version and flag set, and the stamp it must carry."""
-    name, flags = flagset()
+    _, flags = flagset()
     wanted = wanted_stamp(
         version=SDIST_VERSION,
         sdist_sha256=SDIST_SHA256,
@@ -139,7 +145,7 @@ def build_tree(cache: Path, source: Path, cmake: str, cxx: str, ninja: str | Non
         cmake=cmake,
         cxx=cxx,
     )
-    return BuildTree(cache / "build" / f"{SDIST_VERSION}-{name}", wanted)
+    return BuildTree(build_tree_dir(cache), wanted)
 
 
 def build_llama_server(

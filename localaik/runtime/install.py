@@ -25,6 +25,7 @@ from localaik.runtime import catalogue as models
 from localaik.runtime.build import (
     SDIST_VERSION,
     build_llama_server,
+    build_tree_dir,
     cached_binary,
     flagset,
     read_build_info,
@@ -138,6 +139,9 @@ def status(
             "present": binary.is_file(),
             "verified": info is not None,
             "build_info": info if info is not None else read_build_info(cache),
+            "unfinished_build": str(build_tree_dir(cache))
+            if build_tree_dir(cache).is_dir()
+            else None,
         },
         "serve_uses": serve,
         "models": entries,

@@ -78,6 +78,8 @@ def test_an_interrupted_build_resumes_where_it_stopped(
         install.build_llama_server(cache=cache)
     assert (tree_of(cache) / STAMP).is_file()  # the tree is kept, stamped
     assert install.verified_build(cache) is None
+    status = CliRunner().invoke(runtime, ["status"])
+    assert f"unfinished build: {tree_of(cache)} (under way, or interrupted: " in status.output
 
     monkeypatch.delenv("FAKE_BUILD_STOP_AT")
     said: list[str] = []
@@ -91,6 +93,7 @@ def test_an_interrupted_build_resumes_where_it_stopped(
     info = json.loads((install.runtime_dir(cache) / "build-info.json").read_text())
     assert info["resumed"] is True
     assert install.verified_build(cache) is not None
+    assert install.status()["llama_server"]["unfinished_build"] is None
 
 
 def test_a_tree_configured_otherwise_is_not_built_on(

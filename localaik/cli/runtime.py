@@ -77,6 +77,9 @@ def install_command(model_name: str, no_build: bool, force: bool) -> None:
     except install.InstallError as exc:
         report.end()
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        report.end()
+        raise click.ClickException(f"interrupted; {install.RESUME_HINT}") from None
     report.line(f"done in {time.monotonic() - started:.1f} s")
 
 

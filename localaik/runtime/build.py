@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -63,6 +64,10 @@ X86_64_CMAKE_FLAGS = (
     "-DGGML_BMI2=ON",
 )
 APT_HINT = "apt-get install cmake g++ ninja-build"
+RESUME_HINT = (
+    "what was built is kept: `localaik runtime install` builds on from there "
+    "(`--force` starts afresh)"
+)
 BUILD_TIME = "about 8 minutes on 2 cores"  # measured: see the README
 
 _COMMIT = re.compile(r"commit ([0-9a-f]{7,40})")
@@ -248,6 +253,7 @@ def _build(
             "building llama-server",
             on_line=BuildCounter(report, total),
             lock=lock,
+            then=f"; {RESUME_HINT}",
         )
     built = tree.path / "bin" / "llama-server"
     if not built.is_file():
@@ -308,6 +314,7 @@ def _run_logged(
     what: str,
     on_line: Callable[[str], None] | None = None,
     lock: int | None = None,
+    then: str = "",
 ) -> None:
     """Run a build command, its output into the log; `lock`: the install lock, which the
     command and its children then hold too (killing this process leaves no tree unguarded)."""
@@ -329,7 +336,10 @@ def _run_logged(
         code = process.wait()
     log.flush()
     if code != 0:
-        raise InstallError(f"{what} failed (exit {code}); the output is in {log_path}")
+        how = (
+            f"was stopped by {signal.Signals(-code).name}" if code < 0 else f"failed (exit {code})"
+        )
+        raise InstallError(f"{what} {how}; the output is in {log_path}{then}")
 
 
 def version_of(binary: Path) -> str:

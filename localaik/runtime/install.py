@@ -23,6 +23,7 @@ from typing import Any
 from localaik.config import Settings
 from localaik.runtime import catalogue as models
 from localaik.runtime.build import (
+    RESUME_HINT,
     SDIST_VERSION,
     build_llama_server,
     build_tree_dir,
@@ -37,6 +38,7 @@ from localaik.runtime.cache import InstallError, cache_dir, sha256_file
 from localaik.runtime.fetch import ModelFiles, ensure_model, model_path, model_present
 
 __all__ = [
+    "RESUME_HINT",
     "SDIST_VERSION",
     "InstallError",
     "ModelFiles",

@@ -74,8 +74,13 @@ def test_an_interrupted_build_resumes_where_it_stopped(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_BUILD_STOP_AT", "6")
-    with pytest.raises(InstallError, match=r"building llama-server failed \(exit 2\)"):
+    with pytest.raises(InstallError) as caught:
         install.build_llama_server(cache=cache)
+    assert str(caught.value).startswith("building llama-server failed (exit 2); the output is in ")
+    assert str(caught.value).endswith(
+        "; what was built is kept: `localaik runtime install` builds on from there "
+        "(`--force` starts afresh)"
+    )
     assert (tree_of(cache) / STAMP).is_file()  # the tree is kept, stamped
     assert install.verified_build(cache) is None
     status = CliRunner().invoke(runtime, ["status"])
@@ -210,3 +215,22 @@ def test_the_install_command_numbers_its_steps_and_a_second_run_only_verifies(
         "[1/1] verifying…",
     ]
     assert calls(cache) == ["configure", "build"]
+
+
+@pytest.mark.usefixtures("local_index")
+def test_the_readme_shows_the_steps_the_install_prints(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_entry(monkeypatch, hashlib.sha256(b"first half, second half").hexdigest())
+    printed = (
+        CliRunner()
+        .invoke(runtime, ["install"])
+        .output.replace(f"; {len(os.sched_getaffinity(0))} jobs)", "; 2 jobs)")
+    )
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("`localaik runtime install` says what it does", 1)[1]
+    shown = example.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert len(shown) == 6
+    for line in shown:
+        step = line.removesuffix("…").split(": ", 1)[0]  # a count or a note follows ": "
+        assert any(out.startswith(step) for out in printed.splitlines()), line

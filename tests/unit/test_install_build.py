@@ -234,3 +234,37 @@ def test_the_readme_shows_the_steps_the_install_prints(
     for line in shown:
         step = line.removesuffix("…").split(": ", 1)[0]  # a count or a note follows ": "
         assert any(out.startswith(step) for out in printed.splitlines()), line
+
+
+def test_a_build_left_running_by_a_killed_install_still_holds_the_lock(
+    cache: Path, tmp_path: Path
+) -> None:
+    """The build command inherits the lock: killing the install (SIGKILL, no clean-up) leaves no
+    build tree that a second install could build in at the same time."""
+    gate = tmp_path / "gate"
+    env = {**clean_environ(), "FAKE_BUILD_GATE": str(gate), "PYTHONPATH": os.getcwd()}
+    command = [sys.executable, "-c", DRIVER, str(cache)]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while calls(cache) != ["configure", "build"]:
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        first.kill()
+        first.wait()
+        second = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        assert read_line(second, timeout=60).startswith(
+            f"another localaik runtime install (pid {first.pid}) is building llama-server"
+        )
+        gate.touch()  # the orphaned build goes on (or stops at its closed pipe), then lets go
+        second_out, _ = second.communicate(timeout=60)
+    finally:
+        gate.touch()
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    assert second.returncode == 0, second_out
+    assert calls(cache) == ["configure", "build", "build"]  # the second built on in the tree
+    assert install.verified_build(cache) is not None

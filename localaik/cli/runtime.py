@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
@@ -10,6 +11,7 @@ import click
 from localaik.config import Settings, SettingsError
 from localaik.runtime import catalogue as models
 from localaik.runtime import install
+from localaik.runtime.progress import Report
 
 
 def _say(line: str) -> None:
@@ -43,26 +45,42 @@ def runtime() -> None:
 @click.option("--no-build", is_flag=True, help="Fetch the model only; do not build llama-server.")
 @click.option("--force", is_flag=True, help="Build and fetch again even if the cache is valid.")
 def install_command(model_name: str, no_build: bool, force: bool) -> None:
-    """Build llama-server (about 5 minutes on 2 cores, once) and fetch a model, into the cache."""
+    """Build llama-server (once; see the README for how long) and fetch a model, into the cache.
+
+    An interrupted build resumes where it stopped; a second install waits for the first.
+    """
     started = time.monotonic()
     settings = _settings()
     cache = settings.cache_dir
+    building = not no_build and (force or install.verified_build(cache) is None)
+    fetching = force or not install.model_present(models.CATALOGUE[model_name], cache)
+    report = Report(
+        _say,
+        steps=3 * building + fetching + 1,
+        live=sys.stderr.isatty(),
+        write=lambda text: click.echo(text, err=True, nl=False),
+    )
     try:
+        binary = None
         if not no_build:
-            cached = install.verified_build(cache) is not None
-            binary = install.build_llama_server(progress=_say, force=force, cache=cache)
-            _say(
-                f"llama-server: {binary}"
-                + (" (cached build, verified)" if cached and not force else "")
-            )
+            binary = install.build_llama_server(progress=report, force=force, cache=cache)
+            if not building:
+                report.line(f"llama-server: {binary} (cached build, verified)")
             located = install.locate_llama_server(settings=settings)
             if located and located[1] != "cache":
-                _say(f"note: serve will use {located[0]} (from {located[1]}) instead")
-        files = install.ensure_model(model_name, progress=_say, force=force, cache=cache)
-        _say(f"model {files.name}: {files.gguf} (sha256 verified)")
+                report.line(f"note: serve will use {located[0]} (from {located[1]}) instead")
+        files = install.ensure_model(model_name, progress=report, force=force, cache=cache)
+        report.step("verifying")
+        if binary is not None:
+            report.line(f"llama-server: {install.check_build(cache)}")
+        report.line(f"model {files.name}: {files.gguf} (sha256 verified)")
     except install.InstallError as exc:
+        report.end()
         raise click.ClickException(str(exc)) from None
-    _say(f"done in {time.monotonic() - started:.1f} s")
+    except KeyboardInterrupt:
+        report.end()
+        raise click.ClickException(f"interrupted; {install.RESUME_HINT}") from None
+    report.line(f"done in {time.monotonic() - started:.1f} s")
 
 
 @runtime.command("status")
@@ -88,6 +106,11 @@ def status_command(as_json: bool) -> None:
         )
     else:
         click.echo("llama-server: not built (run `localaik runtime install`)")
+    if server["unfinished_build"]:
+        click.echo(
+            f"unfinished build: {server['unfinished_build']} (under way, or interrupted: "
+            f"`localaik runtime install` builds on in it)"
+        )
     serve = state["serve_uses"]
     if serve.get("error"):
         click.echo(f"serve would use: error: {serve['error']}")

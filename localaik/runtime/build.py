@@ -4,8 +4,11 @@
     <cache>/src/llama_cpp_python-0.3.36/             llama.cpp is what gets built
     <cache>/runtime/llama-server-0.3.36-<flagset>/   bin/llama-server, build-info.json, build.log
 
-Only the `llama-server` target is built, static, with portable CPU flags, in a fresh build
-directory. A build counts only while its binary's sha256 and flags match its build-info.
+    <cache>/build/0.3.36-<flagset>/                  the build tree, kept until the build is
+                                                     installed (`buildtree.py`: resuming)
+
+Only the `llama-server` target is built, static, with portable CPU flags. A build counts only
+while its binary's sha256 and flags match its build-info.
 Functions that take `cache` use the configured cache folder when it is left out.
 """
 
@@ -16,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -24,16 +28,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from localaik.runtime.buildtree import BuildTree, wanted_stamp
 from localaik.runtime.cache import (
     InstallError,
-    Progress,
     cache_dir,
     locked,
     pip_download,
-    remove_leftovers,
     sha256_file,
     write_atomic,
 )
+from localaik.runtime.progress import BuildCounter, Report, reporter
 
 SDIST_VERSION = "0.3.36"
 SDIST_REQUIREMENT = f"llama-cpp-python=={SDIST_VERSION}"
@@ -60,10 +64,12 @@ X86_64_CMAKE_FLAGS = (
     "-DGGML_BMI2=ON",
 )
 APT_HINT = "apt-get install cmake g++ ninja-build"
-PROGRESS_EVERY = 10.0  # seconds between build progress lines
+RESUME_HINT = (
+    "what was built is kept: `localaik runtime install` builds on from there "
+    "(`--force` starts afresh)"
+)
+BUILD_TIME = "about 8 minutes on 2 idle cores"  # measured: see the README
 
-_NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
-_MAKE_PERCENT = re.compile(r"^\[\s*(\d+)%\]")
 _COMMIT = re.compile(r"commit ([0-9a-f]{7,40})")
 
 
@@ -126,35 +132,68 @@ def check_build_tools() -> tuple[str, str, str | None]:
     return cmake, cxx, ninja
 
 
+def build_tree_dir(cache: Path | None = None) -> Path:
+    """Where this version and flag set is built; it exists between runs only when a build was
+    interrupted (the next install builds on in it)."""
+    return (cache or cache_dir()) / "build" / f"{SDIST_VERSION}-{flagset()[0]}"
+
+
+def build_tree(cache: Path, source: Path, cmake: str, cxx: str, ninja: str | None) -> BuildTree:
+    """The kept build tree of this version and flag set, and the stamp it must carry."""
+    _, flags = flagset()
+    wanted = wanted_stamp(
+        version=SDIST_VERSION,
+        sdist_sha256=SDIST_SHA256,
+        source=source,
+        flags=flags,
+        generator=_generator(ninja),
+        cmake=cmake,
+        cxx=cxx,
+    )
+    return BuildTree(build_tree_dir(cache), wanted)
+
+
 def build_llama_server(
-    progress: Progress = None, force: bool = False, *, cache: Path | None = None
+    progress: Report | Callable[[str], None] | None = None,
+    force: bool = False,
+    *,
+    cache: Path | None = None,
 ) -> Path:
     """The cached llama-server, built from the pinned sources unless a verified build exists.
 
-    `cache`: the cache folder (default: the configured one).
+    Three steps of `progress` (sources, configure, build) when it builds; an interrupted build
+    resumes (`buildtree.py`); `force` starts from an empty tree. `cache`: the cache folder
+    (default: the configured one).
     """
-    say = progress or (lambda _line: None)
+    report = reporter(progress)
     cache = cache or cache_dir()
     binary = cached_binary(cache)
     if not force and verified_build(cache) is not None:
         return binary
     cmake, cxx, ninja = check_build_tools()
-    with locked(cache):
+    doing = f"building llama-server in {cache / 'build'}"
+    with locked(cache, doing, report.line) as lock:
         if not force and verified_build(cache) is not None:  # built while we waited
+            report.skip(3, f"llama-server: built meanwhile by the other install: {binary}")
             return binary
-        source = _source_tree(cache, say)
-        return _build(source, cache, cmake, cxx, ninja, say)
+        source = _source_tree(cache, report)
+        tree = build_tree(cache, source, cmake, cxx, ninja)
+        if force:
+            tree.remove()
+        return _build(source, tree, cache, cmake, ninja, report, lock)
 
 
-def _source_tree(cache: Path, say: Callable[[str], None]) -> Path:
+def _source_tree(cache: Path, report: Report) -> Path:
     src = cache / "src"
     tree = src / SOURCE_DIR
     if (tree / "vendor" / "llama.cpp" / "CMakeLists.txt").is_file():
+        report.step("fetching the llama.cpp sources", f"extracted before, in {tree}")
         return tree
+    report.step("fetching the llama.cpp sources")
     src.mkdir(parents=True, exist_ok=True)
     sdist = src / SDIST_FILE
     if not sdist.is_file():
-        say(f"downloading llama.cpp sources ({SDIST_REQUIREMENT} sdist, 77 MB)…")
+        report.line(f"downloading {SDIST_REQUIREMENT} sdist (77 MB)…")
         pip_download([SDIST_REQUIREMENT, "--no-binary", ":all:"], src)
         if not sdist.is_file():
             raise InstallError(f"pip download {SDIST_REQUIREMENT} did not produce {SDIST_FILE}")
@@ -165,7 +204,7 @@ def _source_tree(cache: Path, say: Callable[[str], None]) -> Path:
             f"{sdist}: sha256 {actual[:12]}… does not match the expected "
             f"{SDIST_SHA256[:12]}… (removed; run the install again)"
         )
-    say("extracting the sources…")
+    report.line("extracting the sources…")
     staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=src))
     try:
         with tarfile.open(sdist) as archive:
@@ -180,93 +219,92 @@ def _source_tree(cache: Path, say: Callable[[str], None]) -> Path:
 
 
 def _build(
-    source: Path, cache: Path, cmake: str, cxx: str, ninja: str | None, say: Callable[[str], None]
+    source: Path,
+    tree: BuildTree,
+    cache: Path,
+    cmake: str,
+    ninja: str | None,
+    report: Report,
+    lock: int,
 ) -> Path:
+    """Configure (unless the kept tree is), build, then install the binary atomically."""
     name, flags = flagset()
     target_dir = runtime_dir(cache)
     (target_dir / "bin").mkdir(parents=True, exist_ok=True)
-    remove_leftovers(cache / "build", "*")  # from an interrupted build (we hold the lock)
-    (cache / "build").mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f"llama-server-{name}-", dir=cache / "build"))
     log_path = target_dir / "build.log"
     jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     started = time.monotonic()
-    try:
-        with log_path.open("w") as log:
-            say("configuring…")
-            generator = ["-G", "Ninja"] if ninja else []
-            _run_logged(
-                [
-                    cmake,
-                    "-S",
-                    str(source / "vendor" / "llama.cpp"),
-                    "-B",
-                    str(build),
-                    *generator,
-                    *flags,
-                ],
-                log,
-                log_path,
-                "configuring llama.cpp",
-            )
-            say(f"building llama-server (about 5 minutes on 2 cores; {jobs} jobs)…")
-            _run_logged(
-                [cmake, "--build", str(build), "--target", "llama-server", "-j", str(jobs or 1)],
-                log,
-                log_path,
-                "building llama-server",
-                on_line=_progress_reporter(say),
-            )
-        built = build / "bin" / "llama-server"
-        if not built.is_file():
-            raise InstallError(f"the build finished but made no {built}; see {log_path}")
-        version = _version_of(built)
-        staged = target_dir / "bin" / f".llama-server.tmp-{os.getpid()}"
-        shutil.copy2(built, staged)
-        staged.chmod(0o755)
-        digest = sha256_file(staged)
-        os.replace(staged, cached_binary(cache))
-        commit = _COMMIT.search(version)
-        info = {
-            "llama_cpp_python": SDIST_VERSION,
-            "llama_cpp_commit": commit.group(1) if commit else "unknown",
-            "version": version,
-            "flagset": name,
-            "cmake_flags": list(flags),
-            "generator": "Ninja" if ninja else "Unix Makefiles",
-            "compiler": cxx,
-            "sha256": digest,
-            "size": cached_binary(cache).stat().st_size,
-            "build_seconds": round(time.monotonic() - started, 1),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        write_atomic(target_dir / "build-info.json", json.dumps(info, indent=2) + "\n")
-        say(f"built {cached_binary(cache)} in {info['build_seconds']:.0f} s")
-        return cached_binary(cache)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
-
-
-def _progress_reporter(say: Callable[[str], None]) -> Callable[[str], None]:
-    last, shown = float("-inf"), -1
-
-    def on_line(line: str) -> None:
-        nonlocal last, shown
-        step = _NINJA_STEP.match(line)
-        if step:
-            done, total = int(step.group(1)), int(step.group(2))
-            percent = 100 * done // max(total, 1)
+    resumed = tree.prepare()
+    with log_path.open("a" if resumed else "w") as log:
+        if resumed:
+            report.step("configuring", f"done by an earlier run; building on in {tree.path}")
         else:
-            made = _MAKE_PERCENT.match(line)
-            if not made:
-                return
-            percent = int(made.group(1))
-        now = time.monotonic()
-        if percent != shown and now - last >= PROGRESS_EVERY:
-            last, shown = now, percent
-            say(f"building llama-server: {percent}%")
+            report.step("configuring")
+            generator = ["-G", "Ninja"] if ninja else []
+            configure = [cmake, "-S", str(source / "vendor" / "llama.cpp"), "-B", str(tree.path)]
+            _run_logged([*configure, *generator, *flags], log, log_path, "configuring llama.cpp")
+            tree.stamp()
+        total = _ninja_steps(ninja, tree.path)
+        report.step("building llama-server", about=f"{BUILD_TIME}; {jobs} jobs")
+        _run_logged(
+            [cmake, "--build", str(tree.path), "--target", "llama-server", "-j", str(jobs or 1)],
+            log,
+            log_path,
+            "building llama-server",
+            on_line=BuildCounter(report, total),
+            lock=lock,
+            then=f"; {RESUME_HINT}",
+        )
+    built = tree.path / "bin" / "llama-server"
+    if not built.is_file():
+        raise InstallError(f"the build finished but made no {built}; see {log_path}")
+    version = version_of(built)
+    staged = target_dir / "bin" / f".llama-server.tmp-{os.getpid()}"
+    shutil.copy2(built, staged)
+    staged.chmod(0o755)
+    digest = sha256_file(staged)
+    os.replace(staged, cached_binary(cache))
+    commit = _COMMIT.search(version)
+    info = {
+        "llama_cpp_python": SDIST_VERSION,
+        "llama_cpp_commit": commit.group(1) if commit else "unknown",
+        "version": version,
+        "flagset": name,
+        "cmake_flags": list(flags),
+        "generator": _generator(ninja),
+        "compiler": tree.wanted["compiler"][0],
+        "sha256": digest,
+        "size": cached_binary(cache).stat().st_size,
+        "build_seconds": round(time.monotonic() - started, 1),
+        "resumed": resumed,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_atomic(target_dir / "build-info.json", json.dumps(info, indent=2) + "\n")
+    tree.remove()  # installed: nothing left to resume
+    done = "finished the earlier build" if resumed else "built"
+    report.line(f"{done}: {cached_binary(cache)} in {info['build_seconds']:.0f} s")
+    return cached_binary(cache)
 
-    return on_line
+
+def _generator(ninja: str | None) -> str:
+    return "Ninja" if ninja else "Unix Makefiles"
+
+
+def _ninja_steps(ninja: str | None, tree: Path) -> int | None:
+    """The whole build's step count (`ninja -t commands`), or None (make, or ninja failed)."""
+    if ninja is None:
+        return None
+    try:
+        done = subprocess.run(
+            [ninja, "-C", str(tree), "-t", "commands", "llama-server"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            errors="replace",
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return len(done.stdout.splitlines()) if done.returncode == 0 else None
 
 
 def _run_logged(
@@ -275,11 +313,20 @@ def _run_logged(
     log_path: Path,
     what: str,
     on_line: Callable[[str], None] | None = None,
+    lock: int | None = None,
+    then: str = "",
 ) -> None:
+    """Run a build command, its output into the log; `lock`: the install lock, which the
+    command and its children then hold too (killing this process leaves no tree unguarded)."""
     log.write("$ " + " ".join(args) + "\n")
     log.flush()
     with subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        pass_fds=() if lock is None else (lock,),
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -289,10 +336,14 @@ def _run_logged(
         code = process.wait()
     log.flush()
     if code != 0:
-        raise InstallError(f"{what} failed (exit {code}); the output is in {log_path}")
+        how = (
+            f"was stopped by {signal.Signals(-code).name}" if code < 0 else f"failed (exit {code})"
+        )
+        raise InstallError(f"{what} {how}; the output is in {log_path}{then}")
 
 
-def _version_of(binary: Path) -> str:
+def version_of(binary: Path) -> str:
+    """The `version:` line `llama-server --version` prints, or an InstallError if it fails."""
     try:
         done = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, timeout=60, errors="replace"

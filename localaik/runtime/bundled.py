@@ -16,8 +16,8 @@ from localaik.runtime.cache import InstallError
 from localaik.runtime.llama import LlamaServer, free_port
 
 NO_LLAMA_SERVER = (
-    "no llama-server found: run `localaik runtime install` (builds it once, about 5 minutes), "
-    "or set LK_LLAMA_SERVER, or give an upstream with --upstream / LK_UPSTREAM"
+    "no llama-server found: run `localaik runtime install` (builds it once, 8-14 minutes on 2 "
+    "cores), or set LK_LLAMA_SERVER, or give an upstream with --upstream / LK_UPSTREAM"
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -86,12 +87,38 @@ def pip_download(arguments: list[str], into: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(cache: Path) -> Iterator[None]:
-    """Hold the cache's install lock (one builder or fetcher at a time)."""
+def locked(cache: Path, doing: str, say: Callable[[str], None] | None = None) -> Iterator[int]:
+    """Hold the cache's install lock (one builder or fetcher at a time); yields its descriptor.
+
+    `doing` (e.g. "building llama-server in <path>") is written into the lock file for whoever
+    waits, who is told at once with `say`. A command given the descriptor (`pass_fds`) holds
+    the lock as long as it lives, even if this process is killed first.
+    """
     cache.mkdir(parents=True, exist_ok=True)
-    with (cache / ".install.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    fd = os.open(cache / ".install.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
         try:
-            yield
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if say is not None:
+                say(waiting_message(os.pread(fd, 4096, 0), cache))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "doing": doing}).encode(), 0)
+        try:
+            yield fd
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def waiting_message(holder: bytes, cache: Path) -> str:
+    """What a second install says while the lock's `holder` (its file's content) works."""
+    try:
+        said = json.loads(holder)
+        pid, doing = int(said["pid"]), str(said["doing"])
+    except (ValueError, TypeError, KeyError):  # it has the lock but has not said what it does
+        return f"another localaik runtime install is working in {cache}; waiting…"
+    return f"another localaik runtime install (pid {pid}) is {doing}; waiting…"

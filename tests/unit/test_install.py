@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from localaik.cli.runtime import runtime
-from localaik.runtime import build, install
 from localaik.runtime import catalogue as models
+from localaik.runtime import install
 from localaik.runtime.install import InstallError
 
 
@@ -159,31 +159,6 @@ def test_a_verified_cached_build_is_returned_without_any_tool(
     binary = plant_build(cache)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no cmake: building would fail
     assert install.build_llama_server() == binary
-
-
-def test_build_progress_is_a_percentage_at_most_every_few_seconds(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    lines: list[str] = []
-    monkeypatch.setattr(build, "PROGRESS_EVERY", 0.0)
-    report = build._progress_reporter(lines.append)
-    for line in [
-        "-- Configuring done",
-        "[1/4] Building C object a.o",
-        "[2/4] Building CXX b.o",
-        "[3/4] Building CXX c.o",
-        "[4/4] Linking CXX executable bin/llama-server",
-    ]:
-        report(line)
-    assert lines == [f"building llama-server: {n}%" for n in (25, 50, 75, 100)]
-
-    lines.clear()
-    monkeypatch.setattr(build, "PROGRESS_EVERY", 3600.0)
-    report = build._progress_reporter(lines.append)
-    for step in range(1, 11):
-        report(f"[{step}/10] Building")
-    report("[ 42%] Building CXX object (make)")
-    assert lines == ["building llama-server: 10%"]
 
 
 # --- models -----------------------------------------------------------------------------------

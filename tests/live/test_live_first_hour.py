@@ -23,7 +23,7 @@ from tests.live.tools import APIS, PROMPTS, Api, RoundTrip, well_formed
 from tests.support import LocalaikProcess
 
 DEFAULT_CAP = 256  # LK_MAX_OUTPUT_TOKENS's default
-ENOUGH_CALLS = 8  # of the 10 prompts per API; measured 9 or 10 on each (see the issue's note)
+ENOUGH_CALLS = 7  # of the 10 prompts per API; 8 on each when measured (issue 15), 9 of 10 raw
 
 
 @pytest.fixture(scope="module")

@@ -379,7 +379,8 @@ def test_github_actions_workflow_steps_replay(tmp_path: Path, answers: Answers) 
     yaml = pytest.importorskip("yaml")
     job = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())["jobs"]["test"]
     runs = [step.get("run", "") for step in job["steps"]]
-    assert any(run.startswith("pip install localaik") for run in runs)
+    # not on a package index: installed from its git repository
+    assert any(run.startswith('pip install "localaik @ git+') for run in runs)
     start = next(run for run in runs if "localaik serve --mode replay" in run)
 
     port = str(free_port())

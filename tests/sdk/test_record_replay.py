@@ -46,6 +46,7 @@ from localaik.cassette.key import (
     request_key,
 )
 from localaik.cassette.recording import Summary
+from localaik.cassette.sqlite import SQLiteStore
 from localaik.cassette.store import store_for
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess
@@ -972,6 +973,10 @@ def test_default_mode_follows_ci(
     environ = bare_environ(LK_UPSTREAM=fake_llama.url + "/v1")
     if ci is not None:
         environ["CI"] = ci
+    # The committed cassette (replay refuses to start without one).
+    committed = SQLiteStore(tmp_path / "cassettes" / "localaik.db")
+    committed.open(create=True)
+    committed.close()
     with Serve(environ, [], tmp_path) as server:
         health = server.get("/health")
     assert health.status_code == 200, health.text

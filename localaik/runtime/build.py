@@ -68,7 +68,7 @@ RESUME_HINT = (
     "what was built is kept: `localaik runtime install` builds on from there "
     "(`--force` starts afresh)"
 )
-BUILD_TIME = "about 8 minutes on 2 idle cores"  # measured: see the README
+BUILD_TIME = "about 6 minutes on 2 idle cores"  # measured (build steps only): see the README
 
 _COMMIT = re.compile(r"commit ([0-9a-f]{7,40})")
 

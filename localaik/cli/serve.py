@@ -86,8 +86,9 @@ def replay_has_cassettes(settings: Settings) -> None:
     cassette = settings.cassette
     if settings.mode is not Mode.REPLAY or cassette.exists():
         return
-    folder = cassette.parent
-    if folder.is_dir() and any(folder.glob("*.db")):
+    from localaik.cassette.locate import below
+
+    if cassette.parent.is_dir() and below(cassette.parent):
         return
     shown = str(cassette) if cassette.is_absolute() else f"{cassette} ({cassette.absolute()})"
     raise click.ClickException(

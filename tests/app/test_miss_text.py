@@ -9,37 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import pytest
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from tests.app.conftest import MakeLocalaik
+from tests.app.sdk_clients import Clients as SdkClients
 
 RECORDED = "Name three colours"
 ASKED = "Name four colours"
 
 
-class Clients:
-    """The three SDKs, their HTTP going to localaik's app in this process."""
-
-    def __init__(self, http: Any) -> None:
-        self.openai = openai.AsyncOpenAI(
-            base_url="http://localaik/v1", api_key="test", http_client=http, max_retries=0
-        )
-        # The Anthropic SDK speaks through httpx2 (a fork of httpx): the same app, its own client.
-        self.http2 = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=http.app))
-        self.anthropic = anthropic.AsyncAnthropic(
-            base_url="http://localaik", api_key="test", http_client=self.http2, max_retries=0
-        )
-        self.gemini = genai.Client(
-            api_key="test",
-            http_options=types.HttpOptions(
-                base_url="http://localaik", api_version="v1beta", httpx_async_client=http
-            ),
-        ).aio
+class Clients(SdkClients):
+    """The three SDKs, each asking its API one question."""
 
     async def ask(self, family: str, text: str) -> Any:
         if family == "openai":

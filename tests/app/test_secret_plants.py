@@ -29,42 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import pytest
 from click.testing import CliRunner
-from google import genai
 from google.genai import errors as genai_errors
-from google.genai import types
 
 from localaik.cli import cli
 from tests.app.conftest import MakeLocalaik
+from tests.app.sdk_clients import Clients
 from tests.fakes.fake_llama import FakeLlamaApp
 from tests.secret_tokens import FAKES, Fake
 
 CLIENT_LOGGERS = ("httpx", "httpcore", "openai", "anthropic", "google", "asyncio")
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 Plant = Callable[["Clients", str], Awaitable[Any]]
-
-
-class Clients:
-    """The three SDKs, their HTTP going to localaik's app in this process."""
-
-    def __init__(self, http: Any) -> None:
-        self.openai = openai.AsyncOpenAI(
-            base_url="http://localaik/v1", api_key="test", http_client=http, max_retries=0
-        )
-        # The Anthropic SDK speaks through httpx2 (a fork of httpx): the same app, its own client.
-        self.http2 = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=http.app))
-        self.anthropic = anthropic.AsyncAnthropic(
-            base_url="http://localaik", api_key="test", http_client=self.http2, max_retries=0
-        )
-        self.gemini = genai.Client(
-            api_key="test",
-            http_options=types.HttpOptions(
-                base_url="http://localaik", api_version="v1beta", httpx_async_client=http
-            ),
-        ).aio
 
 
 def _say(text: str) -> str:

@@ -46,6 +46,22 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     assert __version__ in result.stdout
 
 
+def serve_at_start(
+    args: list[str], env: dict[str, str], cwd: Any = None
+) -> tuple[int, list[str], str]:
+    """`localaik serve ARGS` that should exit before serving: its exit status, the non-blank
+    lines of its stderr, and the whole stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "localaik", "serve", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, [line for line in done.stderr.splitlines() if line.strip()], done.stderr
+
+
 def test_serve_on_a_busy_port_exits_with_one_line_naming_it(tmp_path: Any) -> None:
     """A port another program listens on: one line naming the port and how to choose another,
     exit 1, before any model starts (it was uvicorn's `[Errno 98]` after the bundled model
@@ -61,18 +77,14 @@ def test_serve_on_a_busy_port_exits_with_one_line_naming_it(tmp_path: Any) -> No
             ("flag", {}, ["--port", str(port)]),
             ("LK_PORT", {"LK_PORT": str(port)}, []),
         ):
-            done = subprocess.run(
-                [sys.executable, "-m", "localaik", "serve", "--mode", "replay", *args],
-                env={**env, **extra_env, "LK_CASSETTE": str(tmp_path / "c.db")},
-                capture_output=True,
-                text=True,
-                timeout=60,
+            status, lines, stderr = serve_at_start(
+                ["--mode", "replay", *args],
+                {**env, **extra_env, "LK_CASSETTE": str(tmp_path / "c.db")},
             )
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            assert done.returncode == 1, (how, done.stderr)
-            assert len(lines) == 1, (how, done.stderr)
+            assert status == 1, (how, stderr)
+            assert len(lines) == 1, (how, stderr)
             assert f"port {port}" in lines[0] and "LK_PORT" in lines[0], lines
-            assert "Errno" not in done.stderr and "Traceback" not in done.stderr
+            assert "Errno" not in stderr and "Traceback" not in stderr
 
 
 def test_replay_without_its_cassette_fails_at_start_naming_the_path(tmp_path: Any) -> None:
@@ -84,19 +96,15 @@ def test_replay_without_its_cassette_fails_at_start_naming_the_path(tmp_path: An
         if where == "folder":
             cassette.parent.mkdir(parents=True)
             (cassette.parent / "notes.txt").write_text("not a cassette")
-        done = subprocess.run(
-            [sys.executable, "-m", "localaik", "serve", "--mode", "replay", "--port", "0"],
-            env={**clean_environ(), "LK_CASSETTE": "cassettes/localaik.db"},
+        status, lines, stderr = serve_at_start(
+            ["--mode", "replay", "--port", "0"],
+            {**clean_environ(), "LK_CASSETTE": "cassettes/localaik.db"},
             cwd=tmp_path / where,
-            capture_output=True,
-            text=True,
-            timeout=60,
         )
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        assert done.returncode == 1, (where, done.stderr)
-        assert len(lines) == 1, (where, done.stderr)
+        assert status == 1, (where, stderr)
+        assert len(lines) == 1, (where, stderr)
         assert f"cassettes/localaik.db ({cassette})" in lines[0], lines
-        assert "LK_CASSETTE" in lines[0] and "Traceback" not in done.stderr
+        assert "LK_CASSETTE" in lines[0] and "Traceback" not in stderr
 
 
 def test_replay_without_its_cassette_starts_when_others_lie_beside_it(tmp_path: Any) -> None:

@@ -24,6 +24,12 @@ COLUMNS = tuple(
     "key ordinal family operation model stream request upstream_request status content_type "
     "body duration_ms recorded_at localaik_version upstream upstream_model upstream_build".split()
 )
+# Bytes of answer (body and frames) per recording id.
+SIZES = (
+    "SELECT r.id, coalesce(length(r.body), 0) + coalesce("
+    "(SELECT sum(length(f.data)) FROM frames f WHERE f.recording_id = r.id), 0) "
+    "FROM recordings r"
+)
 INSERT = f"INSERT INTO recordings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 SELECT = f"SELECT id, {', '.join(COLUMNS)} FROM recordings"
 

@@ -3,9 +3,9 @@
 Durability: WAL mode, and every save is one `BEGIN IMMEDIATE` transaction holding the
 recording and all its frames, so a crash (even SIGKILL) leaves either the whole recording or
 none of it. `synchronous=NORMAL` is enough under WAL: a power cut may lose the last commits,
-never consistency. Each save is checkpointed into the main file at once, and closing the last
-connection switches the file back to a rollback journal, so a cleanly closed cassette is one
-self-contained file, ready to commit.
+never consistency. Saves reach the main file at the next `flush` (a checkpoint), and closing
+the last connection switches the file back to a rollback journal, so a cleanly closed cassette
+is one self-contained file, ready to commit.
 
 Read-only (replay, the CLI's readers) writes nothing to the file, not even SQLite's change
 counter. A cassette of an older schema is copied into memory (SQLite's backup API) and migrated
@@ -14,9 +14,9 @@ the cassette as it was when opened. A newer schema, or a file that is not a loca
 is refused with a message naming the file, and left byte for byte: read-write, nothing is
 written (not even the switch to WAL) until the file is known to be a cassette or new.
 
-Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block.
-So a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's
-async view (`localaik.cassette.threaded`). Only `stamp()` may be called from anywhere.
+Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block. So
+a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's async
+view (`localaik.cassette.threaded`). Only `stamp()` may be called from anywhere.
 
 The SQLite boundary: sqlite3 errors are converted into `localaik.errors` here, naming the
 cassette, as `CassetteError`: a damaged or locked file is the operator's to fix, not a bug.
@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.rows import (
     INSERT,
     SELECT,
+    SIZES,
     Damage,
     recording_of,
     row_of,
@@ -81,8 +82,8 @@ def file_stamp(path: Path) -> tuple[int, ...]:
 
 @contextmanager
 def _write(db: Database) -> Iterator[None]:
-    """One write transaction that takes the write lock up front (waiting up to the busy
-    timeout), so two processes sharing a cassette queue instead of failing mid-transaction."""
+    """A write transaction holding the write lock from the start (waiting up to the busy
+    timeout): two processes sharing a cassette queue, not fail mid-transaction."""
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -94,8 +95,7 @@ def _write(db: Database) -> Iterator[None]:
 
 @contextmanager
 def _read(db: Database) -> Iterator[None]:
-    """One read transaction: a recording and its frames come from the same snapshot, even
-    while another process replaces it."""
+    """A read transaction: a recording and its frames from one snapshot, even mid-replace."""
     db.execute("BEGIN")
     try:
         yield
@@ -199,14 +199,19 @@ class SQLiteStore:
             with _write(db):
                 for recording in recordings:
                     ids.append(self._insert(db, recording, replace))
-            # Copy the write into the .db file now, so a cassette committed while the server
-            # still runs holds every recording (WAL would otherwise keep them beside it).
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         if self._index is not None and before == self._index_stamp:
             for recording, recording_id in zip(recordings, ids, strict=True):
                 self._index.add(summary_of(recording, recording_id))
             self._index_stamp = self.stamp()
         return ids
+
+    def flush(self) -> None:
+        """Copy the write-ahead log into the .db (syncing the file: `threaded.Cassette` does
+        it once saves pause, not after each, as it costs twenty times a save)."""
+        if self._db is None or self.readonly:
+            return
+        with self._sqlite_errors("copy the write-ahead log into the cassette"):
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def summaries(self) -> list[Summary]:
         """Every sound recording's summary, in id order (a damaged row is left out: `verify`
@@ -271,15 +276,14 @@ class SQLiteStore:
         self._index = None
         if db is None:
             return
-        if not self.readonly:
-            # Leave the file in rollback-journal mode: a committed cassette is then read (by
-            # `cassette ls`, git's diff driver, a read-only checkout) without SQLite creating
-            # -wal and -shm files beside it. Only the last connection can switch; while
-            # another process still has the file open this fails, and that one switches later.
-            try:
-                db.execute("PRAGMA journal_mode = DELETE")
-            except sqlite3.Error:
-                pass
+        # Leave the file in rollback-journal mode: a committed cassette is then read (by
+        # `cassette ls`, git's diff driver, a read-only checkout) without SQLite creating -wal
+        # and -shm files beside it. Only the last connection can switch; while another process
+        # has the file open this fails (the checkpoint copied the log all the same).
+        pragmas = ("wal_checkpoint(PASSIVE)", "journal_mode = DELETE")
+        for pragma in () if self.readonly else pragmas:
+            with suppress(sqlite3.Error):
+                db.execute(f"PRAGMA {pragma}")
         db.close()
 
     # -- SQLite only ----------------------------------------------------------------------
@@ -288,11 +292,7 @@ class SQLiteStore:
         """Bytes of answer (body and frames) per recording id."""
         db = self._connection()
         with self._sqlite_errors("measure recordings"):
-            rows = db.execute(
-                "SELECT r.id, coalesce(length(r.body), 0) + coalesce("
-                "(SELECT sum(length(f.data)) FROM frames f WHERE f.recording_id = r.id), 0) "
-                "FROM recordings r"
-            ).fetchall()
+            rows = db.execute(SIZES).fetchall()
         return {recording_id: int(size) for recording_id, size in rows}
 
     def check(self) -> list[str]:

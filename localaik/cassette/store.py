@@ -65,6 +65,12 @@ class CassetteStore(Protocol):
         """Save several recordings at once: all of them, or none."""
         ...
 
+    def flush(self) -> None:
+        """Make what was saved part of the cassette's own file now (SQLite: copy the write-ahead
+        log into the .db), for whoever copies or commits the file while it is open. A save is
+        atomic and visible to every reader without it; `close` does it too."""
+        ...
+
     def summaries(self) -> list[Summary]: ...
 
     def recordings(

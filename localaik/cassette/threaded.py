@@ -10,11 +10,19 @@ Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving 
 no SQL and no trip to the worker thread. An entry is good while the store's `stamp()` is
 unchanged (for SQLite: the file and its WAL keep their size and modification time), and this
 object's own saves drop them all, so a recording changed by another process is read anew.
+
+Flushes: a save is atomic and seen by every reader at once, but SQLite keeps it in the
+write-ahead log beside the .db until a checkpoint, which syncs the file to disk (~1 ms, twenty
+times the save). So saves do not wait for it: the store is flushed `FLUSH_AFTER` after a save,
+once for all the saves made meanwhile, and on close. A cassette copied or committed while the
+server runs holds every recording saved more than that long before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +34,9 @@ from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.store import CassetteStore, Stamp, store_for
 
 T = TypeVar("T")
+log = logging.getLogger("localaik")
+
+FLUSH_AFTER = 0.05  # seconds from a save to the flush that makes it part of the .db file
 
 
 class _HitCache:
@@ -90,6 +101,7 @@ class Cassette:
         self.store: CassetteStore = store
         self._executor: ThreadPoolExecutor | None = None
         self._hits = _HitCache(store.stamp)
+        self._flush: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Cassette({self.store!r})"
@@ -136,6 +148,15 @@ class Cassette:
             return await self._run(self.store.save, recording, replace=replace)
         finally:
             self._hits.clear()
+            if self._flush is None or self._flush.done():
+                self._flush = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_AFTER)
+        try:
+            await self._run(self.store.flush)
+        except Exception as exc:  # a later flush, or close, copies what this one could not
+            log.debug("cassette %s: flush failed: %s", self.location, exc)
 
     async def summaries(self) -> list[Summary]:
         return await self._run(self.store.summaries)
@@ -149,6 +170,11 @@ class Cassette:
     async def close(self) -> None:
         """Close the store (in its thread) and stop the worker. Safe to call twice."""
         self._hits.clear()
+        if self._flush is not None:  # close flushes
+            self._flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush
+            self._flush = None
         if self._executor is None:
             return
         try:

@@ -42,7 +42,7 @@ from localaik.server.health import health
 from localaik.server.memo import HitMemo
 from localaik.server.pipeline import ClientLeft, Incoming, Pipeline, error_answer, identified
 from localaik.server.policy import Replayer
-from localaik.upstream.client import Upstream, make_client
+from localaik.upstream.client import Upstream, make_transport
 from localaik.upstream.exchange import Exchange, Hit
 
 log = logging.getLogger("localaik")
@@ -194,9 +194,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own = client is None
-        http = make_client(settings) if own else client
-        assert http is not None
+        http = make_transport(settings, client)  # a given client is its caller's to close
         upstream = await upstream_for(settings, http, runtime, embed_runtime, lazy=lazy_runtime)
         cassettes = Cassettes(settings.cassette)  # read-only where a request replays
         replayer = Replayer(settings, upstream, cassettes, reporting=reporting)
@@ -209,8 +207,7 @@ def create_app(
             yield
         finally:
             await cassettes.close()
-            if own:
-                await http.aclose()
+            await http.aclose()
             if runtime is not None:
                 await runtime.stop()
             if embed_runtime is not None:

@@ -15,12 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-import httpx
-
 from localaik.config import Embeddings, Mode, Settings
 from localaik.errors import UpstreamStatus
 from localaik.runtime.llama import RuntimeStartError, State
 from localaik.upstream.client import Upstream
+from localaik.upstream.transport import Transport
 
 log = logging.getLogger("localaik")
 
@@ -55,7 +54,7 @@ class Runtime(Protocol):
 
 async def upstream_for(
     settings: Settings,
-    http: httpx.AsyncClient,
+    http: Transport,
     runtime: Runtime | None,
     embed_runtime: Runtime | None,
     *,

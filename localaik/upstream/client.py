@@ -1,6 +1,7 @@
-"""The OpenAI-compatible upstream (llama-server), reached through one httpx client.
+"""The OpenAI-compatible upstream (llama-server), reached through one `Transport`
+(`upstream/transport.py`: aiohttp in the server, a given httpx client in the app tests).
 
-This is the one boundary where httpx errors become localaik errors:
+This is the one boundary where the HTTP client's errors become localaik errors:
 
     connect error, reset before an answer   -> UpstreamUnreachable (502)
     no data within LK_UPSTREAM_TIMEOUT        -> UpstreamTimeout (504)
@@ -27,8 +28,10 @@ translated body, with only the operator's own `LK_UPSTREAM_AUTH_HEADER`.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+import aiohttp
 import httpx
 
 from localaik.config import Settings, redact_url
@@ -40,6 +43,13 @@ from localaik.errors import (
     UpstreamUnreachable,
 )
 from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall, kept_headers
+from localaik.upstream.transport import (
+    AiohttpTransport,
+    HttpxTransport,
+    Reply,
+    Transport,
+    json_body,
+)
 from localaik.wire import sse
 
 # Endpoint name -> (path, relative to the base URL or to the server root).
@@ -60,15 +70,14 @@ NO_VISION = (
 )
 NO_VISION_MARK = b"image input is not supported"
 DEFAULT_MAX_BYTES = 64 * 1024**2  # LK_UPSTREAM_MAX_BYTES's default
+QUESTION_LIMIT = 4 * 1024**2  # /props and /health: a chat template can be long
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(settings.upstream_timeout, connect=10.0)
-    return httpx.AsyncClient(
-        timeout=timeout,
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-    )
+def make_transport(settings: Settings, client: httpx.AsyncClient | None = None) -> Transport:
+    """The server's transport (aiohttp), or one over the httpx `client` a caller gives."""
+    if client is not None:
+        return HttpxTransport(client)
+    return AiohttpTransport(settings.upstream_timeout)
 
 
 @contextlib.contextmanager
@@ -77,12 +86,27 @@ def _boundary(shown: str) -> Iterator[None]:
         yield
     except UpstreamError:
         raise
-    except httpx.TimeoutException:
+    # aiohttp's read timeout is both a TimeoutError and a ClientError: a timeout first.
+    except (httpx.TimeoutException, TimeoutError):
         raise UpstreamTimeout(f"upstream {shown} did not answer in time") from None
-    except httpx.HTTPError as exc:  # connect, reset, protocol errors: the upstream is not there
-        raise UpstreamUnreachable(
-            f"failed to reach upstream {shown}: {type(exc).__name__}"
-        ) from None
+    # Connect, reset, protocol errors: the upstream is not there.
+    except (httpx.HTTPError, aiohttp.ClientError) as exc:
+        raise UpstreamUnreachable(f"failed to reach upstream {shown}: {_error_name(exc)}") from None
+
+
+# aiohttp's names for what httpx calls these; a message names the error as httpx did.
+_AIOHTTP_NAMES = {
+    "ClientConnectorError": "ConnectError",
+    "ClientConnectorDNSError": "ConnectError",
+    "ServerDisconnectedError": "RemoteProtocolError",
+    "ClientPayloadError": "RemoteProtocolError",
+    "ClientOSError": "ReadError",
+}
+
+
+def _error_name(exc: Exception) -> str:
+    name = type(exc).__name__
+    return _AIOHTTP_NAMES.get(name, name)
 
 
 class Upstream:
@@ -91,7 +115,7 @@ class Upstream:
     def __init__(
         self,
         base_url: str,
-        client: httpx.AsyncClient,
+        transport: Transport,
         *,
         auth_header: tuple[str, str] | None = None,
         gate: Callable[[], Awaitable[None]] | None = None,
@@ -100,7 +124,7 @@ class Upstream:
     ) -> None:
         self.base = base_url.rstrip("/")
         self.root = self.base.removesuffix("/v1")
-        self.client = client
+        self.transport = transport
         self.shown = redact_url(self.base)
         # The operator's credential for the upstream; redirects are never followed, so it
         # cannot travel to another host.
@@ -136,12 +160,12 @@ class Upstream:
         headers = dict(self.headers)
         if call.stream:
             headers["Accept"] = "text/event-stream"
-        request = self.client.build_request(
-            call.method, self.url(call.endpoint), json=call.body, headers=headers
-        )
+        sent = None if call.body is None else json_body(call.body)
         with _boundary(self.shown):
-            response = await self.client.send(request, stream=True, follow_redirects=False)
-            status = response.status_code
+            response = await self.transport.send(
+                call.method, self.url(call.endpoint), headers=headers, body=sent
+            )
+            status = response.status
             content_type = response.headers.get("content-type", "")
             headers = kept_headers(response.headers, redact=redact_url)
             ok = 200 <= status < 300
@@ -152,7 +176,7 @@ class Upstream:
                     else:  # an error's message is in its first bytes
                         body = await _read(response, ERROR_BODY_LIMIT, cut=True)
                 finally:
-                    await response.aclose()
+                    await response.close()
                 if body is None:
                     raise UpstreamBadResponse(self._too_long("an answer"))
                 if images and status == 500 and NO_VISION_MARK in body:
@@ -162,12 +186,12 @@ class Upstream:
             status, content_type, frames=self._frames(response), source=self.shown, headers=headers
         )
 
-    async def _frames(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def _frames(self, response: Reply) -> AsyncIterator[bytes]:
         splitter = sse.FrameSplitter()
         total = 0
         try:
             with _boundary(self.shown):
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.chunks():
                     total += len(chunk)
                     if total > self.max_bytes:
                         raise UpstreamBadResponse(self._too_long("a stream"))
@@ -179,7 +203,7 @@ class Upstream:
         except UpstreamUnreachable:
             raise UpstreamBadResponse(f"upstream {self.shown} ended the stream early") from None
         finally:
-            await response.aclose()
+            await response.close()
 
     def _too_long(self, what: str) -> str:
         return (
@@ -191,17 +215,12 @@ class Upstream:
         """Whether the upstream's model reads images, as its `/props` says; None if unsaid."""
         if not self._vision_asked:
             try:
-                with _boundary(self.shown):
-                    response = await self.client.get(
-                        self.url("props"), headers=self.headers, timeout=5.0, follow_redirects=False
-                    )
+                status, body = await self._ask("props")
             except UpstreamError:
                 return None  # not reachable now: the call itself will say so; ask again later
             self._vision_asked = True
             try:
-                modalities = (
-                    response.json().get("modalities") if response.status_code == 200 else None
-                )
+                modalities = json.loads(body).get("modalities") if status == 200 else None
             except (ValueError, AttributeError):
                 modalities = None
             if isinstance(modalities, dict) and isinstance(modalities.get("vision"), bool):
@@ -210,13 +229,22 @@ class Upstream:
 
     async def healthy(self) -> bool:
         try:
-            with _boundary(self.shown):
-                response = await self.client.get(
-                    self.url("health"), headers=self.headers, timeout=5.0, follow_redirects=False
-                )
+            status, _ = await self._ask("health")
         except UpstreamError:
             return False
-        return response.status_code == 200
+        return status == 200
+
+    async def _ask(self, endpoint: str) -> tuple[int, bytes]:
+        """A quick GET (5 s at most): its status and first `QUESTION_LIMIT` bytes."""
+        with _boundary(self.shown):
+            response = await self.transport.send(
+                "GET", self.url(endpoint), headers=self.headers, body=None, timeout=5.0
+            )
+            try:
+                body = await _read(response, QUESTION_LIMIT, cut=True)
+            finally:
+                await response.close()
+        return response.status, body or b""
 
 
 def has_images(body: object) -> bool:
@@ -233,12 +261,12 @@ def has_images(body: object) -> bool:
     return False
 
 
-async def _read(response: httpx.Response, limit: int, *, cut: bool) -> bytes | None:
+async def _read(response: Reply, limit: int, *, cut: bool) -> bytes | None:
     """The body; when it is longer than `limit` bytes, its first `limit` bytes (`cut`) or None,
     the rest left unread."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.chunks():
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from localaik.config import Settings
 from localaik.server.app import create_app, services_of
 from localaik.server.pipeline import Incoming
+from tests.app.conftest import lifespan
 from tests.fakes.fake_llama import FakeLlama
 
 SLOW_MS = 80  # the fake sleeps this long before each frame it sends
@@ -51,9 +51,10 @@ CASES = {
 
 @contextlib.asynccontextmanager
 async def serving(fake: FakeLlama, **settings: Any) -> AsyncIterator[Any]:
-    """localaik's app, started, in front of the fake process."""
+    """localaik's app, started on this loop (as a server runs it: its upstream client belongs
+    to the loop that started it), in front of the fake process."""
     app = create_app(Settings(log=False, upstream=fake.url + "/v1", **settings))
-    async with AsyncTestClient(app=app):
+    async with lifespan(app):
         yield app
 
 

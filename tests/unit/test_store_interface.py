@@ -73,7 +73,7 @@ def test_sqlite_store_satisfies_the_interface(tmp_path: Path) -> None:
         if not name.startswith("_") and name in CassetteStore.__dict__
     }
     assert members == {
-        "location", "open", "get", "ordinals", "save", "save_all", "summaries", "recordings",
+        "location", "open", "get", "ordinals", "save", "save_all", "flush", "summaries", "recordings",
         "delete", "nearest", "stamp", "close",
     }  # fmt: skip
     for name in members - {"location"}:

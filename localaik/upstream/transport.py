@@ -1,0 +1,202 @@
+"""How the upstream is spoken to over HTTP: the `Transport` seam, and its two implementations.
+
+`Upstream` (`upstream/client.py`) asks a transport to send one request and gets back a `Reply`:
+its status, its headers (case-insensitive) and its body as chunks, read as they arrive. A
+transport only moves bytes; what an answer means, its size caps and which of its errors the
+client sees stay in `client.py`, whose `boundary` is the one place a transport's exceptions
+become localaik's.
+
+- `AiohttpTransport` is the server's own. aiohttp sends a request and reads its answer in about
+  a fifth of httpx's time on one keep-alive connection (its C parser, no anyio layer), and the
+  live path is mostly that: `bench/upstream_clients.py` measures both.
+- `HttpxTransport` wraps an `httpx.AsyncClient` that the caller gives `create_app` (the app
+  tests give one whose transport is the fake llama-server in-process).
+
+Both: HTTP/1.1 keep-alive, redirects never followed, no cookies kept between requests, the
+operator's proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), answers decompressed
+as sent. aiohttp's own `trust_env` is off: it reads ~/.netrc and the proxy variables again on
+a worker thread for every request, which cost more than the request itself; the proxy is
+looked up once per host here instead, and no .netrc credential is ever sent.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+import httpx
+
+CONNECT_TIMEOUT = 10.0
+# Idle connections are dropped after this long: under the 5 s that llama-server (cpp-httplib)
+# and most servers keep one, so a request never goes out on a connection being closed.
+KEEPALIVE_SECONDS = 4.0
+MAX_CONNECTIONS = 64
+
+
+def json_body(value: Any) -> bytes:
+    """A JSON request body: compact, UTF-8 as is, no NaN (what httpx's `json=` sends)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+class Reply(Protocol):
+    """An upstream's answer, its body not read yet."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # case-insensitive
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def close(self) -> None: ...  # the connection is kept only when the body was read
+
+
+class Transport(Protocol):
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """Send one request; return once the answer's headers are in. `timeout`: the whole
+        exchange's limit (quick questions such as /health); None: `CONNECT_TIMEOUT` to connect,
+        then the configured read timeout between two reads."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class _AiohttpReply:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.content.iter_any():
+            yield chunk
+
+    async def close(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()
+        else:  # a body left unread (capped, or its client went away): drop the connection
+            self._response.close()
+
+
+class AiohttpTransport:
+    """aiohttp, one session and pool for the server's life. Made inside the running loop."""
+
+    def __init__(self, read_timeout: float) -> None:
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=CONNECT_TIMEOUT, sock_read=read_timeout
+        )
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS
+            ),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=self._timeout,
+            trust_env=False,
+            raise_for_status=False,
+        )
+        self._proxies: dict[tuple[str, str], str | None] = {}
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None = None,
+    ) -> Reply:
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        if body is not None:
+            headers = {"Content-Type": "application/json", **headers}
+        response = await self._session.request(
+            method,
+            url,
+            data=body,
+            headers=dict(headers),
+            allow_redirects=False,
+            timeout=limit,
+            proxy=self._proxy(url),
+        )
+        return _AiohttpReply(response)
+
+    def _proxy(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._proxies:
+            host = parts.hostname or ""
+            bypass = urllib.request.proxy_bypass(host)  # NO_PROXY
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
+        return self._proxies[key]
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class _HttpxReply:
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.aiter_bytes():
+            yield chunk
+
+    async def close(self) -> None:
+        await self._response.aclose()
+
+
+class HttpxTransport:
+    """A caller's `httpx.AsyncClient`; the caller closes it."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None = None,
+    ) -> Reply:
+        if body is not None:
+            headers = {"Content-Type": "application/json", **headers}
+        request = self.client.build_request(
+            method,
+            url,
+            content=body,
+            headers=dict(headers),
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+        )
+        response = await self.client.send(request, stream=True, follow_redirects=False)
+        return _HttpxReply(response)
+
+    async def aclose(self) -> None:
+        pass

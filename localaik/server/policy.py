@@ -47,7 +47,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ from localaik.cassette.miss_text import SERVE, Reporting, gist, miss_message
 from localaik.cassette.recording import Frame, Recording
 from localaik.cassette.rows import Damage
 from localaik.cassette.secrets import find_secret, shaped_like
+from localaik.cassette.store import Stamp
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import CassetteConflict, CassetteError, Internal, ReplayMiss, SecretRefused
@@ -90,6 +91,9 @@ class Lookup:
     ordinal: int
     mode: Mode
     asked: Mode
+    # The cassette's stamps when this request looked in it and found nothing: looking again
+    # (after its claim) reads nothing while the stamp is the same.
+    missed: list[Stamp] = field(default_factory=list, compare=False, repr=False)
 
 
 class Flight:
@@ -169,6 +173,8 @@ class Replayer:
         if not entry.exists:
             return None
         stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
+        if lookup.missed and lookup.missed[-1] == stamp:
+            return None  # nothing was written since this request looked
         recording = await entry.cassette.get(lookup.key, lookup.ordinal, stamp=stamp)
         if recording is None and lookup.ordinal > 0 and replaying:
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).
@@ -176,6 +182,7 @@ class Replayer:
             if count:
                 recording = await entry.cassette.get(lookup.key, count - 1)
         if recording is None:
+            lookup.missed.append(stamp)
             return None
         if recording.request != lookup.text:
             # The key is the hash of the request: another request text means either was edited

@@ -49,6 +49,7 @@ an embeddings input) change the behaviour:
 ``[[retry-after:S]]`` add ``Retry-After: S`` to an ``[[error:CODE]]`` answer
                     (``[[error:429]][[retry-after:2]]``: a rate limit).
 ``[[redirect]]``    answer 307 with a JSON body and a ``Location`` elsewhere.
+``[[cookie]]``      answer 400 with a ``Set-Cookie`` (a client must not send it back).
 ``[[notchat]]``     answer 200 with a JSON body that is not a chat completion.
 ``[[endless]]``     answer 200 and never end: a JSON body that goes on, or for a stream,
                     chat chunks without end; until the client goes away.
@@ -88,6 +89,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 Message = dict[str, Any]
 Scope = dict[str, Any]
@@ -267,6 +269,7 @@ class Directives:
     say: str | None = None
     retry_after: str | None = None
     redirect: bool = False
+    cookie: bool = False
     notchat: bool = False
     endless: bool = False
     longline: bool = False
@@ -306,7 +309,7 @@ class Directives:
             self.say = bytes.fromhex(arg).decode("utf-8")
         elif name == "retry-after" and arg:
             self.retry_after = arg
-        elif name in ("redirect", "notchat", "endless", "longline", "noblank"):
+        elif name in ("redirect", "cookie", "notchat", "endless", "longline", "noblank"):
             setattr(self, name, True)
 
 
@@ -641,7 +644,8 @@ class FakeLlamaApp:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(
             method=scope["method"].upper(),
-            path=scope["path"],
+            # A client going through a proxy (the fake can be one) names the whole URL.
+            path=urlsplit(scope["path"]).path or "/",
             query=scope.get("query_string", b"").decode("latin-1"),
             headers=parse_headers(scope.get("headers", [])),
             raw_body=await read_body(receive),
@@ -802,6 +806,10 @@ class FakeLlamaApp:
             body = dumps({"message": "moved", "location": "http://elsewhere.invalid/v1"}).encode()
             location = [(b"location", b"http://elsewhere.invalid/v1/chat/completions")]
             await send_bytes(send, 307, body, JSON_CONTENT_TYPE, location)
+            return True
+        if directives.cookie:
+            cookie = [(b"set-cookie", b"fake_session=kept-by-nobody; Path=/")]
+            await send_error(send, 400, "fake error with a cookie", cookie)
             return True
         if directives.notchat:
             await send_json(send, 200, {"object": "list", "data": [], "note": "not a completion"})

@@ -73,8 +73,8 @@ def test_sqlite_store_satisfies_the_interface(tmp_path: Path) -> None:
         if not name.startswith("_") and name in CassetteStore.__dict__
     }
     assert members == {
-        "location", "open", "get", "ordinals", "save", "save_all", "flush", "summaries", "recordings",
-        "delete", "nearest", "stamp", "close",
+        "location", "open", "get", "ordinals", "save", "save_all", "flush", "summaries",
+        "recordings", "delete", "nearest", "stamp", "close",
     }  # fmt: skip
     for name in members - {"location"}:
         wanted = inspect.signature(getattr(CassetteStore, name))

@@ -1,0 +1,109 @@
+"""What the server's upstream transport (aiohttp, `upstream/transport.py`) sends and keeps, over
+real sockets: `localaik serve` in passthrough in front of the fake llama-server, its own process.
+
+- No cookie an upstream sets is sent back on a later request.
+- No credential from ~/.netrc is sent (aiohttp's trust_env would send one).
+- The proxy variables are honoured as before (HTTP_PROXY, and NO_PROXY to bypass it).
+- A redirect is not followed: the client gets a 502 naming it, and nothing reaches the target.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes.fake_llama import FakeLlama
+from tests.support import LocalaikProcess, assert_error
+
+CHAT = "/v1/chat/completions"
+
+
+def chat(text: str) -> dict[str, Any]:
+    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.2", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeLlama]:
+    with FakeLlama.start() as fake:
+        yield fake
+
+
+def serving(env: dict[str, str]) -> LocalaikProcess:
+    return LocalaikProcess({"LK_LOG": "off", "NO_PROXY": "", "no_proxy": "", **env})
+
+
+def chat_requests(fake: FakeLlama) -> list[dict[str, Any]]:
+    return [r for r in fake.requests() if r["path"].endswith("/chat/completions")]
+
+
+def test_a_cookie_the_upstream_sets_is_never_sent_back(fake: FakeLlama) -> None:
+    server = serving({"LK_UPSTREAM": fake.url + "/v1"})
+    try:
+        first = httpx.post(server.url + CHAT, json=chat("one [[cookie]]"), timeout=30)
+        assert first.status_code == 400 and "set-cookie" not in first.headers
+        second = httpx.post(server.url + CHAT, json=chat("two"), timeout=30)
+        assert second.status_code == 200
+    finally:
+        server.stop()
+    sent = chat_requests(fake)
+    assert len(sent) == 2
+    assert all("cookie" not in {k.lower() for k in r["headers"]} for r in sent)
+
+
+def test_no_netrc_credential_is_sent(fake: FakeLlama, tmp_path: Path) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2hunter2\n")
+    netrc.chmod(0o600)
+    server = serving({"LK_UPSTREAM": fake.url + "/v1", "HOME": str(tmp_path)})
+    try:
+        answer = httpx.post(server.url + CHAT, json=chat("hello"), timeout=30)
+        assert answer.status_code == 200
+    finally:
+        server.stop()
+    (sent,) = chat_requests(fake)
+    assert "authorization" not in {k.lower() for k in sent["headers"]}
+
+
+def test_the_proxy_variables_are_honoured(fake: FakeLlama) -> None:
+    """HTTP_PROXY sends the upstream's requests through the proxy (here the fake, which answers
+    the absolute-form request itself); NO_PROXY naming the upstream's host bypasses it (and the
+    upstream there is not listening: a 502)."""
+    upstream = f"http://127.0.0.2:{closed_port()}/v1"
+    proxied = serving({"LK_UPSTREAM": upstream, "HTTP_PROXY": fake.url})
+    try:
+        answer = httpx.post(proxied.url + CHAT, json=chat("via the proxy"), timeout=30)
+        assert answer.status_code == 200, answer.text
+    finally:
+        proxied.stop()
+    (sent,) = chat_requests(fake)
+    assert {k.lower(): v for k, v in sent["headers"].items()}["host"] == upstream.split("/")[2]
+    fake.reset()
+    bypass = {"NO_PROXY": "127.0.0.2", "no_proxy": "127.0.0.2"}
+    bypassed = serving({"LK_UPSTREAM": upstream, "HTTP_PROXY": fake.url, **bypass})
+    try:
+        answer = httpx.post(bypassed.url + CHAT, json=chat("straight"), timeout=30)
+        assert "failed to reach upstream" in assert_error(answer, 502, "openai")["message"]
+    finally:
+        bypassed.stop()
+    assert chat_requests(fake) == []
+
+
+def test_a_redirect_is_not_followed(fake: FakeLlama) -> None:
+    server = serving({"LK_UPSTREAM": fake.url + "/v1"})
+    try:
+        answer = httpx.post(server.url + CHAT, json=chat("go [[redirect]]"), timeout=30)
+    finally:
+        server.stop()
+    assert "elsewhere.invalid" in assert_error(answer, 502, "openai")["message"]
+    assert len(chat_requests(fake)) == 1

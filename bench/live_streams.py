@@ -38,7 +38,7 @@ def stream_times(streams: list[Any]) -> tuple[float, float]:
     """(frames per second, time to first frame in ms), medians over the streams."""
     rates = [STREAM_FRAMES / (events[-1][1] / 1000) for events in streams]
     firsts = [next(ms for marker, ms in events if marker is not None) for events in streams]
-    return median(rates), median(firsts)
+    return round(median(rates), 1), round(median(firsts), 3)
 
 
 def streams(report: Report, binary: Path, folder: Path, repeats: int) -> None:

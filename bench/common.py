@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +64,18 @@ def machine() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # Servers
+
+
+def rss_mib(pid: int) -> float | None:
+    """A process's resident memory (VmRSS) in MiB, or None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 # The ASGI servers the replay-hit benchmark compares, as command lines for a factory.
@@ -247,11 +259,27 @@ def wrk(
     connections: int,
     seconds: float,
     headers: dict[str, str] | None = None,
+    salt: str | None = None,
+    mix: Sequence[tuple[str, bytes]] = (),
 ) -> Load:
-    """POST `body` to `url + path` from `connections` keep-alive connections for `seconds`."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as file:
+    """POST `body` to `url + path` from `connections` keep-alive connections for `seconds`.
+
+    With `salt`, each "{unique}" in a body becomes the salt and the request's count, so every
+    body is new; with `mix`, (path, body) pairs, the requests cycle through them instead.
+    """
+    with (
+        tempfile.NamedTemporaryFile(suffix=".json") as file,
+        tempfile.NamedTemporaryFile(suffix=".mix") as mix_file,
+    ):
         file.write(body)
         file.flush()
+        mix_file.write(b"".join(p.encode() + b" " + b.replace(b"\n", b" ") + b"\n" for p, b in mix))
+        mix_file.flush()
+        env = {**os.environ, "BENCH_BODY_FILE": file.name}
+        if salt is not None:
+            env["BENCH_SALT"] = salt
+        if mix:
+            env["BENCH_MIX_FILE"] = mix_file.name
         command = [
             require_wrk(),
             "-t1",
@@ -268,7 +296,7 @@ def wrk(
             [*command, url + path],
             capture_output=True,
             text=True,
-            env={**os.environ, "BENCH_BODY_FILE": file.name},
+            env=env,
             check=True,
         )
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))

@@ -34,6 +34,8 @@ from typing import Any
 import httpx
 import openai
 
+from bench.common import rss_mib
+
 RESULTS = Path(__file__).resolve().parent / "results" / "live_runtime.json"
 LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 STARTING = re.compile(r"starting llama-server: \S+ .*?--port (\d+)")
@@ -45,17 +47,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
     env.update(extra)
     return env
-
-
-def rss_mib(pid: int) -> float | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
 
 
 def children_named(parent: int, name: str) -> list[int]:

@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench.run [NAME ...]
 
-Names: replay_hit, stream_replay, lookup_scaling, cold_start, record_overhead, secret_scan,
-usage_notes, live_runtime, xdist_runtime (the default is all but the last two, which need the
-bundled runtime). Each prints its table and writes bench/results/NAME.json. A benchmark that
-missed a target exits 1; one that broke, 2 or more: this runner goes on to the next either way,
-and exits non-zero only when one broke.
+Names: replay_hit, stream_replay, live_path, lookup_scaling, cold_start, record_overhead,
+secret_scan, usage_notes, live_runtime, xdist_runtime (the default is all but the last two,
+which need the bundled runtime; live_path needs cc and wrk, which `make bench` installs). Each
+prints its table and writes bench/results/NAME.json. A benchmark that missed a target exits 1;
+one that broke, 2 or more: this runner goes on to the next either way, and exits non-zero only
+when one broke.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bench.common import RESULTS, ROOT
 DEFAULT = [
     "replay_hit",
     "stream_replay",
+    "live_path",
     "lookup_scaling",
     "cold_start",
     "record_overhead",

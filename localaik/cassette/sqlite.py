@@ -66,11 +66,11 @@ _SUMMARIES = (
 )
 
 
-def file_stamp(path: Path) -> tuple[int, ...]:
+def file_stamp(path: Path | str) -> tuple[int, ...]:
     """What changes when a cassette changes: the modification time and size of the file and of
     its write-ahead log (-1 for a file that is not there)."""
     found: list[int] = []
-    for file in (path, path.with_name(path.name + "-wal")):
+    for file in (path, f"{path}-wal"):  # asked on every replayed request: no Path work
         try:
             info = os.stat(file)
         except OSError:

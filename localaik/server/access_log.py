@@ -22,6 +22,13 @@ log = logging.getLogger("localaik.access")
 _redacted = functools.lru_cache(maxsize=1024)(redact)
 
 
+@functools.lru_cache(maxsize=1024)
+def _family(path: str, names: tuple[bytes, ...]) -> str:
+    """The family's tag, as `family_of` finds it from the path and which headers are sent (a
+    family claims a request by the names of its headers, never their values)."""
+    return family_of(path, {name.decode("latin-1").lower(): "" for name in names}).tag
+
+
 def _printable(text: str) -> str:
     """One field: spaces and control characters escaped, so a path cannot fake more fields."""
     if text.isprintable() and " " not in text:
@@ -51,8 +58,8 @@ class AccessLog:
         finally:
             path = scope.get("path", "")
             if not (path == "/health" and status == 200):
-                headers = {k.decode("latin-1").lower(): "" for k, _ in scope.get("headers", [])}
-                family = family_of(path, headers).tag
+                names = tuple(name for name, _ in scope.get("headers", ()))
+                family = _family(path, names)
                 millis = (time.perf_counter() - start) * 1000
                 log.info(
                     "%-9s %s %s %s %.1fms",

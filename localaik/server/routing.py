@@ -89,6 +89,9 @@ def _parse(template: str) -> tuple[tuple[_Segment, ...], int]:
     return tuple(segments), literal_chars
 
 
+SEEN = 1024  # paths whose candidates are kept
+
+
 class Router:
     """Every operation's routes, compiled once."""
 
@@ -104,6 +107,9 @@ class Router:
         self.dynamic: dict[tuple[int, str | None], list[_Template]] = {}
         # Templates ending in `{name...}`, by the literal path before it.
         self.rest: list[tuple[str, _Template]] = []
+        # The candidates of paths asked before (a client asks the same few over and over):
+        # what matches a path never changes. Bounded: emptied when full.
+        self._seen: dict[str, list[tuple[_Template, dict[str, str]]]] = {}
         for family in families:
             for operation in family.operations:
                 for route in operation.routes:
@@ -142,6 +148,14 @@ class Router:
         return Match(template.operation, template.family, template.route, params)
 
     def _candidates(self, path: str) -> list[tuple[_Template, dict[str, str]]]:
+        found = self._seen.get(path)
+        if found is None:
+            if len(self._seen) >= SEEN:
+                self._seen.clear()
+            found = self._seen[path] = self._match(path)
+        return found
+
+    def _match(self, path: str) -> list[tuple[_Template, dict[str, str]]]:
         static = self.static.get(path.rstrip("/") if path != "/" else path)
         if static:
             return [(template, {}) for template in static]

@@ -52,7 +52,9 @@ def parse_body(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        if text.startswith("\ufeff"):  # as `json.loads` says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _STRICT.decode(text)
     except RecursionError:
         raise BadRequest(
             f"the request body is nested too deeply (more than {MAX_DEPTH} levels)"
@@ -83,6 +85,10 @@ def _finite_float(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"the number {text[:40]} is out of range")
     return value
+
+
+# Made once: `json.loads` with hooks builds a decoder per call.
+_STRICT = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def _depth_over(value: Any, limit: int) -> bool:

@@ -142,6 +142,7 @@ def any_body_cases(family: str, path: str, good: dict[str, Any]) -> list[Case]:
         raw(f"{f}-number", f, path, b"42", "JSON object"),
         raw(f"{f}-invalid-utf8", f, path, good_bytes.replace(b"hi", b"h\xff\xfei"), "UTF-8"),
         raw(f"{f}-utf16", f, path, good.__repr__().encode("utf-16"), "UTF-8"),
+        raw(f"{f}-utf8-bom", f, path, "\ufeff".encode() + good_bytes, "UTF-8 BOM"),
         raw(f"{f}-lone-surrogate", f, path, good_bytes.replace(b"hi", b"\\ud800hi"), "surrogate"),
         raw(
             f"{f}-deep-101",

@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.run [NAME ...]
 
 Names: replay_hit, stream_replay, live_path, upstream_clients, lookup_scaling, cold_start,
-record_overhead, secret_scan, usage_notes, live_runtime, xdist_runtime (the default is all but the last two,
-which need the bundled runtime; live_path needs cc and wrk, which `make bench` installs). Each
+record_overhead, secret_scan, usage_notes, live_runtime, xdist_runtime (the default is all but
+the last two, which need the bundled runtime; live_path and upstream_clients need cc and wrk,
+which `make bench` installs). Each
 prints its table and writes bench/results/NAME.json. A benchmark that missed a target exits 1;
 one that broke, 2 or more: this runner goes on to the next either way, and exits non-zero only
 when one broke.

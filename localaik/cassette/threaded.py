@@ -15,14 +15,16 @@ Flushes: a save is atomic and seen by every reader at once, but SQLite keeps it 
 write-ahead log beside the .db until a checkpoint, which syncs the file to disk (~1 ms, twenty
 times the save). So saves do not wait for it: the store is flushed `FLUSH_AFTER` after a save,
 once for all the saves made meanwhile, and on close. A cassette copied or committed while the
-server runs holds every recording saved more than that long before.
+server runs holds every recording saved more than that long before. The flush is timed by a
+thread, not a task, so a cassette saved from one event loop can be closed from another (an app
+served by one loop and called in-process from a second, as test clients do).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -101,7 +103,8 @@ class Cassette:
         self.store: CassetteStore = store
         self._executor: ThreadPoolExecutor | None = None
         self._hits = _HitCache(store.stamp)
-        self._flush: asyncio.Task[None] | None = None
+        self._flush: threading.Timer | None = None
+        self._flush_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Cassette({self.store!r})"
@@ -148,13 +151,25 @@ class Cassette:
             return await self._run(self.store.save, recording, replace=replace)
         finally:
             self._hits.clear()
-            if self._flush is None or self._flush.done():
-                self._flush = asyncio.get_running_loop().create_task(self._flush_soon())
+            self._flush_soon()
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_AFTER)
+    def _flush_soon(self) -> None:
+        """Flush `FLUSH_AFTER` from now, unless a flush is already due."""
+        with self._flush_lock:
+            if self._flush is None and self._executor is not None:
+                self._flush = threading.Timer(FLUSH_AFTER, self._flush_due)
+                self._flush.daemon = True
+                self._flush.start()
+
+    def _flush_due(self) -> None:  # on the timer's thread: hand the flush to the worker
+        with self._flush_lock:
+            self._flush = None
+            if self._executor is not None:
+                self._executor.submit(self._flush_store)
+
+    def _flush_store(self) -> None:  # on the worker thread
         try:
-            await self._run(self.store.flush)
+            self.store.flush()
         except Exception as exc:  # a later flush, or close, copies what this one could not
             log.debug("cassette %s: flush failed: %s", self.location, exc)
 
@@ -170,17 +185,16 @@ class Cassette:
     async def close(self) -> None:
         """Close the store (in its thread) and stop the worker. Safe to call twice."""
         self._hits.clear()
-        if self._flush is not None:  # close flushes
-            self._flush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flush
-            self._flush = None
-        if self._executor is None:
+        with self._flush_lock:  # close flushes; a flush already handed over runs before it
+            if self._flush is not None:
+                self._flush.cancel()
+                self._flush = None
+            executor, self._executor = self._executor, None
+        if executor is None:
             return
         try:
-            await self._run(self.store.close)
+            await asyncio.get_running_loop().run_in_executor(executor, self.store.close)
         finally:
-            executor, self._executor = self._executor, None
             executor.shutdown(wait=False)  # the close job was the last; nothing is left
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

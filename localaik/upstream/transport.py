@@ -87,7 +87,20 @@ class _AiohttpReply:
         return self._response.headers
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.content.iter_any():
+        content = self._response.content
+        while True:
+            try:
+                chunk = await content.readany()
+            except aiohttp.ClientPayloadError:
+                # A connection cut after some frames: aiohttp raises before handing over what
+                # it had already read (aio-libs/aiohttp#3026), so the frames that arrived with
+                # the cut would be lost. They are the client's: pass them on, then the error.
+                left = _buffered(content)
+                if left:
+                    yield left
+                raise
+            if not chunk:
+                return
             yield chunk
 
     async def close(self) -> None:
@@ -95,6 +108,14 @@ class _AiohttpReply:
             self._response.release()
         else:  # a body left unread (capped, or its client went away): drop the connection
             self._response.close()
+
+
+def _buffered(content: aiohttp.StreamReader) -> bytes:
+    """What a failed stream still holds (`read_nowait` raises the stored error instead)."""
+    try:
+        return content._read_nowait(-1)
+    except Exception:  # a later aiohttp without the method: the frames are lost as before
+        return b""
 
 
 class AiohttpTransport:

@@ -5,11 +5,15 @@ real sockets: `localaik serve` in passthrough in front of the fake llama-server,
 - No credential from ~/.netrc is sent (aiohttp's trust_env would send one).
 - The proxy variables are honoured as before (HTTP_PROXY, and NO_PROXY to bypass it).
 - A redirect is not followed: the client gets a 502 naming it, and nothing reaches the target.
+- A stream cut by the upstream delivers every frame that arrived before the cut, even when the
+  frames and the cut come in one packet (aiohttp raises before handing those over).
 """
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,3 +111,65 @@ def test_a_redirect_is_not_followed(fake: FakeLlama) -> None:
         server.stop()
     assert "elsewhere.invalid" in assert_error(answer, 502, "openai")["message"]
     assert len(chat_requests(fake)) == 1
+
+
+FRAMES = [
+    f'data: {{"choices": [{{"index": 0, "delta": {{"content": "part{n} "}}}}]}}\n\n'
+    for n in range(3)
+]
+
+
+def cutting_upstream(sock: socket.socket) -> None:
+    """Answer each chat completion with three SSE frames and cut the connection, all in one
+    write, so they reach localaik together; anything else is a 404."""
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            length = int(
+                next(
+                    (
+                        line.split(b":")[1]
+                        for line in head.lower().split(b"\r\n")
+                        if line.startswith(b"content-length:")
+                    ),
+                    b"0",
+                )
+            )
+            body = head.split(b"\r\n\r\n", 1)[1]
+            while len(body) < length:
+                body += conn.recv(65536)
+            if CHAT.encode() not in head.split(b"\r\n", 1)[0]:
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                continue
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(f), f.encode()) for f in FRAMES)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"transfer-encoding: chunked\r\n\r\n" + chunks
+            )
+
+
+def test_frames_that_arrive_with_the_cut_are_delivered() -> None:
+    sock = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=cutting_upstream, args=(sock,), daemon=True).start()
+    server = serving({"LK_UPSTREAM": f"http://127.0.0.1:{sock.getsockname()[1]}/v1"})
+    try:
+        with httpx.stream(
+            "POST", server.url + CHAT, json={**chat("cut"), "stream": True}, timeout=30
+        ) as answer:
+            events = [line for line in answer.iter_lines() if line.startswith("data:")]
+    finally:
+        server.stop()
+        sock.close()
+    texts = [
+        json.loads(e[5:])["choices"][0]["delta"].get("content")
+        for e in events
+        if e.strip() != "data: [DONE]" and "error" not in json.loads(e[5:])
+    ]
+    assert texts == ["part0 ", "part1 ", "part2 "]
+    assert "error" in json.loads(events[-1][5:]), "the cut is reported after the frames"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import socket
 import sys
@@ -133,6 +134,11 @@ def run(settings: Settings) -> None:
         for sock in server.servers[0].sockets if server.servers else []:
             host, port = sock.getsockname()[:2]
             log.info("listening on http://%s:%s", host, port)
+        # Everything made by now (the modules, the app) lives as long as the server: moved out
+        # of the collector's reach, a full collection no longer walks it, which was the tail
+        # of the live path's latency (p99 at 16 connections 42-44 -> 8-15 ms, bench/live_path).
+        gc.collect()
+        gc.freeze()
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()

@@ -10,7 +10,7 @@ are rendered in the caller's family envelope like the pipeline's own.
 
 A client that goes away stops the work done for it: while the pipeline waits for the upstream's
 answer (reading its body), a disconnect cancels the wait, which closes the upstream connection;
-during a stream, the framework's streaming response's disconnect check does the same. Replayed
+during a stream, `sending.py`'s disconnect watch does the same. Replayed
 answers are not watched: they wait for nothing, and a watch costs a replayed hit a third of
 its time."""
 
@@ -29,8 +29,6 @@ import httpx
 from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
-from litestar.response.base import ASGIResponse
-from litestar.response.streaming import ASGIStreamingResponse
 
 from localaik.cassette.miss_text import SERVE, Reporting
 from localaik.cassette.secrets import redact
@@ -53,6 +51,7 @@ from localaik.server.pipeline import (
     identified,
 )
 from localaik.server.policy import Replayer
+from localaik.server.sending import send_answer
 from localaik.upstream.client import Upstream, make_transport
 from localaik.upstream.exchange import Exchange, Hit
 
@@ -103,7 +102,7 @@ class ApiRoute:
     objects: they cost a replayed hit a third of its time. What the framework did for these
     requests is done here the same way: the body cap (413 in the caller's shape), an
     unexpected error rendered as `_on_error` renders it, the same response headers
-    (Litestar's own ASGI responses send the answer), a stream stopped when its client leaves.
+    (`sending.py`), a stream stopped when its client leaves.
     Everything else (HEAD, OPTIONS, `/health`, other scopes) goes on to the framework."""
 
     DIRECT = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -126,30 +125,7 @@ class ApiRoute:
             answer = await _answered(services, scope, receive, read_body)
         except Exception as exc:  # what the framework's exception handler did
             answer = _unexpected(scope["method"], scope["path"], _headers(scope), exc)
-        await _send(answer, scope, receive, send)
-
-
-async def _send(answer: Answer, scope: Any, receive: Any, send: Any) -> None:
-    """Send `answer` as the framework's ASGI response would: a whole body with the same
-    headers, in the same order, written here (building the framework's header object cost a
-    tenth of a replayed hit); a stream, or a status without a body, through the framework's
-    own response."""
-    status = answer.status
-    if answer.frames is not None or status < 200 or status in (204, 304):
-        await _asgi_response(answer)(scope, receive, send)
-        return
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()
-    ]
-    given = {name for name, _ in headers}
-    if b"content-type" not in given:
-        media = answer.media_type
-        media += "; charset=utf-8" if media.startswith("text/") else ""
-        headers.append((b"content-type", media.encode("latin-1")))
-    if b"content-length" not in given:
-        headers.append((b"content-length", str(len(answer.body)).encode("latin-1")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+        await send_answer(answer, scope, receive, send)
 
 
 async def _read_body(scope: Any, receive: Any, limit: int) -> bytes:
@@ -248,23 +224,6 @@ def _response(answer: Answer) -> Response[Any]:
         )
     return Response(
         content=answer.body,
-        status_code=answer.status,
-        media_type=answer.media_type,
-        headers=answer.headers,
-    )
-
-
-def _asgi_response(answer: Answer) -> ASGIResponse:
-    """What `_response` becomes in the framework: the same headers, the same body or stream."""
-    if answer.frames is not None:
-        return ASGIStreamingResponse(
-            iterator=answer.frames,
-            status_code=answer.status,
-            media_type=answer.media_type,
-            headers=answer.headers,
-        )
-    return ASGIResponse(
-        body=answer.body,
         status_code=answer.status,
         media_type=answer.media_type,
         headers=answer.headers,

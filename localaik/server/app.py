@@ -12,7 +12,10 @@ A client that goes away stops the work done for it: while the pipeline waits for
 answer (reading its body), a disconnect cancels the wait, which closes the upstream connection;
 during a stream, the framework's streaming response's disconnect check does the same. Replayed
 answers are not watched: they wait for nothing, and a watch costs a replayed hit a third of
-its time."""
+its time.
+
+A fault that drops the connection (`reset`, a cut stream: `Dropped`) leaves the app as an
+exception, so that uvicorn closes the connection without finishing the answer (`_drop`)."""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
+from localaik.families.streaming import Dropped
 from localaik.server import memo
 from localaik.server.access_log import AccessLog
 from localaik.server.cassettes import Cassettes
@@ -124,9 +128,25 @@ class ApiRoute:
         read_body = functools.partial(_read_body, scope, receive, services.settings.max_body_size)
         try:
             answer = await _answered(services, scope, receive, read_body)
+        except Dropped:
+            await _drop(send)
+            raise
         except Exception as exc:  # what the framework's exception handler did
             answer = _unexpected(scope["method"], scope["path"], _headers(scope), exc)
         await _send(answer, scope, receive, send)
+
+
+async def _drop(send: Any) -> None:
+    """Have the server close the connection without a byte of an answer (a `reset` fault).
+
+    An ASGI app cannot say so: uvicorn answers 500 to an app that fails before it started its
+    answer, and closes the connection when one fails after. So the answer is started with a
+    header value uvicorn refuses before it writes anything (its `Invalid HTTP header value`,
+    h11's `LocalProtocolError`): started, nothing sent; `Dropped` raised next closes it. 444
+    is nginx's status for the same ("closed without a response"), what the access log shows.
+    """
+    with contextlib.suppress(Exception):
+        await send({"type": "http.response.start", "status": 444, "headers": [(b"x-reset", b"\0")]})
 
 
 async def _send(answer: Answer, scope: Any, receive: Any, send: Any) -> None:

@@ -13,6 +13,12 @@
     render     the operation's answer in the caller's shape; any error in the caller's family
                envelope (`families.rendering`)
 
+A fault a test asked for (`faults.py`: the `X-Localaik-Fault` header, else the rules') is
+decided once the request is parsed, and applied on the way out (D16): a delay before the
+answer; a reset or an error status instead of it (nothing forwarded, stored or replayed); a
+stream fault on the real frames (`families.streaming`); a cut or in-stream error on a body
+answer once it is complete. A faulted answer is never stored: what is stored is the real one.
+
 No framework types: `handle` takes a `Incoming` and gives an `Answer`, so the HTTP server
 (`app.py`) and `localaik cassette verify` run the same steps. A translation runs once per
 request, on the event loop; only when it found PDF pages to render or local files to read
@@ -22,6 +28,7 @@ loop, with the rendering media.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +41,9 @@ from localaik.errors import BadRequest, Error
 from localaik.families import Family, family_of
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
+from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
+from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
 from localaik.server.policy import Replayer, needed
 from localaik.server.routing import Router
 from localaik.upstream.client import Upstream
@@ -88,6 +97,7 @@ class Pipeline:
         self.router = router or Router(Family, SERVED)
         self.media = LocalMedia(settings)
         self.redaction = parse_redact(settings.redact)
+        self.attempts = Attempts()  # of each request under each fault, this server run
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -98,6 +108,8 @@ class Pipeline:
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
+            header = incoming.headers.get(HEADER)
+            asked = parse_fault(header) if header is not None else None
             body = await self._body(incoming) if match.operation.takes_body else None
             if body is not None and self.redaction:
                 body = self.redaction.apply(_cased(family, body))
@@ -111,6 +123,9 @@ class Pipeline:
                 body,
             )
             parsed = match.operation.parse(request)
+            fault = self._fault(asked, parsed)
+            if fault is not None:
+                await _before(fault, family)
             exchange = (
                 given
                 if given is not None
@@ -123,10 +138,24 @@ class Pipeline:
             )
             incoming.hits.append(exchange.hit)
             answer = await self.respond(match.operation, parsed, exchange)
+            if fault is not None:
+                await _after(fault, family, answer)
         except Error as exc:
             family = family or family_of(incoming.path, incoming.headers)
             answer = error_answer(exc, family)
         return identified(answer, family, exchange.recording if exchange else None)
+
+    def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
+        """The fault this attempt of the request gets: its header's, else the rules' first
+        for it, when its schedule strikes now (the attempt is counted)."""
+        rules = self.replayer.rules.faults
+        if asked is None and not rules:
+            return None
+        key = self.replayer.key(parsed.client)
+        fault = chosen(asked, rules, parsed.client, key)
+        if fault is None or not fault.strikes(self.attempts.next(fault, key), key):
+            return None
+        return fault
 
     async def respond(
         self, operation: Operation[Any], parsed: Parsed[Any], exchange: Exchange
@@ -224,6 +253,32 @@ class Pipeline:
             operation.upstream_call, parsed, self.media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+
+async def _before(fault: Fault, family: Family) -> None:
+    """A fault's part before the answer: its delay, then a reset or an error status instead
+    of the answer."""
+    if fault.delay_ms:
+        await asyncio.sleep(fault.delay_ms / 1000)
+    if fault.reset:
+        raise Dropped("reset")
+    if fault.answers_status:
+        assert fault.status is not None
+        raise family.descriptor.faults.error(fault.status, fault.retry_after)
+
+
+async def _after(fault: Fault, family: Family, answer: Answer) -> None:
+    """A fault's part on the answer: a stream's frames cut, spaced or ended by an error; a body
+    answer (complete, stored if recorded) dropped or replaced by the in-stream error's."""
+    stream = fault.stream_fault(family)
+    if stream is None:
+        return
+    if isinstance(answer.frames, ClientStream):
+        answer.frames.fault = stream
+    elif answer.frames is None and stream.error is not None:
+        raise stream.error
+    elif answer.frames is None and stream.after is not None:
+        raise Dropped("answer dropped")
 
 
 def _cased(family: Family, body: Any) -> Any:

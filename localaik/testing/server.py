@@ -91,6 +91,7 @@ class LocalaikServer:
             cassette=str(cassette_dir / SESSION_CASSETTE),
             redact=redact,
         )
+        Rules.of(settings)  # a bad LK_FAULTS: SettingsError now, not a server that fails
         lazy = shared is not None and needs_bundled(settings)
         runtime: Runtime | None
         embed_runtime: Runtime | None

@@ -25,7 +25,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -58,9 +58,10 @@ from localaik.server.pipeline import (
 )
 from localaik.server.policy import Replayer
 from localaik.upstream.client import Upstream, make_transport
-from localaik.upstream.exchange import Exchange, Hit
+from localaik.upstream.exchange import Hit
 
 log = logging.getLogger("localaik")
+T = TypeVar("T")
 
 METHODS: list[HttpMethod] = [
     HttpMethod.GET,
@@ -233,11 +234,11 @@ async def _answered(
 CLIENT_LEFT = Answer(499, "application/json")
 
 
-async def _unless_client_leaves(wait: Awaitable[Exchange], *, receive: Any) -> Exchange:
-    """The upstream's answer `wait` gives, unless the client disconnects first: then `wait`
-    (an upstream call in flight) is cancelled and `ClientLeft` raised. The pipeline waits for
-    the upstream only once the request body was read, so `receive` gives nothing but the
-    disconnect."""
+async def _unless_client_leaves(wait: Awaitable[T], *, receive: Any) -> T:
+    """What `wait` gives (the upstream's answer, a fault's delay), unless the client
+    disconnects first: then `wait` (an upstream call in flight) is cancelled and `ClientLeft`
+    raised. The pipeline waits only once the request body was read, so `receive` gives
+    nothing but the disconnect."""
     task = asyncio.ensure_future(wait)
     watcher = asyncio.ensure_future(_disconnect(receive))
     try:

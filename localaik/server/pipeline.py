@@ -32,7 +32,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
@@ -61,7 +61,16 @@ class ClientLeft(Exception):
     """The client went away while its answer was awaited from the upstream (`Incoming.live`)."""
 
 
-async def _as_is(wait: Awaitable[Exchange]) -> Exchange:
+T = TypeVar("T")
+
+
+class Watch(Protocol):
+    """A wait, unless the client leaves first (then `ClientLeft`): `Incoming.live`."""
+
+    def __call__(self, wait: Awaitable[T], /) -> Awaitable[T]: ...
+
+
+async def _as_is(wait: Awaitable[T]) -> T:
     return await wait
 
 
@@ -69,8 +78,9 @@ async def _as_is(wait: Awaitable[Exchange]) -> Exchange:
 class Incoming:
     """A client's request as the pipeline reads it; `read_body` is called only when the
     operation takes a body (a wrong method or path is answered without reading it). `live`
-    wraps each wait for the upstream's answer: the HTTP server's cancels it, raising
-    `ClientLeft`, when the client disconnects (a replayed answer is not waited for)."""
+    wraps each wait for the upstream's answer (and a fault's delay): the HTTP server's cancels
+    it, raising `ClientLeft`, when the client disconnects (a replayed answer is not waited
+    for)."""
 
     method: str
     path: str
@@ -78,7 +88,7 @@ class Incoming:
     headers: Mapping[str, str]  # lower-case names
     read_body: Callable[[], Awaitable[bytes]]
     hits: list[Hit | None] = field(default_factory=list)  # one per exchange made
-    live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is
+    live: Watch = _as_is
 
 
 class Pipeline:
@@ -125,7 +135,7 @@ class Pipeline:
             parsed = match.operation.parse(request)
             fault = self._fault(asked, parsed)
             if fault is not None:
-                await _before(fault, family)
+                await _before(fault, family, incoming.live)
             exchange = (
                 given
                 if given is not None
@@ -188,7 +198,7 @@ class Pipeline:
         operation: Operation[Any],
         parsed: Parsed[Any],
         cassette: str | None,
-        live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is,
+        live: Watch = _as_is,
     ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live (each upstream
         wait wrapped in `live`), by the replayer's mode (`once` resolved per cassette)."""
@@ -255,11 +265,11 @@ class Pipeline:
         return await anyio.to_thread.run_sync(rendering)
 
 
-async def _before(fault: Fault, family: Family) -> None:
-    """A fault's part before the answer: its delay, then a reset or an error status instead
-    of the answer."""
+async def _before(fault: Fault, family: Family, live: Watch) -> None:
+    """A fault's part before the answer: its delay (cut short when the client leaves, which
+    a client's timeout does), then a reset or an error status instead of the answer."""
     if fault.delay_ms:
-        await asyncio.sleep(fault.delay_ms / 1000)
+        await live(asyncio.sleep(fault.delay_ms / 1000))
     if fault.reset:
         raise Dropped("reset")
     if fault.answers_status:

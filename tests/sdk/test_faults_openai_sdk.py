@@ -171,6 +171,8 @@ def test_a_delay_beyond_the_client_timeout_raises_its_timeout_error(
     with pytest.raises(openai.APITimeoutError):
         sdk.chat.completions.create(model=MODEL, messages=user("hi"))
     assert time.monotonic() - start < 1.4
+    time.sleep(1.3)  # past the delay: the client left, so nothing was forwarded
+    assert chats(fake_llama) == []
     # Within the timeout, the delay only delays.
     start = time.monotonic()
     reply = client("delay-ms=300", timeout=5).chat.completions.create(

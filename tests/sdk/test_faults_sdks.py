@@ -247,3 +247,17 @@ def test_anthropic_reset_is_a_connection_error(claude: Any, fake_llama: FakeLlam
     with pytest.raises(anthropic.APIConnectionError):
         ask(claude("reset"))
     assert ask(claude("reset; times=1", max_retries=1)) == "Echo: hi"
+
+
+def test_gemini_reset_raises_the_transport_error(gemini: Any, fake_llama: FakeLlama) -> None:
+    with pytest.raises(Exception) as caught:  # noqa: PT011 (what it raises is the finding)
+        gemini("reset").models.generate_content(model=GEMINI, contents="hi")
+    assert type(caught.value).__name__ == "RemoteProtocolError", repr(caught.value)
+    assert chats(fake_llama) == []
+
+
+def test_anthropic_503_is_internal_server_error(claude: Any, fake_llama: FakeLlama) -> None:
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        ask(claude("status=503; retry-after=0"))
+    assert caught.value.status_code == 503
+    assert caught.value.body["error"]["type"] == "api_error"  # type: ignore[index]

@@ -49,7 +49,6 @@ import pytest
 
 from localaik.cassette.state import FOLDER as STATE_FOLDER
 from localaik.config import MODES, MODES_TEXT, Mode, SettingsError, sdk_key_set, values
-from localaik.errors import BadFault
 from localaik.testing import xdist_runtime
 from localaik.testing.marker import marked
 from localaik.testing.misses import MODE_OPTION, Active, miss_text
@@ -297,13 +296,10 @@ def localaik(
     item = request.node
     try:
         marker = marked(item)
+        rules = localaik_session.rules(marker.mode, marker.ignore, marker.fault or ())
     except MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
     path = cassette_for(item, marker.cassette, localaik_session.cassette_dir, item.config.rootpath)
-    try:
-        rules = localaik_session.rules(marker.mode, marker.ignore, marker.fault or ())
-    except BadFault as exc:
-        pytest.fail(f"{item.nodeid}: @pytest.mark.localaik: {exc.message}", pytrace=False)
     handle = Localaik(localaik_session.url, rules.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
     active = Active(misses, len(misses))
@@ -327,15 +323,8 @@ def localaik(
 def localaik_fault(localaik: Localaik) -> Callable[..., None]:
     """Sets this test's faults from now on, as `X-Localaik-Fault` writes them (replacing its
     marker's): `localaik_fault("status=429; times=1")`; `localaik_fault()` clears them.
-    Attempts are counted from 1 again at each call."""
-
-    def set_faults(*faults: str) -> None:
-        try:
-            localaik.server.set_faults(faults)
-        except BadFault as exc:
-            pytest.fail(f"localaik_fault: {exc.message}", pytrace=False)
-
-    return set_faults
+    Attempts are counted from 1 again at each call; a bad fault raises `BadFault`."""
+    return localaik.server.set_faults
 
 
 @pytest.fixture(autouse=True)

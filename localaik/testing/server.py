@@ -13,7 +13,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import uvicorn
 from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
+from localaik.errors import BadFault
 from localaik.runtime.bundled import bundled_runtimes, needs_bundled
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
@@ -30,6 +31,7 @@ from localaik.server.gates import Runtime
 from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
 from localaik.testing.misses import SHOWN_BY, record_with
+from localaik.testing.names import MarkerError
 from localaik.testing.runtime_host import Offer
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
@@ -138,12 +140,14 @@ class LocalaikServer:
         self, mode: Mode | None, ignore: tuple[str, ...] | None, faults: tuple[str, ...] = ()
     ) -> Rules:
         """The session's rules with a test's mode instead, its ignored paths added and its
-        faults first (`BadFault` naming one that cannot be read)."""
-        return Rules.of(
-            self.settings, mode, ignore or (), [parse_fault(f, "fault") for f in faults]
-        )
+        faults first (`MarkerError` naming one that cannot be read)."""
+        try:
+            parsed = [parse_fault(fault, "@pytest.mark.localaik(fault=…)") for fault in faults]
+        except BadFault as exc:
+            raise MarkerError(exc.message) from None
+        return Rules.of(self.settings, mode, ignore or (), parsed)
 
-    def set_faults(self, faults: Sequence[str]) -> None:
+    def set_faults(self, *faults: str) -> None:
         """The faults of the requests from now on, before `LK_FAULTS`'s (`BadFault` naming one
         that cannot be read); their attempts are counted from 1 again."""
         parsed = tuple(parse_fault(f, "localaik_fault") for f in faults)

@@ -72,4 +72,3 @@ def test_genai_js_stream_faults_and_timeout(results: dict[str, Any]) -> None:
     assert (event["error"], event["status"]) == ("ApiError", 503)
     assert event["message"].startswith("got status: UNAVAILABLE.")
     assert results["geminiTimeout"]["error"] == "DOMException"  # the AbortSignal's abort
-

@@ -396,6 +396,5 @@ def _ms_since(started: float) -> float:
 
 def _keyed(request: ClientRequest, rules: Rules) -> tuple[Any, str, str]:
     """A parsed request's canonical form, its JSON text, and its key."""
-    canon = canonical(request, rules.ignore, cased=True)
-    text = canonical_json(canon)
+    text = canonical_json(canon := canonical(request, rules.ignore, cased=True))
     return canon, text, request_key(text)

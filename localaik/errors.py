@@ -3,7 +3,8 @@
     Error                          (500 unless a subclass says otherwise)
     ├── BadRequest                 400  the client's request is invalid
     │   ├── Unsupported            400  valid for the real API, but localaik cannot honour it
-    │   └── SecretRefused          400  a recording would hold something shaped like a key
+    │   ├── SecretRefused          400  a recording would hold something shaped like a key
+    │   └── BadFault               400  a fault asked for that cannot be read
     ├── NotFound                   404  unknown route, model or recording
     │   └── ReplayMiss             404  replay mode, and no recording matches the request
     ├── MethodNotAllowed           405  known route, wrong method
@@ -15,10 +16,12 @@
     │   ├── UpstreamTimeout        504  no answer in time
     │   ├── UpstreamBadResponse    502  an answer that is not what the API promises
     │   └── UpstreamStatus         ≥400 the upstream answered with an error status (kept)
+    ├── Injected                   ≥400 a failure a test asked for (`X-Localaik-Fault`, D16)
     └── Internal                   500  a bug in localaik
 
 An error's `headers` go with its answer: `Allow` for a 405, the upstream's `Retry-After` for
-an upstream status (a 429 rate limit, a 503 while a model loads).
+an upstream status (a 429 rate limit, a 503 while a model loads), an injected fault's
+`retry-after` and rate-limit headers as its family's API sends them.
 
 Foreign errors (httpx, json, sqlite, pdftoppm) are converted into this tree at one boundary
 each (`upstream/client.py` for httpx, `cassette/sqlite.py` for sqlite3, `media/pdf.py` for
@@ -69,6 +72,13 @@ class Unsupported(BadRequest):
 
 class SecretRefused(BadRequest):
     code = "secret_refused"
+
+
+class BadFault(BadRequest):
+    """A fault (`X-Localaik-Fault`, `LK_FAULTS`) that cannot be read; the message names the
+    problem. Nothing is forwarded or stored for the request."""
+
+    code = "invalid_fault"
 
 
 class NotFound(Error):
@@ -155,6 +165,32 @@ class UpstreamStatus(UpstreamError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": self.retry_after} if self.retry_after else {}
+
+
+class Injected(Error):
+    """A failure a test asked for (`server/faults.py`): the status, body and headers the real
+    API answers it with (`families/fault_shape.py` says which, per family)."""
+
+    code = "injected_fault"
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, param=param)
+        self.status = status
+        if code is not None:
+            self.code = code
+        self._headers = dict(headers or {})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
 
 
 class Internal(Error):

@@ -9,8 +9,9 @@ thread, no environment variable, no import of the server's modules. Then:
     localaik (fixture, function)         this test's cassette made the server's default;
                                          a `Localaik` handle (url, mode, cassette)
     @pytest.mark.localaik(cassette=N,    on a test, class or module: share <dir>/N.db; the
-        mode=M, ignore=[P])              test's mode, paths added to LK_IGNORE (`marker`);
-                                         the marker alone also activates the fixture
+        mode=M, ignore=[P], fault=F)     test's mode, paths added to LK_IGNORE, its faults
+                                         (`marker`); the marker alone activates the fixture
+    localaik_fault (fixture, function)   sets the test's faults from there on
     --localaik-mode / localaik_mode      record, replay, refresh, once, passthrough (VCR's
                                          new_episodes, none, all); a marker's mode wins
     --localaik-cassette-dir / ini        where cassettes live (default `cassettes`)
@@ -39,7 +40,7 @@ for localaik, and the xdist session's llama-server (`xdist_runtime`, `runtime_ho
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,9 +218,10 @@ _ACTIVE = pytest.StashKey[Active]()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "localaik(cassette=None, mode=None, ignore=None): run the test with localaik's "
-        "cassette, its own (<dir>/<module>/<test>.db) or the named one (<dir>/<cassette>.db), "
-        "in this mode (record_mode= also), these paths added to LK_IGNORE",
+        "localaik(cassette=None, mode=None, ignore=None, fault=None): run the test with "
+        "localaik's cassette, its own (<dir>/<module>/<test>.db) or the named one "
+        "(<dir>/<cassette>.db), in this mode (record_mode= also), these paths added to "
+        "LK_IGNORE, these faults (as X-Localaik-Fault writes them)",
     )
     state = _State(Options.read(config))
     workerinput = getattr(config, "workerinput", None)
@@ -294,10 +296,10 @@ def localaik(
     item = request.node
     try:
         marker = marked(item)
+        rules = localaik_session.rules(marker.mode, marker.ignore, marker.fault or ())
     except MarkerError as exc:
         pytest.fail(str(exc), pytrace=False)
     path = cassette_for(item, marker.cassette, localaik_session.cassette_dir, item.config.rootpath)
-    rules = localaik_session.rules(marker.mode, marker.ignore)
     handle = Localaik(localaik_session.url, rules.mode, path, localaik_session)
     misses = localaik_session.replayer.misses
     active = Active(misses, len(misses))
@@ -315,6 +317,14 @@ def localaik(
         pytest.fail(
             miss_text(new, "while the test's fixtures were set up or torn down"), pytrace=False
         )
+
+
+@pytest.fixture()
+def localaik_fault(localaik: Localaik) -> Callable[..., None]:
+    """Sets this test's faults from now on, as `X-Localaik-Fault` writes them (replacing its
+    marker's): `localaik_fault("status=429; times=1")`; `localaik_fault()` clears them.
+    Attempts are counted from 1 again at each call; a bad fault raises `BadFault`."""
+    return localaik.server.set_faults
 
 
 @pytest.fixture(autouse=True)

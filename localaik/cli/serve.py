@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 )
 def serve(**flags: Any) -> None:
     """Serve the APIs on one port, answering from the cassette and the upstream by mode."""
+    from localaik.server.rules import Rules
+
     try:
         settings = Settings.load(**flags)
+        Rules.of(settings)  # LK_FAULTS read now: a bad one is a usage error, not a traceback
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
     from localaik.cassette.names import refusal

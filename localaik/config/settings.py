@@ -185,6 +185,16 @@ class Settings:
             "e.g. `/sk-test-[a-z0-9]+/, $.metadata.email` (see [Redaction](#redaction)).",
         ),
     )
+    faults: str = field(
+        default="",
+        metadata=meta(
+            "LK_FAULTS",
+            parse=values.as_is,
+            help="Faults for the whole run (see [Faults](#faults)): the path of a rules file, "
+            "one fault a line, or the faults themselves separated by `|`, e.g. "
+            "`family=openai; status=429; every=3`.",
+        ),
+    )
     model: str | None = field(
         default=None,
         metadata=meta(

@@ -15,6 +15,8 @@ fields, the way vcrpy reads its registered matchers and persisters.
     sdk         how its official SDKs find localaik (`SdkEnvironment`, the pytest plugin)
     request_id  the header its SDKs read a request id from, and the ids' form (`RequestIds`);
                 None when its SDKs read none
+    faults      how its API answers the failures a test asks for (`FaultShape`: messages,
+                `retry-after` and rate-limit headers)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from localaik.families.fault_shape import GENERIC, FaultShape
 from localaik.families.operation import Operation
 from localaik.families.rendering import ErrorShape
 from localaik.families.request_ids import RequestIds
@@ -75,6 +78,7 @@ class Descriptor:
     key_rules: KeyRules = field(default_factory=KeyRules)
     sdk: SdkEnvironment | None = None
     request_id: RequestIds | None = None
+    faults: FaultShape = GENERIC
 
     def operation(self, name: str) -> Operation[Any] | None:
         """The operation keyed as `name` (the first of several that share it)."""

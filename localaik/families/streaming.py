@@ -8,6 +8,12 @@ here is the same for all: translate each chunk as it arrives, finish when the up
 after the client got its 200, end the stream with the family's in-stream error (`fail`), since
 the status can no longer change.
 
+A stream fault a test asked for (D16, `server/faults.py`) is applied here, to the real frames,
+recorded or live: `frame_delay` spaces them; after frame `after`, the stream either ends with
+the family's in-stream error event (`error`) or is cut: `Dropped` is raised, which the HTTP
+server turns into a lost connection (no final chunk). A stream being recorded is still read
+whole behind a fault, so its recording holds every frame.
+
 `UsageFirst` serves the families whose first event states the prompt's token count (Gemini's
 first chunk, Anthropic's `message_start`), which an OpenAI-compatible upstream gives only at
 the end of its stream: a replay knows it ahead, a stream being recorded waits for it.
@@ -15,8 +21,10 @@ the end of its stream: a replay knows it ahead, a stream being recorded waits fo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from localaik.errors import Error
@@ -108,24 +116,96 @@ class Frames(Generic[E]):
         return b""
 
 
-async def client_stream(
-    upstream_stream: Exchange, events: EventTranslator[E], framing: Framing[E]
-) -> AsyncIterator[bytes]:
-    """The client's frames for one upstream stream, ending with an error event on failure."""
-    try:
+class Dropped(Exception):
+    """The connection is to be dropped without finishing the answer (a fault asked for it)."""
+
+
+@dataclass(frozen=True)
+class StreamFault:
+    """What a fault does to a stream: after frame `after` (None: never), its `error` as the
+    family's in-stream error event, or without one a cut; `frame_delay` seconds between
+    frames."""
+
+    after: int | None = None
+    error: Error | None = None
+    frame_delay: float = 0.0
+
+
+class ClientStream:
+    """The client's frames for one upstream stream (an async iterator), ending with an error
+    event on failure; `fault` is the pipeline's to set before the first frame is read."""
+
+    def __init__(
+        self, upstream_stream: Exchange, events: EventTranslator[Any], framing: Framing[Any]
+    ) -> None:
+        self.upstream_stream = upstream_stream
+        self.events = events
+        self.framing = framing
+        self.fault: StreamFault | None = None
+        self._frames: AsyncGenerator[bytes, None] | None = None
+
+    def __aiter__(self) -> ClientStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._frames is None:
+            self._frames = self._faulted() if self.fault else self._translated()
+        return await self._frames.__anext__()
+
+    async def aclose(self) -> None:
+        if self._frames is None:
+            await self.upstream_stream.aclose()
+        else:
+            await self._frames.aclose()
+
+    async def _translated(self) -> AsyncGenerator[bytes, None]:
+        events, framing, upstream_stream = self.events, self.framing, self.upstream_stream
         try:
-            async with contextlib.aclosing(upstream_chunks(upstream_stream)) as chunks:
-                async for chunk in chunks:
-                    for event in events.feed(chunk):
-                        yield framing.frame(event)
-            tail = events.finish()
-            await upstream_stream.complete()  # translated whole: a live stream is stored now
-        except Error as exc:
-            tail = events.fail(exc)
-        for event in tail:
-            yield framing.frame(event)
-        end = framing.close()
+            try:
+                async with contextlib.aclosing(upstream_chunks(upstream_stream)) as chunks:
+                    async for chunk in chunks:
+                        for event in events.feed(chunk):
+                            yield framing.frame(event)
+                tail = events.finish()
+                await upstream_stream.complete()  # translated whole: a live stream is stored
+            except Error as exc:
+                tail = events.fail(exc)
+            for event in tail:
+                yield framing.frame(event)
+            end = framing.close()
+            if end:
+                yield end
+        finally:
+            await upstream_stream.aclose()
+
+    async def _faulted(self) -> AsyncGenerator[bytes, None]:
+        fault = self.fault
+        assert fault is not None
+        async with contextlib.aclosing(self._translated()) as frames:
+            sent = 0
+            async for frame in frames:
+                if sent and fault.frame_delay:
+                    await asyncio.sleep(fault.frame_delay)
+                yield frame
+                sent += 1
+                if sent == fault.after:
+                    break
+            else:
+                return  # the stream ended before the fault's frame: it was given whole
+            if self.upstream_stream.being_recorded:
+                async for _ in frames:  # the recording holds every frame
+                    pass
+        if fault.error is None:
+            raise Dropped(f"stream cut after frame {sent}")
+        for event in self.events.fail(fault.error):
+            yield self.framing.frame(event)
+        end = self.framing.close()
         if end:
             yield end
-    finally:
-        await upstream_stream.aclose()
+
+
+def client_stream(
+    upstream_stream: Exchange, events: EventTranslator[E], framing: Framing[E]
+) -> ClientStream:
+    """The client's frames for one upstream stream, ending with an error event on failure."""
+    return ClientStream(upstream_stream, events, framing)

@@ -12,7 +12,10 @@ A client that goes away stops the work done for it: while the pipeline waits for
 answer (reading its body), a disconnect cancels the wait, which closes the upstream connection;
 during a stream, `sending.py`'s disconnect watch does the same. Replayed
 answers are not watched: they wait for nothing, and a watch costs a replayed hit a third of
-its time."""
+its time.
+
+A fault that drops the connection (`reset`, a cut stream: `Dropped`) leaves the app as an
+exception, so that uvicorn closes the connection without finishing the answer (`_drop`)."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import httpx
@@ -36,6 +39,7 @@ from localaik.config import Settings
 from localaik.errors import Error, Internal, MethodNotAllowed, PayloadTooLarge
 from localaik.families import family_of
 from localaik.families.operation import Answer
+from localaik.families.streaming import Dropped
 from localaik.server import memo
 from localaik.server.access_log import AccessLog
 from localaik.server.cassettes import Cassettes
@@ -53,9 +57,10 @@ from localaik.server.pipeline import (
 from localaik.server.policy import Replayer
 from localaik.server.sending import send_answer
 from localaik.upstream.client import Upstream, make_transport
-from localaik.upstream.exchange import Exchange, Hit
+from localaik.upstream.exchange import Hit
 
 log = logging.getLogger("localaik")
+T = TypeVar("T")
 
 METHODS: list[HttpMethod] = [
     HttpMethod.GET,
@@ -123,9 +128,25 @@ class ApiRoute:
         read_body = functools.partial(_read_body, scope, receive, services.settings.max_body_size)
         try:
             answer = await _answered(services, scope, receive, read_body)
+        except Dropped:
+            await _drop(send)
+            raise
         except Exception as exc:  # what the framework's exception handler did
             answer = _unexpected(scope["method"], scope["path"], _headers(scope), exc)
         await send_answer(answer, scope, receive, send)
+
+
+async def _drop(send: Any) -> None:
+    """Have the server close the connection without a byte of an answer (a `reset` fault).
+
+    An ASGI app cannot say so: uvicorn answers 500 to an app that fails before it started its
+    answer, and closes the connection when one fails after. So the answer is started with a
+    header value uvicorn refuses before it writes anything (its `Invalid HTTP header value`,
+    h11's `LocalProtocolError`): started, nothing sent; `Dropped` raised next closes it. 444
+    is nginx's status for the same ("closed without a response"), what the access log shows.
+    """
+    with contextlib.suppress(Exception):
+        await send({"type": "http.response.start", "status": 444, "headers": [(b"x-reset", b"\0")]})
 
 
 async def _read_body(scope: Any, receive: Any, limit: int) -> bytes:
@@ -189,11 +210,11 @@ async def _answered(
 CLIENT_LEFT = Answer(499, "application/json")
 
 
-async def _unless_client_leaves(wait: Awaitable[Exchange], *, receive: Any) -> Exchange:
-    """The upstream's answer `wait` gives, unless the client disconnects first: then `wait`
-    (an upstream call in flight) is cancelled and `ClientLeft` raised. The pipeline waits for
-    the upstream only once the request body was read, so `receive` gives nothing but the
-    disconnect."""
+async def _unless_client_leaves(wait: Awaitable[T], *, receive: Any) -> T:
+    """What `wait` gives (the upstream's answer, a fault's delay), unless the client
+    disconnects first: then `wait` (an upstream call in flight) is cancelled and `ClientLeft`
+    raised. The pipeline waits only once the request body was read, so `receive` gives
+    nothing but the disconnect."""
     task = asyncio.ensure_future(wait)
     watcher = asyncio.ensure_future(_disconnect(receive))
     try:

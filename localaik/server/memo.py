@@ -13,6 +13,8 @@ What makes an entry unsafe is never served:
   through untouched, the body cap stays the app's);
 - only answers the app built from exactly one exchange, a cassette hit, are kept: not live
   answers, misses, errors or streams;
+- never when a fault may apply (an `X-Localaik-Fault` header, faults in the rules): a fault is
+  decided per attempt;
 - only while replaying is pure: modes `record`, `replay` and `once`, `LK_REPEATS=first` (a sequence
   moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design); `LK_MEMO=off`
   turns it off;
@@ -41,6 +43,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+FAULT = b"x-localaik-fault"
 EXCHANGES = "localaik.exchanges"  # scope key: one `Hit` (or None, live) per exchange made
 MAX_REQUEST = 256 * 1024
 MAX_ANSWER = 1024 * 1024
@@ -71,7 +74,13 @@ class HitMemo:
             else None
         )
         svc = self.services() if length is not None and length <= MAX_REQUEST else None
-        if svc is None or length is None or not _pure(svc.settings, svc.replayer.rules.mode):
+        if (
+            svc is None
+            or length is None
+            or not _pure(svc.settings, svc.replayer.rules.mode)
+            or svc.replayer.rules.faults
+            or _header(scope, FAULT) is not None
+        ):
             await self.app(scope, receive, send)
             return
         body, more = await _read(receive, length)

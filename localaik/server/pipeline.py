@@ -13,6 +13,12 @@
     render     the operation's answer in the caller's shape; any error in the caller's family
                envelope (`families.rendering`)
 
+A fault a test asked for (`faults.py`: the `X-Localaik-Fault` header, else the rules') is
+decided once the request is parsed, and applied on the way out (D16): a delay before the
+answer; a reset or an error status instead of it (nothing forwarded, stored or replayed); a
+stream fault on the real frames (`families.streaming`); a cut or in-stream error on a body
+answer once it is complete. A faulted answer is never stored: what is stored is the real one.
+
 No framework types: `handle` takes a `Incoming` and gives an `Answer`, so the HTTP server
 (`app.py`) and `localaik cassette verify` run the same steps. A translation runs once per
 request, on the event loop; only when it found PDF pages to render or local files to read
@@ -22,10 +28,11 @@ loop, with the rendering media.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
@@ -34,7 +41,9 @@ from localaik.errors import BadRequest, Error
 from localaik.families import Family, family_of
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
+from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
+from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
 from localaik.server.policy import Replayer, needed
 from localaik.server.routing import Router
 from localaik.upstream.client import Upstream
@@ -52,7 +61,16 @@ class ClientLeft(Exception):
     """The client went away while its answer was awaited from the upstream (`Incoming.live`)."""
 
 
-async def _as_is(wait: Awaitable[Exchange]) -> Exchange:
+T = TypeVar("T")
+
+
+class Watch(Protocol):
+    """A wait, unless the client leaves first (then `ClientLeft`): `Incoming.live`."""
+
+    def __call__(self, wait: Awaitable[T], /) -> Awaitable[T]: ...
+
+
+async def _as_is(wait: Awaitable[T]) -> T:
     return await wait
 
 
@@ -60,8 +78,9 @@ async def _as_is(wait: Awaitable[Exchange]) -> Exchange:
 class Incoming:
     """A client's request as the pipeline reads it; `read_body` is called only when the
     operation takes a body (a wrong method or path is answered without reading it). `live`
-    wraps each wait for the upstream's answer: the HTTP server's cancels it, raising
-    `ClientLeft`, when the client disconnects (a replayed answer is not waited for)."""
+    wraps each wait for the upstream's answer (and a fault's delay): the HTTP server's cancels
+    it, raising `ClientLeft`, when the client disconnects (a replayed answer is not waited
+    for)."""
 
     method: str
     path: str
@@ -69,7 +88,7 @@ class Incoming:
     headers: Mapping[str, str]  # lower-case names
     read_body: Callable[[], Awaitable[bytes]]
     hits: list[Hit | None] = field(default_factory=list)  # one per exchange made
-    live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is
+    live: Watch = _as_is
 
 
 class Pipeline:
@@ -88,6 +107,7 @@ class Pipeline:
         self.router = router or Router(Family, SERVED)
         self.media = LocalMedia(settings)
         self.redaction = parse_redact(settings.redact)
+        self.attempts = Attempts()  # of each request under each fault, this server run
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -98,6 +118,8 @@ class Pipeline:
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
+            header = incoming.headers.get(HEADER)
+            asked = parse_fault(header) if header is not None else None
             body = await self._body(incoming) if match.operation.takes_body else None
             if body is not None and self.redaction:
                 body = self.redaction.apply(_cased(family, body))
@@ -111,6 +133,9 @@ class Pipeline:
                 body,
             )
             parsed = match.operation.parse(request)
+            fault = self._fault(asked, parsed)
+            if fault is not None:
+                await _before(fault, family, incoming.live)
             exchange = (
                 given
                 if given is not None
@@ -123,10 +148,24 @@ class Pipeline:
             )
             incoming.hits.append(exchange.hit)
             answer = await self.respond(match.operation, parsed, exchange)
+            if fault is not None:
+                await _after(fault, family, answer)
         except Error as exc:
             family = family or family_of(incoming.path, incoming.headers)
             answer = error_answer(exc, family)
         return identified(answer, family, exchange.recording if exchange else None)
+
+    def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
+        """The fault this attempt of the request gets: its header's, else the rules' first
+        for it, when its schedule strikes now (the attempt is counted)."""
+        rules = self.replayer.rules.faults
+        if asked is None and not rules:
+            return None
+        key = self.replayer.key(parsed.client)
+        fault = chosen(asked, rules, parsed.client, key)
+        if fault is None or not fault.strikes(self.attempts.next(fault, key), key):
+            return None
+        return fault
 
     async def respond(
         self, operation: Operation[Any], parsed: Parsed[Any], exchange: Exchange
@@ -159,7 +198,7 @@ class Pipeline:
         operation: Operation[Any],
         parsed: Parsed[Any],
         cassette: str | None,
-        live: Callable[[Awaitable[Exchange]], Awaitable[Exchange]] = _as_is,
+        live: Watch = _as_is,
     ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live (each upstream
         wait wrapped in `live`), by the replayer's mode (`once` resolved per cassette)."""
@@ -224,6 +263,32 @@ class Pipeline:
             operation.upstream_call, parsed, self.media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+
+async def _before(fault: Fault, family: Family, live: Watch) -> None:
+    """A fault's part before the answer: its delay (cut short when the client leaves, which
+    a client's timeout does), then a reset or an error status instead of the answer."""
+    if fault.delay_ms:
+        await live(asyncio.sleep(fault.delay_ms / 1000))
+    if fault.reset:
+        raise Dropped("reset")
+    if fault.answers_status:
+        assert fault.status is not None
+        raise family.descriptor.faults.error(fault.status, fault.retry_after)
+
+
+async def _after(fault: Fault, family: Family, answer: Answer) -> None:
+    """A fault's part on the answer: a stream's frames cut, spaced or ended by an error; a body
+    answer (complete, stored if recorded) dropped or replaced by the in-stream error's."""
+    stream = fault.stream_fault(family)
+    if stream is None:
+        return
+    if isinstance(answer.frames, ClientStream):
+        answer.frames.fault = stream
+    elif answer.frames is None and stream.error is not None:
+        raise stream.error
+    elif answer.frames is None and stream.after is not None:
+        raise Dropped("answer dropped")
 
 
 def _cased(family: Family, body: Any) -> Any:

@@ -148,14 +148,16 @@ class Replayer:
         """The key of a parsed request (its body in the family's one spelling) and where its
         recording is, or would be."""
         rules = self.rules
-        canon = canonical(request, rules.ignore, cased=True)
-        text = canonical_json(canon)
-        key = request_key(text)
+        canon, text, key = _keyed(request, rules)
         path = self.cassettes.path_for(cassette)
         mode = rules.mode
         if mode is Mode.ONCE:
             mode = Mode.RECORD if self.cassettes.fresh(path) else Mode.REPLAY
         return Lookup(request, canon, text, key, path, self._ordinal(path, key), mode, rules.mode)
+
+    def key(self, request: ClientRequest) -> str:
+        """The key `locate` finds a parsed request by, under the rules now."""
+        return _keyed(request, self.rules)[2]
 
     def _ordinal(self, path: Path, key: str) -> int:
         if self.settings.repeats is not Repeats.SEQUENCE:
@@ -390,3 +392,9 @@ def needed(upstream: Upstream | None) -> Upstream:
 
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _keyed(request: ClientRequest, rules: Rules) -> tuple[Any, str, str]:
+    """A parsed request's canonical form, its JSON text, and its key."""
+    text = canonical_json(canon := canonical(request, rules.ignore, cased=True))
+    return canon, text, request_key(text)

@@ -1,14 +1,18 @@
-"""The `localaik` marker: which cassette a test uses, in which mode, with which ignored paths.
+"""The `localaik` marker: which cassette a test uses, in which mode, with which ignored paths
+and faults.
 
     @pytest.mark.localaik(cassette="shared", mode="replay", ignore=["$.generationConfig.seed"])
+    @pytest.mark.localaik(fault="status=429; times=1")
 
 On a test, class or module (`pytestmark`); for each keyword the closest marker that sets it
 wins, as pytest-recording merges its `vcr` markers: a module's `cassette=` and a test's
 `mode=` both hold for that test. `record_mode=` is `mode=` spelled as VCR.py users write it;
 modes take VCR's names too (`none`, `new_episodes`, `all`, `once`). `ignore` (a list of paths,
 or one string of comma-separated paths as `LK_IGNORE` takes them) adds to `LK_IGNORE` for the
-test's requests. A marker's mode wins over `--localaik-mode` for its tests, as a marker's
-`record_mode` wins over pytest-recording's `--record-mode`.
+test's requests. `fault` (one fault as `X-Localaik-Fault` takes it, or a list) holds for the
+test's requests, before `LK_FAULTS`'s (the server reads it: `server/faults.py`). A marker's
+mode wins over `--localaik-mode` for its tests, as a marker's `record_mode` wins over
+pytest-recording's `--record-mode`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from localaik.config import MODES_TEXT, Mode
 from localaik.testing.names import MarkerError, cassette_name
 from localaik.wire.jsonpath import parse_ignore
 
-KEYWORDS = ("cassette", "mode", "record_mode", "ignore")
+KEYWORDS = ("cassette", "mode", "record_mode", "ignore", "fault")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Marked:
     cassette: str | None = None  # below the cassette folder, ending in `.db`
     mode: Mode | None = None
     ignore: tuple[str, ...] | None = None
+    fault: tuple[str, ...] | None = None
 
 
 def marked(item: pytest.Item) -> Marked:
@@ -45,12 +50,13 @@ def marked(item: pytest.Item) -> Marked:
 
 def merged(marks: Iterable[Marked]) -> Marked:
     """Markers, closest first, as one: per keyword, the first that sets it."""
-    cassette, mode, ignore = None, None, None
+    cassette, mode, ignore, fault = None, None, None, None
     for mark in marks:
         cassette = cassette if cassette is not None else mark.cassette
         mode = mode if mode is not None else mark.mode
         ignore = ignore if ignore is not None else mark.ignore
-    return Marked(cassette, mode, ignore)
+        fault = fault if fault is not None else mark.fault
+    return Marked(cassette, mode, ignore, fault)
 
 
 def parse_mark(mark: pytest.Mark) -> Marked:
@@ -64,8 +70,8 @@ def parse_mark(mark: pytest.Mark) -> Marked:
         or ("mode" in kwargs and "record_mode" in kwargs)
     ):
         raise MarkerError(
-            "@pytest.mark.localaik takes cassette=NAME (or NAME), mode= (or record_mode=) and "
-            f"ignore=[PATH, ...]; got {mark.args!r} {kwargs!r}"
+            "@pytest.mark.localaik takes cassette=NAME (or NAME), mode= (or record_mode=), "
+            f"ignore=[PATH, ...] and fault=FAULT; got {mark.args!r} {kwargs!r}"
         )
     cassette = kwargs.get("cassette", mark.args[0] if mark.args else None)
     keyword = "record_mode" if "record_mode" in kwargs else "mode"
@@ -73,6 +79,7 @@ def parse_mark(mark: pytest.Mark) -> Marked:
         cassette_name(str(cassette)) if cassette is not None else None,
         _mode(keyword, kwargs.get(keyword)),
         _ignore(kwargs.get("ignore")),
+        _fault(kwargs.get("fault")),
     )
 
 
@@ -106,3 +113,15 @@ def _ignore(value: object) -> tuple[str, ...] | None:
     except ValueError as exc:
         raise MarkerError(f"@pytest.mark.localaik(ignore={value!r}): {exc}") from None
     return tuple(rule.text for rule in rules)
+
+
+def _fault(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    faults = [value] if isinstance(value, str) else value
+    if not isinstance(faults, list | tuple) or not all(isinstance(f, str) for f in faults):
+        raise MarkerError(
+            f"@pytest.mark.localaik(fault={value!r}): expected a fault such as "
+            "'status=429; times=1', or a list of them"
+        )
+    return tuple(faults)

@@ -8,6 +8,7 @@ bundled llama-servers `serve` would have (`runtime.bundled`), and uvicorn's opti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import threading
@@ -21,13 +22,16 @@ import uvicorn
 from localaik.cassette.miss_text import Reporting
 from localaik.cassette.usage import UsageLog
 from localaik.config import Mode, Settings
+from localaik.errors import BadFault
 from localaik.runtime.bundled import bundled_runtimes, needs_bundled
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
+from localaik.server.faults import parse_fault, parse_faults
 from localaik.server.gates import Runtime
 from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
 from localaik.testing.misses import SHOWN_BY, record_with
+from localaik.testing.names import MarkerError
 from localaik.testing.runtime_host import Offer
 
 SESSION_CASSETTE = "localaik.db"  # requests made while no test's cassette is active
@@ -63,6 +67,7 @@ class LocalaikServer:
         self._thread = thread
         self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
         self.replayer = services_of(app).replayer
+        self.pipeline = services_of(app).pipeline
         self.session_rules = self.replayer.rules  # the settings' mode and LK_IGNORE
         self.test_cassettes: dict[Path, None] = {}  # the tests' cassettes, first use first
 
@@ -91,6 +96,7 @@ class LocalaikServer:
             cassette=str(cassette_dir / SESSION_CASSETTE),
             redact=redact,
         )
+        Rules.of(settings)  # a bad LK_FAULTS: SettingsError now, not a server that fails
         lazy = shared is not None and needs_bundled(settings)
         runtime: Runtime | None
         embed_runtime: Runtime | None
@@ -130,9 +136,29 @@ class LocalaikServer:
             started.replayer.usage = UsageLog(*run)
         return started
 
-    def rules(self, mode: Mode | None, ignore: tuple[str, ...] | None) -> Rules:
-        """The session's rules with a test's mode instead, and its ignored paths added."""
-        return Rules.of(self.settings, mode, ignore or ())
+    def rules(
+        self, mode: Mode | None, ignore: tuple[str, ...] | None, faults: tuple[str, ...] = ()
+    ) -> Rules:
+        """The session's rules with a test's mode instead, its ignored paths added and its
+        faults first (`MarkerError` naming one that cannot be read)."""
+        try:
+            parsed = [parse_fault(fault, "@pytest.mark.localaik(fault=…)") for fault in faults]
+        except BadFault as exc:
+            raise MarkerError(exc.message) from None
+        return Rules.of(self.settings, mode, ignore or (), parsed)
+
+    def set_faults(self, *faults: str) -> None:
+        """The faults of the requests from now on, before `LK_FAULTS`'s (`BadFault` naming one
+        that cannot be read); their attempts are counted from 1 again."""
+        parsed = tuple(parse_fault(f, "localaik_fault") for f in faults)
+        rules = dataclasses.replace(
+            self.replayer.rules, faults=(*parsed, *parse_faults(self.settings.faults))
+        )
+        self._on_loop(self._set_rules(rules))
+
+    async def _set_rules(self, rules: Rules) -> None:
+        self.replayer.rules = rules
+        self.pipeline.attempts.clear()
 
     def use(self, cassette: Path, rules: Rules | None = None) -> None:
         """Make `cassette` the one requests without an `X-Localaik-Cassette` header use, and
@@ -148,6 +174,7 @@ class LocalaikServer:
     async def _switch(self, cassette: Path, rules: Rules, reporting: Reporting) -> None:
         await self.replayer.cassettes.select(cassette)
         self.replayer.rules = rules
+        self.pipeline.attempts.clear()  # a test's faults count its own attempts
         self.replayer.reporting = reporting
 
     def release(self, cassette: Path) -> None:

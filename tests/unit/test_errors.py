@@ -25,6 +25,8 @@ def all_error_classes() -> list[type[Error]]:
 def make(cls: type[Error]) -> Error:
     if cls is errors.UpstreamStatus:
         return cls(429, "slow down")  # type: ignore[call-arg]
+    if cls is errors.Injected:
+        return cls(503, "overloaded")  # type: ignore[call-arg]
     return cls("something went wrong", param="contents[0]")
 
 
@@ -36,6 +38,7 @@ EXPECTED = {
     "NotFound": (404, "NOT_FOUND", "invalid_request_error"),
     "ReplayMiss": (404, "NOT_FOUND", "invalid_request_error"),
     "SecretRefused": (400, "INVALID_ARGUMENT", "invalid_request_error"),
+    "BadFault": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "MethodNotAllowed": (405, "INVALID_ARGUMENT", "invalid_request_error"),
     "PayloadTooLarge": (413, "INVALID_ARGUMENT", "invalid_request_error"),
     "CassetteError": (424, "FAILED_PRECONDITION", "invalid_request_error"),
@@ -45,6 +48,7 @@ EXPECTED = {
     "UpstreamTimeout": (504, "DEADLINE_EXCEEDED", "server_error"),
     "UpstreamBadResponse": (502, "INTERNAL", "server_error"),
     "UpstreamStatus": (429, "RESOURCE_EXHAUSTED", "rate_limit_error"),
+    "Injected": (503, "UNAVAILABLE", "server_error"),
     "Internal": (500, "INTERNAL", "server_error"),
 }
 

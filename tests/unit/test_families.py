@@ -41,6 +41,8 @@ def _error_classes() -> list[type[errors.Error]]:
 def _error(cls: type[errors.Error]) -> errors.Error:
     if issubclass(cls, errors.UpstreamStatus):
         return cls(429, "slow down")
+    if issubclass(cls, errors.Injected):
+        return cls(503, "overloaded")
     return cls("something went wrong", param="contents[0]")
 
 

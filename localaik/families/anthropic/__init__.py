@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from localaik.families import request_ids
 from localaik.families.anthropic import models, operations
-from localaik.families.anthropic.errors import error_body
+from localaik.families.anthropic.errors import FAULTS, error_body
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 
 
@@ -45,6 +45,7 @@ DESCRIPTOR = Descriptor(
     ),
     claim=claim,
     error_body=error_body,
+    faults=FAULTS,
     # `metadata` holds the caller's user id; model and stream have their own key fields.
     key_rules=KeyRules(volatile=frozenset({"model", "stream", "metadata"})),
     sdk=SdkEnvironment(

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from localaik.families.anthropic import wire as anthropic
+from localaik.families.fault_shape import CONTEXT_TOO_LONG, FaultShape, Said, retry_after_header
 from localaik.families.rendering import one_line
 
 TYPE = {
@@ -46,3 +48,36 @@ def error_body(
 ) -> Mapping[str, object]:
     """The family's `ErrorShape` (the envelope has no place for code or param)."""
     return error_response(status, message, details)
+
+
+def rate_limit_headers(status: int, retry_after: int) -> dict[str, str]:
+    """Anthropic's headers for an injected failure: `retry-after` where it sends one and, on
+    a 429, its `anthropic-ratelimit-*` headers (limits, what remains, when they reset)."""
+    headers = retry_after_header(status, retry_after)
+    if status == 429:
+        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + retry_after))
+        for name, limit, remaining in (
+            ("requests", "50", "0"),
+            ("tokens", "80000", "79000"),
+            ("input-tokens", "40000", "39000"),
+            ("output-tokens", "40000", "40000"),
+        ):
+            headers[f"anthropic-ratelimit-{name}-limit"] = limit
+            headers[f"anthropic-ratelimit-{name}-remaining"] = remaining
+            headers[f"anthropic-ratelimit-{name}-reset"] = reset
+    return headers
+
+
+FAULTS = FaultShape(
+    said={
+        CONTEXT_TOO_LONG: Said("prompt is too long: 200001 tokens > 200000 maximum"),
+        429: Said(
+            "This request would exceed the rate limit for your organization of 50 requests "
+            "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits."
+        ),
+        500: Said("Internal server error"),
+        503: Said("Service unavailable"),
+        529: Said("Overloaded"),
+    },
+    headers=rate_limit_headers,
+)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.gemini import models, operations
 from localaik.families.gemini.casing import camelize_request
-from localaik.families.gemini.errors import error_body
+from localaik.families.gemini.errors import FAULTS, error_body
 from localaik.families.gemini.schema import json_schema_dialect
 
 
@@ -53,6 +53,7 @@ DESCRIPTOR = Descriptor(
     ),
     claim=claim,
     error_body=error_body,
+    faults=FAULTS,
     key_rules=KeyRules(
         casing=camelize_request,
         volatile=frozenset({"labels"}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from localaik.families.fault_shape import CONTEXT_TOO_LONG, FaultShape, Said
 from localaik.families.gemini import wire as gemini
 from localaik.families.rendering import one_line
 
@@ -47,3 +48,21 @@ def error_body(
 ) -> Mapping[str, object]:
     """The family's `ErrorShape` (Google's envelope has no place for code, param or details)."""
     return error_response(status, message)
+
+
+# The Gemini API sends no `retry-after` (its 429 says when in the body's `RetryInfo`), and
+# google-genai's retries ignore one.
+FAULTS = FaultShape(
+    said={
+        CONTEXT_TOO_LONG: Said(
+            "The input token count (1048577) exceeds the maximum number of tokens allowed "
+            "(1048576)."
+        ),
+        429: Said("Resource has been exhausted (e.g. check quota)."),
+        500: Said(
+            "An internal error has occurred. Please retry or report in "
+            "https://developers.generativeai.google/guide/troubleshooting"
+        ),
+        503: Said("The model is overloaded. Please try again later."),
+    },
+)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from localaik.families import request_ids
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 from localaik.families.openai import models, operations
-from localaik.families.openai.errors import error_body
+from localaik.families.openai.errors import FAULTS, error_body
 
 
 def claim(path: str, headers: Mapping[str, str]) -> int:
@@ -46,6 +46,7 @@ DESCRIPTOR = Descriptor(
     ),
     claim=claim,
     error_body=error_body,
+    faults=FAULTS,
     # Bookkeeping that does not change the answer, and what the key holds apart.
     key_rules=KeyRules(
         volatile=frozenset(

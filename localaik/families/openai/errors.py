@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from localaik.families.fault_shape import CONTEXT_TOO_LONG, FaultShape, Said, retry_after_header
 from localaik.families.openai import wire
 
 TYPE = {
@@ -40,3 +41,42 @@ def error_body(
         "code": code,
     }
     return {"error": error}
+
+
+def rate_limit_headers(status: int, retry_after: int) -> dict[str, str]:
+    """OpenAI's headers for an injected failure: `retry-after` where it sends one and, on a
+    429, its `x-ratelimit-*` headers (the request budget spent)."""
+    headers = retry_after_header(status, retry_after)
+    if status == 429:
+        reset = f"{retry_after}s"
+        headers.update(
+            {
+                "x-ratelimit-limit-requests": "500",
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": reset,
+                "x-ratelimit-limit-tokens": "200000",
+                "x-ratelimit-remaining-tokens": "199000",
+                "x-ratelimit-reset-tokens": "1ms",
+            }
+        )
+    return headers
+
+
+FAULTS = FaultShape(
+    said={
+        CONTEXT_TOO_LONG: Said(
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 128001 tokens. Please reduce the length of the messages.",
+            code="context_length_exceeded",
+            param="messages",
+        ),
+        429: Said(
+            "Rate limit reached for requests per min (RPM): Limit 500, Used 500, Requested 1. "
+            "Please try again in 1s.",
+            code="rate_limit_exceeded",
+        ),
+        500: Said("The server had an error while processing your request. Sorry about that!"),
+        503: Said("The engine is currently overloaded, please try again later."),
+    },
+    headers=rate_limit_headers,
+)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,15 +228,20 @@ def _bad(source: str, text: str, problem: str) -> BadFault:
 
 
 class Attempts:
-    """How many attempts of each request each fault has seen in this server run."""
+    """How many attempts of each request each fault has seen in this server run: the `LIMIT`
+    most recent requests (a request older than them counts from 1 again)."""
+
+    LIMIT = 65_536
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[Fault, str], int] = {}
+        self._seen: OrderedDict[tuple[Fault, str], int] = OrderedDict()
 
     def next(self, fault: Fault, key: str) -> int:
         """Count one more attempt of `key` under `fault`; its number, from 1."""
-        number = self._seen.get((fault, key), 0) + 1
+        number = self._seen.pop((fault, key), 0) + 1
         self._seen[(fault, key)] = number
+        if len(self._seen) > self.LIMIT:
+            self._seen.popitem(last=False)
         return number
 
     def clear(self) -> None:

@@ -28,22 +28,22 @@ class Rules:
     faults: tuple[Fault, ...] = ()
 
     @classmethod
-    def of(
-        cls,
-        settings: Settings,
-        mode: Mode | None = None,
-        ignore: Sequence[str] = (),
-        faults: Sequence[Fault] = (),
-    ) -> Rules:
-        """The settings' rules; `mode` instead of theirs, `ignore` paths added to theirs,
-        `faults` before theirs (ValueError naming a path that is not valid; SettingsError
-        naming a fault of LK_FAULTS that is not)."""
-        rules = parse_ignore(settings.ignore)
-        known = {rule.text for rule in rules}
-        for path in ignore:
-            rules.extend(rule for rule in parse_ignore(path) if rule.text not in known)
+    def of(cls, settings: Settings) -> Rules:
+        """The settings' rules (SettingsError naming a fault of LK_FAULTS that is not valid).
+        LK_FAULTS is read here, once: a test's rules are `switched` from these."""
         try:
             run_faults = parse_faults(settings.faults)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
-        return cls(mode or settings.mode, tuple(rules), (*faults, *run_faults))
+        return cls(settings.mode, tuple(parse_ignore(settings.ignore)), run_faults)
+
+    def switched(
+        self, mode: Mode | None = None, ignore: Sequence[str] = (), faults: Sequence[Fault] = ()
+    ) -> Rules:
+        """These rules with `mode` instead of theirs, `ignore` paths added to theirs and
+        `faults` before theirs (ValueError naming a path that is not valid)."""
+        rules = list(self.ignore)
+        known = {rule.text for rule in rules}
+        for path in ignore:
+            rules.extend(rule for rule in parse_ignore(path) if rule.text not in known)
+        return Rules(mode or self.mode, tuple(rules), (*faults, *self.faults))

@@ -66,7 +66,7 @@ def _start(answer: Answer, length: int | None) -> dict[str, Any]:
 async def _send_stream(frames: AsyncIterator[bytes], receive: Any, send: Any) -> None:
     ready: asyncio.Queue[bytes] = asyncio.Queue()
     maker = asyncio.ensure_future(_make(frames, ready))
-    watcher = asyncio.ensure_future(_left(receive, maker))
+    watcher: asyncio.Future[None] = asyncio.ensure_future(_left(receive, maker))
     try:
         while True:
             batch = [await ready.get()]
@@ -80,8 +80,8 @@ async def _send_stream(frames: AsyncIterator[bytes], receive: Any, send: Any) ->
                 await send({"type": "http.response.body", "body": body, "more_body": True})
             if ended:
                 break
-        if watcher.done() and not watcher.cancelled() and watcher.result():
-            return  # the client left: nobody reads the rest
+        if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
+            return  # the client left: nobody reads the rest (a `receive` that failed is not that)
         await maker  # raises what making the stream raised (the connection is then dropped)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:
@@ -101,9 +101,8 @@ async def _make(frames: AsyncIterator[bytes], ready: asyncio.Queue[bytes]) -> No
         ready.put_nowait(_END)
 
 
-async def _left(receive: Any, maker: asyncio.Future[None]) -> bool:
-    """True once the client disconnected, having cancelled `maker`."""
+async def _left(receive: Any, maker: asyncio.Future[None]) -> None:
+    """Returns once the client disconnected, having cancelled `maker`."""
     while (await receive())["type"] != "http.disconnect":
         pass
     maker.cancel()
-    return True

@@ -99,15 +99,18 @@ def _mode(keyword: str, value: object) -> Mode | None:
     raise MarkerError(f"@pytest.mark.localaik({keyword}={value!r}): expected {MODES_TEXT}")
 
 
+def _texts(keyword: str, value: object, expected: str) -> list[str]:
+    """A marker argument that is one string or a list of them."""
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list | tuple) or not all(isinstance(t, str) for t in texts):
+        raise MarkerError(f"@pytest.mark.localaik({keyword}={value!r}): expected {expected}")
+    return list(texts)
+
+
 def _ignore(value: object) -> tuple[str, ...] | None:
     if value is None:
         return None
-    paths = [value] if isinstance(value, str) else value
-    if not isinstance(paths, list | tuple) or not all(isinstance(p, str) for p in paths):
-        raise MarkerError(
-            f"@pytest.mark.localaik(ignore={value!r}): expected a list of JSON paths such as "
-            "['$.generationConfig.seed']"
-        )
+    paths = _texts("ignore", value, "a list of JSON paths such as ['$.generationConfig.seed']")
     try:
         rules = [rule for path in paths for rule in parse_ignore(path)]
     except ValueError as exc:
@@ -118,10 +121,5 @@ def _ignore(value: object) -> tuple[str, ...] | None:
 def _fault(value: object) -> tuple[str, ...] | None:
     if value is None:
         return None
-    faults = [value] if isinstance(value, str) else value
-    if not isinstance(faults, list | tuple) or not all(isinstance(f, str) for f in faults):
-        raise MarkerError(
-            f"@pytest.mark.localaik(fault={value!r}): expected a fault such as "
-            "'status=429; times=1', or a list of them"
-        )
-    return tuple(faults)
+    expected = "a fault such as 'status=429; times=1', or a list of them"
+    return tuple(_texts("fault", value, expected))

@@ -26,7 +26,7 @@ from localaik.errors import BadFault
 from localaik.runtime.bundled import bundled_runtimes, needs_bundled
 from localaik.runtime.cache import InstallError
 from localaik.server.app import create_app, services_of
-from localaik.server.faults import parse_fault, parse_faults
+from localaik.server.faults import parse_fault
 from localaik.server.gates import Runtime
 from localaik.server.rules import Rules
 from localaik.server.serving import uvicorn_server
@@ -68,7 +68,7 @@ class LocalaikServer:
         self._loop: asyncio.AbstractEventLoop = server.servers[0].get_loop()
         self.replayer = services_of(app).replayer
         self.pipeline = services_of(app).pipeline
-        self.session_rules = self.replayer.rules  # the settings' mode and LK_IGNORE
+        self.session_rules = self.replayer.rules  # the settings' mode, LK_IGNORE, LK_FAULTS
         self.test_cassettes: dict[Path, None] = {}  # the tests' cassettes, first use first
 
     @property
@@ -145,14 +145,14 @@ class LocalaikServer:
             parsed = [parse_fault(fault, "@pytest.mark.localaik(fault=…)") for fault in faults]
         except BadFault as exc:
             raise MarkerError(exc.message) from None
-        return Rules.of(self.settings, mode, ignore or (), parsed)
+        return self.session_rules.switched(mode, ignore or (), parsed)
 
     def set_faults(self, *faults: str) -> None:
         """The faults of the requests from now on, before `LK_FAULTS`'s (`BadFault` naming one
         that cannot be read); their attempts are counted from 1 again."""
         parsed = tuple(parse_fault(f, "localaik_fault") for f in faults)
         rules = dataclasses.replace(
-            self.replayer.rules, faults=(*parsed, *parse_faults(self.settings.faults))
+            self.replayer.rules, faults=(*parsed, *self.session_rules.faults)
         )
         self._on_loop(self._set_rules(rules))
 

@@ -104,6 +104,18 @@ def test_attempts_are_counted_per_fault_and_key() -> None:
     assert attempts.next(first, "a") == 1
 
 
+def test_attempts_keep_the_most_recent_requests_only() -> None:
+    attempts = Attempts()
+    fault = parse_fault("status=503")
+    attempts.next(fault, "kept")
+    for n in range(Attempts.LIMIT - 1):
+        attempts.next(fault, f"k{n}")
+    assert attempts.next(fault, "kept") == 2  # used again: now the most recent
+    for n in range(Attempts.LIMIT):
+        attempts.next(fault, f"other{n}")
+    assert attempts.next(fault, "kept") == 1  # pushed out by newer requests: counted anew
+
+
 def test_matching_by_family_operation_model_and_key_prefix() -> None:
     assert parse_fault("status=429; family=openai").matches(CHAT, "abc")
     assert not parse_fault("status=429; family=gemini").matches(CHAT, "abc")

@@ -123,3 +123,20 @@ async def test_a_stream_that_fails_raises_after_what_it_made() -> None:
     with pytest.raises(RuntimeError, match="broken"):
         await send_answer(stream_answer(failing()), {"type": "http"}, client.receive, client.send)
     assert client.bodies == [b"data: 0\n\n"]  # and no end: the server drops the connection
+
+
+async def test_a_receive_that_fails_is_no_disconnect() -> None:
+    client = Client()
+
+    async def broken_receive() -> dict[str, Any]:
+        raise RuntimeError("receive failed")
+
+    async def paced() -> AsyncIterator[bytes]:
+        for i in range(3):
+            await asyncio.sleep(0.005)
+            yield b"data: %d\n\n" % i
+
+    await send_answer(stream_answer(paced()), {"type": "http"}, broken_receive, client.send)
+
+    assert b"".join(client.bodies) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    assert client.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}

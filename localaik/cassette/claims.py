@@ -14,8 +14,12 @@ POSIX record locks shape the code:
   word: this module keeps the claims its process holds and refuses a second one itself (two
   servers in one process, as in a test session, exclude each other too).
 - Closing *any* descriptor of a file drops all the process's locks on it: each claims file is
-  opened once per process, never opened twice, and closed only when the process holds no
-  claim on it (a session with one cassette per test keeps no file open for long).
+  opened once per process and never opened twice. One the process holds no claim on stays
+  open among the `IDLE_FILES` most recently used (a recording server takes a claim for every
+  miss: opening the file each time cost more than the lock), and is checked to still be the
+  file at its path before it is used again (a folder deleted and made anew is a new file,
+  whose locks other processes see). A session with one cassette per test keeps at most
+  `IDLE_FILES` open.
 - The kernel drops the locks of a process that dies: a crashed recorder blocks nobody.
 - A child of `fork` holds none of its parent's locks: the record of what is held is per pid.
 
@@ -46,6 +50,7 @@ SUFFIX = ".claims"
 _BUSY = (errno.EACCES, errno.EAGAIN)
 POLL_FIRST = 0.005  # seconds between looks at a held claim, doubling up to POLL_MAX
 POLL_MAX = 0.05
+IDLE_FILES = 4  # claims files kept open while no claim is held on them
 
 
 def claims_path(cassette: Path) -> Path:
@@ -80,10 +85,25 @@ class Claim:
 
 @dataclass
 class _File:
-    """One claims file, open while this process holds a claim on it."""
+    """One claims file, open while this process holds a claim on it (or recently did)."""
 
     fd: int
+    inode: tuple[int, int]  # (device, inode) when opened: is the path still this file?
     held: set[int] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, path: Path) -> _File:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        info = os.fstat(fd)
+        return cls(fd, (info.st_dev, info.st_ino))
+
+    def current(self, path: Path) -> bool:
+        """Whether `path` still names this file."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self.inode
 
 
 class Claims:
@@ -102,20 +122,23 @@ class Claims:
         path, offset = claims_path(cassette), offset_of(key, ordinal)
         with self._lock:
             self._forget_parent()
-            file = self._files.get(path)
-            if file is not None and offset in file.held:
-                return None
+            file = self._files.pop(path, None)
+            if file is not None and not file.held and not file.current(path):
+                os.close(file.fd)  # idle, and its path names another file now (or none)
+                file = None
             if file is None:
                 try:
                     make_state_folder(cassette)
-                    file = _File(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644))
+                    file = _File.open(path)
                 except OSError as exc:
                     return self._unlocked(path, offset, exc)
-                self._files[path] = file
+            self._files[path] = file  # the most recently used last
+            if offset in file.held:
+                return None
             try:
                 fcntl.lockf(file.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset, os.SEEK_SET)
             except OSError as exc:
-                self._close_idle(path, file)
+                self._close_idle()
                 if exc.errno in _BUSY:
                     return None
                 return self._unlocked(path, offset, exc)
@@ -149,17 +172,18 @@ class Claims:
                 fcntl.lockf(file.fd, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
             except OSError:
                 pass  # closing the file below lets go of it all the same
-            self._close_idle(path, file)
+            self._close_idle()
 
     def held(self) -> int:
         """How many claims this process holds (for tests and health)."""
         with self._lock:
             return sum(len(file.held) for file in self._files.values())
 
-    def _close_idle(self, path: Path, file: _File) -> None:
-        if not file.held:
-            self._files.pop(path, None)
-            os.close(file.fd)
+    def _close_idle(self) -> None:
+        """Close the idle files beyond the `IDLE_FILES` most recently used."""
+        idle = [name for name, open_file in self._files.items() if not open_file.held]
+        for name in idle[: max(0, len(idle) - IDLE_FILES)]:
+            os.close(self._files.pop(name).fd)
 
     def _unlocked(self, path: Path, offset: int, exc: OSError) -> Claim:
         if path not in self._failed:

@@ -193,7 +193,7 @@ class SQLiteStore:
         for recording in recordings:
             refuse_secrets(recording, str(self.path))
         db = self._writable()
-        before = self.stamp()
+        before = self.stamp() if self._index is not None else None
         ids = []
         with self._sqlite_errors("save a recording"):
             with _write(db):

@@ -1,10 +1,9 @@
 """The server's async view of a cassette store: one worker thread, and recent hits in memory.
 
 Threads: a `CassetteStore` is used from one thread (an sqlite3 connection belongs to the thread
-that opened it) and its calls block. So each `Cassette` owns one worker thread; every call to
-its store runs there, and the async methods await it through `loop.run_in_executor`, so the
-event loop never blocks on disk. A cancelled `save` still finishes in the worker; it is atomic
-either way.
+that opened it) and its calls block. So each `Cassette` owns one worker thread (`worker.py`);
+every call to its store runs there, and the async methods await it, so the event loop never
+blocks on disk. A cancelled `save` still finishes in the worker; it is atomic either way.
 
 Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving it again costs
 no SQL and no trip to the worker thread. An entry is good while the store's `stamp()` is
@@ -22,18 +21,17 @@ served by one loop and called in-process from a second, as test clients do).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.store import CassetteStore, Stamp, store_for
+from localaik.cassette.worker import Worker
 
 T = TypeVar("T")
 log = logging.getLogger("localaik")
@@ -101,7 +99,7 @@ class Cassette:
         if isinstance(store, Path | str):
             store = store_for(store, readonly=readonly)
         self.store: CassetteStore = store
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: Worker | None = None
         self._hits = _HitCache(store.stamp)
         self._flush: threading.Timer | None = None
         self._flush_lock = threading.Lock()
@@ -156,7 +154,7 @@ class Cassette:
     def _flush_soon(self) -> None:
         """Flush `FLUSH_AFTER` from now, unless a flush is already due."""
         with self._flush_lock:
-            if self._flush is None and self._executor is not None:
+            if self._flush is None and self._worker is not None:
                 self._flush = threading.Timer(FLUSH_AFTER, self._flush_due)
                 self._flush.daemon = True
                 self._flush.start()
@@ -164,8 +162,8 @@ class Cassette:
     def _flush_due(self) -> None:  # on the timer's thread: hand the flush to the worker
         with self._flush_lock:
             self._flush = None
-            if self._executor is not None:
-                self._executor.submit(self._flush_store)
+            if self._worker is not None:
+                self._worker.submit(self._flush_store)
 
     def _flush_store(self) -> None:  # on the worker thread
         try:
@@ -189,19 +187,15 @@ class Cassette:
             if self._flush is not None:
                 self._flush.cancel()
                 self._flush = None
-            executor, self._executor = self._executor, None
-        if executor is None:
+            worker, self._worker = self._worker, None
+        if worker is None:
             return
         try:
-            await asyncio.get_running_loop().run_in_executor(executor, self.store.close)
+            await worker.run(self.store.close)
         finally:
-            executor.shutdown(wait=False)  # the close job was the last; nothing is left
+            worker.stop()  # the close was the last call; nothing is left
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix=f"cassette-{Path(self.location).name}"
-            )
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: fn(*args, **kwargs)
-        )
+        if self._worker is None:
+            self._worker = Worker(f"cassette-{Path(self.location).name}")
+        return await self._worker.run(lambda: fn(*args, **kwargs))

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from localaik.cassette.claims import Claims, claims_path
+from localaik.cassette.claims import IDLE_FILES, Claims, claims_path
 
 KEY = "a" * 64
 
@@ -76,6 +77,51 @@ def test_letting_one_claim_go_keeps_the_others_of_the_file(tmp_path: Path) -> No
     assert not elsewhere(cassette, KEY, 1)
     two.release()
     assert elsewhere(cassette, KEY, 1)
+
+
+def open_claims_files() -> int:
+    """How many claims files this process has open."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").endswith(".claims")
+        except OSError:  # the descriptor listdir itself used, closed by now
+            continue
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to count files")
+def test_idle_claims_files_stay_open_up_to_a_bound(tmp_path: Path) -> None:
+    """A recording server claims every miss: the file is kept open between claims, but a
+    session of one cassette per test keeps only the most recent few open."""
+    claims = Claims()
+    before = open_claims_files()
+    for index in range(IDLE_FILES + 3):
+        claim = claims.take(tmp_path / f"c{index}.db", KEY, 0)
+        assert claim is not None and claim.held
+        claim.release()
+    assert open_claims_files() - before == IDLE_FILES
+    again = claims.take(tmp_path / f"c{IDLE_FILES + 2}.db", KEY, 0)  # reused, still a lock
+    assert again is not None and again.held
+    assert not elsewhere(tmp_path / f"c{IDLE_FILES + 2}.db")
+    again.release()
+
+
+def test_a_claims_folder_made_anew_is_locked_anew(tmp_path: Path) -> None:
+    """An idle file kept open whose folder was deleted (a test's cleanup) is not used again:
+    a lock on the deleted file would exclude nobody."""
+    cassette = tmp_path / "c.db"
+    claims = Claims()
+    first = claims.take(cassette, KEY, 0)
+    assert first is not None
+    first.release()
+    shutil.rmtree(tmp_path / ".localaik")
+    second = claims.take(cassette, KEY, 0)
+    assert second is not None and second.held
+    assert claims_path(cassette).exists()
+    assert not elsewhere(cassette)
+    second.release()
+    assert elsewhere(cassette)
 
 
 def test_a_crashed_holder_blocks_nobody(tmp_path: Path) -> None:

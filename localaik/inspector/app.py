@@ -53,7 +53,7 @@ async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
     return await anyio.to_thread.run_sync(functools.partial(fn, *args))
 
 
-@get([PREFIX, f"{PREFIX}/"], sync_to_thread=False)
+@get([PREFIX, f"{PREFIX}/"])
 async def cassettes(request: Request[Any, Any, Any]) -> Response[str]:
     """Every cassette and its recordings, filtered by family, model and text."""
     catalog = _inspected(request).catalog

@@ -95,7 +95,10 @@ def miss_page(catalog: Catalog, event: RunEvent) -> str:
             tag(
                 "div",
                 tag("h2", tag("a", f"Recording of {summary.recorded_at}", href=href)),
-                tag("p", f"{len(found)} paths differ"),
+                tag(
+                    "p",
+                    f"{len(found)} path{'' if len(found) == 1 else 's'} differ{'s' if len(found) == 1 else ''}",
+                ),
                 _differences(found),
                 tag("pre", canonical_html(recorded, {d.path for d in found}), class_="json"),
                 class_="side theirs",

@@ -16,7 +16,9 @@ from localaik.cassette.recording import Frame
 from localaik.inspector.markup import Html, join, table, tag
 from localaik.wire import sse
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, AXIS = 900, 110, 40, 20, 14, 80
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, AXIS = 900, 136, 40, 20, 40, 106
+LABELS = 80  # frames up to which each mark is labelled with its text (beyond: tooltips only)
+LABEL_CHARS = 14
 
 
 def frame_text(data: bytes) -> str:
@@ -70,6 +72,11 @@ def timeline(frames: Sequence[Frame]) -> Html:
                 data_offset=f"{frame.offset_ms:.1f}",
             )
         )
+        if said and len(frames) <= LABELS:
+            short = said if len(said) <= LABEL_CHARS else said[: LABEL_CHARS - 1] + "…"
+            marks.append(
+                tag("text", short, x=f"{x:.1f}", y=str(14 + 13 * (index % 2)), class_="said")
+            )
     ticks = []
     for step in range(5):
         ms = end * step / 4

@@ -47,7 +47,7 @@ def events_fragment(catalog: Catalog, events: list[RunEvent]) -> Html:
         rows.append(
             (
                 event.seq,
-                event.at[11:23],
+                event.when,
                 tag("span", event.outcome.value, class_=f"outcome {event.outcome.value}"),
                 event.status,
                 f"{event.method} {event.path}",
@@ -95,10 +95,7 @@ def miss_page(catalog: Catalog, event: RunEvent) -> str:
             tag(
                 "div",
                 tag("h2", tag("a", f"Recording of {summary.recorded_at}", href=href)),
-                tag(
-                    "p",
-                    f"{len(found)} path{'' if len(found) == 1 else 's'} differ{'s' if len(found) == 1 else ''}",
-                ),
+                tag("p", "1 path differs" if len(found) == 1 else f"{len(found)} paths differ"),
                 _differences(found),
                 tag("pre", canonical_html(recorded, {d.path for d in found}), class_="json"),
                 class_="side theirs",

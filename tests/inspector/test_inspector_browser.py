@@ -108,6 +108,7 @@ def rows(driver: Any) -> list[Any]:
 
 
 def test_cassettes_page_and_filter(browser: Any, replaying: LocalaikProcess) -> None:
+    assert f"inspector on {replaying.url}/_localaik/" in replaying.log()
     browser.get(replaying.url + "/_localaik/")
     assert "recorded.db: 4 of 4 recordings" in browser.find_element(By.TAG_NAME, "main").text
     assert len(rows(browser)) == 4

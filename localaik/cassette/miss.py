@@ -95,7 +95,7 @@ def _walk(a: Any, b: Any, path: str, out: list[Difference]) -> None:
             b = {}
     if isinstance(a, dict) and isinstance(b, dict):
         for name in sorted(a.keys() | b.keys()):
-            _walk(a.get(name, MISSING), b.get(name, MISSING), _join(path, name), out)
+            _walk(a.get(name, MISSING), b.get(name, MISSING), join_path(path, name), out)
     elif isinstance(a, list) and isinstance(b, list):
         for index in range(max(len(a), len(b))):
             _walk(
@@ -119,7 +119,8 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _join(path: str, name: str) -> str:
+def join_path(path: str, name: str) -> str:
+    """The path of member `name` below `path`, as a `Difference` names it."""
     if _PLAIN_KEY.match(name):
         return f"{path}.{name}" if path else name
     return f"{path}[{json.dumps(name, ensure_ascii=False)}]"

@@ -22,10 +22,11 @@ def _register() -> None:
         cassette_export,
         cassette_prune,
         cassette_read,
+        cassette_ui,
         cassette_upkeep,
     )
 
-    for module in (cassette_read, cassette_diff, cassette_export, cassette_upkeep):
+    for module in (cassette_read, cassette_diff, cassette_export, cassette_upkeep, cassette_ui):
         module.register(cassette)
     cassette.add_command(cassette_prune.prune_command)
 

@@ -103,6 +103,7 @@ def replay_has_cassettes(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
+    from localaik.inspector.mount import WithInspector
     from localaik.server.app import create_app
     from localaik.server.gates import without_upstream
     from localaik.server.serving import uvicorn_server
@@ -128,7 +129,9 @@ def run(settings: Settings) -> None:
             "no cassette at %s: requests without an X-Localaik-Cassette header will miss",
             settings.cassette,
         )
-    app = create_app(settings, runtime=runtime, embed_runtime=embed_runtime)
+    app = WithInspector(
+        create_app(settings, runtime=runtime, embed_runtime=embed_runtime), settings
+    )
     server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")
     original = server.startup
 
@@ -137,6 +140,7 @@ def run(settings: Settings) -> None:
         for sock in server.servers[0].sockets if server.servers else []:
             host, port = sock.getsockname()[:2]
             log.info("listening on http://%s:%s", host, port)
+            log.info("inspector on http://%s:%s/_localaik/", host, port)
         # Everything made by now (the modules, the app) lives as long as the server: moved out
         # of the collector's reach, a full collection no longer walks it, which was the tail
         # of the live path's latency (p99 at 16 connections 42-44 -> 8-15 ms, bench/live_path).

@@ -36,6 +36,7 @@ from typing import Any
 
 from localaik.config import Mode, Repeats, Settings
 from localaik.errors import BadRequest
+from localaik.server.events import Outcome
 from localaik.upstream.exchange import Hit
 
 Scope = dict[str, Any]
@@ -96,6 +97,14 @@ class HitMemo:
         if entry is not None and entry.hit.fresh():
             self.entries.move_to_end(key)
             replayer.usage.used(entry.hit.cassette, entry.hit.key, entry.hit.ordinal)
+            svc.pipeline.events.publish(
+                "POST",
+                scope["path"],
+                Outcome.HIT,
+                200,
+                cassette=entry.hit.cassette,
+                recording=f"{entry.hit.key}/{entry.hit.ordinal}",
+            )
             await send(entry.start)
             await send({"type": "http.response.body", "body": entry.body})
             return

@@ -36,13 +36,15 @@ from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
+from localaik.cassette.key import canonical
 from localaik.config import Mode, Settings
-from localaik.errors import BadRequest, Error
+from localaik.errors import BadRequest, Error, ReplayMiss
 from localaik.families import Family, family_of
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
 from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
+from localaik.server.events import Outcome, RunEvents
 from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
 from localaik.server.policy import Replayer, needed
 from localaik.server.routing import Router
@@ -108,6 +110,7 @@ class Pipeline:
         self.media = LocalMedia(settings)
         self.redaction = parse_redact(settings.redact)
         self.attempts = Attempts()  # of each request under each fault, this server run
+        self.events = RunEvents()  # this run's requests, for the inspector's "This run"
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -115,6 +118,9 @@ class Pipeline:
         or `given` (`cassette diff` shows a recording as its client sees it that way)."""
         family = None
         exchange = None
+        parsed: Parsed[Any] | None = None
+        fault: Fault | None = None
+        error: Error | None = None
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
@@ -153,7 +159,48 @@ class Pipeline:
         except Error as exc:
             family = family or family_of(incoming.path, incoming.headers)
             answer = error_answer(exc, family)
+            error = exc
+        if given is None:
+            self._publish(incoming, answer, parsed, fault, exchange, error)
         return identified(answer, family, exchange.recording if exchange else None)
+
+    def _publish(
+        self,
+        incoming: Incoming,
+        answer: Answer,
+        parsed: Parsed[Any] | None,
+        fault: Fault | None,
+        exchange: Exchange | None,
+        error: Error | None,
+    ) -> None:
+        """Tell this run's events how the request was answered (`events.py`)."""
+        fields: dict[str, Any] = {}
+        if parsed is not None:
+            client = parsed.client
+            fields.update(family=client.family, operation=client.operation, model=client.model)
+            fields["stream"] = client.stream
+        if fault is not None:
+            outcome = Outcome.FAULT
+        elif isinstance(error, ReplayMiss) and parsed is not None:
+            outcome = Outcome.MISS
+            fields["canon"] = canonical(parsed.client, self.replayer.rules.ignore, cased=True)
+            fields["cassette"] = self.replayer.cassettes.path_for(
+                incoming.headers.get("x-localaik-cassette")
+            )
+        elif exchange is None:
+            outcome = Outcome.ERROR
+        elif exchange.hit is not None:
+            outcome = Outcome.HIT
+            fields["cassette"] = exchange.hit.cassette
+        else:
+            outcome = Outcome.RECORDED if exchange.recording else Outcome.FORWARDED
+        if exchange is not None and exchange.recording:
+            fields["recording"] = exchange.recording
+        if outcome is Outcome.RECORDED:
+            fields["cassette"] = self.replayer.cassettes.path_for(
+                incoming.headers.get("x-localaik-cassette")
+            )
+        self.events.publish(incoming.method, incoming.path, outcome, answer.status, **fields)
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first

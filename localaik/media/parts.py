@@ -17,6 +17,14 @@ from localaik.upstream.wire import ContentPart, ImagePart, TextPart
 
 Part = ContentPart
 
+# How a request refers to an uploaded file once its id is resolved (Gemini `fileData.fileUri`,
+# OpenAI `file_id`): by the hash of its bytes, so the key holds the content, not the id.
+STORED = "localaik-file:sha256:"
+
+
+def stored_uri(sha256: str) -> str:
+    return STORED + sha256
+
 
 class Media(Protocol):
     """The I/O that media translation needs, injected so that translation stays pure."""
@@ -27,6 +35,10 @@ class Media(Protocol):
 
     def read_local(self, uri: str, where: str) -> bytes:
         """Bytes of a local file reference; BadRequest unless the policy allows it."""
+        ...
+
+    def read_stored(self, uri: str, where: str) -> bytes:
+        """Bytes of an uploaded file (`stored_uri`); BadRequest when this server has none."""
         ...
 
 
@@ -105,6 +117,8 @@ def file_uri_to_parts(uri: Any, mime: Any, media: Media, where: str) -> list[Par
     if mime is not None and not isinstance(mime, str):
         raise BadRequest(f"{where}.mimeType: expected a string")
     mime = (mime or "").lower()
+    if uri.startswith(STORED):
+        return blob_to_parts(mime, media.read_stored(uri, where), media, where)
     if uri.startswith("data:"):
         data_mime, data = decode_data_uri(uri, where)
         return blob_to_parts(mime or data_mime, data, media, where)

@@ -5,6 +5,7 @@ the fake llama-server, then replayed with no upstream, with identical answers an
 from __future__ import annotations
 
 import io
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -16,6 +17,7 @@ from google import genai
 from google.genai import errors, types
 
 from tests.fakes.fake_llama import FakeLlama
+from tests.pdfs import Page, make_pdf
 from tests.secret_tokens import FAKES
 from tests.support import LocalaikProcess, assert_error
 
@@ -167,3 +169,18 @@ def test_bad_uploads_are_clear_4xx_in_gemini_shape_and_store_nothing(
     if cassette.exists():
         with closing(sqlite3.connect(cassette)) as db:
             assert db.execute("SELECT count(*) FROM files").fetchone() == (0,)
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
+    reason="poppler-utils is not installed (make system-deps)",
+)
+def test_an_uploaded_pdf_is_sent_as_its_pages(localaik_url: str, fake_llama: FakeLlama) -> None:
+    client = gemini(localaik_url)
+    pdf = make_pdf(Page(72, 72, "one"), Page(144, 72, "two"))
+    file = client.files.upload(file=io.BytesIO(pdf), config={"mime_type": "application/pdf"})
+    answer = client.models.generate_content(model=MODEL, contents=["Summarise.", file])
+    assert answer.text == "Echo: Summarise. [2 images]"
+    [chat] = fake_llama.requests()
+    parts = chat["body"]["messages"][0]["content"]
+    assert [part["type"] for part in parts] == ["text", "image_url", "image_url"]

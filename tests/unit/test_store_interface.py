@@ -19,9 +19,9 @@ import pytest
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from localaik.cassette.files import StoredFile
 from localaik.cassette.miss import NearestIndex
 from localaik.cassette.recording import Recording
-from localaik.cassette.files import StoredFile
 from localaik.cassette.schema import (
     SCHEMA_VERSION,
     Schema,

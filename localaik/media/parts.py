@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import mimetypes
 import urllib.parse
 from typing import Any, Protocol
 
@@ -22,8 +23,16 @@ Part = ContentPart
 STORED = "localaik-file:sha256:"
 
 
-def stored_uri(sha256: str) -> str:
-    return STORED + sha256
+def stored_uri(sha256: str, mime: str = "") -> str:
+    """An uploaded file by its content; with its type where the API's reference has no field
+    for one (OpenAI's `file_id`), so the file's name at upload is not part of the key."""
+    return STORED + sha256 + (f";type={mime}" if mime else "")
+
+
+def stored_parts(uri: str) -> tuple[str, str]:
+    """The (sha256, type) a `stored_uri` names ("" when it names no type)."""
+    sha256, _, mime = uri[len(STORED) :].partition(";type=")
+    return sha256, mime
 
 
 class Media(Protocol):
@@ -87,6 +96,37 @@ def blob_to_parts(mime: str, data: bytes, media: Media, where: str) -> list[Part
         except UnicodeDecodeError:
             raise BadRequest(f"{where}: {mime} data is not valid UTF-8") from None
     return [text_part(f"Embedded file ({mime or 'unknown type'}, {len(data)} bytes)")]
+
+
+_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def guess_mime(filename: str, data: bytes, given: str = "") -> str:
+    """A file's type: `given` when specific, else by its name, else by its first bytes."""
+    given = given.split(";")[0].strip().lower()
+    if given and given != "application/octet-stream":
+        return given
+    guessed = mimetypes.guess_type(filename)[0]
+    if guessed:
+        return guessed
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    sniffed = next((mime for magic, mime in _IMAGES if data.startswith(magic)), None)
+    if sniffed is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        sniffed = "image/webp"
+    return sniffed or given or "application/octet-stream"
+
+
+def image_mime(data: bytes, where: str) -> str:
+    """The type of an image's bytes (PNG, JPEG, GIF, WebP); BadRequest for anything else."""
+    mime = guess_mime("", data)
+    if not mime.startswith("image/"):
+        raise BadRequest(f"{where}: the file is not an image (PNG, JPEG, GIF or WebP)")
+    return mime
 
 
 def decode_data_uri(uri: str, where: str) -> tuple[str, bytes]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from localaik.cassette.files import StoredFile, refuse_secret_file
 from localaik.families.uploads import Draft, Upload
-from localaik.media.parts import STORED
+from localaik.media.parts import STORED, stored_parts
 from localaik.server.cassettes import Cassettes
 
 BYTES = 512 * 1024 * 1024  # file bytes held in memory, all cassettes together
@@ -129,4 +129,4 @@ class Session:
     def data(self, uri: str) -> bytes | None:
         if not uri.startswith(STORED):
             return None
-        return self.registry.bytes_of(uri[len(STORED) :])
+        return self.registry.bytes_of(stored_parts(uri)[0])

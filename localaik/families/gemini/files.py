@@ -232,15 +232,18 @@ class ListFiles(FileOperation):
         return json_answer(page)
 
 
-def resolve_files(body: Any, files: FileSession | None) -> Any:
+def resolve_files(body: Any, files: FileSession | None, where: str = "") -> Any:
     """`body` with each `fileData` naming a file uploaded to this server (`files/<name>`, or its
     URI) naming its content instead (`stored_uri`); a name of this API that was not uploaded is
-    a 400. Other URIs are left as they are."""
+    a 400 naming where it is. Other URIs are left as they are."""
     if isinstance(body, list):
-        return [resolve_files(item, files) for item in body]
+        return [resolve_files(item, files, f"{where}[{i}]") for i, item in enumerate(body)]
     if not isinstance(body, dict):
         return body
-    out = {key: resolve_files(value, files) for key, value in body.items()}
+    out = {
+        key: resolve_files(value, files, f"{where}.{key}" if where else key)
+        for key, value in body.items()
+    }
     ref = out.get("fileData")
     if isinstance(ref, dict) and isinstance(ref.get("fileUri"), str):
         name = _uploaded_name(ref["fileUri"])
@@ -248,8 +251,8 @@ def resolve_files(body: Any, files: FileSession | None) -> Any:
             upload = files.find(FAMILY, name) if files is not None else None
             if upload is None:
                 raise BadRequest(
-                    f"fileData.fileUri: files/{name} was not uploaded to this server in this "
-                    "session (upload it with files.upload first)"
+                    f"{where}.fileData.fileUri: files/{name} was not uploaded to this server "
+                    "in this session (upload it with files.upload first)"
                 )
             out["fileData"] = {
                 **ref,

@@ -14,16 +14,21 @@ refused whole (`SecretRefused`) when one is found: cassettes are meant to be com
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from sqlite_utils import Database
 
 from localaik.cassette.tokens import find_secret, shaped_like
 from localaik.errors import SecretRefused
+from localaik.media.parts import STORED
+
+_REFERENCE = re.compile(re.escape(STORED) + "([0-9a-f]{64})")
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,28 @@ def refuse_secret_file(file: StoredFile, where: str) -> None:
             )
 
 
+def referenced(request: str) -> set[str]:
+    """The hashes of the uploaded files a recording's canonical request refers to."""
+    return set(_REFERENCE.findall(request))
+
+
+def file_problems(files: Iterable[StoredFile]) -> list[str]:
+    """What `cassette verify` reports about stored files: bytes that do not hash to the name
+    they are kept under, and anything shaped like a key."""
+    problems = []
+    for file in files:
+        if not file.sound():
+            problems.append(f"uploaded file {file.sha256[:12]}: its bytes do not hash to its name")
+        try:
+            refuse_secret_file(file, "the cassette")
+        except SecretRefused as exc:
+            problems.append(f"uploaded file {file.sha256[:12]}: {exc.message}")
+    return problems
+
+
 class _Store(Protocol):
-    path: object
+    @property
+    def path(self) -> Path: ...
 
     def _connection(self) -> Database: ...
 

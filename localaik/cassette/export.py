@@ -32,11 +32,13 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from localaik.cassette.files import StoredFile
 from localaik.cassette.key import canonical_json, request_key
 from localaik.cassette.recording import Frame, Recording
 from localaik.wire import jsontext
 
 FORMAT = "localaik-recording/1"
+FILE_FORMAT = "localaik-file/1"  # an uploaded file: {format, sha256, mime_type, display_name, data}
 FORMAT_NAME, _, _VERSION = FORMAT.partition("/")
 VERSION = int(_VERSION)
 
@@ -157,18 +159,64 @@ def jsonl(recordings: Iterable[Recording]) -> Iterator[str]:
         yield document_text(document, indent=None) + "\n"
 
 
-def parse_jsonl(text: str, *, source: str = "input") -> list[Recording]:
-    """Recordings from the file form; blank lines are skipped; errors name the line."""
-    recordings = []
+def file_document(file: StoredFile) -> dict[str, Any]:
+    """The text-form document of an uploaded file (after the recordings in an export)."""
+    return {
+        "format": FILE_FORMAT,
+        "sha256": file.sha256,
+        "mime_type": file.mime_type,
+        "display_name": file.display_name,
+        "data": _text_or_base64(file.data),
+    }
+
+
+def stored_file_of(document: dict[str, Any], *, where: str = "document") -> StoredFile:
+    """The uploaded file a file document describes; ExportError when its bytes do not hash to
+    its `sha256` (an edited export) or it is malformed."""
+    try:
+        file = StoredFile(
+            _string(document, "sha256"),
+            _string(document, "mime_type"),
+            _string(document, "display_name"),
+            _bytes(document["data"]),
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise ExportError(f"{where}: not a localaik file ({type(exc).__name__}: {exc})") from None
+    if not file.sound():
+        raise ExportError(f"{where}: the file's data does not hash to its sha256")
+    return file
+
+
+def is_file_document(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("format") == FILE_FORMAT
+
+
+def parse_jsonl_files(text: str, *, source: str = "input") -> list[StoredFile]:
+    """The uploaded files of the file form (`parse_jsonl` reads its recordings)."""
+    return [
+        stored_file_of(document, where=f"{source} line {number}")
+        for number, document in _lines(text, source)
+        if is_file_document(document)
+    ]
+
+
+def _lines(text: str, source: str) -> Iterator[tuple[int, Any]]:
     # split("\n"), not splitlines(): JSON strings may hold U+2028 and other line breaks raw.
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            document = json.loads(line)
+            yield number, json.loads(line)
         except ValueError as exc:
             raise ExportError(f"{source} line {number}: not JSON ({exc})") from None
-        recordings.append(from_document(document, where=f"{source} line {number}"))
+
+
+def parse_jsonl(text: str, *, source: str = "input") -> list[Recording]:
+    """Recordings from the file form; blank lines are skipped; errors name the line."""
+    recordings = []
+    for number, document in _lines(text, source):
+        if not is_file_document(document):
+            recordings.append(from_document(document, where=f"{source} line {number}"))
     return recordings
 
 

@@ -22,7 +22,7 @@ from sqlite_utils.migrations import Migrations
 
 from localaik.errors import CassetteError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS = Migrations("localaik")
 
@@ -79,6 +79,21 @@ def m001_recordings_and_frames(db: Database) -> None:
   PRIMARY KEY (recording_id, seq)
 )""")
     db.execute("PRAGMA user_version = 1")
+
+
+@MIGRATIONS()
+def m002_files(db: Database) -> None:
+    """Uploaded files (Gemini and OpenAI Files), content-addressed: one row per distinct bytes,
+    which the requests that refer to a file name by its hash (`cassette/files.py`)."""
+    db.execute("""CREATE TABLE files (
+  sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+  mime_type TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  stored_at TEXT NOT NULL
+)""")
+    db.execute("PRAGMA user_version = 2")
 
 
 SCHEMA = Schema(MIGRATIONS, SCHEMA_VERSION)
@@ -142,7 +157,7 @@ def schema_problems(db: Database, schema: Schema) -> list[str]:
             f"schema version {found}, expected {schema.version} "
             "(open it with `localaik serve` in record mode to migrate)"
         )
-    for table in ("recordings", "frames"):
+    for table in ("recordings", "frames", "files"):
         if table not in db.table_names():
             problems.append(f"the {table} table is missing")
     return problems

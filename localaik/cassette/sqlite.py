@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from localaik.cassette.files import FileRows
 from localaik.cassette.miss import Difference, NearestIndex
 from localaik.cassette.names import refusal
 from localaik.cassette.recording import Recording, Summary
@@ -103,8 +104,8 @@ def _read(db: Database) -> Iterator[None]:
         db.rollback()
 
 
-class SQLiteStore:
-    """One cassette file; a `CassetteStore`. Used from the thread that opened it."""
+class SQLiteStore(FileRows):
+    """One cassette file; a `CassetteStore` (files: `FileRows`). Used from its one thread."""
 
     def __init__(
         self, path: Path | str, *, readonly: bool = False, schema: Schema = SCHEMA
@@ -172,7 +173,6 @@ class SQLiteStore:
         return self._sound(recording_of(row, frames))
 
     def ordinals(self, key: str) -> int:
-        """How many ordinals exist for `key`, which is also the next free ordinal."""
         db = self._connection()
         with self._sqlite_errors("count recordings"):
             (count,) = db.execute(

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
+from localaik.cassette.files import StoredFile
 from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.rows import Damage
@@ -89,6 +90,19 @@ class CassetteStore(Protocol):
         self, canon: dict[str, Any], limit: int = 3
     ) -> list[tuple[Summary, list[Difference]]]:
         """The recordings closest to the canonical request `canon`, with what differs."""
+        ...
+
+    def save_file(self, file: StoredFile) -> bool:
+        """Keep an uploaded file under its hash (once: whether it was new); SecretRefused,
+        writing nothing, when it holds something shaped like a key (`cassette/files.py`)."""
+        ...
+
+    def file(self, sha256: str) -> StoredFile | None:
+        """The uploaded file whose bytes hash to `sha256`, or None."""
+        ...
+
+    def files(self) -> Iterator[StoredFile]:
+        """Every uploaded file the cassette keeps."""
         ...
 
     def stamp(self) -> Stamp:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from localaik.cassette.files import StoredFile
 from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.store import CassetteStore, Stamp, store_for
@@ -170,6 +171,16 @@ class Cassette:
             self.store.flush()
         except Exception as exc:  # a later flush, or close, copies what this one could not
             log.debug("cassette %s: flush failed: %s", self.location, exc)
+
+    async def save_file(self, file: StoredFile) -> bool:
+        """Keep an uploaded file (once per content); SecretRefused when it holds a key."""
+        try:
+            return await self._run(self.store.save_file, file)
+        finally:
+            self._flush_soon()
+
+    async def file(self, sha256: str) -> StoredFile | None:
+        return await self._run(self.store.file, sha256)
 
     async def summaries(self) -> list[Summary]:
         return await self._run(self.store.summaries)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from localaik.cassette import export, transcript
+from localaik.cassette.files import StoredFile, refuse_secret_file
 from localaik.cassette.recording import Recording
 from localaik.cassette.secrets import locate_secret, shaped_like
 from localaik.cassette.store import store_for
@@ -24,9 +25,9 @@ from localaik.cli.cassette_access import (
     one_cassette,
     reading,
 )
-from localaik.errors import Error
+from localaik.errors import Error, SecretRefused
 
-EXPORT_FILE = re.compile(r"^[0-9a-f]{32}\.\d+\.json$")
+EXPORT_FILE = re.compile(r"^([0-9a-f]{32}\.\d+|file\.[0-9a-f]{64})\.json$")
 
 
 def register(group: click.Group) -> None:
@@ -55,11 +56,16 @@ def export_command(path: str | None, target: str) -> None:
     """
     with reading(one_cassette(path, "export")) as cassette:
         recordings = all_recordings(cassette, label="exporting")
+        files = list(cassette.files())
     # A cassette written before localaik knew a kind of token may hold one: not copied out.
     _refuse_secrets(recordings, "exported")
+    _refuse_secret_files(files, "exported")
+    file_lines = [
+        export.document_text(export.file_document(file), indent=None) + "\n" for file in files
+    ]
     try:
         if target == "-":
-            for line in export.jsonl(recordings):
+            for line in [*export.jsonl(recordings), *file_lines]:
                 click.echo(line, nl=False)
             return
         out = Path(target)
@@ -70,15 +76,19 @@ def export_command(path: str | None, target: str) -> None:
                 "w", encoding="utf-8", errors="surrogatepass", newline="\n"
             ) as handle:
                 handle.writelines(export.jsonl(recordings))
+                handle.writelines(file_lines)
             temporary.replace(out)
         else:
-            _export_dir(recordings, out)
+            _export_dir(recordings, files, out)
     except OSError as exc:
         raise click.ClickException(f"cannot export to {target}: {exc}") from None
-    click.echo(f"exported {len(recordings)} recordings from {cassette.path} to {target}", err=True)
+    kept = f" and {len(files)} uploaded files" if files else ""
+    click.echo(
+        f"exported {len(recordings)} recordings{kept} from {cassette.path} to {target}", err=True
+    )
 
 
-def _export_dir(recordings: list[Recording], out: Path) -> None:
+def _export_dir(recordings: list[Recording], files: list[StoredFile], out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise click.ClickException(f"{out} is a file; give a directory, or a .jsonl file")
     out.mkdir(parents=True, exist_ok=True)
@@ -92,6 +102,15 @@ def _export_dir(recordings: list[Recording], out: Path) -> None:
         names.add(name)
         (out / name).write_text(
             export.document_text(document) + "\n",
+            encoding="utf-8",
+            errors="surrogatepass",
+            newline="\n",
+        )
+    for file in files:
+        name = f"file.{file.sha256}.json"
+        names.add(name)
+        (out / name).write_text(
+            export.document_text(export.file_document(file)) + "\n",
             encoding="utf-8",
             errors="surrogatepass",
             newline="\n",
@@ -110,6 +129,14 @@ def _refuse_secrets(recordings: list[Recording], done: str) -> None:
                 f"{shaped_like(found[0])} in its {found[1]} field; cassettes never hold "
                 "secrets (`localaik cassette verify` lists every such recording)"
             )
+
+
+def _refuse_secret_files(files: list[StoredFile], done: str) -> None:
+    try:
+        for file in files:
+            refuse_secret_file(file, "an export")
+    except SecretRefused as exc:
+        raise click.ClickException(f"nothing {done}: {exc.message}") from None
 
 
 @click.command("import")
@@ -135,8 +162,9 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
     holds with the same answer is skipped; with a different answer the import stops, unless
     --replace.
     """
-    recordings = _read_export(source)
+    recordings, files = _read_export(source)
     _refuse_secrets(recordings, "imported")
+    _refuse_secret_files(files, "imported")
     path = path or default_cassette()
     new, same, different = list(recordings), 0, []
     if path.exists():
@@ -157,10 +185,12 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
             f"{len(different)} recording(s) in {source} answer differently from those in "
             f"{path} ({shown}); nothing imported. Use --replace to overwrite them"
         )
-    if new or different:
+    if new or different or files:
         cassette = store_for(path)
         try:
             cassette.open(create=True)
+            for file in files:  # content-addressed: a file held already is kept as it is
+                cassette.save_file(file)
             cassette.save_all(new + different, replace=True)
         except Error as exc:
             raise click.ClickException(exc.message) from None
@@ -173,18 +203,28 @@ def import_command(source: str, path: Path | None, replace: bool) -> None:
     )
 
 
-def _read_export(source: str) -> list[Recording]:
+def _read_export(source: str) -> tuple[list[Recording], list[StoredFile]]:
+    """The recordings and uploaded files of an export."""
     try:
-        if source == "-":
-            return export.parse_jsonl(sys.stdin.read(), source="standard input")
         where = Path(source)
-        if where.is_dir():
-            files = sorted(p for p in where.iterdir() if p.suffix == ".json")
-            if not files:
+        if source != "-" and where.is_dir():
+            paths = sorted(p for p in where.iterdir() if p.suffix == ".json")
+            if not paths:
                 raise click.ClickException(f"{source} holds no .json recordings")
-            return [export.from_document(_load(p), where=str(p)) for p in files]
-        return export.parse_jsonl(
-            where.read_text(encoding="utf-8", errors="surrogatepass"), source=source
+            documents = [(_load(p), str(p)) for p in paths]
+            recordings = [(d, at) for d, at in documents if not export.is_file_document(d)]
+            files = [(d, at) for d, at in documents if export.is_file_document(d)]
+            return (
+                [export.from_document(d, where=at) for d, at in recordings],
+                [export.stored_file_of(d, where=at) for d, at in files],
+            )
+        if source == "-":
+            text, source = sys.stdin.read(), "standard input"
+        else:
+            text = where.read_text(encoding="utf-8", errors="surrogatepass")
+        return (
+            export.parse_jsonl(text, source=source),
+            export.parse_jsonl_files(text, source=source),
         )
     except export.ExportError as exc:
         raise click.ClickException(f"nothing imported: {exc}") from None

@@ -9,12 +9,14 @@ cassette in `cassettes/`.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
 
 from localaik.cassette import export, transcript, usage
+from localaik.cassette.files import referenced
 from localaik.cassette.store import store_for
 from localaik.cli.cassette_access import PATHS_HELP, cassettes, find, plural, reading
 from localaik.errors import Error
@@ -161,7 +163,10 @@ def _minute(stamp: str | None) -> str:
 
 
 @click.command()
-@click.argument("key")
+@click.argument("key", required=False)
+@click.option(
+    "--files", "list_files", is_flag=True, help="List the uploaded files the cassettes keep."
+)
 @click.option(
     "-c",
     "--cassette",
@@ -173,19 +178,61 @@ def _minute(stamp: str | None) -> str:
     "--json", "as_json", is_flag=True, help="The recording's document in the export format."
 )
 @click.option("--color/--no-color", default=None, help="Colour the output. [on for a terminal]")
-def show(key: str, path: str | None, as_json: bool, color: bool | None) -> None:
+def show(
+    key: str | None, list_files: bool, path: str | None, as_json: bool, color: bool | None
+) -> None:
     """Show one recording: the canonical request, the upstream request, the answer (body, or
     every stream frame with its time offset) and where it came from.
 
     KEY is a key prefix as `ls` shows it, with /ORDINAL for a later answer to the same request.
     It is looked for in every cassette --cassette names; when several hold it, name one.
+    With --files instead, list the uploaded files (Gemini and OpenAI Files) the cassettes keep:
+    hash prefix (as requests refer to it: localaik-file:sha256:...), type, size, name, and how
+    many recordings refer to it.
     """
-    recording = find(cassettes([path] if path is not None else []), key)
+    found = cassettes([path] if path is not None else [])
+    if list_files:
+        _files(found, as_json)
+        return
+    if key is None:
+        raise click.UsageError("give a KEY, or --files")
+    recording = find(found, key)
     if as_json:
         click.echo(export.document_text(export.to_document(recording)))
         return
     for line in transcript.lines(recording, color=color is not False):
         click.echo(line, color=color)
+
+
+def _files(paths: list[Path], as_json: bool) -> None:
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        with reading(path) as cassette:
+            users = Counter(
+                sha for summary in cassette.summaries() for sha in referenced(summary.request)
+            )
+            for file in cassette.files():
+                rows.append(
+                    {
+                        "cassette": str(path),
+                        "sha256": file.sha256,
+                        "mime_type": file.mime_type,
+                        "size": file.size,
+                        "display_name": file.display_name,
+                        "recordings": users[file.sha256],
+                    }
+                )
+    if as_json:
+        _json(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['sha256'][:12]}  {row['mime_type']}  {_size(row['size'])}  "
+            f"{row['display_name'] or '-'}  {plural(row['recordings'], 'recording')}"
+        )
+    click.echo(
+        f"{plural(len(rows), 'uploaded file')} in {plural(len(paths), 'cassette')}", err=True
+    )
 
 
 # -- textconv (the git diff driver) -----------------------------------------------------------

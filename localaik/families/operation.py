@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
+from localaik.families.uploads import FileSession
 from localaik.media.parts import Media
 from localaik.upstream.exchange import Exchange, UpstreamCall
 from localaik.wire import jsontext
@@ -78,6 +79,7 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]  # lower-case names
     body: Any = None  # the JSON body (None for requests without one)
+    files: FileSession | None = None  # the cassette's uploads, which a request may refer to
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ pipeline translate again, off the event loop, with the rendering one.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 from localaik.config import Settings
@@ -24,10 +25,26 @@ UNREAD = b"%PDF- (a local file, not read while checking the request)"
 class LocalMedia:
     """`media.parts.Media` for this process's settings."""
 
-    def __init__(self, settings: Settings, *, render: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        render: bool = True,
+        files: Callable[[str], bytes | None] | None = None,
+    ) -> None:
         self.settings = settings
         self.render = render
         self.pending = 0  # renders and reads a checking instance left for the rendering one
+        self.files = files  # an uploaded file's bytes by its `parts.stored_uri`
+
+    def read_stored(self, uri: str, where: str) -> bytes:
+        data = self.files(uri) if self.files is not None else None
+        if data is None:
+            raise BadRequest(
+                f"{where}: the uploaded file {uri} is not held by this server; upload it "
+                "in this session (files are kept in memory per cassette) and refer to its id"
+            )
+        return data
 
     def pdf_pages(self, data: bytes, where: str) -> list[bytes]:
         if not self.render:

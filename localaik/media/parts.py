@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import mimetypes
 import urllib.parse
 from typing import Any, Protocol
 
@@ -16,6 +17,22 @@ from localaik.errors import BadRequest
 from localaik.upstream.wire import ContentPart, ImagePart, TextPart
 
 Part = ContentPart
+
+# How a request refers to an uploaded file once its id is resolved (Gemini `fileData.fileUri`,
+# OpenAI `file_id`): by the hash of its bytes, so the key holds the content, not the id.
+STORED = "localaik-file:sha256:"
+
+
+def stored_uri(sha256: str, mime: str = "") -> str:
+    """An uploaded file by its content; with its type where the API's reference has no field
+    for one (OpenAI's `file_id`), so the file's name at upload is not part of the key."""
+    return STORED + sha256 + (f";type={mime}" if mime else "")
+
+
+def stored_parts(uri: str) -> tuple[str, str]:
+    """The (sha256, type) a `stored_uri` names ("" when it names no type)."""
+    sha256, _, mime = uri[len(STORED) :].partition(";type=")
+    return sha256, mime
 
 
 class Media(Protocol):
@@ -27,6 +44,10 @@ class Media(Protocol):
 
     def read_local(self, uri: str, where: str) -> bytes:
         """Bytes of a local file reference; BadRequest unless the policy allows it."""
+        ...
+
+    def read_stored(self, uri: str, where: str) -> bytes:
+        """Bytes of an uploaded file (`stored_uri`); BadRequest when this server has none."""
         ...
 
 
@@ -77,6 +98,37 @@ def blob_to_parts(mime: str, data: bytes, media: Media, where: str) -> list[Part
     return [text_part(f"Embedded file ({mime or 'unknown type'}, {len(data)} bytes)")]
 
 
+_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def guess_mime(filename: str, data: bytes, given: str = "") -> str:
+    """A file's type: `given` when specific, else by its name, else by its first bytes."""
+    given = given.split(";")[0].strip().lower()
+    if given and given != "application/octet-stream":
+        return given
+    guessed = mimetypes.guess_type(filename)[0]
+    if guessed:
+        return guessed
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    sniffed = next((mime for magic, mime in _IMAGES if data.startswith(magic)), None)
+    if sniffed is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        sniffed = "image/webp"
+    return sniffed or given or "application/octet-stream"
+
+
+def image_mime(data: bytes, where: str) -> str:
+    """The type of an image's bytes (PNG, JPEG, GIF, WebP); BadRequest for anything else."""
+    mime = guess_mime("", data)
+    if not mime.startswith("image/"):
+        raise BadRequest(f"{where}: the file is not an image (PNG, JPEG, GIF or WebP)")
+    return mime
+
+
 def decode_data_uri(uri: str, where: str) -> tuple[str, bytes]:
     """`data:[mime][;base64],payload` -> (mime, bytes); percent-encoding when not base64."""
     header, sep, payload = uri[5:].partition(",")
@@ -105,6 +157,8 @@ def file_uri_to_parts(uri: Any, mime: Any, media: Media, where: str) -> list[Par
     if mime is not None and not isinstance(mime, str):
         raise BadRequest(f"{where}.mimeType: expected a string")
     mime = (mime or "").lower()
+    if uri.startswith(STORED):
+        return blob_to_parts(mime, media.read_stored(uri, where), media, where)
     if uri.startswith("data:"):
         data_mime, data = decode_data_uri(uri, where)
         return blob_to_parts(mime or data_mime, data, media, where)

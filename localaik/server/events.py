@@ -14,11 +14,18 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from localaik.cassette.key import canonical
+from localaik.errors import ReplayMiss
+from localaik.families.operation import Parsed
+from localaik.upstream.exchange import Exchange
+from localaik.wire.jsonpath import IgnoreRule
 
 
 class Outcome(StrEnum):
@@ -71,6 +78,46 @@ class RunEvents:
         self._events.append(
             RunEvent(next(self._seq), time.time(), method, path, outcome, status, **fields)
         )
+
+    def told(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        cassette: Callable[[], Path],
+        *,
+        parsed: Parsed[Any] | None,
+        fault: bool,
+        exchange: Exchange | None,
+        miss: ReplayMiss | None,
+        ignore: Sequence[IgnoreRule],
+    ) -> None:
+        """Add the event of a request the pipeline answered: how (`Outcome`), from what it
+        parsed, the exchange it made and the error it met (`cassette`: the path its cassette
+        header names, asked only when the event shows it)."""
+        fields: dict[str, Any] = {}
+        if parsed is not None:
+            client = parsed.client
+            fields.update(family=client.family, operation=client.operation, model=client.model)
+            fields["stream"] = client.stream
+        if fault:
+            outcome = Outcome.FAULT
+        elif miss is not None and parsed is not None:
+            outcome = Outcome.MISS
+            fields["canon"] = canonical(parsed.client, ignore, cased=True)
+            fields["cassette"] = cassette()
+        elif exchange is None:
+            outcome = Outcome.ERROR
+        elif exchange.hit is not None:
+            outcome = Outcome.HIT
+            fields["cassette"] = exchange.hit.cassette
+        else:
+            outcome = Outcome.RECORDED if exchange.recording else Outcome.FORWARDED
+        if exchange is not None and exchange.recording:
+            fields["recording"] = exchange.recording
+        if outcome is Outcome.RECORDED:
+            fields["cassette"] = cassette()
+        self.publish(method, path, outcome, status, **fields)
 
     def after(self, seq: int = 0) -> list[RunEvent]:
         """The events kept whose sequence number is above `seq`, oldest first."""

@@ -36,18 +36,19 @@ from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
-from localaik.cassette.key import canonical
 from localaik.config import Mode, Settings
 from localaik.errors import BadRequest, Error, ReplayMiss
 from localaik.families import Family, family_of
+from localaik.families.files import FileOperation, FileRequest
 from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
 from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
-from localaik.server.events import Outcome, RunEvents
+from localaik.server.events import RunEvents
 from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
+from localaik.server.files import FileRegistry, Session
 from localaik.server.policy import Replayer, needed
-from localaik.server.routing import Router
+from localaik.server.routing import Match, Router
 from localaik.upstream.client import Upstream
 from localaik.upstream.exchange import Exchange, Hit, UpstreamCall
 from localaik.wire.jsontext import parse_body
@@ -111,6 +112,7 @@ class Pipeline:
         self.redaction = parse_redact(settings.redact)
         self.attempts = Attempts()  # of each request under each fault, this server run
         self.events = RunEvents()  # this run's requests, for the inspector's "This run"
+        self.files = FileRegistry(replayer.cassettes)  # uploads, per cassette (`files.py`)
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -124,6 +126,10 @@ class Pipeline:
         try:
             match = self.router.resolve(incoming.method, incoming.path, incoming.headers)
             family = match.family
+            cassette = incoming.headers.get("x-localaik-cassette")
+            files = self.session(cassette)
+            if isinstance(match.operation, FileOperation):
+                return identified(await self._serve(match, incoming, files), family, None)
             header = incoming.headers.get(HEADER)
             asked = parse_fault(header) if header is not None else None
             body = await self._body(incoming) if match.operation.takes_body else None
@@ -137,6 +143,7 @@ class Pipeline:
                 incoming.query,
                 incoming.headers,
                 body,
+                files,
             )
             parsed = match.operation.parse(request)
             fault = self._fault(asked, parsed)
@@ -145,12 +152,7 @@ class Pipeline:
             exchange = (
                 given
                 if given is not None
-                else await self.exchange(
-                    match.operation,
-                    parsed,
-                    incoming.headers.get("x-localaik-cassette"),
-                    incoming.live,
-                )
+                else await self.exchange(match.operation, parsed, cassette, incoming.live, files)
             )
             incoming.hits.append(exchange.hit)
             answer = await self.respond(match.operation, parsed, exchange)
@@ -161,46 +163,47 @@ class Pipeline:
             answer = error_answer(exc, family)
             error = exc
         if given is None:
-            self._publish(incoming, answer, parsed, fault, exchange, error)
+            cassette = incoming.headers.get("x-localaik-cassette")
+            self.events.told(
+                incoming.method,
+                incoming.path,
+                answer.status,
+                lambda: self.replayer.cassettes.path_for(cassette),
+                parsed=parsed,
+                fault=fault is not None,
+                exchange=exchange,
+                miss=error if isinstance(error, ReplayMiss) else None,
+                ignore=self.replayer.rules.ignore,
+            )
         return identified(answer, family, exchange.recording if exchange else None)
 
-    def _publish(
-        self,
-        incoming: Incoming,
-        answer: Answer,
-        parsed: Parsed[Any] | None,
-        fault: Fault | None,
-        exchange: Exchange | None,
-        error: Error | None,
-    ) -> None:
-        """Tell this run's events how the request was answered (`events.py`)."""
-        fields: dict[str, Any] = {}
-        if parsed is not None:
-            client = parsed.client
-            fields.update(family=client.family, operation=client.operation, model=client.model)
-            fields["stream"] = client.stream
-        if fault is not None:
-            outcome = Outcome.FAULT
-        elif isinstance(error, ReplayMiss) and parsed is not None:
-            outcome = Outcome.MISS
-            fields["canon"] = canonical(parsed.client, self.replayer.rules.ignore, cased=True)
-            fields["cassette"] = self.replayer.cassettes.path_for(
-                incoming.headers.get("x-localaik-cassette")
+    def session(self, cassette: str | None) -> Session:
+        """The uploads of the request's cassette, kept in it when this request would record."""
+        path = self.replayer.cassettes.path_for(cassette)
+        mode = self.replayer.rules.mode
+        if mode is Mode.ONCE:
+            mode = Mode.RECORD if self.replayer.cassettes.fresh(path) else Mode.REPLAY
+        return self.files.session(path, storing=mode in (Mode.RECORD, Mode.REFRESH))
+
+    async def _serve(self, match: Match, incoming: Incoming, files: Session) -> Answer:
+        """A file operation's answer; an error with the headers the operation's errors carry."""
+        operation = match.operation
+        assert isinstance(operation, FileOperation)
+        try:
+            request = FileRequest(
+                incoming.method,
+                incoming.path,
+                match.params,
+                incoming.query,
+                incoming.headers,
+                await incoming.read_body(),
+                self.settings.max_body_size,
             )
-        elif exchange is None:
-            outcome = Outcome.ERROR
-        elif exchange.hit is not None:
-            outcome = Outcome.HIT
-            fields["cassette"] = exchange.hit.cassette
-        else:
-            outcome = Outcome.RECORDED if exchange.recording else Outcome.FORWARDED
-        if exchange is not None and exchange.recording:
-            fields["recording"] = exchange.recording
-        if outcome is Outcome.RECORDED:
-            fields["cassette"] = self.replayer.cassettes.path_for(
-                incoming.headers.get("x-localaik-cassette")
-            )
-        self.events.publish(incoming.method, incoming.path, outcome, answer.status, **fields)
+            return await operation.serve(request, files)
+        except Error as exc:
+            answer = error_answer(exc, match.family)
+            answer.headers.update(operation.error_headers)
+            return answer
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first
@@ -246,12 +249,13 @@ class Pipeline:
         parsed: Parsed[Any],
         cassette: str | None,
         live: Watch = _as_is,
+        files: Session | None = None,
     ) -> Exchange:
         """The upstream's answer to a parsed request, from the cassette or live (each upstream
         wait wrapped in `live`), by the replayer's mode (`once` resolved per cassette)."""
         policy = self.replayer
         if policy.rules.mode is Mode.PASSTHROUGH:
-            call = await self.translate(operation, parsed, render=True)
+            call = await self.translate(operation, parsed, render=True, files=files)
             return await live(needed(self.upstream).send(call))
         lookup = policy.locate(parsed.client, cassette)
         mode = lookup.mode
@@ -263,7 +267,7 @@ class Pipeline:
                     return hit
             if mode is Mode.REPLAY:
                 # A request that is not valid is a 400, not a miss: check it first.
-                await self.translate(operation, parsed, render=False)
+                await self.translate(operation, parsed, render=False, files=files)
                 raise await policy.miss(lookup)
             flight = policy.lead(lookup)
             if flight is None:
@@ -286,7 +290,7 @@ class Pipeline:
             # Another process was recording it and is done: look again (so do our followers).
             replay_hits = True
         try:
-            call = await self.translate(operation, parsed, render=True)
+            call = await self.translate(operation, parsed, render=True, files=files)
             answer = await live(policy.record(lookup, call, replace=mode is Mode.REFRESH))
         except BaseException:
             flight.land()
@@ -297,17 +301,24 @@ class Pipeline:
         return answer
 
     async def translate(
-        self, operation: Operation[Any], parsed: Parsed[Any], *, render: bool
+        self,
+        operation: Operation[Any],
+        parsed: Parsed[Any],
+        *,
+        render: bool,
+        files: Session | None = None,
     ) -> UpstreamCall:
         """The upstream call for a request: every check of it, and with `render` the media
-        the upstream needs, rendered off the event loop."""
-        checking = LocalMedia(self.settings, render=False)
+        the upstream needs (uploaded files' bytes from `files`), rendered off the event loop."""
+        held = files.data if files is not None else None
+        checking = LocalMedia(self.settings, render=False, files=held)
         upstream_model = self.settings.upstream_model
         call = operation.upstream_call(parsed, checking, upstream_model=upstream_model)
         if not (render and checking.pending and operation.renders_media):
             return call
+        media = self.media if held is None else LocalMedia(self.settings, files=held)
         rendering = functools.partial(
-            operation.upstream_call, parsed, self.media, upstream_model=upstream_model
+            operation.upstream_call, parsed, media, upstream_model=upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
 

@@ -8,6 +8,8 @@ cassette verify` answers "will this file work?" before CI does. Four kinds of ch
    range replay relies on (`cassette/rows.py`: a tampered row is reported, not replayed), its
    key is the hash of its request, the request is canonical JSON agreeing with the columns,
    the upstream request is JSON, a stream holds SSE frames ending in `[DONE]`, a body is JSON;
+   each uploaded file's bytes hash to its name, and a recording that refers to one has it
+   (`cassette/files.py`);
 3. secrets: the same scan that refuses to record them (a row written by another tool, or by an
    older localaik, could hold one);
 4. replay: the client request is rebuilt from the canonical request (its operation's
@@ -42,6 +44,7 @@ from localaik.cassette.checks import (
     recording_problems,
     unkeyed,
 )
+from localaik.cassette.files import file_problems, referenced
 from localaik.cassette.rows import Damage
 from localaik.cassette.store import store_for
 from localaik.config import Mode, Repeats, Settings
@@ -78,6 +81,9 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
             report.problems.append(Problem(path, "does not exist"))
             return report
         report.problems += [Problem(path, text) for text in cassette.check()]
+        files = list(cassette.files())
+        report.problems += [Problem(path, text) for text in file_problems(files)]
+        held = {file.sha256 for file in files}
         replayable: list[_Replayable] = []
 
         def damaged(damage: Damage) -> None:
@@ -88,6 +94,10 @@ def verify(path: Path, *, progress: Progress | None = None) -> Report:
         for recording in cassette.recordings(on_damaged=damaged):
             report.recordings += 1
             found = recording_problems(recording)
+            found += [
+                f"it refers to uploaded file {sha[:12]}, which the cassette does not hold"
+                for sha in sorted(referenced(recording.request) - held)
+            ]
             report.problems += [
                 Problem(path, text, recording.key, recording.ordinal) for text in found
             ]

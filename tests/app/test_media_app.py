@@ -214,7 +214,7 @@ FILE = "messages[0].content[1].file"
         ),
         (
             {"type": "file", "file": {"file_id": "file-abc123"}},
-            f"{FILE}.file_id: localaik has no Files API",
+            f"{FILE}.file_id: 'file-abc123' was not uploaded to this server",
             f"{FILE}.file_id",
         ),
         (

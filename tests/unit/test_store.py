@@ -269,7 +269,7 @@ def test_schema_version_is_recorded_and_migrations_apply_once(path: Path) -> Non
         applied = conn.execute(
             "SELECT name FROM _sqlite_migrations WHERE migration_set = 'localaik'"
         ).fetchall()
-        assert applied == [("m001_recordings_and_frames",)]
+        assert applied == [("m001_recordings_and_frames",), ("m002_files",)]
         assert len(applied) == SCHEMA_VERSION
     with Database(path) as db:
         assert MIGRATIONS.pending(db) == []

@@ -19,13 +19,19 @@ import pytest
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from localaik.cassette.files import StoredFile
 from localaik.cassette.miss import NearestIndex
 from localaik.cassette.recording import Recording
-from localaik.cassette.schema import SCHEMA_VERSION, Schema, m001_recordings_and_frames
+from localaik.cassette.schema import (
+    SCHEMA_VERSION,
+    Schema,
+    m001_recordings_and_frames,
+    m002_files,
+)
 from localaik.cassette.sqlite import SQLiteStore
 from localaik.cassette.store import CassetteStore, store_for
 from localaik.cassette.threaded import Cassette
-from localaik.errors import CassetteError, Internal
+from localaik.errors import CassetteError, Internal, SecretRefused
 from tests.unit.test_store import make_recording
 
 PREVIOUS = Path(__file__).resolve().parents[1] / "compat" / "previous.db"
@@ -40,15 +46,16 @@ def side_files(path: Path) -> list[str]:
 
 
 def later_schema() -> Schema:
-    """What a later localaik could ship: schema 2 adds a column with a default and a table."""
+    """What a later localaik could ship: a column with a default and a table."""
     migrations = Migrations("localaik")
     migrations()(m001_recordings_and_frames)
+    migrations()(m002_files)
 
     @migrations()
-    def m002_notes_and_tags(db: Database) -> None:
+    def m003_notes_and_tags(db: Database) -> None:
         db.execute("ALTER TABLE recordings ADD COLUMN note TEXT NOT NULL DEFAULT 'none'")
         db.execute("CREATE TABLE tags (recording_id INTEGER NOT NULL, tag TEXT NOT NULL)")
-        db.execute("PRAGMA user_version = 2")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
 
     return Schema(migrations, SCHEMA_VERSION + 1)
 
@@ -74,13 +81,30 @@ def test_sqlite_store_satisfies_the_interface(tmp_path: Path) -> None:
     }
     assert members == {
         "location", "open", "get", "ordinals", "save", "save_all", "flush", "summaries",
-        "recordings", "delete", "nearest", "stamp", "close",
+        "recordings", "delete", "nearest", "stamp", "close", "save_file", "file", "files",
     }  # fmt: skip
     for name in members - {"location"}:
         wanted = inspect.signature(getattr(CassetteStore, name))
         got = inspect.signature(getattr(SQLiteStore, name))
         assert list(got.parameters) == list(wanted.parameters), name
     assert store.location == str(tmp_path / "c.db")
+
+
+def test_a_store_keeps_uploaded_files_by_hash_once_and_refuses_keys(tmp_path: Path) -> None:
+    store = store_for(tmp_path / "c.db")
+    assert store.open(create=True)
+    try:
+        notes = StoredFile.of(b"notes", "text/plain", "notes.txt")
+        assert store.save_file(notes)
+        assert not store.save_file(StoredFile.of(b"notes", "text/csv", "again.csv"))
+        assert store.file(notes.sha256) == notes and notes.sound()
+        assert store.file("0" * 64) is None
+        planted = StoredFile.of(b"key: sk-proj-" + b"A1b2C3d4" * 6, "text/plain", "k")
+        with pytest.raises(SecretRefused, match="not storing the uploaded file"):
+            store.save_file(planted)
+        assert list(store.files()) == [notes]
+    finally:
+        store.close()
 
 
 def test_the_async_view_wraps_any_store(tmp_path: Path) -> None:
@@ -131,6 +155,16 @@ def test_a_read_only_open_upgrades_an_older_cassette_in_memory(previous: Path) -
 
 
 def test_the_current_schema_is_read_from_the_file_itself(previous: Path) -> None:
+    # Schema 1 (no files table) is served upgraded, with no files; the file is left as it was.
+    before = digest(previous)
+    older = store_for(previous, readonly=True)
+    assert older.open()
+    assert older.upgraded and list(older.files()) == [] and len(older.summaries()) > 0
+    older.close()
+    assert digest(previous) == before
+    migrating = store_for(previous)  # a read-write open migrates the file to this schema
+    assert migrating.open()
+    migrating.close()
     before = digest(previous)
     store = store_for(previous, readonly=True)
     assert store.open()
@@ -272,7 +306,7 @@ def test_a_cassette_with_migrations_this_localaik_does_not_know_is_refused(
     before = digest(previous)
     for readonly in (True, False):
         store = store_for(previous, readonly=readonly)
-        with pytest.raises(CassetteError, match="m002_notes_and_tags.*from a newer localaik"):
+        with pytest.raises(CassetteError, match="m003_notes_and_tags.*from a newer localaik"):
             store.open(create=True)
         store.close()
         assert digest(previous) == before and side_files(previous) == []

@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from localaik.cassette.key import canonical_json, request_key
+from localaik.cassette.schema import SCHEMA_VERSION
 from localaik.cassette.store import store_for
 from localaik.cli import cli
 from localaik.config import Settings
@@ -329,13 +330,13 @@ def test_later_ordinals_replay_in_sequence(tmp_path: Path) -> None:
 def test_schema_problems(recorded: Path) -> None:
     sql(recorded, "PRAGMA user_version = 0")
     assert problems(recorded) == [
-        f"{recorded}: schema version 0, expected 1 (open it with "
+        f"{recorded}: schema version 0, expected {SCHEMA_VERSION} (open it with "
         "`localaik serve` in record mode to migrate)"
     ]
     sql(recorded, "PRAGMA user_version = 7")
     assert problems(recorded) == [
         f"{recorded}: cassette {recorded} has schema version 7, "
-        "newer than this localaik understands (1); upgrade localaik "
+        f"newer than this localaik understands ({SCHEMA_VERSION}); upgrade localaik "
         "to use it"
     ]
 

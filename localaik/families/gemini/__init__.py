@@ -1,5 +1,5 @@
 """The Gemini API (Generative Language, `generativelanguage.googleapis.com`), as google-genai
-and @google/genai call it: generateContent and its stream, countTokens, embeddings, models.
+and @google/genai call it: generateContent and its stream, countTokens, embeddings, models, files.
 
     casing.py      request bodies in one key spelling (camelCase)
     request.py     GenerateContentRequest -> chat completions request
@@ -9,6 +9,7 @@ and @google/genai call it: generateContent and its stream, countTokens, embeddin
     response.py    chat completions answers and streams -> GenerateContentResponse
     embeddings.py  embedContent / batchEmbedContents <-> /embeddings
     models.py      models.list / models.get
+    files.py       files.upload / get / list / delete, fileData naming an uploaded file
     operations.py  the operations the pipeline calls
     errors.py      the error envelope
     wire.py        the API's wire types, and wire facts (finish reasons)
@@ -19,17 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
-from localaik.families.gemini import models, operations
+from localaik.families.gemini import files, models, operations
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.errors import FAULTS, error_body
 from localaik.families.gemini.schema import json_schema_dialect
 
 
 def claim(path: str, headers: Mapping[str, str]) -> int:
-    """Gemini paths: everything under `/v1beta/`, a `/v1/` path whose last segment names a
-    method after `:`, and the shared `/v1/models` when the client is google-genai (it always
-    sends `x-goog-api-key` or `x-goog-api-client`)."""
-    if path.startswith("/v1beta/"):
+    """Gemini paths: everything under `/v1beta/` and `/upload/`, a `/v1/` path whose last
+    segment names a method after `:`, and the shared `/v1/models` when the client is
+    google-genai (it always sends `x-goog-api-key` or `x-goog-api-client`)."""
+    if path.startswith(("/v1beta/", "/upload/")):
         return 3
     if path.startswith("/v1/"):
         if ":" in path.rsplit("/", 1)[-1]:
@@ -50,6 +51,10 @@ DESCRIPTOR = Descriptor(
         operations.BatchEmbedContents(),
         models.ListModels(),
         models.GetModel(),
+        files.UploadFile(),
+        files.GetFile(),
+        files.ListFiles(),
+        files.DeleteFile(),
     ),
     claim=claim,
     error_body=error_body,

@@ -17,6 +17,7 @@ from localaik.families.gemini import embeddings, response
 from localaik.families.gemini import wire as gemini
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.counting import count_tokens_text
+from localaik.families.gemini.files import resolve_files
 from localaik.families.gemini.models import HEADERS, VERSIONS
 from localaik.families.gemini.request import gemini_request_to_openai
 from localaik.families.operation import (
@@ -68,7 +69,7 @@ class GenerateContent(Operation[Generation]):
     routes = _routes("generateContent") + _routes(STREAM)
 
     def parse(self, request: Request) -> Parsed[Generation]:
-        body = camelize_request(request.body)
+        body = resolve_files(camelize_request(request.body), request.files)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object")
         generate = cast(gemini.GenerateContentRequest, body)
@@ -132,7 +133,7 @@ class CountTokens(Operation[Counting]):
     routes = _routes("countTokens")
 
     def parse(self, request: Request) -> Parsed[Counting]:
-        body = camelize_request(request.body)
+        body = resolve_files(camelize_request(request.body), request.files)
         model = response.model_name(request.params["model"])
         counting = Counting(count_tokens_text(body))
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), counting)

@@ -1,5 +1,5 @@
 """The OpenAI API as the openai SDKs call it: chat completions, legacy completions, the
-Responses API, embeddings, models.
+Responses API, embeddings, models, files.
 
     wire.py              wire types of chat and legacy completions, embeddings, models, errors
     checks.py            what a chat or completions request must get right
@@ -14,6 +14,7 @@ Responses API, embeddings, models.
     responses_stream.py  a chat completions stream -> Responses API stream events
     embeddings.py        /v1/embeddings <-> the upstream's /embeddings
     models.py            /v1/models
+    files.py             /v1/files (create, retrieve, list, content, delete), file_id parts
     operations.py        the operations the pipeline calls
     errors.py            the error envelope
 """
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 
 from localaik.families import request_ids
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
-from localaik.families.openai import models, operations
+from localaik.families.openai import files, models, operations
 from localaik.families.openai.errors import FAULTS, error_body
 
 
@@ -43,6 +44,11 @@ DESCRIPTOR = Descriptor(
         operations.Embeddings(),
         models.ListModels(),
         models.GetModel(),
+        files.CreateFile(),
+        files.RetrieveFile(),
+        files.ListFiles(),
+        files.FileContent(),
+        files.DeleteFile(),
     ),
     claim=claim,
     error_body=error_body,

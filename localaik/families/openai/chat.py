@@ -9,7 +9,6 @@ own alias), and stream chunks always carry the `object` field the SDK's stream h
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Mapping
 from typing import TypeAlias
 
@@ -68,13 +67,15 @@ def _file_parts(file: JSONValue, media: Media, where: str) -> list[Part]:
 def _file_content(file: JSONValue, media: Media, where: str) -> list[Part]:
     if not isinstance(file, dict):
         raise BadRequest(f"{where}: expected an object with file_data", param=where)
-    if file.get("file_id") is not None and file.get("file_data") is None:
-        raise BadRequest(
-            f"{where}.file_id: localaik has no Files API, so uploaded files "
-            "cannot be referenced; send the content as file_data",
-            param=f"{where}.file_id",
-        )
-    data, filename = file.get("file_data"), file.get("filename")
+    file_id, filename = file.get("file_id"), file.get("filename")
+    if file_id is not None and file.get("file_data") is None:
+        # An uploaded file's id, resolved to its content when parsed (`openai/files.py`).
+        if not isinstance(file_id, str) or not file_id.startswith(media_parts.STORED):
+            raise BadRequest(f"{where}.file_id: not a file of this server", param=where)
+        raw = media.read_stored(file_id, f"{where}.file_id")
+        mime = media_parts.stored_parts(file_id)[1]
+        return media_parts.blob_to_parts(mime, raw, media, f"{where}.file_id")
+    data = file.get("file_data")
     if not isinstance(data, str) or not data:
         raise BadRequest(f"{where}.file_data: required string", param=f"{where}.file_data")
     if filename is not None and not isinstance(filename, str):
@@ -85,8 +86,7 @@ def _file_content(file: JSONValue, media: Media, where: str) -> list[Part]:
         raw = media_parts.decode_base64(data, f"{where}.file_data")
         mime = ""
     if not mime or mime == "application/octet-stream":
-        guessed = mimetypes.guess_type(filename or "")[0]
-        mime = guessed or ("application/pdf" if raw.startswith(b"%PDF-") else mime)
+        mime = media_parts.guess_mime(filename or "", raw, mime)
     return media_parts.blob_to_parts(mime, raw, media, f"{where}.file_data")
 
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from localaik.errors import Unsupported
 from localaik.families.openai import chat, embeddings, responses_request, wire
+from localaik.families.openai.files import resolve_file_ids
 from localaik.families.openai.responses_output import chat_response_to_responses
 from localaik.families.openai.responses_stream import ResponsesStream, responses_frame
 from localaik.families.operation import (
@@ -64,7 +65,7 @@ class PassedOn(Operation[P]):
         """The request as its checks passed it; 400 when it is bad."""
 
     def parse(self, request: Request) -> Parsed[P]:
-        body = self.check(request.body)
+        body = self.check(resolve_file_ids(request.body, request.files))
         return Parsed(
             ClientRequest(
                 FAMILY, self.name, chat.requested_model(body), body.get("stream") is True, body
@@ -130,8 +131,9 @@ class Responses(Operation[Responding]):
     routes = (Route("POST", "/v1/responses"),)
 
     def parse(self, request: Request) -> Parsed[Responding]:
-        body = responses_request.validate_request(request.body)
-        context = Responding(request.body, responses_request.context_for(body))
+        sent = resolve_file_ids(request.body, request.files)
+        body = responses_request.validate_request(sent)
+        context = Responding(sent, responses_request.context_for(body))
         return Parsed(
             ClientRequest(
                 FAMILY,

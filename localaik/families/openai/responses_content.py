@@ -73,10 +73,9 @@ def content_parts(
 def _image(part: JSONObject, media: Media, where: str) -> list[Part]:
     """An `input_image` part (ResponseInputImage)."""
     if part.get("file_id"):
-        raise Unsupported(
-            f"{where}.file_id: localaik has no Files API; send the image as a "
-            "data: URL in image_url",
-            param=f"{where}.file_id",
+        raw = _stored(part, media, where)
+        return media_parts.blob_to_parts(
+            media_parts.image_mime(raw, f"{where}.file_id"), raw, media, where
         )
     url = part.get("image_url")
     if not isinstance(url, str) or not url:
@@ -103,11 +102,12 @@ def _image(part: JSONObject, media: Media, where: str) -> list[Part]:
 
 def _file(part: JSONObject, media: Media, where: str) -> list[Part]:
     """An `input_file` part (ResponseInputFile)."""
+    named = part.get("filename")
+    filename = named if isinstance(named, str) else ""
     if part.get("file_id"):
-        raise Unsupported(
-            f"{where}.file_id: localaik has no Files API; send the bytes in file_data",
-            param=f"{where}.file_id",
-        )
+        raw = _stored(part, media, where)
+        mime = media_parts.stored_parts(str(part["file_id"]))[1]
+        return media_parts.blob_to_parts(mime, raw, media, where)
     if part.get("file_url"):
         raise Unsupported(
             f"{where}.file_url: localaik does not fetch remote files; send the bytes in file_data",
@@ -119,8 +119,6 @@ def _file(part: JSONObject, media: Media, where: str) -> list[Part]:
             f"{where}.file_data: required string (a data: URL or base64)",
             param=f"{where}.file_data",
         )
-    named = part.get("filename")
-    filename = named if isinstance(named, str) else ""
     if data.startswith("data:"):
         mime, raw = media_parts.decode_data_uri(data, f"{where}.file_data")
     else:
@@ -128,6 +126,14 @@ def _file(part: JSONObject, media: Media, where: str) -> list[Part]:
     if not mime or mime == "application/octet-stream":
         mime = mimetypes.guess_type(filename)[0] or mime
     return media_parts.blob_to_parts(mime or "application/octet-stream", raw, media, where)
+
+
+def _stored(part: JSONObject, media: Media, where: str) -> bytes:
+    """The bytes of an uploaded file's `file_id`, resolved to its content when parsed."""
+    file_id = part.get("file_id")
+    if not isinstance(file_id, str) or not file_id.startswith(media_parts.STORED):
+        raise BadRequest(f"{where}.file_id: not a file of this server", param=f"{where}.file_id")
+    return media.read_stored(file_id, f"{where}.file_id")
 
 
 def collapse(parts: list[Part]) -> upstream.Content:

@@ -39,10 +39,12 @@ import anyio.to_thread
 from localaik.config import Mode, Settings
 from localaik.errors import BadRequest, Error
 from localaik.families import Family, family_of
-from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
+from localaik.families.kept import Member
+from localaik.families.operation import Answer, Local, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
 from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
+from localaik.server.batches import Shelves
 from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
 from localaik.server.policy import Replayer, needed
 from localaik.server.routing import Router
@@ -108,6 +110,8 @@ class Pipeline:
         self.media = LocalMedia(settings)
         self.redaction = parse_redact(settings.redact)
         self.attempts = Attempts()  # of each request under each fault, this server run
+        # Batches and cached contents, per cassette (`batches.py`), their members run here.
+        self.shelves = Shelves(self.run_member, settings.batch_polls)
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -123,6 +127,14 @@ class Pipeline:
             body = await self._body(incoming) if match.operation.takes_body else None
             if body is not None and self.redaction:
                 body = self.redaction.apply(_cased(family, body))
+            cassette = incoming.headers.get("x-localaik-cassette")
+            operation = match.operation
+            kept = (
+                self.shelves.of(self.replayer.cassettes.path_for(cassette), cassette)
+                if operation.reads_kept
+                else None
+            )
+            looks = kept.looks if kept is not None else 0
             request = Request(
                 incoming.method,
                 incoming.path,
@@ -131,29 +143,45 @@ class Pipeline:
                 incoming.query,
                 incoming.headers,
                 body,
+                kept,
             )
-            parsed = match.operation.parse(request)
+            parsed = operation.parse(request)
             fault = self._fault(asked, parsed)
             if fault is not None:
                 await _before(fault, family, incoming.live)
-            exchange = (
-                given
-                if given is not None
-                else await self.exchange(
-                    match.operation,
-                    parsed,
-                    incoming.headers.get("x-localaik-cassette"),
-                    incoming.live,
+            if kept is not None and kept.looks != looks:
+                # Answered from kept objects too, which change: never memoised (`memo.py`).
+                incoming.hits.append(None)
+            if isinstance(operation, Local):
+                assert kept is not None
+                answer = await operation.serve(parsed, kept)
+            else:
+                exchange = (
+                    given
+                    if given is not None
+                    else await self.exchange(operation, parsed, cassette, incoming.live)
                 )
-            )
-            incoming.hits.append(exchange.hit)
-            answer = await self.respond(match.operation, parsed, exchange)
+                incoming.hits.append(exchange.hit)
+                answer = await self.respond(operation, parsed, exchange)
             if fault is not None:
                 await _after(fault, family, answer)
         except Error as exc:
             family = family or family_of(incoming.path, incoming.headers)
             answer = error_answer(exc, family)
         return identified(answer, family, exchange.recording if exchange else None)
+
+    async def run_member(self, member: Member, cassette: str | None) -> tuple[int, bytes]:
+        """A batch member's answer (status, body), as if its client had sent it alone on
+        `cassette`: replayed or recorded by the policy, any error in its family's envelope."""
+        operation: Operation[Any] = member.operation
+        family = Family.named(operation.family) or Family.PLAIN
+        try:
+            parsed = operation.parse(member.request)
+            exchange = await self.exchange(operation, parsed, cassette)
+            answer = await self.respond(operation, parsed, exchange)
+        except Error as exc:
+            answer = error_answer(exc, family)
+        return answer.status, answer.body
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first

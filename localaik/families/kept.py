@@ -63,6 +63,11 @@ class Outcome:
 
 
 Runner = Callable[[Member], Awaitable[Outcome]]
+Check = Callable[[Member], None]  # every check of a member's request: a 4xx when it is bad
+
+
+def _unchecked(member: Member) -> None:
+    return None
 
 
 @dataclass
@@ -86,12 +91,14 @@ class Batch:
 
 class Kept:
     """One cassette's objects, by kind (`"anthropic.batch"`, `"gemini.cachedContent"`), in the
-    order they were made. `run` answers a batch member; `polls` is how many reads of a batch
-    still find it in progress."""
+    order they were made. `run` answers a batch member, `check` refuses a bad one at create
+    (the translation's checks, as a replay miss would make them); `polls` is how many reads
+    of a batch still find it in progress."""
 
-    def __init__(self, run: Runner, polls: int = 0) -> None:
+    def __init__(self, run: Runner, polls: int = 0, check: Check = _unchecked) -> None:
         self.run = run
         self.polls = polls
+        self.check = check
         self.objects: dict[str, OrderedDict[str, Any]] = {}
         self.made: dict[tuple[str, str], int] = {}  # (kind, content digest) -> how many
         self.looks = 0  # lookups made: a request answered from kept objects is not memoised

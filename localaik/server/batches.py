@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from localaik.families.kept import Kept, Member, Outcome
+from localaik.families.kept import Check, Kept, Member, Outcome
 
 CASSETTES = 64
 
@@ -27,10 +27,12 @@ MemberRun = Callable[[Member, str | None], Awaitable[tuple[int, bytes]]]
 
 
 class Shelves:
-    """Every cassette's kept objects; `run` answers one member on a cassette (status, body)."""
+    """Every cassette's kept objects; `run` answers one member on a cassette (status, body),
+    `check` refuses a bad one when its batch is made."""
 
-    def __init__(self, run: MemberRun, polls: int) -> None:
+    def __init__(self, run: MemberRun, check: Check, polls: int) -> None:
         self._run = run
+        self._check = check
         self.polls = polls
         self.kept: OrderedDict[Path, Kept] = OrderedDict()
 
@@ -39,7 +41,7 @@ class Shelves:
         `cassette` (its header; None: the server's default)."""
         found = self.kept.get(path)
         if found is None:
-            found = self.kept[path] = Kept(self._runner(cassette), self.polls)
+            found = self.kept[path] = Kept(self._runner(cassette), self.polls, self._check)
             while len(self.kept) > CASSETTES:
                 self.kept.popitem(last=False)
         else:

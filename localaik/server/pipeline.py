@@ -111,7 +111,7 @@ class Pipeline:
         self.redaction = parse_redact(settings.redact)
         self.attempts = Attempts()  # of each request under each fault, this server run
         # Batches and cached contents, per cassette (`batches.py`), their members run here.
-        self.shelves = Shelves(self.run_member, settings.batch_polls)
+        self.shelves = Shelves(self.run_member, self.check_member, settings.batch_polls)
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -182,6 +182,12 @@ class Pipeline:
         except Error as exc:
             answer = error_answer(exc, family)
         return answer.status, answer.body
+
+    def check_member(self, member: Member) -> None:
+        """Every check of a batch member's request (its translation, pure), so that a bad one
+        is refused when its batch is made; BadRequest (or another 4xx) when it is bad."""
+        operation: Operation[Any] = member.operation
+        self._checked_call(operation, operation.parse(member.request))
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first
@@ -282,15 +288,21 @@ class Pipeline:
     ) -> UpstreamCall:
         """The upstream call for a request: every check of it, and with `render` the media
         the upstream needs, rendered off the event loop."""
-        checking = LocalMedia(self.settings, render=False)
-        upstream_model = self.settings.upstream_model
-        call = operation.upstream_call(parsed, checking, upstream_model=upstream_model)
+        call, checking = self._checked_call(operation, parsed)
         if not (render and checking.pending and operation.renders_media):
             return call
         rendering = functools.partial(
-            operation.upstream_call, parsed, self.media, upstream_model=upstream_model
+            operation.upstream_call, parsed, self.media, upstream_model=self.settings.upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
+
+    def _checked_call(
+        self, operation: Operation[Any], parsed: Parsed[Any]
+    ) -> tuple[UpstreamCall, LocalMedia]:
+        """The upstream call, with media only checked (and counted: `pending`)."""
+        checking = LocalMedia(self.settings, render=False)
+        upstream_model = self.settings.upstream_model
+        return operation.upstream_call(parsed, checking, upstream_model=upstream_model), checking
 
 
 async def _before(fault: Fault, family: Family, live: Watch) -> None:

@@ -80,7 +80,7 @@ class CreateBatch(_BatchOperation):
             )
         if len(requests) > MOST:
             raise BadRequest(f"requests: at most {MOST} requests in a batch", param="requests")
-        members = [_member(i, item) for i, item in enumerate(requests)]
+        members = [_member(i, item, kept) for i, item in enumerate(requests)]
         names = [member.name for member in members]
         if len(set(names)) != len(names):
             twice = next(name for name in names if names.count(name) > 1)
@@ -170,7 +170,7 @@ OPERATIONS = (
 )
 
 
-def _member(index: int, item: Any) -> Member:
+def _member(index: int, item: Any, kept: Kept) -> Member:
     """A batch's request as a Messages request, checked as one (a 400 naming it)."""
     where = f"requests[{index}]"
     if not isinstance(item, dict):
@@ -188,11 +188,12 @@ def _member(index: int, item: Any) -> Member:
         raise BadRequest(f"{where}.params.stream: batch requests are not streamed")
     route = MESSAGES.routes[0]
     request = Request(route.method, route.path, route, {}, {}, {}, params)
+    member = Member(custom_id, MESSAGES, request)
     try:
-        MESSAGES.parse(request)
+        kept.check(member)
     except BadRequest as exc:
         raise BadRequest(f"{where}.params: {exc.message}", param=f"{where}.params") from exc
-    return Member(custom_id, MESSAGES, request)
+    return member
 
 
 def batch_object(batch: Batch) -> dict[str, Any]:

@@ -163,6 +163,8 @@ class Runs:
     replayed: dict[str, Any]
     inline_text: str | None
     changed: list[Any]
+    before_delete: str | None
+    after_delete: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +195,25 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             inline_text = client.models.generate_content(
                 model=MODEL, contents=contents, config=plain
             ).text
+            # A request naming a cache is never answered from the replay memo: once the cache
+            # is deleted, the very same request is a 404.
+            cache = client.caches.create(
+                model=MODEL,
+                config=types.CreateCachedContentConfig(
+                    contents=[DOCUMENT], system_instruction="Be brief."
+                ),
+            )
+            assert cache.name is not None
+            using = types.GenerateContentConfig(cached_content=cache.name)
+            before_delete = client.models.generate_content(
+                model=MODEL, contents="What is it about?", config=using
+            ).text
+            client.caches.delete(name=cache.name)
+            after_delete = refused(
+                lambda: client.models.generate_content(
+                    model=MODEL, contents="What is it about?", config=using
+                )
+            )
             changed_src = [BATCH[0], inline("Batch two, changed"), BATCH[2]]
             job = client.batches.create(model=MODEL, src=changed_src)  # type: ignore[arg-type]
             assert job.name is not None
@@ -200,7 +221,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
             assert finished.dest is not None and finished.dest.inlined_responses is not None
             changed = dump(finished.dest.inlined_responses)
             client.close()
-        yield Runs(cassette, recorded, replayed, inline_text, changed)
+        yield Runs(cassette, recorded, replayed, inline_text, changed, before_delete, after_delete)
 
 
 def test_replay_gives_the_recorded_results(runs: Runs) -> None:
@@ -231,6 +252,12 @@ def test_the_same_content_under_another_name_hits(runs: Runs) -> None:
     generate = [r for r in all_recordings(runs.cassette) if r.operation == "generateContent"]
     # one plain answer, one stream, and the three batch members
     assert len(generate) == 5
+
+
+def test_a_deleted_cache_is_not_served_from_memory(runs: Runs) -> None:
+    assert runs.before_delete == runs.recorded["caches"]["generated"]
+    assert runs.after_delete["status"] == 404
+    assert "not found" in runs.after_delete["message"]
 
 
 def test_update_changes_only_the_expiry(runs: Runs) -> None:

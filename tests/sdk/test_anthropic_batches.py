@@ -21,6 +21,7 @@ import pytest
 from anthropic import Anthropic
 from pydantic import BaseModel
 
+from localaik.server.verify import verify
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess, all_recordings
 
@@ -155,6 +156,13 @@ def test_a_batch_runs_its_members_as_messages(runs: Runs) -> None:
 def test_a_batch_is_recorded_as_its_members(runs: Runs) -> None:
     recordings = all_recordings(runs.cassette)
     assert sorted(r.operation for r in recordings) == ["messages"] * 3
+
+
+def test_the_cassette_verifies(runs: Runs) -> None:
+    """Batch members and expanded cached requests are ordinary recordings: verify rebuilds and
+    replays each."""
+    report = verify(runs.cassette)
+    assert report.recordings > 0 and report.problems == []
 
 
 def test_ids_and_times_are_derived_not_random(runs: Runs) -> None:

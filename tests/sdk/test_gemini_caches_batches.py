@@ -22,6 +22,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
+from localaik.server.verify import verify
 from tests.fakes.fake_llama import FakeLlama
 from tests.support import LocalaikProcess, all_recordings
 
@@ -258,6 +259,13 @@ def test_a_deleted_cache_is_not_served_from_memory(runs: Runs) -> None:
     assert runs.before_delete == runs.recorded["caches"]["generated"]
     assert runs.after_delete["status"] == 404
     assert "not found" in runs.after_delete["message"]
+
+
+def test_the_cassette_verifies(runs: Runs) -> None:
+    """Batch members and expanded cached requests are ordinary recordings: verify rebuilds and
+    replays each."""
+    report = verify(runs.cassette)
+    assert report.recordings > 0 and report.problems == []
 
 
 def test_update_changes_only_the_expiry(runs: Runs) -> None:

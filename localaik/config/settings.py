@@ -195,6 +195,15 @@ class Settings:
             "`family=openai; status=429; every=3`.",
         ),
     )
+    batch_polls: int = field(
+        default=0,
+        metadata=meta(
+            "LK_BATCH_POLLS",
+            parse=values.integer(0, 1000),
+            help="Reads of a batch (`get`, `retrieve`) that still find it in progress before it "
+            "ends; `0`: the first read after create finds it ended (its requests run then).",
+        ),
+    )
     model: str | None = field(
         default=None,
         metadata=meta(

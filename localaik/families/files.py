@@ -17,10 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from localaik.errors import Internal
-from localaik.families.operation import Answer, Operation, Parsed, Request
+from localaik.families.operation import Answer, Parsed, Request, SelfAnswered
 from localaik.families.uploads import FileSession
-from localaik.media.parts import Media
-from localaik.upstream.exchange import Exchange, UpstreamCall
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,10 @@ class FileRequest:
     limit: int  # LK_MAX_BODY_SIZE: the most an uploaded file may hold
 
 
-class FileOperation(Operation[None]):
-    """An operation localaik answers itself from the cassette's uploads (`serve`): the
-    pipeline's keyed steps (`parse`, `upstream_call`, `respond`) are never called on it."""
+class FileOperation(SelfAnswered[None]):
+    """An operation localaik answers itself from the cassette's uploads (`serve`), given the
+    raw body: the pipeline's keyed steps (`parse`, `upstream_call`, `respond`) are never
+    called on it."""
 
     takes_body = False  # the pipeline reads the raw body for `serve`
     error_headers: dict[str, str] = {}  # what its error answers carry besides the body
@@ -49,11 +48,3 @@ class FileOperation(Operation[None]):
 
     def parse(self, request: Request) -> Parsed[None]:
         raise Internal(f"{self.name} is served, not parsed")
-
-    def upstream_call(
-        self, parsed: Parsed[None], media: Media, *, upstream_model: str
-    ) -> UpstreamCall:
-        raise Internal(f"{self.name} has no upstream call")
-
-    async def respond(self, parsed: Parsed[None], exchange: Exchange) -> Answer:
-        raise Internal(f"{self.name} answers no exchange")

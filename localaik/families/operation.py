@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
+from localaik.families.kept import Kept
 from localaik.families.uploads import FileSession
 from localaik.media.parts import Media
 from localaik.upstream.exchange import Exchange, UpstreamCall
@@ -80,6 +81,9 @@ class Request:
     headers: Mapping[str, str]  # lower-case names
     body: Any = None  # the JSON body (None for requests without one)
     files: FileSession | None = None  # the cassette's uploads, which a request may refer to
+    # The objects its cassette keeps (batches, cached contents): the server's, for an operation
+    # that reads them (`Local`, a Gemini request naming a cached content).
+    kept: Kept | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,9 @@ class Operation(ABC, Generic[C]):
     # Whether the upstream needs what `media` renders (PDF pages, local files): an operation
     # that only checks them (counting tokens) never has them rendered.
     renders_media: bool = True
+    # Whether its parse reads the cassette's kept objects (`Request.kept`): batches, cached
+    # contents. Only these requests are given them.
+    reads_kept: bool = False
 
     @abstractmethod
     def parse(self, request: Request) -> Parsed[C]:
@@ -149,6 +156,39 @@ class Operation(ABC, Generic[C]):
     def rebuild(self, canonical: Canonical) -> Rebuilt | None:
         """The request a client sends for `canonical` (None: this operation cannot say)."""
         return None
+
+
+class SelfAnswered(Operation[C]):
+    """An operation localaik answers itself, by its `serve`: never keyed, stored or forwarded.
+    Two kinds, by what they are answered from: `Local` (the cassette's kept objects: batches,
+    cached contents) and `files.FileOperation` (its uploads, read from the raw body)."""
+
+    def upstream_call(
+        self, parsed: Parsed[C], media: Media, *, upstream_model: str
+    ) -> UpstreamCall:
+        raise AssertionError(f"{self.name} is answered by localaik, never upstream")
+
+    async def respond(self, parsed: Parsed[C], exchange: Exchange) -> Answer:
+        raise AssertionError(f"{self.name} is answered by localaik, never from an exchange")
+
+
+class Local(SelfAnswered[C]):
+    """An operation localaik answers itself from what its cassette keeps (`kept.Kept`): a
+    batch's create, get, list, cancel, results; a cached content's. A batch's members are
+    keyed, stored and forwarded, each as a request of its own operation."""
+
+    reads_kept = True
+
+    @abstractmethod
+    async def serve(self, parsed: Parsed[C], kept: Kept) -> Answer:
+        """The answer, from and to `kept`."""
+
+
+def kept_of(request: Request) -> Kept:
+    """The kept objects a request may read; the server always gives them."""
+    if request.kept is None:
+        raise AssertionError("the server gives every request its cassette's kept objects")
+    return request.kept
 
 
 def path_segment(text: str | None) -> str:

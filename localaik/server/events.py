@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     RECORDED = "recorded"  # forwarded upstream, its answer to be stored
     FORWARDED = "forwarded"  # forwarded upstream, nothing stored (passthrough, a 5xx)
     FAULT = "fault"  # a fault asked for by the test (D16)
+    LOCAL = "local"  # answered by localaik itself: files, batches, cached contents
     ERROR = "error"  # refused before any answer (a bad request)
 
 
@@ -90,6 +91,7 @@ class RunEvents:
         fault: bool,
         exchange: Exchange | None,
         miss: ReplayMiss | None,
+        failed: bool,
         ignore: Sequence[IgnoreRule],
     ) -> None:
         """Add the event of a request the pipeline answered: how (`Outcome`), from what it
@@ -106,8 +108,8 @@ class RunEvents:
             outcome = Outcome.MISS
             fields["canon"] = canonical(parsed.client, ignore, cased=True)
             fields["cassette"] = cassette()
-        elif exchange is None:
-            outcome = Outcome.ERROR
+        elif exchange is None:  # refused, or answered by localaik (`Local` operations)
+            outcome = Outcome.ERROR if failed else Outcome.LOCAL
         elif exchange.hit is not None:
             outcome = Outcome.HIT
             fields["cassette"] = exchange.hit.cassette

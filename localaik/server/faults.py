@@ -26,17 +26,18 @@ Applying a fault is the pipeline's (`pipeline.py`) and the stream loop's
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from localaik.errors import BadFault
 from localaik.families import Family
-from localaik.families.operation import ClientRequest
-from localaik.families.streaming import StreamFault
+from localaik.families.operation import Answer, ClientRequest
+from localaik.families.streaming import ClientStream, Dropped, StreamFault
 
 HEADER = "x-localaik-fault"
 MAX_DELAY_MS = 600_000
@@ -255,3 +256,31 @@ def chosen(
     if header is not None:
         return header if header.matches(request, key) else None
     return next((rule for rule in rules if rule.matches(request, key)), None)
+
+
+async def before(
+    fault: Fault, family: Family, live: Callable[[Awaitable[None]], Awaitable[None]]
+) -> None:
+    """A fault's part before the answer: its delay (cut short when the client leaves, which
+    a client's timeout does), then a reset or an error status instead of the answer."""
+    if fault.delay_ms:
+        await live(asyncio.sleep(fault.delay_ms / 1000))
+    if fault.reset:
+        raise Dropped("reset")
+    if fault.answers_status:
+        assert fault.status is not None
+        raise family.descriptor.faults.error(fault.status, fault.retry_after)
+
+
+async def after(fault: Fault, family: Family, answer: Answer) -> None:
+    """A fault's part on the answer: a stream's frames cut, spaced or ended by an error; a body
+    answer (complete, stored if recorded) dropped or replaced by the in-stream error's."""
+    stream = fault.stream_fault(family)
+    if stream is None:
+        return
+    if isinstance(answer.frames, ClientStream):
+        answer.frames.fault = stream
+    elif answer.frames is None and stream.error is not None:
+        raise stream.error
+    elif answer.frames is None and stream.after is not None:
+        raise Dropped("answer dropped")

@@ -28,7 +28,6 @@ loop, with the rendering media.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,11 +39,13 @@ from localaik.config import Mode, Settings
 from localaik.errors import BadRequest, Error, ReplayMiss
 from localaik.families import Family, family_of
 from localaik.families.files import FileOperation, FileRequest
-from localaik.families.operation import Answer, Operation, Parsed, Request, json_answer
+from localaik.families.kept import Member
+from localaik.families.operation import Answer, Local, Operation, Parsed, Request, json_answer
 from localaik.families.rendering import render
-from localaik.families.streaming import ClientStream, Dropped
 from localaik.media.local import LocalMedia
-from localaik.server.events import RunEvents
+from localaik.server import faults
+from localaik.server.batches import Shelves
+from localaik.server.events import Outcome, RunEvents
 from localaik.server.faults import HEADER, Attempts, Fault, chosen, parse_fault
 from localaik.server.files import FileRegistry, Session
 from localaik.server.policy import Replayer, needed
@@ -65,6 +66,7 @@ class ClientLeft(Exception):
 
 
 T = TypeVar("T")
+Held = Callable[[str], bytes | None]  # an uploaded file's bytes by its stored uri
 
 
 class Watch(Protocol):
@@ -113,6 +115,8 @@ class Pipeline:
         self.attempts = Attempts()  # of each request under each fault, this server run
         self.events = RunEvents()  # this run's requests, for the inspector's "This run"
         self.files = FileRegistry(replayer.cassettes)  # uploads, per cassette (`files.py`)
+        # Batches and cached contents, per cassette (`batches.py`), their members run here.
+        self.shelves = Shelves(self.run_member, self.check_member, settings.batch_polls)
 
     async def handle(self, incoming: Incoming, given: Exchange | None = None) -> Answer:
         """The answer to one request: the operation's, or an error in the caller's shape; with
@@ -129,12 +133,24 @@ class Pipeline:
             cassette = incoming.headers.get("x-localaik-cassette")
             files = self.session(cassette)
             if isinstance(match.operation, FileOperation):
-                return identified(await self._serve(match, incoming, files), family, None)
+                answer = await self._serve(match, incoming, files)
+                outcome = Outcome.LOCAL if answer.status < 400 else Outcome.ERROR
+                self.events.publish(
+                    incoming.method, incoming.path, outcome, answer.status, family=family.tag
+                )
+                return identified(answer, family, None)
             header = incoming.headers.get(HEADER)
             asked = parse_fault(header) if header is not None else None
             body = await self._body(incoming) if match.operation.takes_body else None
             if body is not None and self.redaction:
                 body = self.redaction.apply(_cased(family, body))
+            operation = match.operation
+            kept = (
+                self.shelves.of(self.replayer.cassettes.path_for(cassette), cassette)
+                if operation.reads_kept
+                else None
+            )
+            looks = kept.looks if kept is not None else 0
             request = Request(
                 incoming.method,
                 incoming.path,
@@ -144,20 +160,28 @@ class Pipeline:
                 incoming.headers,
                 body,
                 files,
+                kept,
             )
-            parsed = match.operation.parse(request)
+            parsed = operation.parse(request)
             fault = self._fault(asked, parsed)
             if fault is not None:
-                await _before(fault, family, incoming.live)
-            exchange = (
-                given
-                if given is not None
-                else await self.exchange(match.operation, parsed, cassette, incoming.live, files)
-            )
-            incoming.hits.append(exchange.hit)
-            answer = await self.respond(match.operation, parsed, exchange)
+                await faults.before(fault, family, incoming.live)
+            if kept is not None and kept.looks != looks:
+                # Answered from kept objects too, which change: never memoised (`memo.py`).
+                incoming.hits.append(None)
+            if isinstance(operation, Local):
+                assert kept is not None
+                answer = await operation.serve(parsed, kept)
+            else:
+                exchange = (
+                    given
+                    if given is not None
+                    else await self.exchange(operation, parsed, cassette, incoming.live, files)
+                )
+                incoming.hits.append(exchange.hit)
+                answer = await self.respond(operation, parsed, exchange)
             if fault is not None:
-                await _after(fault, family, answer)
+                await faults.after(fault, family, answer)
         except Error as exc:
             family = family or family_of(incoming.path, incoming.headers)
             answer = error_answer(exc, family)
@@ -173,6 +197,7 @@ class Pipeline:
                 fault=fault is not None,
                 exchange=exchange,
                 miss=error if isinstance(error, ReplayMiss) else None,
+                failed=error is not None,
                 ignore=self.replayer.rules.ignore,
             )
         return identified(answer, family, exchange.recording if exchange else None)
@@ -204,6 +229,25 @@ class Pipeline:
             answer = error_answer(exc, match.family)
             answer.headers.update(operation.error_headers)
             return answer
+
+    async def run_member(self, member: Member, cassette: str | None) -> tuple[int, bytes]:
+        """A batch member's answer (status, body), as if its client had sent it alone on
+        `cassette`: replayed or recorded by the policy, any error in its family's envelope."""
+        operation: Operation[Any] = member.operation
+        family = Family.named(operation.family) or Family.PLAIN
+        try:
+            parsed = operation.parse(member.request)
+            exchange = await self.exchange(operation, parsed, cassette)
+            answer = await self.respond(operation, parsed, exchange)
+        except Error as exc:
+            answer = error_answer(exc, family)
+        return answer.status, answer.body
+
+    def check_member(self, member: Member) -> None:
+        """Every check of a batch member's request (its translation, pure), so that a bad one
+        is refused when its batch is made; BadRequest (or another 4xx) when it is bad."""
+        operation: Operation[Any] = member.operation
+        self._checked_call(operation, operation.parse(member.request))
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first
@@ -311,42 +355,23 @@ class Pipeline:
         """The upstream call for a request: every check of it, and with `render` the media
         the upstream needs (uploaded files' bytes from `files`), rendered off the event loop."""
         held = files.data if files is not None else None
-        checking = LocalMedia(self.settings, render=False, files=held)
-        upstream_model = self.settings.upstream_model
-        call = operation.upstream_call(parsed, checking, upstream_model=upstream_model)
+        call, checking = self._checked_call(operation, parsed, held)
         if not (render and checking.pending and operation.renders_media):
             return call
         media = self.media if held is None else LocalMedia(self.settings, files=held)
         rendering = functools.partial(
-            operation.upstream_call, parsed, media, upstream_model=upstream_model
+            operation.upstream_call, parsed, media, upstream_model=self.settings.upstream_model
         )
         return await anyio.to_thread.run_sync(rendering)
 
-
-async def _before(fault: Fault, family: Family, live: Watch) -> None:
-    """A fault's part before the answer: its delay (cut short when the client leaves, which
-    a client's timeout does), then a reset or an error status instead of the answer."""
-    if fault.delay_ms:
-        await live(asyncio.sleep(fault.delay_ms / 1000))
-    if fault.reset:
-        raise Dropped("reset")
-    if fault.answers_status:
-        assert fault.status is not None
-        raise family.descriptor.faults.error(fault.status, fault.retry_after)
-
-
-async def _after(fault: Fault, family: Family, answer: Answer) -> None:
-    """A fault's part on the answer: a stream's frames cut, spaced or ended by an error; a body
-    answer (complete, stored if recorded) dropped or replaced by the in-stream error's."""
-    stream = fault.stream_fault(family)
-    if stream is None:
-        return
-    if isinstance(answer.frames, ClientStream):
-        answer.frames.fault = stream
-    elif answer.frames is None and stream.error is not None:
-        raise stream.error
-    elif answer.frames is None and stream.after is not None:
-        raise Dropped("answer dropped")
+    def _checked_call(
+        self, operation: Operation[Any], parsed: Parsed[Any], held: Held | None = None
+    ) -> tuple[UpstreamCall, LocalMedia]:
+        """The upstream call, with media only checked (and counted: `pending`); `held`: the
+        bytes of the uploaded files it may name."""
+        checking = LocalMedia(self.settings, render=False, files=held)
+        upstream_model = self.settings.upstream_model
+        return operation.upstream_call(parsed, checking, upstream_model=upstream_model), checking
 
 
 def _cased(family: Family, body: Any) -> Any:

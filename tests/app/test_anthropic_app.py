@@ -520,7 +520,8 @@ async def test_finish_length_is_max_tokens(localaik: Any) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("POST", "/v1/messages/batches", 404),
+        ("POST", "/v1/messages/nope", 404),
+        ("GET", "/v1/messages/batches/msgbatch_unknown", 404),
         ("GET", "/v1/messages", 405),
         ("GET", "/v1/messages/count_tokens", 405),
     ],

@@ -373,11 +373,15 @@ GEMINI_CASES = [
     ),
     body("gemini-safety-string", "gemini", GEMINI, gemini(safetySettings="none"), "safetySettings"),
     body(
-        "gemini-cached-content",
+        "gemini-cached-content-unknown",
         "gemini",
         GEMINI,
         gemini(cachedContent="cachedContents/x"),
-        "cachedContent",
+        "cached content 'cachedContents/x' not found",
+        status=404,
+    ),
+    body(
+        "gemini-cached-content-number", "gemini", GEMINI, gemini(cachedContent=5), "cachedContent"
     ),
     body(
         "gemini-v1-bad-role",
@@ -761,7 +765,9 @@ ANTHROPIC_CASES = [
     ),
     raw("anthropic-count-invalid-json", "anthropic", MESSAGES_COUNT, b"{", "invalid"),
     route("anthropic-messages-by-get", "anthropic", "GET", MESSAGES, "GET", 405),
-    route("anthropic-batches", "anthropic", "POST", f"{MESSAGES}/batches", "no route", 404),
+    route("anthropic-unknown-path", "anthropic", "POST", f"{MESSAGES}/nope", "no route", 404),
+    body("anthropic-batch-empty", "anthropic", f"{MESSAGES}/batches", {"requests": []}, "requests"),
+    route("anthropic-batch-unknown", "anthropic", "GET", f"{MESSAGES}/batches/x", "not found", 404),
 ]
 
 PLAIN_CASES = [

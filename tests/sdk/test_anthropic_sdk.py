@@ -390,11 +390,11 @@ def test_cut_mid_stream_raises_from_the_error_event(sdk: Anthropic, fake_llama: 
 
 def test_unknown_route_is_not_found_error(sdk: Anthropic, fake_llama: FakeLlama) -> None:
     with pytest.raises(anthropic.NotFoundError) as caught:
-        sdk.messages.batches.list()
+        sdk.get("/v1/messages/nope", cast_to=object)
 
     assert caught.value.body == {
         "type": "error",
-        "error": {"type": "not_found_error", "message": "no route for GET /v1/messages/batches"},
+        "error": {"type": "not_found_error", "message": "no route for GET /v1/messages/nope"},
     }
 
 

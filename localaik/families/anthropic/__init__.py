@@ -9,6 +9,7 @@ count_tokens, models.
     response.py       chat completions answers and streams -> a Message and its events
     usage.py          token counts: the API's Usage, from the upstream's
     models.py         /v1/models for Anthropic clients
+    batches.py        Message Batches, kept by localaik, their members run as messages
     operations.py     the operations the pipeline calls
     errors.py         the error envelope
     wire.py           the API's types (request params, Message, stream events, ModelInfo) and
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from localaik.families import request_ids
-from localaik.families.anthropic import models, operations
+from localaik.families.anthropic import batches, models, operations
 from localaik.families.anthropic.errors import FAULTS, error_body
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
 
@@ -42,6 +43,7 @@ DESCRIPTOR = Descriptor(
         operations.CountTokens(),
         models.ListModels(),
         models.GetModel(),
+        *batches.OPERATIONS,
     ),
     claim=claim,
     error_body=error_body,

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from localaik.errors import BadRequest
 from localaik.families import models
@@ -15,6 +16,7 @@ from localaik.wire.types import JSONObject
 
 HEADERS = {"x-api-key": "verify", "anthropic-version": "2023-06-01"}
 DEFAULT_LIMIT = 20
+T = TypeVar("T", bound=Mapping[str, object])
 
 
 def model_info(model_id: str, entry: JSONObject | None = None) -> anthropic.ModelInfo:
@@ -38,8 +40,28 @@ def model_info(model_id: str, entry: JSONObject | None = None) -> anthropic.Mode
 def model_list(entries: list[JSONObject], query: models.Query) -> anthropic.ModelListResponse:
     """A page of `ModelInfo`s for the upstream's model entries (each has a string `id`)."""
     found = [model_info(str(m["id"]), m) for m in entries]
+    page = paged(found, query)
+    return {
+        "data": page.items,
+        "has_more": page.has_more,
+        "first_id": page.first_id,
+        "last_id": page.last_id,
+    }
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+def paged(found: Sequence[T], query: models.Query) -> Page[T]:
+    """A page of objects with an `id` as Anthropic's lists give them (`limit`, `after_id`,
+    `before_id`); a bad one is a 400 naming it."""
     limit = _limit(query.get("limit"))
-    ids = [m["id"] for m in found]
+    ids = [str(item["id"]) for item in found]
     start, end = 0, len(found)
     after, before = query.get("after_id"), query.get("before_id")
     if after:
@@ -48,15 +70,12 @@ def model_list(entries: list[JSONObject], query: models.Query) -> anthropic.Mode
         end = _position(ids, before, "before_id")
     if before and not after:
         first = max(start, end - limit)
-        page, has_more = found[first:end], first > start
+        page, has_more = list(found[first:end]), first > start
     else:
-        page, has_more = found[start : min(end, start + limit)], start + limit < end
-    return {
-        "data": page,
-        "has_more": has_more,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-    }
+        page, has_more = list(found[start : min(end, start + limit)]), start + limit < end
+    first_id = str(page[0]["id"]) if page else None
+    last_id = str(page[-1]["id"]) if page else None
+    return Page(page, has_more, first_id, last_id)
 
 
 class ListModels(models.ListModels):
@@ -92,7 +111,7 @@ def _limit(text: str | None) -> int:
     return int(text)
 
 
-def _position(ids: list[str], model_id: str, name: str) -> int:
-    if model_id not in ids:
-        raise BadRequest(f"{name}: no model with id {model_id!r} in the list", param=name)
-    return ids.index(model_id)
+def _position(ids: list[str], found_id: str, name: str) -> int:
+    if found_id not in ids:
+        raise BadRequest(f"{name}: no object with id {found_id!r} in the list", param=name)
+    return ids.index(found_id)

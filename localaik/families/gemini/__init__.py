@@ -10,6 +10,8 @@ and @google/genai call it: generateContent and its stream, countTokens, embeddin
     embeddings.py  embedContent / batchEmbedContents <-> /embeddings
     models.py      models.list / models.get
     files.py       files.upload / get / list / delete, fileData naming an uploaded file
+    batches.py     batch mode with inline requests, kept by localaik, run as generateContent
+    caches.py      cached contents, kept by localaik, expanded into the requests naming them
     operations.py  the operations the pipeline calls
     errors.py      the error envelope
     wire.py        the API's wire types, and wire facts (finish reasons)
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
-from localaik.families.gemini import files, models, operations
+from localaik.families.gemini import batches, caches, files, models, operations
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.errors import FAULTS, error_body
 from localaik.families.gemini.schema import json_schema_dialect
@@ -55,6 +57,8 @@ DESCRIPTOR = Descriptor(
         files.GetFile(),
         files.ListFiles(),
         files.DeleteFile(),
+        *caches.OPERATIONS,
+        *batches.OPERATIONS,
     ),
     claim=claim,
     error_body=error_body,

@@ -3,8 +3,8 @@ under both `/v1beta/` and `/v1/`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from localaik.errors import BadRequest
 from localaik.families import models
@@ -15,6 +15,7 @@ from localaik.families.operation import Route
 VERSIONS = ("/v1beta", "/v1")
 HEADERS = {"x-goog-api-key": "verify"}
 DEFAULT_PAGE = 50
+T = TypeVar("T")
 
 
 def gemini_model(model_id: str, upstream: Mapping[str, object] | None = None) -> gemini.Model:
@@ -46,11 +47,10 @@ class ListModels(models.ListModels):
 
     def page(self, entries: list[dict[str, Any]], query: models.Query) -> Mapping[str, object]:
         found = [gemini_model(m["id"], m) for m in entries]
-        size = _page_size(query.get("pageSize"))
-        start = _page_token(query.get("pageToken"), len(found))
-        page: gemini.ListModelsResponse = {"models": found[start : start + size]}
-        if start + size < len(found):
-            page["nextPageToken"] = str(start + size)
+        items, token = paged(found, query)
+        page: gemini.ListModelsResponse = {"models": items}
+        if token is not None:
+            page["nextPageToken"] = token
         return page
 
 
@@ -64,6 +64,15 @@ class GetModel(models.GetModel):
 
     def model_object(self, model_id: str, entry: dict[str, Any]) -> Mapping[str, object]:
         return gemini_model(model_id, entry)
+
+
+def paged(found: Sequence[T], query: models.Query) -> tuple[list[T], str | None]:
+    """A page of a list as Google's APIs give them (`pageSize`, `pageToken`), and the next
+    page's token (None: the last page); a bad one is a 400."""
+    size = _page_size(query.get("pageSize"))
+    start = _page_token(query.get("pageToken"), len(found))
+    token = str(start + size) if start + size < len(found) else None
+    return list(found[start : start + size]), token
 
 
 def _page_size(text: str | None) -> int:

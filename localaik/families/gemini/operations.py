@@ -10,11 +10,12 @@ SDKs ask for), else as one JSON array whose elements are sent as they come.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from localaik.errors import BadRequest
 from localaik.families.gemini import embeddings, response
 from localaik.families.gemini import wire as gemini
+from localaik.families.gemini.caches import expand
 from localaik.families.gemini.casing import camelize_request
 from localaik.families.gemini.counting import count_tokens_text
 from localaik.families.gemini.files import resolve_files
@@ -67,13 +68,15 @@ class GenerateContent(Operation[Generation]):
     family = FAMILY
     name = "generateContent"
     routes = _routes("generateContent") + _routes(STREAM)
+    reads_kept = True  # a `cachedContent` it names is expanded into it (`caches.py`)
 
     def parse(self, request: Request) -> Parsed[Generation]:
         body = resolve_files(camelize_request(request.body), request.files)
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object")
-        generate = cast(gemini.GenerateContentRequest, body)
         path_model = request.params["model"]
+        body = expand(body, request.kept, response.model_name(path_model))
+        generate = cast(gemini.GenerateContentRequest, body)
         stream = request.route.path.endswith(STREAM)
         sse_framing = request.query.get("alt", "").lower() == "sse"
         context = Generation(generate, response.context_for(generate, path_model), sse_framing)
@@ -131,10 +134,14 @@ class CountTokens(Operation[Counting]):
     family = FAMILY
     name = "countTokens"
     routes = _routes("countTokens")
+    reads_kept = True
 
     def parse(self, request: Request) -> Parsed[Counting]:
-        body = resolve_files(camelize_request(request.body), request.files)
+        body: Any = resolve_files(camelize_request(request.body), request.files)
         model = response.model_name(request.params["model"])
+        inner = body.get("generateContentRequest") if isinstance(body, dict) else None
+        if isinstance(inner, dict):
+            body = {**body, "generateContentRequest": expand(inner, request.kept, model)}
         counting = Counting(count_tokens_text(body))
         return Parsed(ClientRequest(FAMILY, self.name, model, False, body), counting)
 

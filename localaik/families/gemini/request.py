@@ -12,7 +12,7 @@ import json
 from collections import defaultdict, deque
 from typing import Literal, cast
 
-from localaik.errors import BadRequest, Unsupported
+from localaik.errors import BadRequest
 from localaik.families.gemini import generation
 from localaik.families.gemini import wire as gemini
 from localaik.media import parts as media_parts
@@ -35,11 +35,6 @@ def gemini_request_to_openai(
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     request = cast(gemini.GenerateContentRequest, body)
-    if "cachedContent" in request:
-        raise Unsupported(
-            "cachedContent is not supported by localaik: send the contents inline",
-            param="cachedContent",
-        )
     if request.get("safetySettings") is not None and not isinstance(
         request["safetySettings"], list
     ):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localaik.errors import NotFound
+from localaik.errors import BadRequest, NotFound
 
 LIMIT = 1000
 # Made-up times start here: a fixed day, plus an offset from the object's id.
@@ -111,6 +111,14 @@ class Kept:
         count = self.made.get((kind, digest), 0)
         self.made[(kind, digest)] = count + 1
         return hashlib.sha256(f"{kind}\n{digest}\n{count}".encode()).hexdigest()
+
+    def checked(self, member: Member, where: str) -> Member:
+        """`member`, checked whole (`check`); a BadRequest names where it is (`requests[1]`)."""
+        try:
+            self.check(member)
+        except BadRequest as exc:
+            raise BadRequest(f"{where}: {exc.message}", param=where) from exc
+        return member
 
     def add(self, kind: str, name: str, value: Any) -> None:
         shelf = self.objects.setdefault(kind, OrderedDict())

@@ -184,13 +184,6 @@ class Local(SelfAnswered[C]):
         """The answer, from and to `kept`."""
 
 
-def kept_of(request: Request) -> Kept:
-    """The kept objects a request may read; the server always gives them."""
-    if request.kept is None:
-        raise AssertionError("the server gives every request its cassette's kept objects")
-    return request.kept
-
-
 def path_segment(text: str | None) -> str:
     """A model name as one URL path segment (`/` and `?` escaped, `:` kept)."""
     return quote(text or "", safe=":@!$&'()*+,;=-._~")

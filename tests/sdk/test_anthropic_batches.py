@@ -10,6 +10,7 @@ with the miss's explanation in its result.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic import Anthropic
+from anthropic import Anthropic, AsyncAnthropic
 from pydantic import BaseModel
 
 from localaik.server.verify import verify
@@ -83,7 +84,17 @@ def scenario(url: str) -> dict[str, Any]:
         out["twice"] = refused(lambda: batches.create(requests=twice))  # type: ignore
         again = batches.create(requests=BATCH)  # type: ignore[arg-type]
         out["again_id"] = again.id
+    out["async"] = asyncio.run(async_steps(url))
     return out
+
+
+async def async_steps(url: str) -> dict[str, Any]:
+    async with AsyncAnthropic(api_key="test", base_url=url, max_retries=0) as client:
+        batches = client.messages.batches
+        created = await batches.create(requests=BATCH[1:])  # type: ignore[arg-type]
+        ended = await batches.retrieve(created.id)
+        results = [dump(line) async for line in await batches.results(created.id)]
+    return {"created": dump(created), "ended": dump(ended), "results": results}
 
 
 @dataclass
@@ -172,6 +183,12 @@ def test_ids_and_times_are_derived_not_random(runs: Runs) -> None:
     created = recorded["created"]
     assert created["created_at"] < created["expires_at"]
     assert recorded["retrieved"]["ended_at"] > created["created_at"]
+
+
+def test_the_async_client_reads_the_same_results(runs: Runs) -> None:
+    done = runs.recorded["async"]
+    assert done["ended"]["processing_status"] == "ended"
+    assert done["results"] == runs.recorded["results"][1:]
 
 
 def test_cancel_ends_a_batch_with_every_member_canceled(runs: Runs) -> None:

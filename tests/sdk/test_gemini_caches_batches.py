@@ -11,6 +11,7 @@ response.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,9 +153,31 @@ def scenario(url: str) -> dict[str, Any]:
         api_key="test", http_options=types.HttpOptions(base_url=url, api_version="v1beta")
     )
     try:
-        return {"caches": cache_steps(client, url), "batches": batch_steps(client, url)}
+        out = {"caches": cache_steps(client, url), "batches": batch_steps(client, url)}
+        out["async"] = asyncio.run(async_steps(client))
+        return out
     finally:
         client.close()
+
+
+async def async_steps(client: genai.Client) -> dict[str, Any]:
+    aio = client.aio
+    try:
+        config = types.CreateCachedContentConfig(
+            contents=[DOCUMENT], system_instruction="Be brief."
+        )
+        cache = await aio.caches.create(model=MODEL, config=config)
+        answer = await aio.models.generate_content(
+            model=MODEL,
+            contents="What is it about?",
+            config=types.GenerateContentConfig(cached_content=cache.name),
+        )
+        job = await aio.batches.create(model=MODEL, src=BATCH[:2])  # type: ignore[arg-type]
+        assert job.name is not None
+        done = await aio.batches.get(name=job.name)
+    finally:
+        await aio.aclose()
+    return {"cache": dump(cache), "text": answer.text, "job": dump(job), "done": dump(done)}
 
 
 @dataclass
@@ -266,6 +289,14 @@ def test_the_cassette_verifies(runs: Runs) -> None:
     replays each."""
     report = verify(runs.cassette)
     assert report.recordings > 0 and report.problems == []
+
+
+def test_the_async_client_gets_the_same_answers(runs: Runs) -> None:
+    done = runs.recorded["async"]
+    assert done["text"] == runs.recorded["caches"]["generated"]
+    assert done["done"]["state"] == "JOB_STATE_SUCCEEDED"
+    responses = runs.recorded["batches"]["got"]["dest"]["inlined_responses"]
+    assert done["done"]["dest"]["inlined_responses"] == responses[:2]
 
 
 def test_update_changes_only_the_expiry(runs: Runs) -> None:

@@ -188,12 +188,7 @@ def _member(index: int, item: Any, kept: Kept) -> Member:
         raise BadRequest(f"{where}.params.stream: batch requests are not streamed")
     route = MESSAGES.routes[0]
     request = Request(route.method, route.path, route, {}, {}, {}, params)
-    member = Member(custom_id, MESSAGES, request)
-    try:
-        kept.check(member)
-    except BadRequest as exc:
-        raise BadRequest(f"{where}.params: {exc.message}", param=f"{where}.params") from exc
-    return member
+    return kept.checked(Member(custom_id, MESSAGES, request), f"{where}.params")
 
 
 def batch_object(batch: Batch) -> dict[str, Any]:

@@ -173,12 +173,7 @@ def _member(index: int, item: Any, model: str, kept: Kept) -> Member:
     body = {key: value for key, value in inner.items() if key != "model"}
     route = GENERATE.routes[0]
     request = Request(route.method, route.path, route, {"model": model}, {}, {}, body, kept=kept)
-    member = Member(str(index), GENERATE, request)
-    try:
-        kept.check(member)
-    except BadRequest as exc:
-        raise BadRequest(f"{where}: {exc.message}", param=where) from exc
-    return member
+    return kept.checked(Member(str(index), GENERATE, request), where)
 
 
 def operation(batch: Batch) -> dict[str, Any]:

@@ -184,3 +184,26 @@ def test_an_uploaded_pdf_is_sent_as_its_pages(localaik_url: str, fake_llama: Fak
     [chat] = fake_llama.requests()
     parts = chat["body"]["messages"][0]["content"]
     assert [part["type"] for part in parts] == ["text", "image_url", "image_url"]
+
+
+def test_an_upload_to_a_named_cassette_is_kept_there(fake_llama: FakeLlama, tmp_path: Path) -> None:
+    env = {
+        "LK_MODE": "record",
+        "LK_UPSTREAM": fake_llama.url + "/v1",
+        "LK_CASSETTE": str(tmp_path / "default.db"),
+    }
+    with LocalaikProcess(env) as server:
+        client = genai.Client(
+            api_key="test",
+            http_options=types.HttpOptions(
+                base_url=server.url, api_version="v1beta", headers={"X-Localaik-Cassette": "named"}
+            ),
+        )
+        file = upload(client)
+        client.models.generate_content(model=MODEL, contents=["Read it.", file])
+        assert [f.name for f in client.files.list()] == [file.name]
+        assert list(gemini(server.url).files.list()) == []  # the default cassette's: none
+    with closing(sqlite3.connect(tmp_path / "named.db")) as db:
+        assert db.execute("SELECT size FROM files").fetchall() == [(len(NOTES),)]
+        assert db.execute("SELECT count(*) FROM recordings").fetchone() == (1,)
+    assert not (tmp_path / "default.db").exists()

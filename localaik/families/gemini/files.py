@@ -107,7 +107,8 @@ class UploadFile(FileOperation):
                 f"the upload announced {draft.declared} bytes (X-Goog-Upload-Header-"
                 f"Content-Length) but sent {len(draft.data)}"
             )
-        upload = await files.upload(
+        # Kept where the upload started: a chunk need not carry the headers its start had.
+        upload = await draft.session.upload(
             FAMILY, bytes(draft.data), draft.mime_type, draft.display_name, file_name
         )
         answer = json_answer({"file": gemini_file(upload)})

@@ -237,3 +237,21 @@ def test_an_upload_to_a_named_cassette_is_kept_there(fake_llama: FakeLlama, tmp_
         assert db.execute("SELECT size FROM files").fetchall() == [(len(NOTES),)]
         assert db.execute("SELECT count(*) FROM recordings").fetchone() == (1,)
     assert not (tmp_path / "default.db").exists()
+
+
+def test_a_v1_client_has_files_too_beside_openai_s(
+    localaik_url: str, fake_llama: FakeLlama
+) -> None:
+    client = genai.Client(
+        api_key="test", http_options=types.HttpOptions(base_url=localaik_url, api_version="v1")
+    )
+    file = upload(client)
+    assert file.name and client.files.get(name=file.name).name == file.name
+    answer = client.models.generate_content(model=MODEL, contents=["Read it.", file])
+    assert answer.text == "Echo: Read it.\n" + NOTES.decode().strip()
+    assert [f.name for f in client.files.list()] == [file.name]
+    client.files.delete(name=file.name)
+    assert list(client.files.list()) == []
+    # The same paths without google-genai's headers are OpenAI's.
+    listed = httpx.get(localaik_url + "/v1/files").json()
+    assert listed["object"] == "list"

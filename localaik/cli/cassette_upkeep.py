@@ -14,12 +14,14 @@ import os
 import shlex
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from localaik.cassette import gitsetup, locate
+from localaik.cassette.files import StoredFile
 from localaik.cassette.merge import MergeResult, Side, merge
 from localaik.cassette.names import SIDE_FILES, refusal
 from localaik.cassette.recording import Recording
@@ -122,21 +124,23 @@ def _document(reports: list[Report]) -> dict[str, Any]:
 # -- merge --------------------------------------------------------------------------------------
 
 
-def _recordings(path: Path) -> list[Recording]:
-    """Every recording of a cassette, read-only. An empty file (git's stand-in for a side
-    where the file did not exist) has none."""
+def _recordings(path: Path) -> tuple[list[Recording], list[StoredFile]]:
+    """Every recording and uploaded file of a cassette, read-only. An empty file (git's
+    stand-in for a side where the file did not exist) has none."""
     if path.exists() and path.stat().st_size == 0:
-        return []
+        return [], []
     cassette = store_for(path, readonly=True)
     try:
         if not cassette.open():
             raise click.ClickException(f"cassette {path} does not exist")
-        return list(cassette.recordings())
+        return list(cassette.recordings()), list(cassette.files())
     finally:
         cassette.close()
 
 
-def write_cassette(target: Path, recordings: list[Recording]) -> None:
+def write_cassette(
+    target: Path, recordings: list[Recording], files: Iterable[StoredFile] = ()
+) -> None:
     """Replace `target` with a cassette of `recordings`, atomically.
 
     The result is built in a temporary cassette beside the target and renamed over it, so a
@@ -152,6 +156,8 @@ def write_cassette(target: Path, recordings: list[Recording]) -> None:
         cassette = store_for(temporary)
         try:
             cassette.open(create=True)
+            for file in files:
+                cassette.save_file(file)
             cassette.save_all(recordings)
         finally:
             cassette.close()
@@ -173,9 +179,17 @@ def _merge_files(
     ours: Path, theirs: Path, base: Path | None, out: Path, prefer: Side | None
 ) -> MergeResult:
     # A missing or empty base is no base: the file is new on both sides.
-    base_recordings = _recordings(base) if base is not None and base.exists() else None
-    result = merge(_recordings(ours), _recordings(theirs), base_recordings or None, prefer=prefer)
-    write_cassette(out, result.recordings)
+    base_recordings, base_files = (
+        _recordings(base) if base is not None and base.exists() else ([], [])
+    )
+    (our_recordings, our_files), (their_recordings, their_files) = (
+        _recordings(ours),
+        _recordings(theirs),
+    )
+    result = merge(our_recordings, their_recordings, base_recordings or None, prefer=prefer)
+    # Uploaded files are content-addressed: the union of the sides', each once.
+    files = {file.sha256: file for file in (*base_files, *their_files, *our_files)}
+    write_cassette(out, result.recordings, files.values())
     return result
 
 

@@ -36,7 +36,7 @@ class Upload:
 class Draft:
     """A Gemini resumable upload between its `start` and its `finalize`."""
 
-    cassette: object  # where it will be kept (the session that started it)
+    session: FileSession  # the uploads of the cassette its `start` named: it is kept there
     mime_type: str
     display_name: str
     declared: int | None  # the size announced at `start`

@@ -17,6 +17,7 @@ from localaik.cassette.names import SEGMENT, sqlite_own
 from localaik.cassette.secrets import find_secret, shaped_like
 from localaik.cassette.store import store_for
 from localaik.cassette.threaded import Cassette
+from localaik.config import Mode
 from localaik.errors import BadRequest
 
 
@@ -74,6 +75,12 @@ class Cassettes:
         if fresh is None:
             fresh = self._fresh[path] = not path.exists()
         return fresh
+
+    def mode_for(self, mode: Mode, path: Path) -> Mode:
+        """`mode` for the cassette at `path`: `once` is record for a fresh one, else replay."""
+        if mode is Mode.ONCE:
+            return Mode.RECORD if self.fresh(path) else Mode.REPLAY
+        return mode
 
     async def get(self, path: Path, *, create: bool, readonly: bool = False) -> Opened:
         """The cassette at `path`, opened once (`create`: made if missing). Opened read-only

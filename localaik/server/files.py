@@ -26,6 +26,7 @@ from localaik.server.cassettes import Cassettes
 BYTES = 512 * 1024 * 1024  # file bytes held in memory, all cassettes together
 DRAFTS = 64  # resumable uploads in progress at once (the oldest are dropped)
 UPLOADS = 10_000  # uploads remembered per cassette
+CASSETTES = 1024  # cassettes whose uploads are remembered (the pytest plugin's: one per test)
 
 
 class _Drafts(OrderedDict[str, Draft]):
@@ -51,11 +52,17 @@ class FileRegistry:
         self.blobs: OrderedDict[str, bytes] = OrderedDict()
         self.size = 0
         self.drafts: MutableMapping[str, Draft] = _Drafts()
-        self._cassettes: dict[Path, _Cassette] = {}
+        self._cassettes: OrderedDict[Path, _Cassette] = OrderedDict()
 
     def session(self, path: Path, *, storing: bool) -> Session:
         """The uploads of the cassette at `path`; kept in it too when `storing`."""
-        return Session(self, path, storing, self._cassettes.setdefault(path, _Cassette()))
+        held = self._cassettes.get(path)
+        if held is None:
+            held = self._cassettes[path] = _Cassette()
+            while len(self._cassettes) > CASSETTES:
+                self._cassettes.popitem(last=False)
+        self._cassettes.move_to_end(path)
+        return Session(self, path, storing, held)
 
     def hold(self, sha256: str, data: bytes) -> None:
         if sha256 in self.blobs:

@@ -204,10 +204,9 @@ class Pipeline:
 
     def session(self, cassette: str | None) -> Session:
         """The uploads of the request's cassette, kept in it when this request would record."""
-        path = self.replayer.cassettes.path_for(cassette)
-        mode = self.replayer.rules.mode
-        if mode is Mode.ONCE:
-            mode = Mode.RECORD if self.replayer.cassettes.fresh(path) else Mode.REPLAY
+        cassettes = self.replayer.cassettes
+        path = cassettes.path_for(cassette)
+        mode = cassettes.mode_for(self.replayer.rules.mode, path)
         return self.files.session(path, storing=mode in (Mode.RECORD, Mode.REFRESH))
 
     async def _serve(self, match: Match, incoming: Incoming, files: Session) -> Answer:

@@ -150,9 +150,7 @@ class Replayer:
         rules = self.rules
         canon, text, key = _keyed(request, rules)
         path = self.cassettes.path_for(cassette)
-        mode = rules.mode
-        if mode is Mode.ONCE:
-            mode = Mode.RECORD if self.cassettes.fresh(path) else Mode.REPLAY
+        mode = self.cassettes.mode_for(rules.mode, path)
         return Lookup(request, canon, text, key, path, self._ordinal(path, key), mode, rules.mode)
 
     def key(self, request: ClientRequest) -> str:

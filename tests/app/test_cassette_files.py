@@ -20,6 +20,7 @@ import openai
 import pytest
 
 from localaik.cassette import usage
+from localaik.cassette.schema import SCHEMA_VERSION
 from tests.support import all_recordings, assert_error
 
 GENERATE = "/v1beta/models/gemini-2.0-flash:generateContent"
@@ -171,7 +172,7 @@ async def test_a_named_cassette_of_a_newer_localaik_is_left_as_it_is(
     await record(make_localaik, newer, "one")
     shutil.rmtree(tmp_path / ".localaik")
     with contextlib.closing(sqlite3.connect(newer)) as raw, raw:
-        raw.execute("PRAGMA user_version = 2")
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = hashlib.sha256(newer.read_bytes()).hexdigest()
     async with make_localaik(mode="record", cassette=tmp_path / "mine.db") as client:
         answer = await client.post(
@@ -179,7 +180,8 @@ async def test_a_named_cassette_of_a_newer_localaik_is_left_as_it_is(
         )
         error = assert_error(answer, 424, "openai")
         assert error["message"] == (
-            f"cassette {newer} has schema version 2, newer than this localaik understands (1); "
+            f"cassette {newer} has schema version {SCHEMA_VERSION + 1}, newer than this localaik "
+            f"understands ({SCHEMA_VERSION}); "
             "upgrade localaik to use it"
         )
     assert hashlib.sha256(newer.read_bytes()).hexdigest() == before

@@ -1,12 +1,13 @@
 """The cassette commands on a cassette holding uploaded files that the real SDKs recorded:
 `show --files` lists them, `export` writes them and `import` restores them (a replay of the
-imported cassette answers as the live run did), `verify` checks each file's hash and that every
-recording referring to a file has it."""
+imported cassette answers as the live run did), `merge` keeps both sides' files, `verify`
+checks each file's hash and that every recording referring to a file has it."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -72,6 +73,17 @@ def test_show_export_import_and_verify_understand_uploaded_files(
         with LocalaikProcess(env) as server:
             assert conversation(server.url) == live
     assert len(list((tmp_path / "exported").glob("file.*.json"))) == 2
+
+    # merge: the union of the sides' files (ours lacks one its recording refers to).
+    ours = tmp_path / "ours.db"
+    shutil.copyfile(cassette, ours)
+    with closing(sqlite3.connect(ours)) as db, db:
+        db.execute("DELETE FROM files WHERE mime_type = 'text/csv'")
+    assert cli("verify", str(ours)).returncode != 0
+    merged = cli("merge", str(ours), str(cassette), "--into", str(tmp_path / "merged.db"))
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    verified = cli("verify", str(tmp_path / "merged.db"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
     with closing(sqlite3.connect(cassette)) as db, db:
         db.execute("UPDATE files SET data = ? WHERE mime_type = 'text/csv'", (b"col\n2\n",))

@@ -4,6 +4,7 @@ the fake llama-server, then replayed with no upstream, with identical answers an
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
 import sqlite3
@@ -39,6 +40,21 @@ def upload(client: genai.Client, data: bytes = NOTES, name: str = "notes") -> ty
     )
 
 
+async def async_session(client: genai.Client) -> list[Any]:
+    """The async client's upload (its own chunk loop), get and list."""
+    aio = client.aio
+    try:
+        file = await aio.files.upload(
+            file=io.BytesIO(b"async bytes"), config={"mime_type": "text/plain"}
+        )
+        assert file.name
+        got = await aio.files.get(name=file.name)
+        names = [f.name async for f in await aio.files.list()]
+        return [file.model_dump(mode="json"), got.model_dump(mode="json"), names]
+    finally:
+        await aio.aclose()
+
+
 def session(client: genai.Client) -> dict[str, Any]:
     """Every Files operation and a question about the file, as the test sees them."""
     first = upload(client)
@@ -50,9 +66,15 @@ def session(client: genai.Client) -> dict[str, Any]:
     asked = client.models.generate_content(
         model=MODEL, contents=["What is the secret word?", again]
     )
+    streamed = [
+        chunk.text
+        for chunk in client.models.generate_content_stream(model=MODEL, contents=["Stream.", first])
+    ]
     client.files.delete(name=other.name)
     after = [f.name for f in client.files.list()]
     return {
+        "streamed": streamed,
+        "async": asyncio.run(async_session(client)),
         "files": [f.model_dump(mode="json") for f in (first, again, other)],
         "got": got.model_dump(mode="json"),
         "listed": listed,
@@ -77,13 +99,21 @@ def test_files_record_then_replay_without_upstream_with_the_same_ids(
     assert recorded["listed"] == [first["name"], again["name"], other["name"]]
     assert recorded["answer"] == "Echo: What is the secret word?\n" + NOTES.decode().strip()
     assert recorded["after"] == [first["name"], again["name"]]
-    [chat] = [r for r in fake_llama.requests() if r["path"] == "/v1/chat/completions"]
+    assert "".join(recorded["streamed"]) == "Echo: Stream.\n" + NOTES.decode().strip()
+    uploaded, got, names = recorded["async"]
+    assert uploaded == got and uploaded["size_bytes"] == len(b"async bytes")
+    assert names == [first["name"], again["name"], uploaded["name"]]
+    chat, _ = [r for r in fake_llama.requests() if r["path"] == "/v1/chat/completions"]
     assert chat["body"]["messages"][0]["content"][1] == {"type": "text", "text": NOTES.decode()}
     with closing(sqlite3.connect(cassette)) as db:
         rows = db.execute(
             "SELECT mime_type, display_name, size FROM files ORDER BY size"
         ).fetchall()
-    assert rows == [("text/plain", "table", 6), ("text/plain", "notes", len(NOTES))]
+    assert rows == [
+        ("text/plain", "table", 6),
+        ("text/plain", "", len(b"async bytes")),
+        ("text/plain", "notes", len(NOTES)),
+    ]
 
     fake_llama.reset()
     env = {"LK_MODE": "replay", "LK_UPSTREAM": DEAD_UPSTREAM, "LK_CASSETTE": str(cassette)}
@@ -184,3 +214,44 @@ def test_an_uploaded_pdf_is_sent_as_its_pages(localaik_url: str, fake_llama: Fak
     [chat] = fake_llama.requests()
     parts = chat["body"]["messages"][0]["content"]
     assert [part["type"] for part in parts] == ["text", "image_url", "image_url"]
+
+
+def test_an_upload_to_a_named_cassette_is_kept_there(fake_llama: FakeLlama, tmp_path: Path) -> None:
+    env = {
+        "LK_MODE": "record",
+        "LK_UPSTREAM": fake_llama.url + "/v1",
+        "LK_CASSETTE": str(tmp_path / "default.db"),
+    }
+    with LocalaikProcess(env) as server:
+        client = genai.Client(
+            api_key="test",
+            http_options=types.HttpOptions(
+                base_url=server.url, api_version="v1beta", headers={"X-Localaik-Cassette": "named"}
+            ),
+        )
+        file = upload(client)
+        client.models.generate_content(model=MODEL, contents=["Read it.", file])
+        assert [f.name for f in client.files.list()] == [file.name]
+        assert list(gemini(server.url).files.list()) == []  # the default cassette's: none
+    with closing(sqlite3.connect(tmp_path / "named.db")) as db:
+        assert db.execute("SELECT size FROM files").fetchall() == [(len(NOTES),)]
+        assert db.execute("SELECT count(*) FROM recordings").fetchone() == (1,)
+    assert not (tmp_path / "default.db").exists()
+
+
+def test_a_v1_client_has_files_too_beside_openai_s(
+    localaik_url: str, fake_llama: FakeLlama
+) -> None:
+    client = genai.Client(
+        api_key="test", http_options=types.HttpOptions(base_url=localaik_url, api_version="v1")
+    )
+    file = upload(client)
+    assert file.name and client.files.get(name=file.name).name == file.name
+    answer = client.models.generate_content(model=MODEL, contents=["Read it.", file])
+    assert answer.text == "Echo: Read it.\n" + NOTES.decode().strip()
+    assert [f.name for f in client.files.list()] == [file.name]
+    client.files.delete(name=file.name)
+    assert list(client.files.list()) == []
+    # The same paths without google-genai's headers are OpenAI's.
+    listed = httpx.get(localaik_url + "/v1/files").json()
+    assert listed["object"] == "list"

@@ -63,6 +63,10 @@ def _canonical(family: Family, op: Operation[Any]) -> dict[str, Any]:
 
 
 def _headers(family: Family, op: Operation[Any]) -> dict[str, str]:
+    if isinstance(op, FileOperation):  # not keyed: what its family's SDK sends, as for models
+        listing = family.descriptor.operation("models.list")
+        assert listing is not None
+        op = listing
     rebuilt = op.rebuild(_canonical(family, op))
     return dict(rebuilt.headers) if rebuilt is not None else {}
 

@@ -30,14 +30,15 @@ from localaik.families.gemini.schema import json_schema_dialect
 
 def claim(path: str, headers: Mapping[str, str]) -> int:
     """Gemini paths: everything under `/v1beta/` and `/upload/`, a `/v1/` path whose last
-    segment names a method after `:`, and the shared `/v1/models` when the client is
-    google-genai (it always sends `x-goog-api-key` or `x-goog-api-client`)."""
+    segment names a method after `:`, and the shared `/v1/models` and `/v1/files` when the
+    client is google-genai (it always sends `x-goog-api-key` or `x-goog-api-client`)."""
     if path.startswith(("/v1beta/", "/upload/")):
         return 3
     if path.startswith("/v1/"):
         if ":" in path.rsplit("/", 1)[-1]:
             return 3
-        if (path == "/v1/models" or path.startswith("/v1/models/")) and (
+        shared = ("/v1/models", "/v1/files")
+        if (path in shared or path.startswith(tuple(p + "/" for p in shared))) and (
             "x-goog-api-key" in headers or "x-goog-api-client" in headers
         ):
             return 3

@@ -107,7 +107,8 @@ class UploadFile(FileOperation):
                 f"the upload announced {draft.declared} bytes (X-Goog-Upload-Header-"
                 f"Content-Length) but sent {len(draft.data)}"
             )
-        upload = await files.upload(
+        # Kept where the upload started: a chunk need not carry the headers its start had.
+        upload = await draft.session.upload(
             FAMILY, bytes(draft.data), draft.mime_type, draft.display_name, file_name
         )
         answer = json_answer({"file": gemini_file(upload)})
@@ -184,6 +185,12 @@ def _status(status: str, headers: dict[str, str] | None = None, body: bytes = b"
     return answer
 
 
+def _routes(method: str, path: str) -> tuple[Route, ...]:
+    """Under `/v1beta/` and `/v1/` (where OpenAI's `/v1/files` are the same paths: a request
+    with google-genai's headers is Gemini's, `__init__.claim`)."""
+    return tuple(Route(method, version + path) for version in ("/v1beta", "/v1"))
+
+
 def _found(request: FileRequest, files: FileSession) -> Upload:
     name = request.params["file"]
     upload = files.find(FAMILY, name)
@@ -195,7 +202,7 @@ def _found(request: FileRequest, files: FileSession) -> Upload:
 class GetFile(FileOperation):
     family = FAMILY
     name = "files.get"
-    routes = (Route("GET", "/v1beta/files/{file}"),)
+    routes = _routes("GET", "/files/{file}")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         return json_answer(gemini_file(_found(request, files)))
@@ -204,7 +211,7 @@ class GetFile(FileOperation):
 class DeleteFile(FileOperation):
     family = FAMILY
     name = "files.delete"
-    routes = (Route("DELETE", "/v1beta/files/{file}"),)
+    routes = _routes("DELETE", "/files/{file}")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         files.delete(FAMILY, _found(request, files).id)
@@ -216,7 +223,7 @@ class ListFiles(FileOperation):
 
     family = FAMILY
     name = "files.list"
-    routes = (Route("GET", "/v1beta/files"),)
+    routes = _routes("GET", "/files")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         size = _size(request.query.get("pageSize")) or DEFAULT_PAGE

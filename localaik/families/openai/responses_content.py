@@ -10,8 +10,6 @@ the part.
 
 from __future__ import annotations
 
-import mimetypes
-
 from localaik.errors import BadRequest, Unsupported
 from localaik.families.openai import responses_wire as responses
 from localaik.media import parts as media_parts
@@ -123,9 +121,7 @@ def _file(part: JSONObject, media: Media, where: str) -> list[Part]:
         mime, raw = media_parts.decode_data_uri(data, f"{where}.file_data")
     else:
         mime, raw = "", media_parts.decode_base64(data, f"{where}.file_data")
-    if not mime or mime == "application/octet-stream":
-        mime = mimetypes.guess_type(filename)[0] or mime
-    return media_parts.blob_to_parts(mime or "application/octet-stream", raw, media, where)
+    return media_parts.blob_to_parts(media_parts.guess_mime(filename, raw, mime), raw, media, where)
 
 
 def _stored(part: JSONObject, media: Media, where: str) -> bytes:

@@ -172,3 +172,16 @@ async def test_static_files_are_served_with_their_types() -> None:
     assert css.headers["content-type"].startswith("text/css")
     assert "No cassettes in nowhere." in index.text and "This run" not in index.text
     assert run.status_code == 404
+
+
+async def test_serve_lists_the_cassettes_beside_its_default_not_below(
+    recorded_cassette: Path, make_served: MakeServed
+) -> None:
+    folder = recorded_cassette.parent
+    (folder / "nested").mkdir()
+    (folder / "nested" / "deep.db").write_bytes(recorded_cassette.read_bytes())
+    (folder / "other.db").write_bytes(recorded_cassette.read_bytes())
+    async with make_served(recorded_cassette, "replay") as client:
+        html = (await client.get("/_localaik/")).text
+    assert "other.db: 4 of 4 recordings" in html and "recorded.db: 4 of 4" in html
+    assert "deep.db" not in html  # no X-Localaik-Cassette header reaches it

@@ -40,6 +40,7 @@ async def test_cassettes_page_lists_every_recording_with_its_facts(
     assert html.count(">stream<") >= 1
     assert html.count('class="used"') == 1  # the one replayed by this run
     assert len(links(html, "open")) == 4
+    assert '<span class="gist">What is in this picture?</span>' in html  # not the system's
     assert "<script>document" not in html  # the prompt, escaped
     assert "&lt;script&gt;" in html
 

@@ -4,7 +4,9 @@
 reads cassettes only through the store interface (`cassette/store.py`) and never writes one.
 Pages are built on the server (`markup.py` escapes every byte that came from a recording) with
 one small script of its own (`static/inspector.js`, the only script the Content-Security-Policy
-allows): no front-end build, no CDN, so it works offline.
+allows): no front-end build, no CDN, so it works offline. (Litestar's htmx plugin brings the server
+side of htmx, not htmx.js; the one live element, "This run", needs a poll and a swap, which the
+inspector's own script does in a few lines rather than a vendored library.)
 
     app.py            the routes, the security headers, the standalone app
     mount.py          the inspector in front of `localaik serve`'s app

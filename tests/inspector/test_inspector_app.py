@@ -167,10 +167,12 @@ async def test_static_files_are_served_with_their_types() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         js = await client.get("/_localaik/static/inspector.js")
         css = await client.get("/_localaik/static/inspector.css")
+        icon = await client.get("/_localaik/static/icon.svg")
         index = await client.get("/_localaik/")
         run = await client.get("/_localaik/run")
     assert js.headers["content-type"].startswith("text/javascript") and "data-poll" in js.text
     assert css.headers["content-type"].startswith("text/css")
+    assert icon.headers["content-type"].startswith("image/svg+xml")
     assert "No cassettes in nowhere." in index.text and "This run" not in index.text
     assert run.status_code == 404
 

@@ -76,6 +76,23 @@ def below(folder: Path) -> list[Path]:
     return found
 
 
+def beside(folder: Path) -> list[Path]:
+    """The cassettes directly in `folder` (not below it), sorted: those a server whose default
+    cassette is in `folder` can serve by `X-Localaik-Cassette`."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [
+        Path(folder, name)
+        for name in names
+        if not name.startswith(".")
+        and refusal(Path(folder, name)) is None
+        and Path(folder, name).is_file()
+        and _cassette_like(Path(folder, name))
+    ]
+
+
 def _one(argument: str) -> list[Path]:
     path = Path(argument)
     if path.is_dir():

@@ -25,7 +25,11 @@ from localaik.inspector.pages import cassettes_page, recording_page
 from localaik.inspector.run_pages import events_fragment, miss_page, run_page
 from localaik.server.events import RunEvents
 
-STATIC = {"inspector.js": "text/javascript", "inspector.css": "text/css"}
+STATIC = {
+    "inspector.js": "text/javascript",
+    "inspector.css": "text/css",
+    "icon.svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True)

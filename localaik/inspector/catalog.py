@@ -66,9 +66,16 @@ class Filters:
 class Catalog:
     """The cassettes of one folder (or a list of files) and what they hold."""
 
-    def __init__(self, root: Path, listed: list[Path] | None = None, served: Served | None = None):
+    def __init__(
+        self,
+        root: Path,
+        listed: list[Path] | Callable[[], list[Path]] | None = None,
+        served: Served | None = None,
+    ) -> None:
         self.root = root
-        self._listed = listed  # None: every cassette below `root`, looked up on each call
+        # The cassettes: given, or looked up at each call by a function; None: every cassette
+        # below `root` (`locate.below`), looked up at each call.
+        self._listed = listed
         self._served = served  # this run's (key, ordinal)s of a cassette (`localaik serve`)
 
     @property
@@ -77,6 +84,8 @@ class Catalog:
         return self._served is not None
 
     def cassettes(self) -> list[Path]:
+        if callable(self._listed):
+            return self._listed()
         if self._listed is not None:
             return list(self._listed)
         return below(self.root) if self.root.is_dir() else []

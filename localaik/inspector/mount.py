@@ -3,15 +3,19 @@
 An ASGI layer, so the API app is not touched (its routing, its fast path for API requests, its
 lifespan): HTTP requests under the prefix go to the inspector's own app, everything else (the
 APIs, `/health`, the lifespan) to the API app. The inspector reads the served app's services
-once they are started: the cassette folder, which recordings this run used, this run's events.
+once they are started: which recordings this run used, this run's events. It lists the
+cassettes the server can serve: those in its default cassette's folder (not below it, which may
+be a whole project when `LK_CASSETTE` names a file in its root).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from litestar import Litestar
 
+from localaik.cassette.locate import beside
 from localaik.config import Settings
 from localaik.inspector.app import Inspected, routes
 from localaik.inspector.catalog import Catalog
@@ -33,7 +37,11 @@ class WithInspector:
         """The inspector's view of the served app (made at its first page, once started)."""
         if self._made is None:
             services = services_of(self.api)
-            catalog = Catalog(self._root, served=services.replayer.usage.served)
+            catalog = Catalog(
+                self._root,
+                functools.partial(beside, self._root),
+                served=services.replayer.usage.served,
+            )
             self._made = Inspected(catalog, services.pipeline.events)
         return self._made
 

@@ -105,9 +105,14 @@ def _gist(prompt: str, size: int = 80) -> str:
     return last if len(last) <= size else last[: size - 1] + "…"
 
 
+_NOT_ASKED = frozenset({"systemInstruction", "system", "instructions", "tools"})
+
+
 def _texts(value: object, out: list[str]) -> None:
     if isinstance(value, dict):
         for name, item in value.items():
+            if name in _NOT_ASKED:
+                continue
             if name in ("text", "content", "input") and isinstance(item, str):
                 out.append(item)
             else:

@@ -40,6 +40,7 @@ async def test_cassettes_page_lists_every_recording_with_its_facts(
     assert html.count(">stream<") >= 1
     assert html.count('class="used"') == 1  # the one replayed by this run
     assert len(links(html, "open")) == 4
+    assert '<span class="gist">What is in this picture?</span>' in html  # not the system's
     assert "<script>document" not in html  # the prompt, escaped
     assert "&lt;script&gt;" in html
 
@@ -166,9 +167,24 @@ async def test_static_files_are_served_with_their_types() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         js = await client.get("/_localaik/static/inspector.js")
         css = await client.get("/_localaik/static/inspector.css")
+        icon = await client.get("/_localaik/static/icon.svg")
         index = await client.get("/_localaik/")
         run = await client.get("/_localaik/run")
     assert js.headers["content-type"].startswith("text/javascript") and "data-poll" in js.text
     assert css.headers["content-type"].startswith("text/css")
+    assert icon.headers["content-type"].startswith("image/svg+xml")
     assert "No cassettes in nowhere." in index.text and "This run" not in index.text
     assert run.status_code == 404
+
+
+async def test_serve_lists_the_cassettes_beside_its_default_not_below(
+    recorded_cassette: Path, make_served: MakeServed
+) -> None:
+    folder = recorded_cassette.parent
+    (folder / "nested").mkdir()
+    (folder / "nested" / "deep.db").write_bytes(recorded_cassette.read_bytes())
+    (folder / "other.db").write_bytes(recorded_cassette.read_bytes())
+    async with make_served(recorded_cassette, "replay") as client:
+        html = (await client.get("/_localaik/")).text
+    assert "other.db: 4 of 4 recordings" in html and "recorded.db: 4 of 4" in html
+    assert "deep.db" not in html  # no X-Localaik-Cassette header reaches it

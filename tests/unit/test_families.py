@@ -63,7 +63,7 @@ def _canonical(family: Family, op: Operation[Any]) -> dict[str, Any]:
 
 
 def _headers(family: Family, op: Operation[Any]) -> dict[str, str]:
-    if isinstance(op, FileOperation):  # not keyed: what its family's SDK sends, as for models
+    if isinstance(op, SelfAnswered):  # not keyed: what its family's SDK sends, as for models
         listing = family.descriptor.operation("models.list")
         assert listing is not None
         op = listing

@@ -236,7 +236,7 @@ class Pipeline:
         family = Family.named(operation.family) or Family.PLAIN
         try:
             parsed = operation.parse(member.request)
-            exchange = await self.exchange(operation, parsed, cassette)
+            exchange = await self.exchange(operation, parsed, cassette, files=member.request.files)
             answer = await self.respond(operation, parsed, exchange)
         except Error as exc:
             answer = error_answer(exc, family)
@@ -246,7 +246,9 @@ class Pipeline:
         """Every check of a batch member's request (its translation, pure), so that a bad one
         is refused when its batch is made; BadRequest (or another 4xx) when it is bad."""
         operation: Operation[Any] = member.operation
-        self._checked_call(operation, operation.parse(member.request))
+        files = member.request.files
+        held = files.data if files is not None else None
+        self._checked_call(operation, operation.parse(member.request), held)
 
     def _fault(self, asked: Fault | None, parsed: Parsed[Any]) -> Fault | None:
         """The fault this attempt of the request gets: its header's, else the rules' first

@@ -1,5 +1,5 @@
 """The OpenAI API as the openai SDKs call it: chat completions, legacy completions, the
-Responses API, embeddings, models, files.
+Responses API, embeddings, models, files, batches.
 
     wire.py              wire types of chat and legacy completions, embeddings, models, errors
     checks.py            what a chat or completions request must get right
@@ -15,6 +15,7 @@ Responses API, embeddings, models, files.
     embeddings.py        /v1/embeddings <-> the upstream's /embeddings
     models.py            /v1/models
     files.py             /v1/files (create, retrieve, list, content, delete), file_id parts
+    batches.py           /v1/batches over an uploaded JSONL file, kept by localaik
     operations.py        the operations the pipeline calls
     errors.py            the error envelope
 """
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 
 from localaik.families import request_ids
 from localaik.families.descriptor import Descriptor, KeyRules, SdkEnvironment
-from localaik.families.openai import files, models, operations
+from localaik.families.openai import batches, files, models, operations
 from localaik.families.openai.errors import FAULTS, error_body
 
 
@@ -49,6 +50,7 @@ DESCRIPTOR = Descriptor(
         files.ListFiles(),
         files.FileContent(),
         files.DeleteFile(),
+        *batches.OPERATIONS,
     ),
     claim=claim,
     error_body=error_body,

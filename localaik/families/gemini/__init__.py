@@ -30,14 +30,15 @@ from localaik.families.gemini.schema import json_schema_dialect
 
 def claim(path: str, headers: Mapping[str, str]) -> int:
     """Gemini paths: everything under `/v1beta/` and `/upload/`, a `/v1/` path whose last
-    segment names a method after `:`, and the shared `/v1/models` and `/v1/files` when the
-    client is google-genai (it always sends `x-goog-api-key` or `x-goog-api-client`)."""
+    segment names a method after `:`, `/v1/cachedContents`, and the shared `/v1/models`,
+    `/v1/files` and `/v1/batches` when the client is google-genai (it always sends
+    `x-goog-api-key` or `x-goog-api-client`)."""
     if path.startswith(("/v1beta/", "/upload/")):
         return 3
     if path.startswith("/v1/"):
-        if ":" in path.rsplit("/", 1)[-1]:
+        if ":" in path.rsplit("/", 1)[-1] or path.startswith("/v1/cachedContents"):
             return 3
-        shared = ("/v1/models", "/v1/files")
+        shared = ("/v1/models", "/v1/files", "/v1/batches")
         if (path in shared or path.startswith(tuple(p + "/" for p in shared))) and (
             "x-goog-api-key" in headers or "x-goog-api-client" in headers
         ):
@@ -56,6 +57,7 @@ DESCRIPTOR = Descriptor(
         models.GetModel(),
         files.UploadFile(),
         files.GetFile(),
+        files.DownloadFile(),
         files.ListFiles(),
         files.DeleteFile(),
         *caches.OPERATIONS,

@@ -8,8 +8,12 @@ own, with the key a plain generateContent request of the same content has). Its 
 long-running operation the API gives: `metadata` holds the state and, once the batch ended,
 the responses inline (`output.inlinedResponses.inlinedResponses`, in the requests' order), each
 a GenerateContentResponse or the error it got (a replay miss's explanation included). A member
-the generateContent checks refuse is a 400 at create naming it (`requests[1]: …`). A batch from
-an uploaded file (`fileName`) is not served here.
+the generateContent checks refuse is a 400 at create naming it (`requests[1]: …`).
+
+A batch from an uploaded file (`inputConfig.fileName`: JSON lines `{"key", "request"}`, made
+with `files.upload`) runs the same way; once it ends, its answers are a file of their own
+(`responsesFile`: lines `{"key", "response"}` or `{"key", "error"}`, in the file's order), an
+upload whose name derives from its content, which `files.download` reads (`files.py`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from localaik.errors import BadRequest
+from localaik.errors import BadRequest, NotFound
 from localaik.families.gemini.casing import camelize_request
-from localaik.families.gemini.models import paged
+from localaik.families.gemini.files import file_name
+from localaik.families.gemini.models import paged, versioned
 from localaik.families.gemini.operations import FAMILY, GenerateContent
 from localaik.families.gemini.response import model_name
 from localaik.families.kept import Batch, Kept, Member, made_at, rfc3339
@@ -29,12 +34,14 @@ from localaik.families.operation import (
     Local,
     Parsed,
     Request,
-    Route,
     json_answer,
 )
+from localaik.families.uploads import FileSession
+from localaik.media.parts import stored_uri
+from localaik.wire import jsontext
 
 KIND = "gemini.batch"
-ROOT = "/v1beta/batches"
+ROOT = "/batches"
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
 OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"
 MOST = 10_000
@@ -49,6 +56,7 @@ class Asked:
     body: Any
     query: dict[str, str]
     kept: Kept | None
+    files: FileSession | None  # the cassette's uploads: a batch's input and results files
 
 
 class _BatchOperation(Local[Asked]):
@@ -64,6 +72,7 @@ class _BatchOperation(Local[Asked]):
             body,
             dict(request.query),
             request.kept,
+            request.files,
         )
         return Parsed(ClientRequest(FAMILY, self.name, asked.model, False, body), asked)
 
@@ -74,7 +83,7 @@ class _BatchOperation(Local[Asked]):
 
 class CreateBatch(_BatchOperation):
     name = "batchGenerateContent"
-    routes = (Route("POST", "/v1beta/models/{model}:batchGenerateContent"),)
+    routes = versioned("POST", "/models/{model}:batchGenerateContent")
     takes_body = True
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
@@ -85,14 +94,13 @@ class CreateBatch(_BatchOperation):
         if not isinstance(batch_body, dict):
             raise BadRequest("batch: expected a GenerateContentBatch object", param="batch")
         source = batch_body.get("inputConfig")
-        if isinstance(source, dict) and "fileName" in source:
-            raise BadRequest(
-                "inputConfig.fileName: a batch from an uploaded file is not served by "
-                "localaik; give the requests inline",
-                param="inputConfig",
-            )
-        inline = source.get("requests") if isinstance(source, dict) else None
-        requests = inline.get("requests") if isinstance(inline, dict) else None
+        from_file = isinstance(source, dict) and "fileName" in source
+        requests: Any = None
+        keys: list[str] = []
+        if isinstance(source, dict) and from_file:
+            requests, keys = _file_requests(source["fileName"], asked.files)
+        elif isinstance(source, dict) and isinstance(source.get("requests"), dict):
+            requests = source["requests"].get("requests")
         if not isinstance(requests, list) or not requests:
             raise BadRequest(
                 "inputConfig.requests.requests: a batch needs a non-empty list of requests",
@@ -100,13 +108,15 @@ class CreateBatch(_BatchOperation):
             )
         if len(requests) > MOST:
             raise BadRequest(f"inputConfig: at most {MOST} inline requests", param="inputConfig")
-        members = [_member(i, item, model, kept) for i, item in enumerate(requests)]
+        members = [_member(i, item, model, kept, asked.files) for i, item in enumerate(requests)]
         display = batch_body.get("displayName")
         if display is not None and not isinstance(display, str):
             raise BadRequest("batch.displayName must be a string", param="displayName")
         digest = kept.new_id(KIND, {"model": model, "requests": requests})
         metadata = [item.get("metadata") for item in requests]
         fields = {"model": model, "displayName": display, "metadata": metadata}
+        if from_file:
+            fields["keys"] = keys
         batch = Batch(f"batches/{digest[:20]}", made_at(digest), members, fields)
         kept.add(KIND, batch.id, batch)
         return json_answer(operation(batch))
@@ -114,17 +124,18 @@ class CreateBatch(_BatchOperation):
 
 class GetBatch(_BatchOperation):
     name = "batches.get"
-    routes = (Route("GET", ROOT + "/{batch}"),)
+    routes = versioned("GET", ROOT + "/{batch}")
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         batch = self.batch(kept, parsed.context)
         await kept.read(batch)
+        await _write_results(batch, parsed.context.files)
         return json_answer(operation(batch))
 
 
 class ListBatches(_BatchOperation):
     name = "batches.list"
-    routes = (Route("GET", ROOT),)
+    routes = versioned("GET", ROOT)
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         batches: list[Batch] = kept.all(KIND)
@@ -138,7 +149,7 @@ class ListBatches(_BatchOperation):
 
 class CancelBatch(_BatchOperation):
     name = "batches.cancel"
-    routes = (Route("POST", ROOT + "/{batch}:cancel"),)
+    routes = versioned("POST", ROOT + "/{batch}:cancel")
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         batch = self.batch(kept, parsed.context)
@@ -150,7 +161,7 @@ class CancelBatch(_BatchOperation):
 
 class DeleteBatch(_BatchOperation):
     name = "batches.delete"
-    routes = (Route("DELETE", ROOT + "/{batch}"),)
+    routes = versioned("DELETE", ROOT + "/{batch}")
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         batch = self.batch(kept, parsed.context)
@@ -161,7 +172,9 @@ class DeleteBatch(_BatchOperation):
 OPERATIONS = (CreateBatch(), GetBatch(), ListBatches(), CancelBatch(), DeleteBatch())
 
 
-def _member(index: int, item: Any, model: str, kept: Kept) -> Member:
+def _member(
+    index: int, item: Any, model: str, kept: Kept, files: FileSession | None = None
+) -> Member:
     """An inline request as a generateContent request on the batch's model, checked as one."""
     where = f"requests[{index}]"
     inner = item.get("request") if isinstance(item, dict) else None
@@ -172,8 +185,49 @@ def _member(index: int, item: Any, model: str, kept: Kept) -> Member:
         raise BadRequest(f"{where}.request.model: the batch's model is models/{model}")
     body = {key: value for key, value in inner.items() if key != "model"}
     route = GENERATE.routes[0]
-    request = Request(route.method, route.path, route, {"model": model}, {}, {}, body, kept=kept)
+    params = {"model": model}
+    request = Request(route.method, route.path, route, params, {}, {}, body, files, kept)
     return kept.checked(Member(str(index), GENERATE, request), where)
+
+
+def _file_requests(name: Any, files: FileSession | None) -> tuple[list[Any], list[str]]:
+    """The requests of an uploaded batch file (`{"key", "request"}` lines) and their keys."""
+    found = None
+    if files is not None and isinstance(name, str):
+        found = files.find(FAMILY, name.removeprefix("files/"))
+    data = files.data(stored_uri(found.sha256)) if files is not None and found else None
+    if data is None:
+        raise NotFound(f"inputConfig.fileName: {str(name)[:60]!r} was not uploaded to this server")
+    requests, keys = [], []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = jsontext.parse_body(line.encode())
+        except BadRequest as exc:
+            raise BadRequest(f"inputConfig.fileName line {number}: {exc.message}") from None
+        key = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(key, str) or key in keys:
+            raise BadRequest(f"inputConfig.fileName line {number}: a key of its own is needed")
+        requests.append({"request": item.get("request")})
+        keys.append(key)
+    return requests, keys
+
+
+async def _write_results(batch: Batch, files: FileSession | None) -> None:
+    """Once a batch from a file has ended, its answers as a file of their own, once."""
+    keys = batch.fields.get("keys")
+    if keys is None or not batch.ended or batch.outcomes is None or files is None:
+        return
+    if "responsesFile" in batch.fields:
+        return
+    lines = [{"key": key, **line} for key, line in zip(keys, _lines(batch), strict=True)]
+    data = "".join(jsontext.dumps(line) + "\n" for line in lines).encode()
+    name = batch.id.replace("/", "-") + "-results.jsonl"
+    upload = await files.upload(
+        FAMILY, data, "application/jsonl", name, file_name, purpose="batch_output"
+    )
+    batch.fields["responsesFile"] = f"files/{upload.id}"
 
 
 def operation(batch: Batch) -> dict[str, Any]:
@@ -204,7 +258,12 @@ def operation(batch: Batch) -> dict[str, Any]:
                 "successfulRequestCount": str(ok),
                 "failedRequestCount": str(total - ok),
             }
-            output = {"@type": OUTPUT_TYPE, "inlinedResponses": _responses(batch)}
+            results = fields.get("responsesFile")
+            output: dict[str, Any] = {"@type": OUTPUT_TYPE}
+            if results is not None:
+                output["responsesFile"] = results
+            else:
+                output["inlinedResponses"] = _responses(batch)
             metadata["output"] = output
     metadata["state"] = state
     metadata["batchStats"] = stats
@@ -214,12 +273,17 @@ def operation(batch: Batch) -> dict[str, Any]:
     return answer
 
 
+def _lines(batch: Batch) -> list[dict[str, Any]]:
+    """Each member's answer: `{"response": …}`, or `{"error": …}` (a miss's explanation)."""
+    return [
+        {"response": outcome.body} if outcome.ok else {"error": outcome.body.get("error")}
+        for outcome in batch.outcomes or []
+    ]
+
+
 def _responses(batch: Batch) -> dict[str, Any]:
     responses = []
-    for outcome, metadata in zip(batch.outcomes or [], batch.fields["metadata"], strict=True):
-        line: dict[str, Any] = (
-            {"response": outcome.body} if outcome.ok else {"error": outcome.body.get("error")}
-        )
+    for line, metadata in zip(_lines(batch), batch.fields["metadata"], strict=True):
         if metadata is not None:
             line["metadata"] = metadata
         responses.append(line)

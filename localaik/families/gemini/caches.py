@@ -23,7 +23,7 @@ from typing import Any
 
 from localaik.errors import BadRequest
 from localaik.families.gemini.casing import camelize_request
-from localaik.families.gemini.models import paged
+from localaik.families.gemini.models import paged, versioned
 from localaik.families.kept import Kept, made_at, rfc3339
 from localaik.families.operation import (
     Answer,
@@ -31,13 +31,12 @@ from localaik.families.operation import (
     Local,
     Parsed,
     Request,
-    Route,
     json_answer,
 )
 
 FAMILY = "gemini"
 KIND = "gemini.cachedContent"
-ROOT = "/v1beta/cachedContents"
+ROOT = "/cachedContents"
 DEFAULT_TTL = 3600.0
 TTL = re.compile(r"^(\d+(?:\.\d{1,9})?)s$")
 HELD = ("contents", "systemInstruction", "tools", "toolConfig")
@@ -95,7 +94,7 @@ class _CacheOperation(Local[Asked]):
 
 class CreateCache(_CacheOperation):
     name = "cachedContents.create"
-    routes = (Route("POST", ROOT),)
+    routes = versioned("POST", ROOT)
     takes_body = True
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
@@ -125,7 +124,7 @@ class CreateCache(_CacheOperation):
 
 class GetCache(_CacheOperation):
     name = "cachedContents.get"
-    routes = (Route("GET", ROOT + "/{cache}"),)
+    routes = versioned("GET", ROOT + "/{cache}")
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         return json_answer(self.cached(kept, parsed.context).shown())
@@ -133,7 +132,7 @@ class GetCache(_CacheOperation):
 
 class ListCaches(_CacheOperation):
     name = "cachedContents.list"
-    routes = (Route("GET", ROOT),)
+    routes = versioned("GET", ROOT)
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         found = [cached.shown() for cached in kept.all(KIND)]
@@ -146,7 +145,7 @@ class ListCaches(_CacheOperation):
 
 class UpdateCache(_CacheOperation):
     name = "cachedContents.update"
-    routes = (Route("PATCH", ROOT + "/{cache}"),)
+    routes = versioned("PATCH", ROOT + "/{cache}")
     takes_body = True
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
@@ -168,7 +167,7 @@ class UpdateCache(_CacheOperation):
 
 class DeleteCache(_CacheOperation):
     name = "cachedContents.delete"
-    routes = (Route("DELETE", ROOT + "/{cache}"),)
+    routes = versioned("DELETE", ROOT + "/{cache}")
 
     async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
         cached = self.cached(kept, parsed.context)

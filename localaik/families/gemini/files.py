@@ -23,6 +23,7 @@ from typing import Any
 
 from localaik.errors import BadRequest, NotFound, PayloadTooLarge
 from localaik.families.files import FileOperation, FileRequest
+from localaik.families.gemini.models import versioned
 from localaik.families.operation import JSON_TYPE, Answer, Route, json_answer
 from localaik.families.uploads import CREATED, Draft, FileSession, Upload, derived_id
 from localaik.media.parts import stored_uri
@@ -41,7 +42,11 @@ def file_name(sha256: str, ordinal: int) -> str:
 
 
 def gemini_file(upload: Upload) -> dict[str, Any]:
-    """The API's `File` for an upload: every field derived from its content and ordinal."""
+    """The API's `File` for an upload: every field derived from its content and ordinal. A
+    file localaik made (a batch's results) is `GENERATED`, with the `downloadUri` the SDKs
+    require before `files.download`."""
+    generated = upload.purpose == "batch_output"
+    made = {"source": "GENERATED", "downloadUri": f"{API}files/{upload.id}:download?alt=media"}
     return {
         "name": f"files/{upload.id}",
         "displayName": upload.display_name,
@@ -54,6 +59,7 @@ def gemini_file(upload: Upload) -> dict[str, Any]:
         "uri": f"{API}files/{upload.id}",
         "state": "ACTIVE",
         "source": "UPLOADED",
+        **(made if generated else {}),
     }
 
 
@@ -185,12 +191,6 @@ def _status(status: str, headers: dict[str, str] | None = None, body: bytes = b"
     return answer
 
 
-def _routes(method: str, path: str) -> tuple[Route, ...]:
-    """Under `/v1beta/` and `/v1/` (where OpenAI's `/v1/files` are the same paths: a request
-    with google-genai's headers is Gemini's, `__init__.claim`)."""
-    return tuple(Route(method, version + path) for version in ("/v1beta", "/v1"))
-
-
 def _found(request: FileRequest, files: FileSession) -> Upload:
     name = request.params["file"]
     upload = files.find(FAMILY, name)
@@ -202,16 +202,31 @@ def _found(request: FileRequest, files: FileSession) -> Upload:
 class GetFile(FileOperation):
     family = FAMILY
     name = "files.get"
-    routes = _routes("GET", "/files/{file}")
+    routes = versioned("GET", "/files/{file}")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         return json_answer(gemini_file(_found(request, files)))
 
 
+class DownloadFile(FileOperation):
+    """`GET /v1beta/files/{name}:download?alt=media`: a file's bytes (`files.download`)."""
+
+    family = FAMILY
+    name = "files.download"
+    routes = versioned("GET", "/files/{file}:download")
+
+    async def serve(self, request: FileRequest, files: FileSession) -> Answer:
+        upload = _found(request, files)
+        data = files.data(stored_uri(upload.sha256))
+        if data is None:
+            raise NotFound(f"the bytes of files/{upload.id} are no longer held by this server")
+        return Answer(200, upload.mime_type, data)
+
+
 class DeleteFile(FileOperation):
     family = FAMILY
     name = "files.delete"
-    routes = _routes("DELETE", "/files/{file}")
+    routes = versioned("DELETE", "/files/{file}")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         files.delete(FAMILY, _found(request, files).id)
@@ -223,7 +238,7 @@ class ListFiles(FileOperation):
 
     family = FAMILY
     name = "files.list"
-    routes = _routes("GET", "/files")
+    routes = versioned("GET", "/files")
 
     async def serve(self, request: FileRequest, files: FileSession) -> Answer:
         size = _size(request.query.get("pageSize")) or DEFAULT_PAGE

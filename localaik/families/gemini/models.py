@@ -18,6 +18,13 @@ DEFAULT_PAGE = 50
 T = TypeVar("T")
 
 
+def versioned(method: str, path: str) -> tuple[Route, ...]:
+    """`path` under `/v1beta/` and `/v1/` (google-genai 3 defaults to `v1`, @google/genai to
+    `v1beta`); where OpenAI has the same path (`/v1/files`, `/v1/batches`), a request with
+    google-genai's headers is Gemini's (`__init__.claim`)."""
+    return tuple(Route(method, version + path) for version in VERSIONS)
+
+
 def gemini_model(model_id: str, upstream: Mapping[str, object] | None = None) -> gemini.Model:
     """A Gemini `Model` object for a model name, served by an upstream model entry."""
     served = upstream.get("id") if upstream else None

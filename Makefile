@@ -34,10 +34,14 @@ system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama
 runtime: install system-deps  ## build llama-server and fetch the default model (cached)
 	$(VENV)/bin/localaik runtime install
 
-js-deps: tests/js/node_modules/.installed examples/js/node_modules/.installed  ## the JavaScript SDKs used by the tests and the examples
+js-deps: tests/js/node_modules/.installed tests/js-helpers/node_modules/.installed examples/js/node_modules/.installed  ## the JavaScript SDKs used by the tests and the examples; vitest and jest for the JS helper's tests
 
 tests/js/node_modules/.installed: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+tests/js-helpers/node_modules/.installed: tests/js-helpers/package-lock.json js/package.json
+	npm ci --prefix tests/js-helpers --no-audit --no-fund --loglevel=error
 	touch $@
 
 examples/js/node_modules/.installed: examples/js/package-lock.json
@@ -71,4 +75,4 @@ examples-record: install runtime js-deps  ## re-record cassettes/examples.db fro
 	bash examples/record.sh
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) tests/js/node_modules examples/js/node_modules .pytest_cache
+	rm -rf $(VENV) tests/js/node_modules tests/js-helpers/node_modules examples/js/node_modules .pytest_cache

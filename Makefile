@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama-server build tools, chromium and chromedriver (the inspector's browser tests)
+system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama-server build tools, chromium and chromedriver (the inspector's browser tests), Go (the Go helper's tests)
 	@missing=""; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -d /usr/share/fonts/truetype/liberation ] || missing="$$missing fonts-liberation"; \
@@ -26,6 +26,7 @@ system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama
 	command -v ninja >/dev/null 2>&1 || missing="$$missing ninja-build"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

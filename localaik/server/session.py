@@ -12,7 +12,10 @@ not valid, an ignore path or a fault that cannot be read, or a mode that needs a
 
 `GET` gives the selection and what happened since it was set, from this run's events
 (`events.py`): the keys replayed and recorded, and each miss with its key and its text (the
-helpers fail the test with it). The ring keeps the newest `RunEvents.KEEP` events: a selection
+helpers fail the test with it). `?cassette=NAME` keeps the requests that used one cassette and
+`?after=SEQ` starts after an event (a report's `last`): tests that run in parallel on one
+server name their cassettes by `X-Localaik-Cassette` instead of selecting (the Go helper), and
+each checks its own. The ring keeps the newest `RunEvents.KEEP` events: a selection
 older than that many requests reports only the newest.
 
 The switch changes what every client of the server gets, so only clients on loopback may use
@@ -62,12 +65,21 @@ class Selection:
 
 @get(PATH)
 async def read_session(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """The selection and what was replayed, recorded and missed since it was set."""
+    """The selection and what was replayed, recorded and missed since it was set; with
+    `?after=SEQ`, since the event numbered SEQ (a report's `last`) instead; with
+    `?cassette=NAME`, only the requests that used that cassette (a helper whose tests run in
+    parallel, each naming its cassette by header, checks each test's own)."""
     try:
         _allowed(request)
+        after = request.query_params.get("after")
+        if after is not None and not after.isdigit():
+            raise BadRequest(f"after: expected an event number (a report's last), not {after!r}")
+        name = request.query_params.get("cassette")
+        state = request.app.state
+        only = state.services.replayer.cassettes.path_for(name, what="cassette") if name else None
     except Error as exc:
         return _error(exc)
-    return _json(_report(request.app.state))
+    return _json(_report(state, since=int(after) if after is not None else None, only=only))
 
 
 @post(PATH, status_code=200)
@@ -170,12 +182,21 @@ def _texts(value: Any, field: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _report(state: Any, selection: Selection | None = None) -> dict[str, Any]:
-    """The selection now, and the requests answered since it was set."""
+def _report(
+    state: Any,
+    selection: Selection | None = None,
+    *,
+    since: int | None = None,
+    only: Path | None = None,
+) -> dict[str, Any]:
+    """The selection now, and the requests answered since it was set (or since the event
+    `since`), all of them or those that used the cassette `only`."""
     services = state.services
+    events = services.pipeline.events
     chosen: Selection | None = selection or getattr(state, "session", None)
     default: Path = services.replayer.cassettes.default
-    since = chosen.since if chosen is not None else 0
+    if since is None:
+        since = chosen.since if chosen is not None else 0
     report: dict[str, Any] = {
         "cassette": chosen.cassette if chosen is not None else None,
         "path": str(default),
@@ -186,8 +207,11 @@ def _report(state: Any, selection: Selection | None = None) -> dict[str, Any]:
         "recorded": [],
         "missed": [],
         "requests": 0,
+        "last": events.last,
     }
-    for event in services.pipeline.events.after(since):
+    for event in events.after(since):
+        if only is not None and event.cassette != only:
+            continue
         report["requests"] += 1
         if event.outcome is Outcome.HIT:
             report["replayed"].append(_entry(event))

@@ -171,3 +171,27 @@ async def test_other_methods_on_the_session_are_405(make_localaik: Any, tmp_path
     async with make_localaik(cassette=tmp_path / "d.db", control_remote=True) as client:
         response = await client.delete(SESSION)
     assert response.status_code == 405
+
+
+async def test_a_report_can_keep_one_cassettes_requests_after_an_event(
+    make_localaik: Any, tmp_path: Path
+) -> None:
+    """Parallel tests on one server name their cassettes by header and check their own."""
+    async with make_localaik(mode="record", cassette=tmp_path / "d.db", control_remote=True) as c:
+        start = (await c.get(SESSION)).json()["last"]
+        await c.post(CHAT, json=chat_body("a"), headers={"X-Localaik-Cassette": "TestA"})
+        await c.post(CHAT, json=chat_body("b"), headers={"X-Localaik-Cassette": "TestB"})
+        mine = (await c.get(SESSION, params={"cassette": "TestA", "after": start})).json()
+        middle = mine["last"]
+        await c.post(CHAT, json=chat_body("a"), headers={"X-Localaik-Cassette": "TestA"})
+        later = (await c.get(SESSION, params={"cassette": "TestA", "after": middle})).json()
+        bad = await c.get(SESSION, params={"after": "x"})
+        escape = await c.get(SESSION, params={"cassette": "../x"})
+
+    assert [made["cassette"] for made in mine["recorded"]] == ["TestA.db"]
+    assert mine["requests"] == 1 and mine["last"] == start + 2
+    assert later["recorded"] == [] and [hit["cassette"] for hit in later["replayed"]] == [
+        "TestA.db"
+    ]
+    assert "after:" in error_of(bad, 400)
+    assert "cassette:" in error_of(escape, 400)

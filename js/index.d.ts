@@ -9,7 +9,7 @@ export interface Server {
 export interface StartOptions {
   /** The folder of the cassettes (default `cassettes`, relative to the working directory). */
   cassettes?: string;
-  /** LK_MODE (default: `replay` when CI is true, else LK_MODE or localaik's own). */
+  /** The mode (default: LK_MODE, else `replay` when CI is true, else localaik's own). */
   mode?: "record" | "replay" | "refresh" | "once" | "passthrough";
   /** The environment the server starts with (default: this process's). */
   env?: NodeJS.ProcessEnv;

@@ -44,13 +44,13 @@ export function isCI(env = process.env) {
 
 /**
  * Start `localaik serve` on a free loopback port. `cassettes`: the folder of the cassettes
- * (default `cassettes`); `mode`: LK_MODE (default: `replay` when CI is true, else localaik's
- * own). Resolves to `{ url, stop }` once it listens.
+ * (default `cassettes`); `mode`: the mode (default: LK_MODE, else `replay` when CI is true,
+ * else localaik's own). Resolves to `{ url, stop }` once it listens.
  */
 export function startServer({ cassettes = "cassettes", mode, env = process.env, bin } = {}) {
   const command = bin || findLocalaik(env);
   const environ = { ...env, LK_CASSETTE: path.resolve(cassettes, "localaik.db") };
-  const chosen = mode || (isCI(env) ? "replay" : env.LK_MODE);
+  const chosen = mode || env.LK_MODE || (isCI(env) ? "replay" : undefined);
   if (chosen) environ.LK_MODE = chosen;
   const child = spawn(command, ["serve", "--host", "127.0.0.1", "--port", "0"], {
     env: environ,

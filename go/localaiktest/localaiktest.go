@@ -9,7 +9,7 @@
 //
 // Start gives the base URLs of a localaik shared by the test binary (LOCALAIK_URL names a
 // running one; otherwise the first Start runs `localaik serve`, found through LOCALAIK_BIN or
-// PATH, on a free loopback port, replaying when CI is true). Each test's requests go to its own
+// PATH, on a free loopback port, replaying when CI is true unless LK_MODE says otherwise). Each test's requests go to its own
 // cassette, named from t.Name(), through the X-Localaik-Cassette header that lk.Client adds:
 // the header, not a selection made through /_localaik/session, because a selection holds for
 // every request a server answers and tests marked t.Parallel() run at the same time on one
@@ -193,7 +193,7 @@ func start() (string, error) {
 	}
 	cmd := exec.Command(bin, "serve", "--host", "127.0.0.1", "--port", "0")
 	cmd.Env = append(os.Environ(), "LK_CASSETTE="+filepath.Join(folder, "localaik.db"))
-	if isCI() {
+	if isCI() && os.Getenv("LK_MODE") == "" {
 		cmd.Env = append(cmd.Env, "LK_MODE=replay")
 	}
 	stderr, err := cmd.StderrPipe()

@@ -106,3 +106,10 @@ def test_the_helpers_own_server_replays_in_ci_and_a_changed_prompt_fails_with_th
     assert "1 request(s) missed in replay" in changed.stdout
     assert '"Say goodbye (swallowed)" here, "Say hello (swallowed)" recorded' in changed.stdout
     assert not list(recorded.glob("*.db-journal"))
+
+
+def test_a_localaik_that_cannot_run_fails_the_tests_saying_so() -> None:
+    done = go_test({"LOCALAIK_BIN": "/nonexistent/localaik"})
+    assert done.returncode != 0
+    assert "localaiktest: could not run /nonexistent/localaik" in done.stdout
+    assert "--- PASS: TestCassetteName" in done.stdout

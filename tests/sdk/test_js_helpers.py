@@ -176,3 +176,17 @@ def test_fifty_replayed_calls(
     assert replayed["count"] == 50
     with capsys.disabled():
         print(f"\n50 replayed calls, {workers} worker(s): {took:.2f} s (whole `vitest run`)")
+
+
+def test_a_localaik_that_cannot_run_stops_the_run_saying_so(runner: Runner) -> None:
+    done = subprocess.run(
+        runner.command(*project_files(runner)),
+        cwd=PROJECT,
+        env={**runner.env, "LOCALAIK_BIN": "/nonexistent/localaik"},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "could not run /nonexistent/localaik" in done.stdout + done.stderr

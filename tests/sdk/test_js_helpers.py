@@ -142,17 +142,16 @@ def test_record_then_replay_in_ci_then_a_changed_prompt_fails_with_the_miss(
     assert "missed in replay" in gemini and '"Say goodbye" here' in gemini
 
 
-def test_two_vitest_workers_each_use_a_server_of_their_own(
-    fake_llama: FakeLlama, tmp_path: Path
-) -> None:
-    require_runners()
-    runner = Runner("vitest", tmp_path)
-    files = ("vitest/sdks.test.js", "vitest/more.test.js", "--maxWorkers=2", "--minWorkers=2")
+def test_two_workers_each_use_a_server_of_their_own(runner: Runner, fake_llama: FakeLlama) -> None:
+    folder = runner.name
+    files = (f"{folder}/sdks.test.js", f"{folder}/more.test.js", "--maxWorkers=2")
+    if runner.name == "vitest":
+        files = (*files, "--minWorkers=2")
     recorded = runner.run(*files, LK_UPSTREAM=fake_llama.url + "/v1", LK_MODE="record")
     assert recorded["code"] == 0, recorded["output"]
     # Each test's requests went into its own cassette, though two files ran at once.
     names = sorted(path.name for path in runner.cassettes.glob("*.db"))
-    assert len(names) == 5 and any(name.startswith("vitest_more.test.js") for name in names)
+    assert len(names) == 5 and any(name.startswith(f"{folder}_more.test.js") for name in names)
     assert all(len(all_recordings(runner.cassettes / name)) == 1 for name in names)
     replayed = runner.run(*files, CI="true")
     assert replayed["code"] == 0, replayed["output"]

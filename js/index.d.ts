@@ -50,15 +50,15 @@ export interface Report {
   requests: number;
 }
 
-export const SESSION: "/_localaik/session";
-export function findLocalaik(env?: NodeJS.ProcessEnv): string;
-export function isCI(env?: NodeJS.ProcessEnv): boolean;
-export function startServer(options?: StartOptions): Promise<Server>;
-export function startServers(count: number, options?: StartOptions): Promise<Server[]>;
-export function serverFor(urls: string[], poolId: string | number | undefined): string;
-export function pointSdks(url: string, env?: NodeJS.ProcessEnv): void;
-export function cassetteName(file: string, titles: string[], root?: string): string;
-export function select(url: string, selection?: Selection): Promise<Report>;
-export function report(url: string): Promise<Report>;
+export declare const SESSION: "/_localaik/session";
+export declare function findLocalaik(env?: NodeJS.ProcessEnv): string;
+export declare function isCI(env?: NodeJS.ProcessEnv): boolean;
+export declare function startServer(options?: StartOptions): Promise<Server>;
+export declare function startServers(count: number, options?: StartOptions): Promise<Server[]>;
+export declare function serverFor(urls: string[], poolId: string | number | undefined): string;
+export declare function pointSdks(url: string, env?: NodeJS.ProcessEnv): void;
+export declare function cassetteName(file: string, titles: string[], root?: string): string;
+export declare function select(url: string, selection?: Selection): Promise<Report>;
+export declare function report(url: string): Promise<Report>;
 /** Rejects with an Error (name `LocalaikMiss`) holding the miss texts when a request missed. */
-export function check(url: string): Promise<Report>;
+export declare function check(url: string): Promise<Report>;

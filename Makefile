@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama-server build tools, chromium and chromedriver (the inspector's browser tests)
+system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama-server build tools, chromium and chromedriver (the inspector's browser tests), Go (the Go helper's tests)
 	@missing=""; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -d /usr/share/fonts/truetype/liberation ] || missing="$$missing fonts-liberation"; \
@@ -26,6 +26,7 @@ system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama
 	command -v ninja >/dev/null 2>&1 || missing="$$missing ninja-build"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -34,10 +35,14 @@ system-deps:  ## Debian packages: poppler-utils and fonts (PDF pages), the llama
 runtime: install system-deps  ## build llama-server and fetch the default model (cached)
 	$(VENV)/bin/localaik runtime install
 
-js-deps: tests/js/node_modules/.installed examples/js/node_modules/.installed  ## the JavaScript SDKs used by the tests and the examples
+js-deps: tests/js/node_modules/.installed tests/js-helpers/node_modules/.installed examples/js/node_modules/.installed  ## the JavaScript SDKs used by the tests and the examples; vitest and jest for the JS helper's tests
 
 tests/js/node_modules/.installed: tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+tests/js-helpers/node_modules/.installed: tests/js-helpers/package-lock.json js/package.json
+	npm ci --prefix tests/js-helpers --no-audit --no-fund --loglevel=error
 	touch $@
 
 examples/js/node_modules/.installed: examples/js/package-lock.json
@@ -71,4 +76,4 @@ examples-record: install runtime js-deps  ## re-record cassettes/examples.db fro
 	bash examples/record.sh
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) tests/js/node_modules examples/js/node_modules .pytest_cache
+	rm -rf $(VENV) tests/js/node_modules tests/js-helpers/node_modules examples/js/node_modules .pytest_cache

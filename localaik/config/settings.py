@@ -270,6 +270,15 @@ class Settings:
             "or `model` (the pooling the `.gguf` declares).",
         ),
     )
+    control_remote: bool = field(
+        default=False,
+        metadata=meta(
+            "LK_CONTROL_REMOTE",
+            parse=values.on_off,
+            help="Let clients not on loopback use `/_localaik/session` (switch the cassette, "
+            "mode and faults of the requests that follow); `off`: loopback only (403).",
+        ),
+    )
     log: bool = field(
         default=True,
         metadata=meta(

@@ -1,4 +1,5 @@
-"""The inspector mounted in front of `localaik serve`'s app: `/_localaik/` goes to the inspector.
+"""The inspector mounted in front of `localaik serve`'s app: `/_localaik/` goes to the inspector
+(but `/_localaik/session`, the API app's own control endpoint, `server/session.py`).
 
 An ASGI layer, so the API app is not touched (its routing, its fast path for API requests, its
 lifespan): HTTP requests under the prefix go to the inspector's own app, everything else (the
@@ -21,6 +22,7 @@ from localaik.inspector.app import Inspected, routes
 from localaik.inspector.catalog import Catalog
 from localaik.inspector.markup import PREFIX
 from localaik.server.app import services_of
+from localaik.server.session import PATH as SESSION
 
 
 class WithInspector:
@@ -47,7 +49,7 @@ class WithInspector:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path == PREFIX or path.startswith(PREFIX + "/"):
+        if path != SESSION and (path == PREFIX or path.startswith(PREFIX + "/")):
             await self.inspector(scope, receive, send)
         else:
             await self.api(scope, receive, send)

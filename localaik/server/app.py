@@ -56,6 +56,7 @@ from localaik.server.pipeline import (
 )
 from localaik.server.policy import Replayer
 from localaik.server.sending import send_answer
+from localaik.server.session import read_session, select_session
 from localaik.upstream.client import Upstream, make_transport
 from localaik.upstream.exchange import Hit
 
@@ -318,7 +319,7 @@ def create_app(
                 await embed_runtime.stop()
 
     app = Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, read_session, select_session, api],
         lifespan=[lifespan],
         exception_handlers={Exception: _on_error},
         request_max_body_size=settings.max_body_size,

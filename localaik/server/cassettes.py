@@ -42,29 +42,27 @@ class Cassettes:
         self._open: dict[Path, Opened] = {}
         self._fresh: dict[Path, bool] = {}
 
-    def path_for(self, name: str | None) -> Path:
+    def path_for(self, name: str | None, what: str = "X-Localaik-Cassette") -> Path:
         """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes, none
-        of SQLite's own files, `cassette/names.py`)."""
+        of SQLite's own files, `cassette/names.py`); `what` names where it came from."""
         if not name:
             return self.default
         if (kind := find_secret(name)) is not None:
             # Not quoted back: the name is about to become a file name, and a log line.
             raise BadRequest(
-                f"X-Localaik-Cassette: the name holds {shaped_like(kind)}; a cassette is a "
+                f"{what}: the name holds {shaped_like(kind)}; a cassette is a "
                 "file meant to be committed, so it is not named after a key"
             )
         if not SEGMENT.match(name) or ".." in name:
             raise BadRequest(
-                f"X-Localaik-Cassette: {name[:80]!r} is not a valid cassette name "
+                f"{what}: {name[:80]!r} is not a valid cassette name "
                 "(letters, digits, '.', '_', '-'; no paths)"
             )
         if "." not in name:
             name += ".db"
         reason = sqlite_own(name)
         if reason is not None:
-            raise BadRequest(
-                f"X-Localaik-Cassette: {name!r} is not a valid cassette name: {reason}"
-            )
+            raise BadRequest(f"{what}: {name!r} is not a valid cassette name: {reason}")
         return self.default.parent / name
 
     def fresh(self, path: Path) -> bool:

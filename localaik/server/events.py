@@ -58,6 +58,7 @@ class RunEvent:
     cassette: Path | None = None
     recording: str | None = None  # "key/ordinal" of the recording that answered or was made
     canon: dict[str, Any] | None = None  # a miss's canonical request
+    miss: str | None = None  # a miss's text, as its client got it
 
     @property
     def when(self) -> str:
@@ -108,6 +109,7 @@ class RunEvents:
         elif miss is not None and parsed is not None:
             outcome = Outcome.MISS
             fields["canon"] = canonical(parsed.client, ignore, cased=True)
+            fields["miss"] = miss.message
             fields["cassette"] = cassette()
         elif exchange is None:  # refused, or answered by localaik (`Local` operations)
             outcome = Outcome.ERROR if failed else Outcome.LOCAL
@@ -121,6 +123,11 @@ class RunEvents:
         if outcome is Outcome.RECORDED:
             fields["cassette"] = cassette()
         self.publish(method, path, outcome, status, **fields)
+
+    @property
+    def last(self) -> int:
+        """The sequence number of the newest event (0 before any)."""
+        return self._events[-1].seq if self._events else 0
 
     def after(self, seq: int = 0) -> list[RunEvent]:
         """The events kept whose sequence number is above `seq`, oldest first."""

@@ -56,7 +56,7 @@ from localaik.wire.jsontext import parse_body
 from localaik.wire.redaction import parse_redact
 
 # Paths the HTTP server answers itself, outside every family.
-SERVED = {"/health": ("GET",)}
+SERVED = {"/health": ("GET",), "/_localaik/session": ("GET", "POST")}
 
 _REFUSED_TYPES = ("multipart/", "application/octet-stream", "image/", "audio/", "video/")
 

@@ -1,0 +1,3 @@
+module localaik.dev/go
+
+go 1.19

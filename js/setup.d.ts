@@ -1,0 +1,2 @@
+/** A setup file (`localaik/vitest-setup`, `localaik/jest-setup`): hooks only, no exports. */
+export {};

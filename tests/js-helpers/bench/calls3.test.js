@@ -1,0 +1,3 @@
+import { tenTests } from "./calls.js";
+
+tenTests(3);

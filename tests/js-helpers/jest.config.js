@@ -2,7 +2,7 @@
 export default {
   testMatch: ["<rootDir>/jest/**/*.test.js"],
   transform: {},
-  testEnvironment: "<rootDir>/jest-environment.js",
+  testEnvironment: "localaik/jest-environment",
   globalSetup: "localaik/jest",
   globalTeardown: "localaik/jest-teardown",
   setupFilesAfterEnv: ["localaik/jest-setup"],

@@ -41,6 +41,14 @@ def jsonl(lines: list[dict[str, Any]]) -> bytes:
 
 
 LINES = [chat_line("first", "Batch one"), chat_line("second", "Batch two"), chat_line("c", "3")]
+RESPONSES = [
+    {
+        "custom_id": "r1",
+        "method": "POST",
+        "url": "/v1/responses",
+        "body": {"model": "m", "input": "Respond once"},
+    }
+]
 EMBED = [
     {
         "custom_id": "e1",
@@ -84,6 +92,11 @@ def scenario(url: str) -> dict[str, Any]:
             input_file_id=embed_id, endpoint="/v1/embeddings", completion_window="24h"
         )
         out["embed"] = lines_of(client, batches.retrieve(embed.id).output_file_id)
+        responses_id = upload(client, jsonl(RESPONSES), "responses.jsonl")
+        responses = batches.create(
+            input_file_id=responses_id, endpoint="/v1/responses", completion_window="24h"
+        )
+        out["responses"] = lines_of(client, batches.retrieve(responses.id).output_file_id)
         third = batches.create(input_file_id=input_id, endpoint=CHAT, completion_window="24h")
         out["cancelling"] = batches.cancel(third.id).model_dump(mode="json")
         out["cancelled"] = batches.retrieve(third.id).model_dump(mode="json")
@@ -187,11 +200,19 @@ def test_an_embeddings_batch_answers_vectors(runs: Runs) -> None:
     assert line["response"]["body"]["data"][0]["embedding"]
 
 
+def test_a_responses_batch_answers_responses(runs: Runs) -> None:
+    (line,) = runs.recorded["responses"]
+    body = line["response"]["body"]
+    assert line["custom_id"] == "r1" and line["response"]["status_code"] == 200
+    assert body["object"] == "response" and body["status"] == "completed"
+    assert body["output"][0]["content"][0]["text"] == "Echo: Respond once"
+
+
 def test_a_batch_is_recorded_as_its_members(runs: Runs) -> None:
     operations = sorted(r.operation for r in all_recordings(runs.cassette))
-    assert operations == ["chat.completions"] * 3 + ["embeddings"]
+    assert operations == ["chat.completions"] * 3 + ["embeddings", "responses"]
     report = verify(runs.cassette)
-    assert report.recordings == 4 and report.problems == []
+    assert report.recordings == 5 and report.problems == []
 
 
 def test_a_changed_line_misses_alone_into_the_error_file(runs: Runs) -> None:

@@ -52,10 +52,13 @@ export function startServer({ cassettes = "cassettes", mode, env = process.env, 
   const environ = { ...env, LK_CASSETTE: path.resolve(cassettes, "localaik.db") };
   const chosen = mode || env.LK_MODE || (isCI(env) ? "replay" : undefined);
   if (chosen) environ.LK_MODE = chosen;
-  const child = spawn(command, ["serve", "--host", "127.0.0.1", "--port", "0"], {
+  // --stop-on-eof: the server ends when this process does (its input is a pipe from here,
+  // closed by the system however this process ends: a crash or Ctrl-C skips the teardown).
+  const child = spawn(command, ["serve", "--host", "127.0.0.1", "--port", "0", "--stop-on-eof"], {
     env: environ,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["pipe", "ignore", "pipe"],
   });
+  child.stdin.on("error", () => {}); // the server gone first: nothing to tell it
   let log = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail("did not start in time"), START_TIMEOUT_MS);

@@ -17,7 +17,8 @@
 // requests that missed in replay fail it, with the miss text (from GET /_localaik/session, for
 // its cassette only).
 //
-// Call Run from TestMain to stop the server the package started when its tests end:
+// The server stops when the test binary ends (it runs with --stop-on-eof on a pipe from the
+// binary). Calling Run from TestMain stops it as soon as the tests end, and waits for it:
 //
 //	func TestMain(m *testing.M) { os.Exit(localaiktest.Run(m)) }
 package localaiktest
@@ -26,6 +27,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -58,9 +60,10 @@ type Localaik struct {
 var (
 	shared struct {
 		sync.Mutex
-		url  string
-		proc *exec.Cmd
-		err  error
+		url   string
+		proc  *exec.Cmd
+		stdin io.WriteCloser
+		err   error
 	}
 	listening = regexp.MustCompile(`listening on (http://[0-9.]+:[0-9]+)`)
 	unsafe    = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -191,12 +194,18 @@ func start() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "serve", "--host", "127.0.0.1", "--port", "0")
+	// --stop-on-eof: the server ends with this test binary, TestMain or not: its input is a
+	// pipe from here, which the system closes however the binary ends.
+	cmd := exec.Command(bin, "serve", "--host", "127.0.0.1", "--port", "0", "--stop-on-eof")
 	cmd.Env = append(os.Environ(), "LK_CASSETTE="+filepath.Join(folder, "localaik.db"))
 	if isCI() && os.Getenv("LK_MODE") == "" {
 		cmd.Env = append(cmd.Env, "LK_MODE=replay")
 	}
 	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", err
+	}
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", err
 	}
@@ -222,7 +231,7 @@ func start() (string, error) {
 			_ = cmd.Wait()
 			return "", fmt.Errorf("localaik serve %s", line)
 		}
-		shared.proc = cmd
+		shared.proc, shared.stdin = cmd, stdin // kept open while the binary runs
 		return line, nil
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()

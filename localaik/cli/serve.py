@@ -7,6 +7,7 @@ import gc
 import logging
 import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
 @click.option(
     "--cassette", default=None, help="Cassette file. [env LK_CASSETTE; cassettes/localaik.db]"
 )
-def serve(**flags: Any) -> None:
+@click.option(
+    "--stop-on-eof",
+    is_flag=True,
+    help="Stop when standard input closes: a test helper that starts the server with a pipe "
+    "on its input has it end with the helper's process, however that ends.",
+)
+def serve(stop_on_eof: bool, **flags: Any) -> None:
     """Serve the APIs on one port, answering from the cassette and the upstream by mode."""
     from localaik.server.rules import Rules
 
@@ -53,7 +60,7 @@ def serve(**flags: Any) -> None:
     port_free(settings.host, settings.port)
     replay_has_cassettes(settings)
     try:
-        run(settings)
+        run(settings, stop_on_eof=stop_on_eof)
     except KeyboardInterrupt:
         # Ctrl-C (SIGINT) is how a person stops the server: a clean exit, not "Aborted!".
         pass
@@ -102,7 +109,7 @@ def replay_has_cassettes(settings: Settings) -> None:
     )
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, *, stop_on_eof: bool = False) -> None:
     from localaik.inspector.mount import WithInspector
     from localaik.server.app import create_app
     from localaik.server.gates import without_upstream
@@ -148,7 +155,19 @@ def run(settings: Settings) -> None:
         gc.freeze()
 
     server.startup = startup  # type: ignore[method-assign]
+    if stop_on_eof:
+        threading.Thread(target=_stop_at_eof, args=(server, log), daemon=True).start()
     server.run()
+
+
+def _stop_at_eof(server: Any, log: logging.Logger) -> None:
+    """Read standard input to its end (the helper's pipe closes when its process ends, however
+    it ends), then stop the server as SIGTERM does."""
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    while stream is not None and stream.read(4096):
+        pass
+    log.info("standard input closed: stopping")
+    server.should_exit = True
 
 
 def runtimes(

@@ -6,56 +6,16 @@ Without the SDK installed these tests fail (`npm ci --prefix tests/js`), they ar
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from tests.fakes.fake_llama import FakeLlama
-from tests.sdk.test_js_sdks import JS_DIR, SCRIPT_TIMEOUT, require_js_sdks, script_env
-from tests.support import LocalaikProcess, all_recordings
-
-DEAD_UPSTREAM = "http://127.0.0.1:9/v1"
-
-
-def run(url: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["node", str(JS_DIR / "openai_batches.mjs")],
-        env=script_env(url),
-        capture_output=True,
-        text=True,
-        timeout=SCRIPT_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"node openai_batches.mjs exited {done.returncode}\nstderr:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-@dataclass
-class Runs:
-    cassette: Path
-    recorded: dict[str, Any]
-    replayed: dict[str, Any]
+from tests.sdk.js_replayed import Runs, recorded_then_replayed
+from tests.support import all_recordings
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
-    require_js_sdks()
-    cassette = tmp_path_factory.mktemp("js-openai-batches") / "c.db"
-    with FakeLlama.start() as fake:
-        env = {"LK_MODE": "record", "LK_UPSTREAM": f"{fake.url}/v1", "LK_CASSETTE": str(cassette)}
-        with LocalaikProcess(env) as server:
-            recorded = run(server.url)
-    replay = {"LK_MODE": "replay", "LK_UPSTREAM": DEAD_UPSTREAM, "LK_CASSETTE": str(cassette)}
-    with LocalaikProcess(replay) as server:
-        replayed = run(server.url)
-    yield Runs(cassette, recorded, replayed)
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    folder = tmp_path_factory.mktemp("js-openai-batches")
+    return recorded_then_replayed(folder, "openai_batches.mjs")
 
 
 def test_replay_gives_the_recorded_results(runs: Runs) -> None:

@@ -5,6 +5,7 @@
     │   ├── Unsupported            400  valid for the real API, but localaik cannot honour it
     │   ├── SecretRefused          400  a recording would hold something shaped like a key
     │   └── BadFault               400  a fault asked for that cannot be read
+    ├── Forbidden                  403  a control request from off loopback (`LK_CONTROL_REMOTE`)
     ├── NotFound                   404  unknown route, model or recording
     │   └── ReplayMiss             404  replay mode, and no recording matches the request
     ├── MethodNotAllowed           405  known route, wrong method
@@ -79,6 +80,11 @@ class BadFault(BadRequest):
     problem. Nothing is forwarded or stored for the request."""
 
     code = "invalid_fault"
+
+
+class Forbidden(Error):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(Error):

@@ -34,7 +34,7 @@ from litestar import Request, Response, get, post
 
 from localaik.cassette.key import canonical_json, request_key
 from localaik.config import MODES_TEXT, Mode
-from localaik.errors import BadFault, BadRequest, Error
+from localaik.errors import BadFault, BadRequest, Error, Forbidden
 from localaik.server.events import Outcome, RunEvent
 from localaik.server.faults import parse_fault
 from localaik.server.gates import without_upstream
@@ -45,11 +45,6 @@ PATH = "/_localaik/session"
 FIELDS = ("cassette", "mode", "ignore", "fault")
 # Modes that send requests to a model: a server without one cannot honour them.
 NEEDS_MODEL = (Mode.RECORD, Mode.REFRESH, Mode.PASSTHROUGH)
-
-
-class Forbidden(Error):
-    status = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ EXPECTED = {
     "Error": (500, "INTERNAL", "server_error"),
     "BadRequest": (400, "INVALID_ARGUMENT", "invalid_request_error"),
     "Unsupported": (400, "INVALID_ARGUMENT", "invalid_request_error"),
+    "Forbidden": (403, "PERMISSION_DENIED", "permission_error"),
     "NotFound": (404, "NOT_FOUND", "invalid_request_error"),
     "ReplayMiss": (404, "NOT_FOUND", "invalid_request_error"),
     "SecretRefused": (400, "INVALID_ARGUMENT", "invalid_request_error"),

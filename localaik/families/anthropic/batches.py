@@ -14,17 +14,16 @@ resolve against their base URL: the real API gives an absolute URL of its own ho
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from localaik.errors import BadRequest
+from localaik.families import batching
 from localaik.families.anthropic.models import paged
 from localaik.families.anthropic.operations import FAMILY, Messages
+from localaik.families.batching import Asked, BatchOperation
 from localaik.families.kept import Batch, Kept, Member, made_at, rfc3339
 from localaik.families.operation import (
     Answer,
-    ClientRequest,
-    Local,
     Parsed,
     Request,
     Route,
@@ -42,28 +41,13 @@ EXPIRES_AFTER = 24 * 3600
 MESSAGES = Messages()
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What a batch request names: the batch (None for create and list), and its query."""
-
-    batch_id: str | None
-    body: Any
-    query: dict[str, str]
-
-
-class _BatchOperation(Local[Asked]):
+class _BatchOperation(BatchOperation):
     family = FAMILY
-    takes_body = False
+    kind = KIND
+    what = "message batch"
 
-    def parse(self, request: Request) -> Parsed[Asked]:
-        batch_id = request.params.get("batch")
-        asked = Asked(batch_id, request.body, dict(request.query))
-        client = ClientRequest(FAMILY, self.name, None, False, request.body)
-        return Parsed(client, asked)
-
-    def batch(self, kept: Kept, asked: Asked) -> Batch:
-        found: Batch = kept.get(KIND, asked.batch_id or "", "message batch")
-        return found
+    def shown(self, batch: Batch) -> dict[str, Any]:
+        return batch_object(batch)
 
 
 class CreateBatch(_BatchOperation):
@@ -119,15 +103,9 @@ class ListBatches(_BatchOperation):
         )
 
 
-class CancelBatch(_BatchOperation):
+class CancelBatch(batching.CancelBatch, _BatchOperation):
     name = "messages.batches.cancel"
     routes = (Route("POST", ROOT + "/{batch}/cancel"),)
-
-    async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
-        batch = self.batch(kept, parsed.context)
-        if not batch.ended:
-            batch.canceled = True
-        return json_answer(batch_object(batch))
 
 
 class BatchResults(_BatchOperation):

@@ -17,17 +17,16 @@ others (a replay miss with its explanation among them), each line as the API wri
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 from localaik.errors import BadRequest, NotFound
+from localaik.families import batching
+from localaik.families.batching import Asked, BatchOperation
 from localaik.families.kept import Batch, Kept, Member, Outcome, made_at
 from localaik.families.openai.files import FAMILY, file_id
 from localaik.families.openai.operations import ChatCompletions, Embeddings, Responses
 from localaik.families.operation import (
     Answer,
-    ClientRequest,
-    Local,
     Operation,
     Parsed,
     Request,
@@ -51,28 +50,12 @@ MAX_LIST = 100
 IN_PROGRESS_AFTER, DONE_AFTER, EXPIRES_AFTER = 1, 60, 24 * 3600
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What a batch request names: the batch (None for create and list), its body and query,
-    and the cassette's uploads (the input file, the output files)."""
-
-    batch_id: str | None
-    body: Any
-    query: dict[str, str]
-    files: FileSession | None
-
-
-class _BatchOperation(Local[Asked]):
+class _BatchOperation(BatchOperation):
     family = FAMILY
-    takes_body = False
+    kind = KIND
 
-    def parse(self, request: Request) -> Parsed[Asked]:
-        asked = Asked(request.params.get("batch"), request.body, dict(request.query), request.files)
-        return Parsed(ClientRequest(FAMILY, self.name, None, False, request.body), asked)
-
-    def batch(self, kept: Kept, asked: Asked) -> Batch:
-        found: Batch = kept.get(KIND, asked.batch_id or "", "batch")
-        return found
+    def shown(self, batch: Batch) -> dict[str, Any]:
+        return batch_object(batch)
 
 
 def _uploads(asked: Asked) -> FileSession:
@@ -128,15 +111,9 @@ class RetrieveBatch(_BatchOperation):
         return json_answer(batch_object(batch))
 
 
-class CancelBatch(_BatchOperation):
+class CancelBatch(batching.CancelBatch, _BatchOperation):
     name = "batches.cancel"
     routes = (Route("POST", ROOT + "/{batch}/cancel"),)
-
-    async def serve(self, parsed: Parsed[Asked], kept: Kept) -> Answer:
-        batch = self.batch(kept, parsed.context)
-        if not batch.ended:
-            batch.canceled = True
-        return json_answer(batch_object(batch))
 
 
 class ListBatches(_BatchOperation):

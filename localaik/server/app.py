@@ -215,20 +215,37 @@ async def _unless_client_leaves(wait: Awaitable[T], *, receive: Any) -> T:
     """What `wait` gives (the upstream's answer, a fault's delay), unless the client
     disconnects first: then `wait` (an upstream call in flight) is cancelled and `ClientLeft`
     raised. The pipeline waits only once the request body was read, so `receive` gives
-    nothing but the disconnect."""
-    task = asyncio.ensure_future(wait)
+    nothing but the disconnect.
+
+    `wait` runs in this task; one watcher task cancels it when the disconnect comes (a task
+    for `wait` and `asyncio.wait` over both cost a forwarded request ~5 % of its time)."""
+    current = asyncio.current_task()
+    assert current is not None
+    waiting = True
+    left = False
+
+    def on_disconnect(watcher: asyncio.Future[None]) -> None:
+        nonlocal left
+        # (a `receive` that failed is no disconnect; once `wait` is over, nothing to stop)
+        if waiting and not watcher.cancelled() and watcher.exception() is None:
+            left = True
+            current.cancel()
+
     watcher = asyncio.ensure_future(_disconnect(receive))
+    watcher.add_done_callback(on_disconnect)
     try:
-        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if task not in done and watcher.exception() is None:  # the client left
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            raise ClientLeft
-        return await task  # (a `receive` that failed is no disconnect)
+        value = await wait
+    except asyncio.CancelledError:
+        if left and current.uncancel() == 0:
+            raise ClientLeft from None
+        raise  # this request itself was cancelled
     finally:
+        waiting = False
         watcher.cancel()
-        task.cancel()  # when this request itself is cancelled (no-op once done)
+    if left:  # `wait` made light of its cancellation: the client is gone all the same
+        current.uncancel()
+        raise ClientLeft
+    return value
 
 
 async def _disconnect(receive: Any) -> None:

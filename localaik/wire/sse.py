@@ -10,6 +10,8 @@ before its `data:` line), and the Responses API has no `[DONE]`.
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -177,11 +179,46 @@ def _byte_line_end(buffer: bytes | bytearray, start: int) -> tuple[int, int] | N
     return None
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_PARSED: OrderedDict[bytes, Event | None] = OrderedDict()
+_PARSED_FRAMES = 64  # a recorded stream's frame is parsed by up to four readers in a row
+_PARSED_SIZE = 64 * 1024  # frames larger than this are parsed each time, never kept
+
+
 def parse_frame(raw: bytes) -> Event | None:
-    """The event in one raw frame (None for a frame of comments only)."""
-    parser = EventParser()
-    events = parser.feed(raw) + parser.close()
-    return events[0] if events else None
+    """The first event in one raw frame (None for a frame of comments only), as `EventParser`
+    reads it; the last few frames parsed are kept, since the same frame is read again by each
+    step of a recording (its check, its draft, its secret scan)."""
+    if len(raw) > _PARSED_SIZE:
+        return _parse_frame(raw)
+    try:
+        return _PARSED[raw]
+    except KeyError:
+        event = _PARSED[raw] = _parse_frame(raw)
+        if len(_PARSED) > _PARSED_FRAMES:
+            _PARSED.popitem(last=False)
+        return event
+
+
+def _parse_frame(raw: bytes) -> Event | None:
+    data: list[str] = []
+    name: str | None = None
+    # A frame is whole: decoded at once, its lines are what the incremental parser would cut.
+    for line in _LINE_ENDS.split(raw.decode("utf-8", errors="replace")):
+        if not line:
+            if data:
+                return Event("\n".join(data), name)
+            name = None
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            name = value
+    return Event("\n".join(data), name) if data else None
 
 
 async def parse(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:

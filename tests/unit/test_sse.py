@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from localaik.wire import jsontext, sse
-from localaik.wire.sse import Event, EventParser
+from localaik.wire.sse import Event, EventParser, parse_frame
 
 
 def parse_all(*chunks: bytes) -> list[Event]:
@@ -198,3 +200,34 @@ def test_a_line_that_never_ends_costs_linear_time() -> None:
         assert splitter.feed(chunk) == []
     assert splitter.feed(b"\n\n") == [b"data: " + chunk * 2048 + b"\n\n"]
     assert time.perf_counter() - started < 5
+
+
+def _incremental(raw: bytes) -> Event | None:
+    parser = EventParser()
+    events = parser.feed(raw) + parser.close()
+    return events[0] if events else None
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["data: x", "data:y", "data", "event: e", "event:", ": c", "id: 1", "", "dätä: ü"]
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.binary(max_size=3),
+)
+def test_parse_frame_reads_a_frame_as_the_incremental_parser_does(
+    lines: list[str], end: str, junk: bytes
+) -> None:
+    raw = end.join(lines).encode() + junk
+    assert parse_frame(raw) == _incremental(raw)
+    assert parse_frame(raw) == _incremental(raw)  # the second time from the kept frames
+
+
+def test_a_large_frame_is_parsed_and_not_kept() -> None:
+    raw = b"data: " + b"x" * (70 * 1024) + b"\n\n"
+    event = parse_frame(raw)
+    assert event is not None and len(event.data) == 70 * 1024
+    assert raw not in sse._PARSED

@@ -20,6 +20,8 @@ from localaik.cassette.threaded import Cassette
 from localaik.config import Mode
 from localaik.errors import BadRequest
 
+NAMED_KEPT = 256  # cassette names kept resolved; more are checked each time
+
 
 @dataclass
 class Opened:
@@ -41,12 +43,16 @@ class Cassettes:
         self.readonly = readonly
         self._open: dict[Path, Opened] = {}
         self._fresh: dict[Path, bool] = {}
+        self._named: dict[str, Path] = {}  # names found valid, and their files (`path_for`)
 
     def path_for(self, name: str | None, what: str = "X-Localaik-Cassette") -> Path:
         """The file for an `X-Localaik-Cassette` name (validated: no paths, no escapes, none
         of SQLite's own files, `cassette/names.py`); `what` names where it came from."""
         if not name:
             return self.default
+        known = self._named.get(name)
+        if known is not None:  # a request reads it up to three times, a suite a few names
+            return known
         if (kind := find_secret(name)) is not None:
             # Not quoted back: the name is about to become a file name, and a log line.
             raise BadRequest(
@@ -58,12 +64,16 @@ class Cassettes:
                 f"{what}: {name[:80]!r} is not a valid cassette name "
                 "(letters, digits, '.', '_', '-'; no paths)"
             )
+        original = name
         if "." not in name:
             name += ".db"
         reason = sqlite_own(name)
         if reason is not None:
             raise BadRequest(f"{what}: {name!r} is not a valid cassette name: {reason}")
-        return self.default.parent / name
+        path = self.default.parent / name
+        if len(self._named) < NAMED_KEPT:
+            self._named[original] = path
+        return path
 
     def fresh(self, path: Path) -> bool:
         """Mode `once`: whether `path` did not exist when this server first asked about it.
@@ -102,6 +112,7 @@ class Cassettes:
         """Make `path` the default cassette (on the server's loop: the pytest plugin's thread
         asks for it between tests)."""
         self.default = path
+        self._named.clear()  # named cassettes sit beside the default one
 
     async def release(self, path: Path) -> None:
         """Close one cassette until its next use (the pytest plugin's per-test cassettes:

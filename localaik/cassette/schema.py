@@ -168,7 +168,7 @@ def upgraded_copy(db: Database, schema: Schema) -> Database | None:
     none are pending. The file behind `db` is only read (SQLite's backup API)."""
     if version(db) >= schema.version or not schema.migrations.pending(db):
         return None
-    memory = sqlite3.connect(":memory:")
+    memory = sqlite3.connect(":memory:", check_same_thread=False)  # as the file's (`sqlite.py`)
     try:
         db.conn.backup(memory)
         memory.execute("PRAGMA foreign_keys = ON")

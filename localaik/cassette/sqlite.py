@@ -14,12 +14,10 @@ the cassette as it was when opened. A newer schema, or a file that is not a loca
 is refused with a message naming the file, and left byte for byte: read-write, nothing is
 written (not even the switch to WAL) until the file is known to be a cassette or new.
 
-Threads: an sqlite3 connection belongs to the thread that opened it, and SQLite calls block. So
-a `SQLiteStore` is used from one thread: the CLI's, or the worker thread of the server's async
-view (`localaik.cassette.threaded`). Only `stamp()` may be called from anywhere.
-
-The SQLite boundary: sqlite3 errors are converted into `localaik.errors` here, naming the
-cassette, as `CassetteError`: a damaged or locked file is the operator's to fix, not a bug.
+Threads: SQLite calls block, so a `SQLiteStore` is used by one thread at a time (its connection
+allows any): the CLI's, or the server's cassette worker and, for quick calls while that worker
+is idle, the event loop's (`localaik.cassette.worker`). Only `stamp()` may be called anywhere.
+The SQLite boundary: sqlite3 errors become `CassetteError`s naming the cassette, here.
 """
 
 from __future__ import annotations
@@ -60,6 +58,7 @@ from localaik.errors import CassetteConflict, CassetteError, Internal
 
 BUSY_TIMEOUT_MS = 5000
 BATCH = 200  # recordings read at a time by `recordings()`
+AUTOCHECKPOINT_PAGES = 10_000  # SQLite's own checkpoint, past `flush`'s: a save never syncs
 
 _SUMMARIES = (
     "SELECT id, key, ordinal, family, operation, model, stream, recorded_at, request "
@@ -105,7 +104,7 @@ def _read(db: Database) -> Iterator[None]:
 
 
 class SQLiteStore(FileRows):
-    """One cassette file; a `CassetteStore` (files: `FileRows`). Used from its one thread."""
+    """One cassette file; a `CassetteStore` (files: `FileRows`). One thread at a time."""
 
     def __init__(
         self, path: Path | str, *, readonly: bool = False, schema: Schema = SCHEMA
@@ -144,7 +143,8 @@ class SQLiteStore(FileRows):
         # mode=rw: a cassette that vanished since the check above is not created after all.
         mode = "ro" if self.readonly else "rwc" if create else "rw"
         try:
-            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}", uri=True)
+            uri = f"{self.path.resolve().as_uri()}?mode={mode}"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         except sqlite3.OperationalError as exc:
             if not create and not self.path.exists():
                 return False
@@ -206,8 +206,7 @@ class SQLiteStore(FileRows):
         return ids
 
     def flush(self) -> None:
-        """Copy the write-ahead log into the .db (syncing the file: `threaded.Cassette` does
-        it once saves pause, not after each, as it costs twenty times a save)."""
+        """Copy the write-ahead log into the .db and sync it (`threaded.Cassette` times it)."""
         if self._db is None or self.readonly:
             return
         with self._sqlite_errors("copy the write-ahead log into the cassette"):
@@ -334,6 +333,7 @@ class SQLiteStore(FileRows):
                 self.schema.migrations.apply(db)
         db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         return db
 
     def _connection(self) -> Database:

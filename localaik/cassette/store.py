@@ -7,11 +7,13 @@ httpx's client uses a `BaseTransport` and vcrpy a persister: SQLite (`SQLiteStor
 implementation, and another store (a remote one shared by a CI fleet) plugs in behind the same
 methods and `store_for`, the one place that picks the store for a cassette.
 
-The interface is synchronous and used from one thread, the one that opened the store (an
-sqlite3 connection belongs to its thread). The server's async view, `Cassette` in
-`localaik.cassette.threaded`, runs every call in one worker thread per store and keeps recent
-hits in memory; `stamp()` is the exception, cheap and callable from any thread, since the view
-and the replay memo ask it on the event loop whether what they hold is still fresh.
+The interface is synchronous and used by one thread at a time, not always the one that opened
+the store (`SQLiteStore` opens its connection for any). The server's async view, `Cassette` in
+`localaik.cassette.threaded`, runs its calls in one worker thread per store, quick ones (a
+lookup, a small save) on the event loop's thread while that worker is idle, never two at once,
+and keeps recent hits in memory; `stamp()` is the exception, cheap and callable from any thread
+at any time, since the view and the replay memo ask it on the event loop whether what they hold
+is still fresh.
 
 What every store promises: a save is atomic (the whole recording and its frames, or nothing);
 a recording holding something shaped like a key is refused before anything is written

@@ -114,3 +114,57 @@ async def test_stop_lets_the_queued_calls_finish_then_refuses_more() -> None:
     thread.join(5)
     assert not thread.is_alive()
     assert done == [0, 1, 2]
+
+
+# -- quick calls: on the caller's thread while the worker is idle ---------------------------
+
+
+async def test_a_quick_call_runs_in_place_when_the_worker_is_idle() -> None:
+    worker = Worker("cassette-test")
+    future = worker.run(lambda: threading.current_thread().name, quick=True)
+    assert future.done()  # already run, before any await
+    assert await future == threading.current_thread().name
+    with pytest.raises(ValueError, match="bad row"):
+        await worker.run(lambda: (_ for _ in ()).throw(ValueError("bad row")), quick=True)
+    worker.stop()
+
+
+async def test_a_quick_call_waits_its_turn_behind_a_busy_worker() -> None:
+    worker = Worker("cassette-test")
+    started, release = threading.Event(), threading.Event()
+    running: list[str] = []
+    overlaps = 0
+
+    def slow() -> str:
+        nonlocal overlaps
+        running.append("slow")
+        started.set()
+        release.wait(5)
+        overlaps += len(running) - 1
+        running.remove("slow")
+        return "slow"
+
+    def quick() -> str:
+        nonlocal overlaps
+        overlaps += len(running)
+        return threading.current_thread().name
+
+    busy = worker.run(slow)
+    assert await asyncio.to_thread(started.wait, 5)
+    queued = worker.run(quick, quick=True)
+    assert not queued.done()  # not run beside the slow call: queued behind it
+    release.set()
+    assert await busy == "slow"
+    assert await queued == "cassette-test"
+    assert overlaps == 0
+    # Idle again: the next quick call runs in place.
+    assert await worker.run(quick, quick=True) == threading.current_thread().name
+    worker.stop()
+
+
+async def test_a_quick_call_after_stop_is_refused() -> None:
+    worker = Worker("w")
+    assert await worker.run(lambda: 1) == 1
+    worker.stop()
+    with pytest.raises(RuntimeError, match="stopped"):
+        await worker.run(lambda: 2, quick=True)

@@ -129,6 +129,13 @@ class CassetteConflict(CassetteError):
     code = "cassette_conflict"
 
 
+class CassetteBusy(CassetteError):
+    """A save asked not to wait (`wait=False`) found another writer holding the cassette (another
+    process's save): nothing was written. The server's quick saves then go to the worker."""
+
+    code = "cassette_busy"
+
+
 class UpstreamError(Error):
     status = 502
     code = "upstream_error"

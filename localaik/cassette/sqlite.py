@@ -22,7 +22,6 @@ The SQLite boundary: sqlite3 errors become `CassetteError`s naming the cassette,
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -54,9 +53,9 @@ from localaik.cassette.schema import (
     version,
 )
 from localaik.cassette.secrets import refuse_secrets
+from localaik.cassette.transactions import BUSY_TIMEOUT_MS, file_stamp, read, write
 from localaik.errors import CassetteConflict, CassetteError, Internal
 
-BUSY_TIMEOUT_MS = 5000
 BATCH = 200  # recordings read at a time by `recordings()`
 AUTOCHECKPOINT_PAGES = 10_000  # SQLite's own checkpoint, past `flush`'s: a save never syncs
 
@@ -64,43 +63,6 @@ _SUMMARIES = (
     "SELECT id, key, ordinal, family, operation, model, stream, recorded_at, request "
     "FROM recordings ORDER BY id"
 )
-
-
-def file_stamp(path: Path | str) -> tuple[int, ...]:
-    """What changes when a cassette changes: the modification time and size of the file and of
-    its write-ahead log (-1 for a file that is not there)."""
-    found: list[int] = []
-    for file in (path, f"{path}-wal"):  # asked on every replayed request: no Path work
-        try:
-            info = os.stat(file)
-        except OSError:
-            found += [-1, -1]
-        else:
-            found += [info.st_mtime_ns, info.st_size]
-    return tuple(found)
-
-
-@contextmanager
-def _write(db: Database) -> Iterator[None]:
-    """A write transaction holding the write lock from the start (waiting up to the busy
-    timeout): two processes sharing a cassette queue, not fail mid-transaction."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        db.rollback()
-        raise
-
-
-@contextmanager
-def _read(db: Database) -> Iterator[None]:
-    """A read transaction: a recording and its frames from one snapshot, even mid-replace."""
-    db.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.rollback()
 
 
 class SQLiteStore(FileRows):
@@ -163,7 +125,7 @@ class SQLiteStore(FileRows):
     def get(self, key: str, ordinal: int = 0) -> Recording | None:
         """The recording, or None; CassetteError naming it when its row is damaged."""
         db = self._connection()
-        with self._sqlite_errors("read a recording"), _read(db):
+        with self._sqlite_errors("read a recording"), read(db):
             row = db.execute(f"{SELECT} WHERE key = ? AND ordinal = ?", (key, ordinal)).fetchone()
             if row is None:
                 return None
@@ -180,15 +142,14 @@ class SQLiteStore(FileRows):
             ).fetchone()
         return int(count)
 
-    def save(self, recording: Recording, *, replace: bool = False) -> int:
-        """Store `recording` and its frames in one transaction; returns its id.
+    def save(self, recording: Recording, *, replace: bool = False, wait: bool = True) -> int:
+        """Store `recording` and its frames in one transaction; returns its id (`store.py`).
+        Raises SecretRefused, writing nothing, when it holds something shaped like a key."""
+        return self.save_all([recording], replace=replace, wait=wait)[0]
 
-        `replace=True` overwrites the recording at the same (key, ordinal). Raises
-        SecretRefused, writing nothing, when the recording holds something shaped like a key.
-        """
-        return self.save_all([recording], replace=replace)[0]
-
-    def save_all(self, recordings: Sequence[Recording], *, replace: bool = False) -> list[int]:
+    def save_all(
+        self, recordings: Sequence[Recording], *, replace: bool = False, wait: bool = True
+    ) -> list[int]:
         """Save several recordings in one transaction: all of them, or none."""
         for recording in recordings:
             refuse_secrets(recording, str(self.path))
@@ -196,7 +157,7 @@ class SQLiteStore(FileRows):
         before = self.stamp() if self._index is not None else None
         ids = []
         with self._sqlite_errors("save a recording"):
-            with _write(db):
+            with write(db, wait):
                 for recording in recordings:
                     ids.append(self._insert(db, recording, replace))
         if self._index is not None and before == self._index_stamp:
@@ -242,7 +203,7 @@ class SQLiteStore(FileRows):
         deleted = 0
         self._index = None
         with self._sqlite_errors("delete recordings"):
-            with _write(db):
+            with write(db):
                 for start in range(0, len(ids), 500):
                     part = ids[start : start + 500]
                     deleted += db.execute(
@@ -327,7 +288,7 @@ class SQLiteStore(FileRows):
             self.upgraded = copy is not None
             return db if copy is None else copy
         if self.schema.migrations.pending(db):
-            with _write(db):
+            with write(db):
                 # Checked again under the write lock: another process may have won.
                 check_cassette(db, self.path, self.schema, empty_ok=True)
                 self.schema.migrations.apply(db)
@@ -388,7 +349,7 @@ class SQLiteStore(FileRows):
     def _get_ids(self, ids: list[int]) -> list[Recording | Damage]:
         db = self._connection()
         marks = ", ".join("?" * len(ids))
-        with self._sqlite_errors("read recordings"), _read(db):
+        with self._sqlite_errors("read recordings"), read(db):
             rows = db.execute(f"{SELECT} WHERE id IN ({marks}) ORDER BY id", ids).fetchall()
             frames: dict[int, list[tuple[Any, Any]]] = {}
             for recording_id, offset_ms, data in db.execute(

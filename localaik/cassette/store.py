@@ -60,12 +60,16 @@ class CassetteStore(Protocol):
         """How many ordinals exist for `key`, which is also the next free ordinal."""
         ...
 
-    def save(self, recording: Recording, *, replace: bool = False) -> int:
-        """Store `recording` atomically; its id. `replace` overwrites the same (key, ordinal)."""
+    def save(self, recording: Recording, *, replace: bool = False, wait: bool = True) -> int:
+        """Store `recording` atomically; its id. `replace` overwrites the same (key, ordinal).
+        `wait=False`: raise `CassetteBusy` at once, writing nothing, rather than wait for another
+        writer (the event loop's quick saves must not block)."""
         ...
 
-    def save_all(self, recordings: Sequence[Recording], *, replace: bool = False) -> list[int]:
-        """Save several recordings at once: all of them, or none."""
+    def save_all(
+        self, recordings: Sequence[Recording], *, replace: bool = False, wait: bool = True
+    ) -> list[int]:
+        """Save several recordings at once: all of them, or none (`wait` as for `save`)."""
         ...
 
     def flush(self) -> None:

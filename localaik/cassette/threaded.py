@@ -5,7 +5,8 @@ Threads: a `CassetteStore` is used by one thread at a time and its calls block. 
 methods await it, so the event loop does not wait on the disk: opening, listing, diagnosing a
 miss, large saves, flushes. Quick calls (a lookup by key, a small save: `QUICK_SAVE_*`) run
 on the caller's thread when the worker is idle, as handing them over cost more than running
-them. A cancelled `save` still finishes; it is atomic either way.
+them; a quick save never waits for another process's write lock (`wait=False`): it is then
+handed to the worker. A cancelled `save` still finishes; it is atomic either way.
 
 Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving it again costs
 no SQL and no trip to the worker thread. An entry is good while the store's `stamp()` is
@@ -23,6 +24,7 @@ served by one loop and called in-process from a second, as test clients do).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -35,6 +37,7 @@ from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.store import CassetteStore, Stamp, store_for
 from localaik.cassette.worker import Worker
+from localaik.errors import CassetteBusy
 
 T = TypeVar("T")
 log = logging.getLogger("localaik")
@@ -163,9 +166,11 @@ class Cassette:
         """
         self._hits.clear()
         try:
-            return await self._run(
-                self.store.save, recording, replace=replace, quick=_quick(recording)
-            )
+            if _quick(recording):  # in place, unless another process holds the write lock
+                with contextlib.suppress(CassetteBusy):
+                    save = self.store.save
+                    return await self._run(save, recording, replace=replace, wait=False, quick=True)
+            return await self._run(self.store.save, recording, replace=replace)
         finally:
             self._hits.clear()
             self._flush_soon()

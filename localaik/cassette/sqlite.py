@@ -16,7 +16,8 @@ written (not even the switch to WAL) until the file is known to be a cassette or
 
 Threads: SQLite calls block, so a `SQLiteStore` is used by one thread at a time (its connection
 allows any): the CLI's, or the server's cassette worker and, for quick calls while that worker
-is idle, the event loop's (`localaik.cassette.worker`). Only `stamp()` may be called anywhere.
+is idle, the event loop's (`localaik.cassette.worker`); `stamp()` and `flush()` (which
+checkpoints through a connection of its own) may come from another thread meanwhile.
 The SQLite boundary: sqlite3 errors become `CassetteError`s naming the cassette, here.
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,14 @@ class SQLiteStore(FileRows):
         return ids
 
     def flush(self) -> None:
-        """Copy the write-ahead log into the .db and sync it (`threaded.Cassette` times it)."""
+        """Copy the write-ahead log into the .db and sync it (`threaded.Cassette` times it),
+        through a connection of its own: it may run while another thread saves (`store.py`)."""
         if self._db is None or self.readonly:
             return
+        uri = f"{self.path.resolve().as_uri()}?mode=rw"
         with self._sqlite_errors("copy the write-ahead log into the cassette"):
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def summaries(self) -> list[Summary]:
         """Every sound recording's summary, in id order (a damaged row is left out: `verify`

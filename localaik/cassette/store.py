@@ -7,13 +7,14 @@ httpx's client uses a `BaseTransport` and vcrpy a persister: SQLite (`SQLiteStor
 implementation, and another store (a remote one shared by a CI fleet) plugs in behind the same
 methods and `store_for`, the one place that picks the store for a cassette.
 
-The interface is synchronous and used by one thread at a time, not always the one that opened
-the store (`SQLiteStore` opens its connection for any). The server's async view, `Cassette` in
-`localaik.cassette.threaded`, runs its calls in one worker thread per store, quick ones (a
-lookup, a small save) on the event loop's thread while that worker is idle, never two at once,
-and keeps recent hits in memory; `stamp()` is the exception, cheap and callable from any thread
-at any time, since the view and the replay memo ask it on the event loop whether what they hold
-is still fresh.
+The interface is synchronous, and its calls are made one at a time, though not always from the
+thread that opened the store (`SQLiteStore` opens its connection for any). Two may come from any
+thread during other calls (not during `open` or `close`): `stamp()`, cheap, which the view and
+the replay memo ask on the event loop whether what they hold is still fresh, and `flush()`, so
+that a save never waits on a flush's disk sync. The server's async view, `Cassette` in
+`localaik.cassette.threaded`, runs the calls on one worker thread per store, quick ones (a
+lookup, a small save) on the event loop's thread while that worker is idle, and keeps recent
+hits in memory.
 
 What every store promises: a save is atomic (the whole recording and its frames, or nothing);
 a recording holding something shaped like a key is refused before anything is written

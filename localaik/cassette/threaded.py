@@ -187,7 +187,7 @@ class Cassette:
         with self._flush_lock:
             self._flush = None
             if self._worker is not None:
-                self._worker.submit(self._flush_store)
+                self._worker.submit(self._flush_store, alongside=True)
 
     def _flush_store(self) -> None:  # on the worker thread
         try:

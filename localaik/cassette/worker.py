@@ -22,11 +22,16 @@ event loop took turns at the GIL, and a recorded miss streamed at 16 connections
 of CPU with every call handed over against ~1.1 ms with these run in place (485-551 against
 859-877 recorded answers a second, `bench/live_path.py`'s route). The store is then used by
 two threads, one at a time (`SQLiteStore` opens its connection for that).
+
+A call submitted `alongside` (a flush, which checkpoints through a connection of its own) runs
+on the thread in its order but neither holds the turn nor makes quick calls wait: a flush
+syncs the file for ~10-20 ms, and quick calls held behind it were record mode's p99.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -34,7 +39,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_Call = tuple[Callable[[], Any], "asyncio.Future[Any] | None", "asyncio.AbstractEventLoop | None"]
+_Call = tuple[
+    Callable[[], Any], "asyncio.Future[Any] | None", "asyncio.AbstractEventLoop | None", bool
+]
 
 
 class Worker:
@@ -64,12 +71,13 @@ class Worker:
                     return future
             finally:
                 self._turn.release()
-        self._put((fn, future, loop))
+        self._put((fn, future, loop, False))
         return future
 
-    def submit(self, fn: Callable[[], object]) -> None:
-        """`fn()` on the worker thread, from any thread, nobody waiting for it."""
-        self._put((fn, None, None))
+    def submit(self, fn: Callable[[], object], *, alongside: bool = False) -> None:
+        """`fn()` on the worker thread, from any thread, nobody waiting for it; `alongside`:
+        while quick calls may run (the module docstring)."""
+        self._put((fn, None, None, alongside))
 
     def stop(self) -> None:
         """No more calls; those queued still run, then the thread ends."""
@@ -87,19 +95,19 @@ class Worker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
-            self._pending += 1
+            self._pending += not call[3]
             self._calls.put(call)
 
     def _loop(self) -> None:
         while (call := self._calls.get()) is not None:
-            fn, future, loop = call
-            with self._turn:
+            fn, future, loop, alongside = call
+            with contextlib.nullcontext() if alongside else self._turn:
                 try:
                     result, error = fn(), None
                 except BaseException as exc:  # handed to the caller, whatever it is
                     result, error = None, exc
             with self._lock:
-                self._pending -= 1
+                self._pending -= not alongside
             if future is None or loop is None:
                 continue
             try:

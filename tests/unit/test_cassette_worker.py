@@ -168,3 +168,20 @@ async def test_a_quick_call_after_stop_is_refused() -> None:
     worker.stop()
     with pytest.raises(RuntimeError, match="stopped"):
         await worker.run(lambda: 2, quick=True)
+
+
+async def test_a_call_submitted_alongside_lets_quick_calls_run_meanwhile() -> None:
+    # A flush syncing the file (seconds here) must not hold up a quick save.
+    worker = Worker("cassette-test")
+    started, release = threading.Event(), threading.Event()
+    worker.submit(lambda: (started.set(), release.wait(5)), alongside=True)
+    assert await asyncio.to_thread(started.wait, 5)
+    quick = worker.run(lambda: threading.current_thread().name, quick=True)
+    assert quick.done()  # in place, while the flush still runs
+    assert await quick == threading.current_thread().name
+    # Calls handed to the worker still come after it, in order.
+    later = worker.run(lambda: "after")
+    assert not later.done()
+    release.set()
+    assert await later == "after"
+    worker.stop()

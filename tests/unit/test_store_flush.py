@@ -92,3 +92,33 @@ def test_a_cassette_saved_in_one_event_loop_closes_in_another(tmp_path: Path) ->
 
     assert keys_in_db_file_alone(tmp_path / "c.db", tmp_path / "copy.db") == ["a" * 32]
     assert not (tmp_path / "c.db-wal").exists()
+
+
+def test_a_flush_may_run_on_another_thread_while_saves_go_on(tmp_path: Path) -> None:
+    # The server's worker flushes while the event loop's thread saves (`store.py`).
+    store = SQLiteStore(tmp_path / "c.db")
+    store.open(create=True)
+    keys = [f"{n:03d}".ljust(32, "f") for n in range(150)]
+    errors: list[BaseException] = []
+    saving = True
+
+    def flush_meanwhile() -> None:
+        while saving:
+            try:
+                store.flush()
+            except BaseException as exc:  # collected: the test fails on it below
+                errors.append(exc)
+                return
+
+    flusher = threading.Thread(target=flush_meanwhile)
+    flusher.start()
+    try:
+        for key in keys:
+            store.save(make_recording(key))
+    finally:
+        saving = False
+        flusher.join(10)
+    assert errors == []
+    store.flush()
+    assert keys_in_db_file_alone(tmp_path / "c.db", tmp_path / "copy.db") == keys
+    store.close()

@@ -44,6 +44,7 @@ EXPECTED = {
     "PayloadTooLarge": (413, "INVALID_ARGUMENT", "invalid_request_error"),
     "CassetteError": (424, "FAILED_PRECONDITION", "invalid_request_error"),
     "CassetteConflict": (409, "ABORTED", "invalid_request_error"),
+    "CassetteBusy": (424, "FAILED_PRECONDITION", "invalid_request_error"),
     "UpstreamError": (502, "INTERNAL", "server_error"),
     "UpstreamUnreachable": (502, "INTERNAL", "server_error"),
     "UpstreamTimeout": (504, "DEADLINE_EXCEEDED", "server_error"),

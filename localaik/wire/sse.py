@@ -10,8 +10,8 @@ before its `data:` line), and the Responses API has no `[DONE]`.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -71,19 +71,13 @@ class EventParser:
                 events.append(event)
 
     def close(self) -> list[Event]:
-        """Flush a last event that the stream ended without a blank line after."""
+        """Flush a last event that the stream ended without a blank line after. What is left
+        is cut at every line end: a CR held back as half a CRLF ends its line, even when the
+        decoder's last flush put a replacement character after it."""
         tail = self._buffer + self._decoder.decode(b"", final=True)
-        tail = tail.removesuffix("\r")  # at the very end, a CR ends its line: no LF follows
         self._buffer = ""
-        events = []
-        if tail:
-            event = self._line(tail)
-            if event is not None:
-                events.append(event)
-        event = self._line("")
-        if event is not None:
-            events.append(event)
-        return events
+        lines = [*_LINE_ENDS.split(tail), ""]  # and a blank line, which ends the last event
+        return [event for line in lines if (event := self._line(line)) is not None]
 
     def _line(self, line: str) -> Event | None:
         if not line:
@@ -180,8 +174,6 @@ def _byte_line_end(buffer: bytes | bytearray, start: int) -> tuple[int, int] | N
 
 
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
-_PARSED: OrderedDict[bytes, Event | None] = OrderedDict()
-_PARSED_FRAMES = 64  # a recorded stream's frame is parsed by up to four readers in a row
 _PARSED_SIZE = 64 * 1024  # frames larger than this are parsed each time, never kept
 
 
@@ -189,36 +181,21 @@ def parse_frame(raw: bytes) -> Event | None:
     """The first event in one raw frame (None for a frame of comments only), as `EventParser`
     reads it; the last few frames parsed are kept, since the same frame is read again by each
     step of a recording (its check, its draft, its secret scan)."""
-    if len(raw) > _PARSED_SIZE:
-        return _parse_frame(raw)
-    try:
-        return _PARSED[raw]
-    except KeyError:
-        event = _PARSED[raw] = _parse_frame(raw)
-        if len(_PARSED) > _PARSED_FRAMES:
-            _PARSED.popitem(last=False)
-        return event
+    return _parse_frame(raw) if len(raw) > _PARSED_SIZE else _parse_kept(raw)
 
 
 def _parse_frame(raw: bytes) -> Event | None:
-    data: list[str] = []
-    name: str | None = None
-    # A frame is whole: decoded at once, its lines are what the incremental parser would cut.
+    # A frame is whole: decoded at once, its lines are what `feed` would cut one by one.
+    parser = EventParser()
     for line in _LINE_ENDS.split(raw.decode("utf-8", errors="replace")):
-        if not line:
-            if data:
-                return Event("\n".join(data), name)
-            name = None
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "data":
-            data.append(value)
-        elif field == "event":
-            name = value
-    return Event("\n".join(data), name) if data else None
+        event = parser._line(line)
+        if event is not None:
+            return event
+    return parser._line("")
+
+
+# A recorded stream's frame is parsed by up to four readers in a row.
+_parse_kept = functools.lru_cache(maxsize=64)(_parse_frame)
 
 
 async def parse(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:

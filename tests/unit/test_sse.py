@@ -228,6 +228,19 @@ def test_parse_frame_reads_a_frame_as_the_incremental_parser_does(
 
 def test_a_large_frame_is_parsed_and_not_kept() -> None:
     raw = b"data: " + b"x" * (70 * 1024) + b"\n\n"
+    before = sse._parse_kept.cache_info()
     event = parse_frame(raw)
     assert event is not None and len(event.data) == 70 * 1024
-    assert raw not in sse._PARSED
+    after = sse._parse_kept.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)  # never looked up, not kept
+    small = b"data: y\n\n"
+    parse_frame(small), parse_frame(small)
+    assert sse._parse_kept.cache_info().hits >= after.hits + 1  # a small one is kept
+
+
+def test_a_cr_held_as_half_a_crlf_ends_its_line_at_close_before_a_cut_character() -> None:
+    # Found by the property test above: the stream ends with a CR, then half a UTF-8 character.
+    parser = EventParser()
+    assert parser.feed(b"data: x\r\xc3") == []
+    assert parser.close() == [Event("x")]
+    assert parse_frame(b"data: x\r\xc3") == Event("x")

@@ -106,8 +106,7 @@ class SQLiteStore(FileRows):
         # mode=rw: a cassette that vanished since the check above is not created after all.
         mode = "ro" if self.readonly else "rwc" if create else "rw"
         try:
-            uri = f"{self.path.resolve().as_uri()}?mode={mode}"
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn = sqlite3.connect(self._uri(mode), uri=True, check_same_thread=False)
         except sqlite3.OperationalError as exc:
             if not create and not self.path.exists():
                 return False
@@ -172,9 +171,9 @@ class SQLiteStore(FileRows):
         through a connection of its own: it may run while another thread saves (`store.py`)."""
         if self._db is None or self.readonly:
             return
-        uri = f"{self.path.resolve().as_uri()}?mode=rw"
+        uri, timeout = self._uri("rw"), BUSY_TIMEOUT_MS / 1000
         with self._sqlite_errors("copy the write-ahead log into the cassette"):
-            with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            with closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as conn:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def summaries(self) -> list[Summary]:
@@ -300,6 +299,10 @@ class SQLiteStore(FileRows):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         return db
+
+    def _uri(self, mode: str) -> str:
+        """The file as SQLite opens it: `ro`, `rw` (never created) or `rwc`."""
+        return f"{self.path.resolve().as_uri()}?mode={mode}"
 
     def _connection(self) -> Database:
         if self._db is None:

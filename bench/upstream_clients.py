@@ -15,13 +15,18 @@ interleaved). The baseline is httpx, localaik's client before issue 16.
   (trust_env off, no cookies), then the body.
 - aiohttp with trust_env: the same with aiohttp's `trust_env=True`, which reads ~/.netrc and
   the proxy variables on a worker thread for every request.
+- direct: `upstream/direct.py:DirectTransport`, localaik's client for a plain `http://`
+  upstream reached without a proxy (aiohttp takes the others).
 
-Target: the client localaik uses (aiohttp) at most half httpx's time per request.
+Each client is also timed on one request after the process sat idle for 20 ms (median of 30),
+as a paced stream's first request is. Target: the client localaik uses for a plain-http
+upstream (direct) at most half httpx's time per request.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import time
@@ -34,6 +39,7 @@ import uvloop
 
 from bench import noop
 from bench.common import Report
+from localaik.upstream.direct import DirectTransport
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 DATA = json.dumps(BODY, separators=(",", ":")).encode()
@@ -42,19 +48,39 @@ HEADERS = {"Content-Type": "application/json"}
 One = Callable[[], Awaitable[None]]
 
 
-async def timed(one: One, requests: int) -> tuple[float, float]:
+async def timed(one: One, requests: int) -> tuple[float, float, float]:
+    """(wall µs, CPU µs) per request back to back, and wall µs of one after 20 ms idle."""
     for _ in range(200):  # warm: the connection, the pools
         await one()
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
         await one()
-    return (
-        (time.perf_counter() - wall) / requests * 1e6,
-        (time.process_time() - cpu) / requests * 1e6,
-    )
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    paused = []
+    for _ in range(30):
+        await asyncio.sleep(0.02)
+        started = time.perf_counter()
+        await one()
+        paused.append(time.perf_counter() - started)
+    return wall / requests * 1e6, cpu / requests * 1e6, statistics.median(paused) * 1e6
 
 
-async def with_httpx(url: str, requests: int) -> tuple[float, float]:
+async def with_direct(url: str, requests: int) -> tuple[float, float, float]:
+    client = DirectTransport(300.0)
+    try:
+
+        async def one() -> None:
+            reply = await client.send("POST", url, headers=HEADERS, body=DATA)
+            async for _ in reply.chunks():
+                pass
+            await reply.close()
+
+        return await timed(one, requests)
+    finally:
+        await client.aclose()
+
+
+async def with_httpx(url: str, requests: int) -> tuple[float, float, float]:
     async with httpx.AsyncClient(follow_redirects=False) as client:
 
         async def one() -> None:
@@ -66,7 +92,7 @@ async def with_httpx(url: str, requests: int) -> tuple[float, float]:
         return await timed(one, requests)
 
 
-async def with_httpcore(url: str, requests: int) -> tuple[float, float]:
+async def with_httpcore(url: str, requests: int) -> tuple[float, float, float]:
     async with httpcore.AsyncConnectionPool() as pool:
 
         async def one() -> None:
@@ -78,7 +104,9 @@ async def with_httpcore(url: str, requests: int) -> tuple[float, float]:
         return await timed(one, requests)
 
 
-async def with_aiohttp(url: str, requests: int, *, trust_env: bool = False) -> tuple[float, float]:
+async def with_aiohttp(
+    url: str, requests: int, *, trust_env: bool = False
+) -> tuple[float, float, float]:
     async with aiohttp.ClientSession(
         cookie_jar=aiohttp.DummyCookieJar(), trust_env=trust_env
     ) as session:
@@ -98,22 +126,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per client and round")
     options = parser.parse_args()
     report = Report("upstream_clients")
-    clients: dict[str, Callable[[str, int], Awaitable[tuple[float, float]]]] = {
+    clients: dict[str, Callable[[str, int], Awaitable[tuple[float, float, float]]]] = {
         "httpx": with_httpx,
         "httpcore": with_httpcore,
         "aiohttp": with_aiohttp,
         "aiohttp, trust_env": lambda url, n: with_aiohttp(url, n, trust_env=True),
+        "direct": with_direct,
     }
-    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+    rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in clients}
     with noop.upstream() as upstream:
         url = upstream.url + "/v1/chat/completions"
         for _ in range(3):
             for name, run in clients.items():
                 rounds[name].append(uvloop.run(run(url, options.requests)))
-    wall = {name: statistics.median(w for w, _ in found) for name, found in rounds.items()}
-    cpu = {name: statistics.median(c for _, c in found) for name, found in rounds.items()}
+    wall = {name: statistics.median(r[0] for r in found) for name, found in rounds.items()}
+    cpu = {name: statistics.median(r[1] for r in found) for name, found in rounds.items()}
+    paused = {name: statistics.median(r[2] for r in found) for name, found in rounds.items()}
     for name in clients:
-        chosen = name == "aiohttp"
+        chosen = name == "direct"
         report.add(
             f"{name}: one request",
             round(wall[name], 1),
@@ -121,7 +151,8 @@ def main() -> None:
             "µs",
             "≤ 0.5× httpx" if chosen else "",
             wall[name] <= 0.5 * wall["httpx"] if chosen else None,
-            note=f"CPU {cpu[name]:.0f} µs (httpx {cpu['httpx']:.0f} µs)",
+            note=f"CPU {cpu[name]:.0f} µs (httpx {cpu['httpx']:.0f} µs); after 20 ms idle "
+            f"{paused[name]:.0f} µs (httpx {paused['httpx']:.0f} µs)",
         )
     report.details["rounds"] = rounds
     raise SystemExit(0 if report.finish() else 1)

@@ -1,5 +1,6 @@
 """The OpenAI-compatible upstream (llama-server), reached through one `Transport`
-(`upstream/transport.py`: aiohttp in the server, a given httpx client in the app tests).
+(`upstream/transport.py`: the direct client or aiohttp in the server, a given httpx client in
+the app tests).
 
 This is the one boundary where the HTTP client's errors become localaik errors:
 
@@ -42,11 +43,12 @@ from localaik.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from localaik.upstream.connection import TransportError
 from localaik.upstream.exchange import ERROR_BODY_LIMIT, Exchange, UpstreamCall, kept_headers
 from localaik.upstream.transport import (
-    AiohttpTransport,
     HttpxTransport,
     Reply,
+    ServerTransport,
     Transport,
     json_body,
 )
@@ -74,10 +76,11 @@ QUESTION_LIMIT = 4 * 1024**2  # /props and /health: a chat template can be long
 
 
 def make_transport(settings: Settings, client: httpx.AsyncClient | None = None) -> Transport:
-    """The server's transport (aiohttp), or one over the httpx `client` a caller gives."""
+    """The server's transport (`ServerTransport`), or one over the httpx `client` a caller
+    gives."""
     if client is not None:
         return HttpxTransport(client)
-    return AiohttpTransport(settings.upstream_timeout)
+    return ServerTransport(settings.upstream_timeout)
 
 
 @contextlib.contextmanager
@@ -90,7 +93,7 @@ def _boundary(shown: str) -> Iterator[None]:
     except (httpx.TimeoutException, TimeoutError):
         raise UpstreamTimeout(f"upstream {shown} did not answer in time") from None
     # Connect, reset, protocol errors: the upstream is not there.
-    except (httpx.HTTPError, aiohttp.ClientError) as exc:
+    except (httpx.HTTPError, aiohttp.ClientError, TransportError) as exc:
         raise UpstreamUnreachable(f"failed to reach upstream {shown}: {_error_name(exc)}") from None
 
 

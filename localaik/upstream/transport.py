@@ -1,4 +1,4 @@
-"""How the upstream is spoken to over HTTP: the `Transport` seam, and its two implementations.
+"""How the upstream is spoken to over HTTP: the `Transport` seam, and its implementations.
 
 `Upstream` (`upstream/client.py`) asks a transport to send one request and gets back a `Reply`:
 its status, its headers (case-insensitive) and its body as chunks, read as they arrive. A
@@ -6,13 +6,16 @@ transport only moves bytes; what an answer means, its size caps and which of its
 client sees stay in `client.py`, whose `boundary` is the one place a transport's exceptions
 become localaik's.
 
-- `AiohttpTransport` is the server's own. aiohttp sends a request and reads its answer in about
-  a fifth of httpx's time on one keep-alive connection (its C parser, no anyio layer), and the
-  live path is mostly that: `bench/upstream_clients.py` measures both.
+- `ServerTransport` is the server's own. It sends to a plain `http://` upstream reached
+  straight (the bundled llama-server, a local vLLM: the live path's usual case) with
+  `direct.DirectTransport`, HTTP/1.1 on asyncio and httptools, and anything else (https, a
+  proxy, credentials in the URL) with `AiohttpTransport`. `bench/upstream_clients.py` measures
+  the clients: on one keep-alive connection aiohttp takes about a fifth of httpx's time, and
+  the direct client about a fifth of aiohttp's.
 - `HttpxTransport` wraps an `httpx.AsyncClient` that the caller gives `create_app` (the app
   tests give one whose transport is the fake llama-server in-process).
 
-Both: HTTP/1.1 keep-alive, redirects never followed, no cookies kept between requests, the
+All: HTTP/1.1 keep-alive, redirects never followed, no cookies kept between requests, the
 operator's proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), answers decompressed
 as sent. aiohttp's own `trust_env` is off: it reads ~/.netrc and the proxy variables again on
 a worker thread for every request, which cost more than the request itself; the proxy is
@@ -21,6 +24,7 @@ looked up once per host here instead, and no .netrc credential is ever sent.
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -30,11 +34,12 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 
-CONNECT_TIMEOUT = 10.0
-# Idle connections are dropped after this long: under the 5 s that llama-server (cpp-httplib)
-# and most servers keep one, so a request never goes out on a connection being closed.
-KEEPALIVE_SECONDS = 4.0
-MAX_CONNECTIONS = 64
+from localaik.upstream.direct import (
+    CONNECT_TIMEOUT,
+    KEEPALIVE_SECONDS,
+    MAX_CONNECTIONS,
+    DirectTransport,
+)
 
 
 def json_body(value: Any) -> bytes:
@@ -134,7 +139,6 @@ class AiohttpTransport:
             trust_env=False,
             raise_for_status=False,
         )
-        self._proxies: dict[tuple[str, str], str | None] = {}
 
     async def send(
         self,
@@ -155,21 +159,62 @@ class AiohttpTransport:
             headers=dict(headers),
             allow_redirects=False,
             timeout=limit,
-            proxy=self._proxy(url),
+            proxy=proxy_for(url),
         )
         return _AiohttpReply(response)
 
-    def _proxy(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._proxies:
-            host = parts.hostname or ""
-            bypass = urllib.request.proxy_bypass(host)  # NO_PROXY
-            self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
-        return self._proxies[key]
-
     async def aclose(self) -> None:
         await self._session.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _proxy_for(scheme: str, netloc: str, host: str) -> str | None:
+    if urllib.request.proxy_bypass(host):  # NO_PROXY
+        return None
+    return urllib.request.getproxies().get(scheme)
+
+
+def proxy_for(url: str) -> str | None:
+    """The operator's proxy for `url` from the environment, looked up once per host."""
+    parts = urlsplit(url)
+    return _proxy_for(parts.scheme, parts.netloc, parts.hostname or "")
+
+
+@functools.lru_cache(maxsize=64)
+def goes_direct(url: str) -> bool:
+    """Whether `DirectTransport` sends to `url`: plain http, no credentials, no proxy."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and "@" not in parts.netloc and proxy_for(url) is None
+
+
+class ServerTransport:
+    """The server's: `DirectTransport` where `goes_direct`, else aiohttp (made when first
+    needed, inside the running loop)."""
+
+    def __init__(self, read_timeout: float) -> None:
+        self._read_timeout = read_timeout
+        self._direct = DirectTransport(read_timeout)
+        self._aiohttp: AiohttpTransport | None = None
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None = None,
+    ) -> Reply:
+        if goes_direct(url):
+            return await self._direct.send(method, url, headers=headers, body=body, timeout=timeout)
+        if self._aiohttp is None:
+            self._aiohttp = AiohttpTransport(self._read_timeout)
+        return await self._aiohttp.send(method, url, headers=headers, body=body, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._direct.aclose()
+        if self._aiohttp is not None:
+            await self._aiohttp.aclose()
 
 
 class _HttpxReply:

@@ -79,6 +79,20 @@ def answering(*answers: bytes) -> Callable[[Server], Handler]:
     return make
 
 
+def answering_once(answer: bytes) -> Callable[[Server], Handler]:
+    """A server that answers each connection's first request with `answer`, then closes it."""
+
+    def make(server: Server) -> Handler:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.request(reader)
+            writer.write(answer)
+            await writer.drain()
+
+        return handler
+
+    return make
+
+
 def ok(body: bytes = BODY, extra: bytes = b"") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
 
@@ -128,15 +142,7 @@ async def test_an_idle_connection_is_not_reused_after_the_keepalive() -> None:
 async def test_an_answer_that_ends_its_connection_is_read_whole_and_not_kept(
     answer: bytes,
 ) -> None:
-    def closing(server: Server) -> Handler:
-        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await server.request(reader)
-            writer.write(answer)
-            await writer.drain()
-
-        return handler
-
-    async with serving(closing) as (server, url):
+    async with serving(answering_once(answer)) as (server, url):
         client = DirectTransport(5)
         assert await fetch(client, url) == BODY
         assert await fetch(client, url) == BODY
@@ -238,15 +244,7 @@ async def test_a_cut_body_gives_what_arrived_then_a_protocol_error() -> None:
     ids=["nothing", "garbage", "huge-headers", "unknown-encoding"],
 )
 async def test_a_broken_answer_is_a_protocol_error(answer: bytes, message: str) -> None:
-    def broken(server: Server) -> Handler:
-        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await server.request(reader)
-            writer.write(answer)
-            await writer.drain()
-
-        return handler
-
-    async with serving(broken) as (_, url):
+    async with serving(answering_once(answer)) as (_, url):
         client = DirectTransport(5)
         with pytest.raises(RemoteProtocolError, match=message):
             await fetch(client, url)

@@ -164,6 +164,8 @@ class Upstream:
         if call.stream:
             headers["Accept"] = "text/event-stream"
         sent = None if call.body is None else json_body(call.body)
+        if sent is not None:
+            headers["Content-Type"] = "application/json"
         with _boundary(self.shown):
             response = await self.transport.send(
                 call.method, self.url(call.endpoint), headers=headers, body=sent

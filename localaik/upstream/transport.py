@@ -71,7 +71,8 @@ class Transport(Protocol):
         body: bytes | None,
         timeout: float | None = None,
     ) -> Reply:
-        """Send one request; return once the answer's headers are in. `timeout`: the whole
+        """Send one request (`headers` as given: the caller names the body's type); return
+        once the answer's headers are in. `timeout`: the whole
         exchange's limit (quick questions such as /health); None: `CONNECT_TIMEOUT` to connect,
         then the configured read timeout between two reads."""
         ...
@@ -150,8 +151,6 @@ class AiohttpTransport:
         timeout: float | None = None,
     ) -> Reply:
         limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
-        if body is not None:
-            headers = {"Content-Type": "application/json", **headers}
         response = await self._session.request(
             method,
             url,
@@ -252,8 +251,6 @@ class HttpxTransport:
         body: bytes | None,
         timeout: float | None = None,
     ) -> Reply:
-        if body is not None:
-            headers = {"Content-Type": "application/json", **headers}
         request = self.client.build_request(
             method,
             url,

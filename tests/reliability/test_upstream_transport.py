@@ -1,8 +1,10 @@
-"""What the server's upstream transport (aiohttp, `upstream/transport.py`) sends and keeps, over
+"""What the server's upstream transport (`upstream/transport.py`: localaik's own client for a
+plain-http upstream, aiohttp through a proxy) sends and keeps, over
 real sockets: `localaik serve` in passthrough in front of the fake llama-server, its own process.
 
 - No cookie an upstream sets is sent back on a later request.
 - No credential from ~/.netrc is sent (aiohttp's trust_env would send one).
+- The upstream gets its JSON body named application/json, from either client.
 - The proxy variables are honoured as before (HTTP_PROXY, and NO_PROXY to bypass it).
 - A redirect is not followed: the client gets a 502 naming it, and nothing reaches the target.
 - A stream cut by the upstream delivers every frame that arrived before the cut, even when the
@@ -77,6 +79,25 @@ def test_no_netrc_credential_is_sent(fake: FakeLlama, tmp_path: Path) -> None:
         server.stop()
     (sent,) = chat_requests(fake)
     assert "authorization" not in {k.lower() for k in sent["headers"]}
+
+
+@pytest.mark.parametrize("client", ["direct", "aiohttp"])
+def test_the_upstream_gets_a_json_body_with_its_content_type(fake: FakeLlama, client: str) -> None:
+    """Straight to a plain-http upstream (localaik's own client) and through a proxy (aiohttp):
+    the same request, named application/json (servers such as FastAPI's may refuse others)."""
+    env = {"LK_UPSTREAM": fake.url + "/v1"}
+    if client == "aiohttp":
+        env = {"LK_UPSTREAM": f"http://127.0.0.2:{closed_port()}/v1", "HTTP_PROXY": fake.url}
+    server = serving(env)
+    try:
+        answer = httpx.post(server.url + CHAT, json=chat("typed"), timeout=30)
+        assert answer.status_code == 200, answer.text
+    finally:
+        server.stop()
+    (sent,) = chat_requests(fake)
+    headers = {k.lower(): v for k, v in sent["headers"].items()}
+    assert headers["content-type"] == "application/json"
+    assert sent["body"]["messages"][0]["content"] == "typed"  # the fake parsed it as JSON
 
 
 def test_the_proxy_variables_are_honoured(fake: FakeLlama) -> None:

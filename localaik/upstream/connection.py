@@ -21,7 +21,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httptools
 
@@ -70,10 +70,14 @@ def target(url: str) -> tuple[tuple[str, int], bytes]:
     """(host, port) and the request line's target with the Host header, for a plain URL."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 80
-    shown = f"[{host}]" if ":" in host else host
+    shown = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
     authority = shown if port == 80 else f"{shown}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    target = quote(target, safe=_URL_SAFE)  # a non-ASCII path as UTF-8, the rest as given
     return (host, port), f"{target} HTTP/1.1\r\nHost: {authority}\r\n".encode("ascii")
+
+
+_URL_SAFE = "/?&=%:@!$'()*+,;[]~-._"
 
 
 def request_bytes(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> bytes:

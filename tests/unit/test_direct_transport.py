@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from localaik.upstream import direct, transport
+from localaik.upstream import connection, direct, transport
 from localaik.upstream.connection import ConnectError, LocalProtocolError, RemoteProtocolError
 from localaik.upstream.direct import DirectTransport
 
@@ -334,6 +334,13 @@ def test_only_plain_http_without_credentials_or_a_proxy_goes_direct(
     assert not transport.goes_direct("http://10.0.0.5:8080/v1/models")
     transport.goes_direct.cache_clear()
     transport._proxy_for.cache_clear()
+
+
+def test_the_request_line_and_host_are_ascii_whatever_the_url() -> None:
+    (host, port), head = connection.target("http://bücher.example:8080/v1/chät?a=b%20c")
+    assert (host, port) == ("bücher.example", 8080)
+    assert head == b"/v1/ch%C3%A4t?a=b%20c HTTP/1.1\r\nHost: xn--bcher-kva.example:8080\r\n"
+    assert connection.target("http://[::1]/v1/models")[1].endswith(b"Host: [::1]\r\n")
 
 
 def test_the_direct_client_keeps_its_limits_in_one_place() -> None:

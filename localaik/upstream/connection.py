@@ -81,11 +81,12 @@ _URL_SAFE = "/?&=%:@!$'()*+,;[]~-._"
 
 
 def request_bytes(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> bytes:
-    key_target = target(url)[1]
-    lines = [f"{method} ".encode("ascii"), key_target, _FIXED]
+    """The whole request as it goes on the wire, refused before anything is sent when a header
+    could split it (a line break, or a colon in a name)."""
+    lines = [f"{method} ".encode("ascii"), target(url)[1], _FIXED]
     for name, value in headers.items():
         if "\r" in name or "\n" in name or "\r" in value or "\n" in value or ":" in name:
-            raise LocalProtocolError(f"a header cannot hold a line break: {name!r}")
+            raise LocalProtocolError(f"not a header line: {name!r} (a line break or a colon)")
         try:
             lines.append(f"{name}: {value}\r\n".encode("latin-1"))
         except UnicodeEncodeError:

@@ -111,13 +111,20 @@ def replay_has_cassettes(settings: Settings) -> None:
 
 def run(settings: Settings, *, stop_on_eof: bool = False) -> None:
     from localaik.inspector.mount import WithInspector
+    from localaik.server.access_log import StreamLines, logged
     from localaik.server.app import create_app
     from localaik.server.gates import without_upstream
     from localaik.server.serving import uvicorn_server
 
+    configured = bool(logging.root.handlers)  # a host that runs `serve` in its own process
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    # The access log writes straight to the handler set up here, in its format, without a log
+    # record per request; a caller whose logging was set up already (a test) gets records.
+    handler = logging.root.handlers[0] if not configured else None
+    lines = StreamLines(handler) if isinstance(handler, logging.StreamHandler) else logged
     # The format shows no thread, process or source line: not looking them up for each record
-    # (the logging HOWTO's "Optimization") halves the cost of an access-log line.
+    # (the logging HOWTO's "Optimization") halves the cost of a record (the access log's lines
+    # are records when the host set logging up).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging._srcfile = None
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -137,7 +144,8 @@ def run(settings: Settings, *, stop_on_eof: bool = False) -> None:
             settings.cassette,
         )
     app = WithInspector(
-        create_app(settings, runtime=runtime, embed_runtime=embed_runtime), settings
+        create_app(settings, runtime=runtime, embed_runtime=embed_runtime, access_lines=lines),
+        settings,
     )
     server = uvicorn_server(app, host=settings.host, port=settings.port, log_level="warning")
     original = server.startup

@@ -4,14 +4,21 @@ Pure ASGI so that streamed answers pass through untouched. Never logs headers, b
 query string (a Gemini REST client may put its key in `?key=`), and the path is redacted (a key
 used as a Gemini model name is in it: `[redacted google-api-key]`). Successful `/health` probes are
 not logged: container health checks would drown everything else.
+
+Where a line goes is a `Lines`: by default the `localaik.access` logger (an app embedded in a
+test process, the pytest plugin's, goes through the host's logging); `localaik serve` gives
+`StreamLines`, which writes each line to the stream its log handler writes to, as that handler
+shows a record, without a log record per request (a record, its handler and its formatter were
+a sixth of a first replayed hit's time: bench/replay_hit.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from localaik.cassette.secrets import redact
 from localaik.families import family_of
@@ -36,9 +43,46 @@ def _printable(text: str) -> str:
     return "".join("%20" if c == " " else c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+class Lines(Protocol):
+    """Where the access log's lines go, one call per request (the line without its end)."""
+
+    def __call__(self, line: str, /) -> None: ...
+
+
+def logged(line: str) -> None:
+    """A line as a record of the `localaik.access` logger, at INFO."""
+    log.info("%s", line)
+
+
+class StreamLines:
+    """Lines written to `handler`'s stream as it shows a `localaik.access` record under
+    `localaik serve`'s format (`localaik.access: <line>`): one write and a flush each, under
+    the handler's lock, as the handler writes its own records. A line the stream refuses (a
+    closed pipe) is dropped, as logging drops it; the request is answered all the same."""
+
+    def __init__(self, handler: logging.StreamHandler[Any]) -> None:
+        self.handler = handler
+        self.prefix = f"{log.name}: "
+
+    def __call__(self, line: str, /) -> None:
+        handler = self.handler
+        try:
+            with handler.lock or contextlib.nullcontext():
+                handler.stream.write(f"{self.prefix}{line}\n")
+                handler.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 class AccessLog:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, lines: Lines = logged) -> None:
         self.app = app
+        self.lines = lines
+
+    def wanted(self) -> bool:
+        """False when the lines go to the logger and it drops INFO (a test process's logging
+        at its default level): the line is not even formatted."""
+        return self.lines is not logged or log.isEnabledFor(logging.INFO)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -57,15 +101,12 @@ class AccessLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             path = scope.get("path", "")
-            if not (path == "/health" and status == 200):
+            if not (path == "/health" and status == 200) and self.wanted():
                 names = tuple(name for name, _ in scope.get("headers", ()))
                 family = _family(path, names)
                 millis = (time.perf_counter() - start) * 1000
-                log.info(
-                    "%-9s %s %s %s %.1fms",
-                    family,
-                    _printable(scope.get("method", "")),
-                    _printable(_redacted(path)),
-                    status or "-",
-                    millis,
+                method = _printable(scope.get("method", ""))
+                self.lines(
+                    f"{family:<9} {method} {_printable(_redacted(path))} {status or '-'} "
+                    f"{millis:.1f}ms"
                 )

@@ -41,7 +41,7 @@ from localaik.families import family_of
 from localaik.families.operation import Answer
 from localaik.families.streaming import Dropped
 from localaik.server import memo
-from localaik.server.access_log import AccessLog
+from localaik.server.access_log import AccessLog, Lines, logged
 from localaik.server.cassettes import Cassettes
 from localaik.server.gates import Runtime, upstream_for
 from localaik.server.health import health
@@ -307,12 +307,14 @@ def create_app(
     embed_runtime: Runtime | None = None,
     lazy_runtime: bool = False,
     reporting: Reporting = SERVE,
+    access_lines: Lines = logged,
 ) -> Any:
     """The ASGI app. `client` injects the upstream HTTP client (tests use a fake transport);
     `runtime` is the bundled llama-server to start, supervise and stop with the app (with
     `lazy_runtime`, started by the first request that needs it), and `embed_runtime` the one
     that serves its embeddings (started lazily unless `LK_EMBEDDINGS=on`); `reporting` how a
-    replay miss reaches the developer (the pytest plugin shows it in its own report)."""
+    replay miss reaches the developer (the pytest plugin shows it in its own report);
+    `access_lines` where the access log's lines go (`access_log.py`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -345,4 +347,4 @@ def create_app(
         debug=False,
     )
     served = HitMemo(ApiRoute(app), lambda: getattr(app.state, "services", None))
-    return AccessLog(served) if settings.log else served
+    return AccessLog(served, access_lines) if settings.log else served

@@ -6,7 +6,8 @@ methods await it, so the event loop does not wait on the disk: opening, listing,
 miss, large saves, flushes. Quick calls (a lookup by key, a small save: `QUICK_SAVE_*`) run
 on the caller's thread when the worker is idle, as handing them over cost more than running
 them; a quick save never waits for another process's write lock (`wait=False`): it is then
-handed to the worker. A cancelled `save` still finishes; it is atomic either way.
+handed to the worker. The quick saves of one turn of the event loop are stored in one
+transaction (`grouped.py`). A cancelled `save` still finishes; it is atomic either way.
 
 Hits: a replayed recording is kept in memory (`_HitCache`, bounded), so serving it again costs
 no SQL and no trip to the worker thread. An entry is good while the store's `stamp()` is
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localaik.cassette.files import StoredFile
+from localaik.cassette.grouped import SaveGroups
 from localaik.cassette.miss import Difference
 from localaik.cassette.recording import Recording, Summary
 from localaik.cassette.store import CassetteStore, Stamp, store_for
@@ -121,6 +123,7 @@ class Cassette:
         self.store: CassetteStore = store
         self._worker: Worker | None = None
         self._hits = _HitCache(store.stamp)
+        self._groups = SaveGroups(store, self._worker_now)
         self._flush: threading.Timer | None = None
         self._flush_lock = threading.Lock()
 
@@ -166,6 +169,8 @@ class Cassette:
         """
         self._hits.clear()
         try:
+            if _quick(recording) and not replace:  # with the others of this turn of the loop
+                return await self._groups.save(recording)
             if _quick(recording):  # in place, unless another process holds the write lock
                 with contextlib.suppress(CassetteBusy):
                     save = self.store.save
@@ -229,7 +234,10 @@ class Cassette:
         finally:
             worker.stop()  # the close was the last call; nothing is left
 
-    async def _run(self, fn: Callable[..., T], *args: Any, quick: bool = False, **kwargs: Any) -> T:
+    def _worker_now(self) -> Worker:
         if self._worker is None:
             self._worker = Worker(f"cassette-{Path(self.location).name}")
-        return await self._worker.run(lambda: fn(*args, **kwargs), quick=quick)
+        return self._worker
+
+    async def _run(self, fn: Callable[..., T], *args: Any, quick: bool = False, **kwargs: Any) -> T:
+        return await self._worker_now().run(lambda: fn(*args, **kwargs), quick=quick)

@@ -25,6 +25,7 @@ served by one loop and called in-process from a second, as test clients do).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -123,6 +124,7 @@ class Cassette:
         self.store: CassetteStore = store
         self._worker: Worker | None = None
         self._hits = _HitCache(store.stamp)
+        self._turn: tuple[asyncio.AbstractEventLoop, Stamp] | None = None  # `stamp()`
         self._groups = SaveGroups(store, self._worker_now)
         self._flush: threading.Timer | None = None
         self._flush_lock = threading.Lock()
@@ -135,8 +137,26 @@ class Cassette:
         return self.store.location
 
     def stamp(self) -> Stamp:
-        """The store's freshness, asked on the calling thread (it is cheap and thread-safe)."""
-        return self.store.stamp()
+        """The store's freshness, asked on the calling thread (it is cheap and thread-safe).
+
+        On an event loop it is read once a turn of the loop: the requests one turn answers
+        together (16 connections: several) share the read (two `stat`s for SQLite). A change
+        another process makes meanwhile shows from the next turn, as it would to a request
+        that came a moment earlier; this object's own saves show at once."""
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            return self.store.stamp()
+        turn = self._turn
+        if turn is not None and turn[0] is loop:
+            return turn[1]
+        stamp = self.store.stamp()
+        self._turn = turn = (loop, stamp)
+        loop.call_soon(self._next_turn, turn)
+        return stamp
+
+    def _next_turn(self, turn: tuple[asyncio.AbstractEventLoop, Stamp]) -> None:
+        if self._turn is turn:
+            self._turn = None
 
     async def open(self, *, create: bool) -> bool:
         """Open the store. False when it does not exist and `create` is False."""
@@ -168,6 +188,7 @@ class Cassette:
         SecretRefused, writing nothing, when the recording holds something shaped like a key.
         """
         self._hits.clear()
+        self._turn = None
         try:
             if _quick(recording) and not replace:  # with the others of this turn of the loop
                 return await self._groups.save(recording)
@@ -178,6 +199,7 @@ class Cassette:
             return await self._run(self.store.save, recording, replace=replace)
         finally:
             self._hits.clear()
+            self._turn = None
             self._flush_soon()
 
     def _flush_soon(self) -> None:

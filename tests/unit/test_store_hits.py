@@ -3,6 +3,7 @@ a recording changed since (by this object or by another process) is read anew.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
 from pathlib import Path
@@ -61,3 +62,37 @@ async def test_a_save_through_the_same_object_is_seen_at_once(tmp_path: Path) ->
 
     assert (await cassette.get("a" * 32)).status == 404  # type: ignore[union-attr]
     await cassette.close()
+
+
+async def test_the_stamp_is_read_once_a_turn_of_the_loop(tmp_path: Path) -> None:
+    """Requests answered in one turn of the event loop share one read of the file's stamp; a
+    change by another process shows from the next turn, one by this object at once."""
+    path = tmp_path / "c.db"
+    cassette = Cassette(path)
+    await cassette.open(create=True)
+    await cassette.save(make_recording("a" * 32))
+    await asyncio.sleep(0)
+    before = cassette.stamp()
+    with sqlite3.connect(path) as db:  # another writer, within this turn
+        # Large enough that the file grows: the stamp's sizes change, whatever the clock's grain.
+        db.execute("UPDATE recordings SET body = ? WHERE key = ?", (b"x" * 200_000, "a" * 32))
+    assert cassette.stamp() == before  # the same turn: as a request a moment earlier saw it
+    await asyncio.sleep(0)
+    changed = cassette.stamp()
+    assert changed != before  # the next turn sees the change
+    assert changed == cassette.store.stamp()
+
+    await cassette.save(make_recording("b" * 32))  # this object's own save: at once
+    assert cassette.stamp() == cassette.store.stamp() != changed
+    await cassette.close()
+
+
+def test_off_an_event_loop_the_stamp_is_read_each_time(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+    cassette = Cassette(path)
+    before = cassette.stamp()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO t VALUES (?)", (b"x" * 200_000,))
+    assert cassette.stamp() != before

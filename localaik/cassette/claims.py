@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -53,6 +54,7 @@ POLL_MAX = 0.05
 IDLE_FILES = 4  # claims files kept open while no claim is held on them
 
 
+@functools.lru_cache(maxsize=256)  # asked for every recorded miss; pathlib's joins cost
 def claims_path(cassette: Path) -> Path:
     return state_folder(cassette) / (cassette.name + SUFFIX)
 

@@ -19,10 +19,11 @@ What makes an entry unsafe is never served:
   moves on per request) and `LK_REPLAY_SPEED=0` (pacing takes time by design); `LK_MEMO=off`
   turns it off;
 - an entry names its cassette file and the store's stamp at the lookup: any change to the
-  cassette (a new recording, another process) drops it (another process's, from the next turn
-  of the event loop: the requests of one turn share one read of the stamp, `threaded.py`); the cassette a request resolves to (its
-  header, the server's default, which the pytest plugin switches per test) is part of the key,
-  and so are the replayer's rules (mode and ignored paths, which the plugin switches too);
+  cassette (a new recording, another process) drops it (another process's from the next turn
+  of the event loop: the requests of one turn share one read of the stamp, `threaded.py`);
+  the cassette a request resolves to (its header, the server's default, which the pytest
+  plugin switches per test) is part of the key, and so are the replayer's rules (mode and
+  ignored paths, which the plugin switches too);
 - the run's usage record is kept as for any hit.
 
 Bounded: `ENTRIES` entries and `BYTES` bytes of answers, least recently used out first.

@@ -32,6 +32,24 @@ def write_lock_held(path: Path) -> Iterator[sqlite3.Connection]:
                 other.execute("ROLLBACK")
 
 
+@contextmanager
+def loop_ticks() -> Iterator[list[int]]:
+    """How many times (`[0]`) a task on the running event loop woke every 10 ms meanwhile:
+    whether the loop kept running while something waited."""
+    ticks = [0]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks[0] += 1
+
+    ticker = asyncio.get_running_loop().create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()
+
+
 def keys(path: Path) -> list[str]:
     with closing(sqlite3.connect(path)) as db:
         return [row[0] for row in db.execute("SELECT key FROM recordings ORDER BY id")]
@@ -68,25 +86,15 @@ async def test_a_quick_save_on_a_held_cassette_does_not_block_the_event_loop(
 ) -> None:
     cassette = Cassette(SQLiteStore(tmp_path / "c.db"))
     await cassette.open(create=True)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
     try:
-        with write_lock_held(tmp_path / "c.db") as other:
+        with write_lock_held(tmp_path / "c.db") as other, loop_ticks() as ticks:
             save = asyncio.create_task(cassette.save(make_recording("c" * 32)))
             await asyncio.sleep(0.3)
             assert not save.done()
-            assert ticks >= 10  # the loop ran while the save waited for the lock
+            assert ticks[0] >= 10  # the loop ran while the save waited for the lock
             other.execute("COMMIT")
             recording_id = await asyncio.wait_for(save, 10)
         found = await cassette.get("c" * 32)
         assert found is not None and found.id == recording_id
     finally:
-        ticker.cancel()
         await cassette.close()

@@ -18,7 +18,7 @@ from localaik.cassette.threaded import Cassette
 from localaik.errors import CassetteConflict, SecretRefused
 from tests.secret_tokens import fakes
 from tests.unit.test_store import make_recording
-from tests.unit.test_store_busy import write_lock_held
+from tests.unit.test_store_busy import loop_ticks, write_lock_held
 
 
 class CountingStore(SQLiteStore):
@@ -117,28 +117,18 @@ async def test_a_group_meeting_another_writers_lock_waits_for_it_off_the_loop(
     tmp_path: Path,
 ) -> None:
     cassette, _ = await opened(tmp_path)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticker = asyncio.create_task(tick())
     try:
         keys = [f"{n:032x}" for n in range(3)]
-        with write_lock_held(tmp_path / "c.db") as other:
+        with write_lock_held(tmp_path / "c.db") as other, loop_ticks() as ticks:
             saves = asyncio.gather(*(cassette.save(plain(key)) for key in keys))
             await asyncio.sleep(0.3)
             assert not saves.done()
-            assert ticks >= 10  # the loop ran while the group waited for the lock
+            assert ticks[0] >= 10  # the loop ran while the group waited for the lock
             other.execute("COMMIT")
             ids = await asyncio.wait_for(saves, 10)
         assert len(set(ids)) == 3
         assert stored(tmp_path / "c.db") == keys
     finally:
-        ticker.cancel()
         await cassette.close()
 
 

@@ -54,7 +54,11 @@ class SaveGroups:
         if saves is self._saves:
             self._saves, self._loop = [], None
         recordings = [recording for recording, _ in saves]
-        done = self.worker().run(lambda: self._outcomes(recordings, wait), quick=not wait)
+        try:
+            done = self.worker().run(lambda: self._outcomes(recordings, wait), quick=not wait)
+        except BaseException as exc:  # the cassette was closed meanwhile: its callers hear it
+            done = asyncio.get_running_loop().create_future()
+            done.set_exception(exc)
         if done.done():
             self._settle(saves, wait, done)
         else:

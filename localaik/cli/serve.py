@@ -116,7 +116,7 @@ def run(settings: Settings, *, stop_on_eof: bool = False) -> None:
     from localaik.server.gates import without_upstream
     from localaik.server.serving import uvicorn_server
 
-    configured = bool(logging.root.handlers)  # a host that runs `serve` in its own process
+    configured = bool(logging.root.handlers)  # by a caller: a test running `serve` in its process
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     # The access log writes straight to the handler set up here, in its format, without a log
     # record per request; a caller whose logging was set up already (a test) gets records.

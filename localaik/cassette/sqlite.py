@@ -54,7 +54,13 @@ from localaik.cassette.schema import (
     version,
 )
 from localaik.cassette.secrets import refuse_secrets
-from localaik.cassette.transactions import BUSY_TIMEOUT_MS, file_stamp, read, write
+from localaik.cassette.transactions import (
+    BUSY_TIMEOUT_MS,
+    file_stamp,
+    read,
+    switch_to_wal,
+    write,
+)
 from localaik.errors import CassetteConflict, CassetteError, Internal
 
 BATCH = 200  # recordings read at a time by `recordings()`
@@ -284,8 +290,10 @@ class SQLiteStore(FileRows):
         conn.execute("PRAGMA foreign_keys = ON")
         db = Database(conn, execute_plugins=False)
         # Only read until the file is known to be a cassette (or new): a file localaik will
-        # not use is left byte for byte, not even switched to WAL.
-        check_cassette(db, self.path, self.schema, empty_ok=not self.readonly)
+        # not use is left byte for byte, not even switched to WAL. Read as one snapshot: another
+        # process creating the same new cassette may commit its schema between two reads.
+        with read(db):
+            check_cassette(db, self.path, self.schema, empty_ok=not self.readonly)
         if self.readonly:
             copy = upgraded_copy(db, self.schema)
             self.upgraded = copy is not None
@@ -295,7 +303,7 @@ class SQLiteStore(FileRows):
                 # Checked again under the write lock: another process may have won.
                 check_cassette(db, self.path, self.schema, empty_ok=True)
                 self.schema.migrations.apply(db)
-        db.enable_wal()
+        switch_to_wal(db)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         return db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,3 +67,20 @@ def read(db: Database) -> Iterator[None]:
         yield
     finally:
         db.rollback()
+
+
+def switch_to_wal(db: Database) -> None:
+    """Switch the file to WAL (nothing to do if it is), waiting up to the busy timeout while
+    another connection holds a lock: SQLite refuses the switch at once, without its busy
+    handler, while another process opening the same new cassette reads it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)

@@ -87,15 +87,14 @@ class SaveGroups:
         which waits for it."""
         error = done.exception()
         outcomes: list[Outcome] = [error] * len(saves) if error is not None else done.result()
-        busy = [
-            save
-            for save, outcome in zip(saves, outcomes, strict=True)
-            if isinstance(outcome, CassetteBusy) and not waited
-        ]
-        for (_, future), outcome in zip(saves, outcomes, strict=True):
-            if future.cancelled() or (isinstance(outcome, CassetteBusy) and not waited):
+        busy: list[_Save] = []
+        for save, outcome in zip(saves, outcomes, strict=True):
+            future = save[1]
+            if isinstance(outcome, CassetteBusy) and not waited:
+                busy.append(save)  # a cancelled caller's recording is still saved
+            elif future.cancelled():
                 continue
-            if isinstance(outcome, BaseException):
+            elif isinstance(outcome, BaseException):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)

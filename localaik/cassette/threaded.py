@@ -192,7 +192,7 @@ class Cassette:
         try:
             if _quick(recording) and not replace:  # with the others of this turn of the loop
                 return await self._groups.save(recording)
-            if _quick(recording):  # in place, unless another process holds the write lock
+            if _quick(recording):  # a replace: in place, unless another writer holds the lock
                 with contextlib.suppress(CassetteBusy):
                     save = self.store.save
                     return await self._run(save, recording, replace=replace, wait=False, quick=True)

@@ -8,7 +8,8 @@
    carrying "fNNN " markers, a finish chunk, a usage chunk and [DONE], chunked as llama-server
    sends them, PACE_US microseconds apart (0: all at once). GET /health, /props and /v1/models
    answer as llama-server does. One thread per connection, HTTP/1.1 keep-alive, bodies with a
-   Content-Length only (what localaik, the SDKs and wrk send). It must never be the
+   Content-Length (what localaik, the SDKs and wrk send) or chunked (what Go's net/http sends
+   for a body it forwards as it reads, as the original Go localaik does). It must never be the
    bottleneck: bench/live_path.py measures it straight, as the baseline, in the same run.
    Standard C and POSIX threads only, built by bench/live_path.py with the system's cc. */
 #define _GNU_SOURCE
@@ -120,7 +121,38 @@ static int route(int fd, const char *method, const char *path, const char *body)
                              "\"created\":1700000000,\"owned_by\":\"noop\"}]}";
         return answer_json(fd, 200, models, strlen(models));
     }
-    return answer_json(fd, 404, "{\"error\":{\"code\":404,\"message\":\"not found\"}}", 45);
+    const char *missing = "{\"error\":{\"code\":404,\"message\":\"not found\"}}";
+    return answer_json(fd, 404, missing, strlen(missing));
+}
+
+/* A chunked body at p (n bytes read so far): its length on the wire once complete (the last
+   chunk and the CRLF after it; trailers are not sent by our clients), 0 while incomplete. */
+static size_t chunked_wire(const char *p, size_t n) {
+    size_t at = 0;
+    for (;;) {
+        const char *eol = memmem(p + at, n - at, "\r\n", 2);
+        if (eol == NULL) return 0;
+        size_t size = strtoul(p + at, NULL, 16);
+        size_t data = (size_t)(eol - p) + 2;
+        if (size == 0) return n >= data + 2 ? data + 2 : 0;
+        if (n < data + size + 2) return 0;
+        at = data + size + 2;
+    }
+}
+
+/* Decodes a complete chunked body of `wire` bytes in place; returns the body's length. */
+static size_t dechunk(char *p, size_t wire) {
+    size_t at = 0, out = 0;
+    while (at < wire) {
+        char *eol = memmem(p + at, wire - at, "\r\n", 2);
+        size_t size = strtoul(p + at, NULL, 16);
+        size_t data = (size_t)(eol - p) + 2;
+        if (size == 0) break;
+        memmove(p + out, p + data, size);
+        out += size;
+        at = data + size + 2;
+    }
+    return out;
 }
 
 static void *serve(void *arg) {
@@ -141,9 +173,24 @@ static void *serve(void *arg) {
         }
         size_t head_len = (size_t)(end - buf) + 4;
         size_t body_len = 0;
-        for (char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n"))
+        int chunked = 0;
+        for (char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
             if (strncasecmp(line + 2, "content-length:", 15) == 0)
                 body_len = strtoul(line + 17, NULL, 10);
+            if (strncasecmp(line + 2, "transfer-encoding:", 18) == 0)
+                chunked = strncasecmp(line + 20 + strspn(line + 20, " \t"), "chunked", 7) == 0;
+        }
+        if (chunked) {
+            while ((body_len = chunked_wire(buf + head_len, have - head_len)) == 0) {
+                if (have == cap) {
+                    cap *= 2;
+                    buf = realloc(buf, cap + 1);
+                }
+                ssize_t n = recv(fd, buf + have, cap - have, 0);
+                if (n <= 0) goto out;
+                have += (size_t)n;
+            }
+        }
         if (head_len + body_len > cap) {
             cap = head_len + body_len;
             buf = realloc(buf, cap + 1);
@@ -155,10 +202,12 @@ static void *serve(void *arg) {
         }
         char method[8] = {0}, path[1024] = {0};
         sscanf(buf, "%7s %1023s", method, path);
-        char saved = buf[head_len + body_len];
-        buf[head_len + body_len] = 0;
+        /* The body as sent: a chunked one is decoded in place (it only shrinks). */
+        size_t content = chunked ? dechunk(buf + head_len, body_len) : body_len;
+        char saved = buf[head_len + content];
+        buf[head_len + content] = 0;
         int failed = route(fd, method, path, buf + head_len);
-        buf[head_len + body_len] = saved;
+        buf[head_len + content] = saved;
         if (failed < 0) goto out;
         memmove(buf, buf + head_len + body_len, have - head_len - body_len);
         have -= head_len + body_len;

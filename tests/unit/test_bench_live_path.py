@@ -123,3 +123,28 @@ def test_the_upstream_answers_as_llama_server(tmp_path: Path) -> None:
         "total_tokens": 12,
     }
     assert json.loads(events[0].data)["choices"][0]["delta"]["role"] == "assistant"
+
+
+@needs_cc
+def test_the_upstream_reads_chunked_bodies_on_a_kept_connection(tmp_path: Path) -> None:
+    """Go's net/http forwards a body it has not read yet chunked (the original Go localaik's
+    OpenAI route does): the upstream must see the whole body, and the next request on the same
+    connection must not read its chunks as a request."""
+    stream = b'{"model":"noop","stream":true,"messages":[]}'
+
+    def pieces() -> Iterator[bytes]:
+        yield stream[:7]  # httpx sends a generator's body chunked, one chunk per piece
+        yield stream[7:]
+
+    with noop.upstream(6, 0, noop.build(noop.SOURCE, tmp_path)) as upstream:
+        url = upstream.url + "/v1/chat/completions"
+        with httpx.Client() as client:
+            first = client.post(url, content=pieces())
+            second = client.post(url, content=b'{"model":"noop","messages":[]}')
+            third = client.post(url, content=pieces())
+    assert first.request.headers["transfer-encoding"] == "chunked"
+    for streamed in (first, third):
+        assert streamed.status_code == 200
+        assert streamed.headers["content-type"] == "text/event-stream"
+        assert is_done(EventParser().feed(streamed.content)[-1].data)
+    assert second.status_code == 200 and second.json()["object"] == "chat.completion"

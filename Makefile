@@ -57,10 +57,11 @@ lint: install  ## ruff (lint and format check) on the code, tests and benchmarks
 	$(VENV)/bin/ruff format --check localaik tests bench
 	$(VENV)/bin/mypy --strict localaik
 
-bench: install runtime  ## the benchmarks (installs wrk, a C compiler and the bench extras); BENCH=name runs one
+bench: install runtime  ## the benchmarks (installs wrk, a C compiler, Go and the bench extras); BENCH=name runs one
 	@missing=""; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing build-essential"; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

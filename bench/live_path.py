@@ -19,6 +19,11 @@ is localaik. Load comes from wrk (-t1, its own process); localaik runs as users 
    A, B, A, B…, so drift hits both. Targets: req/s ≥ 0.25× straight at 1 connection, ≥ 0.15× at
    16; added p50 ≤ 0.5 ms at 1; p99 ≤ 25 ms at 16. A run with any error (wrk's count: socket
    errors, timeouts, status ≥ 400) fails, whatever its figures.
+   Between the two, the same wrk run goes through the original Go localaik (v0.4.2, built from
+   bench/original-localaik/ by bench/original.py, default logging), which forwards every route
+   (it does not record: record mode is set beside its passthrough). Target, the issue's title:
+   localaik's req/s ≥ the original's. The original's own ratio to straight is in the note, as
+   the ratio targets above came from its ratios in the issue's run (0.23× and 0.15×).
 3. A 300-frame stream through localaik passthrough (OpenAI chat stream and Gemini stream) against
    the same stream straight from the upstream, read by bench/stream_client.py (its own process,
    timing every event). Frames per second: the upstream's 300 frames over the time to the last
@@ -46,8 +51,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import noop
-from bench.common import CHAT, Load, Report, localaik_serve, rss_mib, wrk
+from bench import noop, original
+from bench.common import CHAT, Load, Process, Report, localaik_serve, rss_mib, wrk
 from bench.live_routes import ANTHROPIC_HEADERS, ROUTES, STRAIGHT, load
 from bench.live_streams import streams
 
@@ -132,8 +137,29 @@ def pair(report: Report, name: str, connections: int, mine: Load, base: Load) ->
     report.details[f"{name} c={connections}"] = {"localaik": vars(mine), "straight": vars(base)}
 
 
-def live(report: Report, upstream: str, folder: Path, seconds: float) -> None:
-    """Part 2: every route, both modes, both connection counts, each beside its baseline."""
+def against_original(
+    report: Report, name: str, connections: int, mine: Load, original: Load, base: Load
+) -> None:
+    """localaik's run beside the original Go localaik's on the same route (issue 16's title:
+    at least as fast), with the original's own ratio to straight for reading the targets."""
+    failed = mine.errors > 0 or original.errors > 0
+    report.add(
+        f"{name} c={connections} vs original",
+        mine.rps,
+        original.rps,
+        "req/s",
+        "≥ 1× the original",
+        not failed and mine.rps >= original.rps,
+        note=(errors_note(mine if mine.errors else original) + "; " if failed else "")
+        + f"the original: {original.rps / base.rps:.2f}× straight, p50 {original.p50_ms:.2f} ms, "
+        f"p99 {original.p99_ms:.2f} ms; localaik p50 {mine.p50_ms:.2f} ms",
+    )
+
+
+def live(report: Report, upstream: str, folder: Path, seconds: float, go: Process) -> None:
+    """Part 2: every route, both modes, both connection counts, each beside its baseline and
+    the original Go localaik's run of the same route (`go`, which only forwards: record mode
+    is measured against the original's passthrough)."""
     stored: list[dict[str, Any]] = []
     for mode in MODES:
         cassette = folder / f"{mode}.db"
@@ -141,6 +167,7 @@ def live(report: Report, upstream: str, folder: Path, seconds: float) -> None:
         with localaik_serve(env) as server:
             for route in ROUTES:
                 load(server.url, route, 16, 1)  # warm up
+                load(go.url, route, 16, 1)
                 for connections in CONNECTIONS:
                     before = recordings(cassette) if mode == "record" else 0
                     mine = load(server.url, route, connections, seconds)
@@ -155,8 +182,12 @@ def live(report: Report, upstream: str, folder: Path, seconds: float) -> None:
                                 "ok": answers <= new <= answers + connections,
                             }
                         )
+                    theirs = load(go.url, route, connections, seconds)
                     base = load(upstream, STRAIGHT[route.stream], connections, seconds)
                     pair(report, f"{mode} {route.label}", connections, mine, base)
+                    name = f"{mode} {route.label}"
+                    against_original(report, name, connections, mine, theirs, base)
+                    report.details[f"{name} c={connections}"]["original"] = vars(theirs)
     answers = sum(s["answers"] for s in stored)
     wrong = [s for s in stored if not s["ok"]]
     report.add(
@@ -231,7 +262,8 @@ def main() -> None:
     options = parser.parse_args()
     try:
         binary = noop.build()
-    except noop.BuildError as exc:
+        go = original.build()
+    except (noop.BuildError, original.BuildError) as exc:
         print(f"live_path: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     report = Report("live_path")
@@ -241,7 +273,8 @@ def main() -> None:
         folder = Path(tmp)
         with noop.upstream(8, 0, binary) as upstream:
             upstream_check(report, upstream.url, options.seconds)
-            live(report, upstream.url, folder, options.seconds)
+            with original.serve(upstream.url + "/v1", go) as theirs:
+                live(report, upstream.url, folder, options.seconds, theirs)
             soak(report, upstream.url, folder, options.soak_seconds)
         streams(report, binary, folder, options.streams)
     report.details["seconds"] = round(time.monotonic() - started, 1)

@@ -38,7 +38,6 @@ canonical text and the key of fixed requests so that such a change shows up in r
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +49,7 @@ from localaik.families.operation import ClientRequest as ClientRequest
 from localaik.wire.jsonpath import IgnoreRule as IgnoreRule
 from localaik.wire.jsonpath import parse_ignore as parse_ignore
 from localaik.wire.jsonpath import remove
+from localaik.wire.jsontext import compact_encoder
 
 # -- normalisation -----------------------------------------------------------------------------
 
@@ -128,9 +128,12 @@ def _normal(value: Any, keep_empty_in: frozenset[str], keep_empty: bool = False)
     return value
 
 
+_sorted_compact = compact_encoder(sort_keys=True)
+
+
 def canonical_json(canon: dict[str, Any]) -> str:
     """The one text form of a canonical request: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _sorted_compact(canon)
 
 
 def request_key(canon_json: str) -> str:

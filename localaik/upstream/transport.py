@@ -25,7 +25,6 @@ looked up once per host here instead, and no .netrc credential is ever sent.
 from __future__ import annotations
 
 import functools
-import json
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
@@ -40,11 +39,14 @@ from localaik.upstream.direct import (
     MAX_CONNECTIONS,
     DirectTransport,
 )
+from localaik.wire.jsontext import compact_encoder
+
+_no_nan_compact = compact_encoder(allow_nan=False)
 
 
 def json_body(value: Any) -> bytes:
     """A JSON request body: compact, UTF-8 as is, no NaN (what httpx's `json=` sends)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return _no_nan_compact(value).encode()
 
 
 class Reply(Protocol):

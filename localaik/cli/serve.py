@@ -165,7 +165,11 @@ def run(settings: Settings, *, stop_on_eof: bool = False) -> None:
     server.startup = startup  # type: ignore[method-assign]
     if stop_on_eof:
         threading.Thread(target=_stop_at_eof, args=(server, log), daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        if isinstance(lines, StreamLines):
+            lines.flush()  # the last turn's access lines
 
 
 def _stop_at_eof(server: Any, log: logging.Logger) -> None:

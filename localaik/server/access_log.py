@@ -14,6 +14,7 @@ a sixth of a first replayed hit's time: bench/replay_hit.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -56,22 +57,51 @@ def logged(line: str) -> None:
 
 class StreamLines:
     """Lines written to `handler`'s stream as it shows a `localaik.access` record under
-    `localaik serve`'s format (`localaik.access: <line>`): one write and a flush each, under
-    the handler's lock, as the handler writes its own records. A line the stream refuses (a
-    closed pipe) is dropped, as logging drops it; the request is answered all the same."""
+    `localaik serve`'s format (`localaik.access: <line>`), under the handler's lock, as the
+    handler writes its own records. A line the stream refuses (a closed pipe) is dropped, as
+    logging drops it; the request is answered all the same.
+
+    On an event loop the lines of one turn are written together, when the turn ends: one write
+    and flush for the requests the turn finished (up to the connections' count under load;
+    a write per line was a tenth of a memoised hit's cost at 16 connections). Nothing comes
+    out of order: a record the handler is about to show first writes the lines before it (a
+    filter on the handler), and `flush` writes what is left when the server stops. Off a loop
+    each line is written at once."""
 
     def __init__(self, handler: logging.StreamHandler[Any]) -> None:
         self.handler = handler
         self.prefix = f"{log.name}: "
+        self._pending: list[str] = []
+        handler.addFilter(self._before_record)
 
     def __call__(self, line: str, /) -> None:
+        with self.handler.lock or contextlib.nullcontext():  # a record's flush may be under way
+            self._pending.append(f"{self.prefix}{line}\n")
+            if len(self._pending) > 1:
+                return  # the turn's write is already due
+        loop = asyncio._get_running_loop()
+        if loop is None:
+            self.flush()
+        else:
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the lines not written yet, in order."""
         handler = self.handler
-        try:
-            with handler.lock or contextlib.nullcontext():
-                handler.stream.write(f"{self.prefix}{line}\n")
+        with handler.lock or contextlib.nullcontext():
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
+            try:
+                handler.stream.write("".join(pending))
                 handler.stream.flush()
-        except (OSError, ValueError):
-            pass
+            except (OSError, ValueError):
+                pass
+
+    def _before_record(self, record: logging.LogRecord) -> bool:
+        if self._pending:
+            self.flush()
+        return True
 
 
 class AccessLog:

@@ -3,6 +3,7 @@ straight to a log handler's stream (`StreamLines`, what `localaik serve` uses), 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -224,3 +225,53 @@ def test_serve_writes_one_line_per_request_to_stderr(tmp_path: Any) -> None:
         ("gemini", "POST", GENERATE, "400"),
     ]
     assert "SECRET" not in rest
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts its writes."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_the_lines_of_one_turn_are_one_write_and_records_keep_their_place() -> None:
+    """On a loop the lines of one turn go out together when it ends, and a record the same
+    handler shows meanwhile comes after the lines written before it, as it did line by line."""
+    stream = CountingStream()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    lines = StreamLines(handler)
+    other = logging.getLogger("test.access.order")
+    other.addHandler(handler)
+    other.propagate = False
+    try:
+        lines("one")
+        lines("two")
+        assert stream.getvalue() == ""  # not yet: the turn is not over
+        other.warning("a record")  # shown after the two lines it follows
+        lines("three")
+        await asyncio.sleep(0)  # the turn ends
+        lines("four")
+        lines("five")
+        await asyncio.sleep(0)
+    finally:
+        other.removeHandler(handler)
+    assert stream.getvalue().splitlines() == [
+        "localaik.access: one",
+        "localaik.access: two",
+        "test.access.order: a record",
+        "localaik.access: three",
+        "localaik.access: four",
+        "localaik.access: five",
+    ]
+    assert stream.writes == 4  # one, two | the record | three | four, five
+
+
+def test_off_a_loop_each_line_is_written_at_once() -> None:
+    stream = io.StringIO()
+    lines = StreamLines(logging.StreamHandler(stream))
+    lines("one")
+    assert stream.getvalue() == "localaik.access: one\n"

@@ -8,7 +8,10 @@ keep-alive connections (wrk, its own process), against a bare Litestar app that 
 same bytes on the same routes under the same ASGI server and options (bench/apps.py).
 Targets: ≥ 0.6× the baseline's throughput and ≥ 1,000 req/s; added p50 ≤ 1 ms, p99 ≤ 5 ms.
 The same with `LK_MEMO=off` is reported beside them: what a request's first replay costs, when
-it is parsed, keyed, looked up and translated rather than answered from the memo.
+it is parsed, keyed, looked up and translated rather than answered from the memo. Those runs
+alternate with the bare app's (A, B, A, B…, three rounds, each side's median kept), and the
+bare app's medians are the baseline of every figure. Target (issue 16): a first replay at 16
+connections ≥ 0.6× the bare app.
 
 Part 2, the choice of ASGI server: the same two apps under uvicorn (h11 + asyncio, and
 httptools + uvloop), granian and hypercorn, Gemini route, 1 and 16 connections.
@@ -44,6 +47,8 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "gemini": (GEMINI, {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}),
     "openai": (CHAT, {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}),
 }
+ROUNDS = 3  # alternated runs of a first replay and the bare app, each side's median kept
+FIRST_REPLAY = 0.6  # a first replay's req/s at 16 connections against the bare app's
 SHIPPED = (
     "uvicorn-httptools-uvloop"
     if SERVER_OPTIONS.get("http") == "httptools"
@@ -70,6 +75,35 @@ def load(url: str, family: str, connections: int, seconds: float) -> Load:
     return wrk(url, path, json.dumps(body).encode(), connections=connections, seconds=seconds)
 
 
+def alternated(
+    report: Report, mine: str, base: str, seconds: float
+) -> tuple[dict[tuple[str, int], Load], dict[tuple[str, int], Load]]:
+    """Every family and connection count on `mine` and `base` in turn, ROUNDS times (A, B, A,
+    B…), so what the machine does meanwhile hits both; of each side the run with the median
+    req/s is kept (every run's req/s is in the report's details)."""
+    runs: dict[tuple[str, str, int], list[Load]] = {}
+    for family in REQUESTS:
+        for connections in (1, 16):
+            for _ in range(ROUNDS):
+                for side, url in (("mine", mine), ("base", base)):
+                    run = load(url, family, connections, seconds)
+                    runs.setdefault((side, family, connections), []).append(run)
+
+    report.details["alternated req/s"] = {
+        f"{side} {family} c={connections}": [round(run.rps) for run in found]
+        for (side, family, connections), found in runs.items()
+    }
+
+    def kept(side: str) -> dict[tuple[str, int], Load]:
+        return {
+            (family, connections): sorted(found, key=lambda run: run.rps)[len(found) // 2]
+            for (which, family, connections), found in runs.items()
+            if which == side
+        }
+
+    return kept("mine"), kept("base")
+
+
 def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> None:
     with localaik_serve({"LK_MODE": "replay", "LK_CASSETTE": str(cassette)}) as server:
         answers, found = answers_file(folder, server.url)
@@ -79,15 +113,18 @@ def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> Non
         {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_LOG": "off"}
     ) as server:
         quiet = {c: load(server.url, "gemini", c, seconds) for c in (1, 16)}
-    # Every hit parsed, keyed, looked up and translated again: a request's first replay.
-    with localaik_serve(
-        {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_MEMO": "off"}
-    ) as server:
-        unmemoised = {(f, c): load(server.url, f, c, seconds) for f in REQUESTS for c in (1, 16)}
-    with serve(SHIPPED, "bench.apps:baseline_app", clean_env(BENCH_ANSWERS=str(answers))) as base:
+    # Every hit parsed, keyed, looked up and translated again: a request's first replay. Its
+    # target is a ratio, so it runs alternated with the bare app (the bare app's own rate moves
+    # 8,000-11,000 req/s between runs on this machine).
+    with (
+        localaik_serve(
+            {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_MEMO": "off"}
+        ) as server,
+        serve(SHIPPED, "bench.apps:baseline_app", clean_env(BENCH_ANSWERS=str(answers))) as base,
+    ):
         for family, (path, body) in REQUESTS.items():
             assert httpx.post(base.url + path, json=body).content == found[family]
-        theirs = {(f, c): load(base.url, f, c, seconds) for f in REQUESTS for c in (1, 16)}
+        unmemoised, theirs = alternated(report, server.url, base.url, seconds)
     report.details["answer_bytes"] = sizes
     report.details["server"] = f"localaik serve ({SHIPPED}); baseline under {SHIPPED}"
     for (family, connections), mine in ours.items():
@@ -127,15 +164,18 @@ def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> Non
         report.details[label] = {"localaik": vars(mine), "baseline": vars(base_load)}
     for (family, connections), mine in unmemoised.items():
         base_load = theirs[(family, connections)]
+        at_16 = connections == 16  # issue 16's target: a first replay at 16 connections
         report.add(
             f"{family} c={connections} throughput, LK_MEMO=off",
             mine.rps,
             base_load.rps,
             "req/s",
-            "",
-            None,
+            f"≥ {FIRST_REPLAY:g}×" if at_16 else "",
+            (mine.errors == 0 and mine.rps >= FIRST_REPLAY * base_load.rps) if at_16 else None,
             note=f"p50 {mine.p50_ms:.2f} ms, p99 {mine.p99_ms:.2f} ms "
-            "(each hit parsed, keyed, looked up and translated: a first replay)",
+            "(each hit parsed, keyed, looked up and translated: a first replay); "
+            f"medians of {ROUNDS} runs alternated with the bare app's"
+            + (f"; {mine.errors} errors" if mine.errors else ""),
         )
         report.details[f"{family} c={connections} LK_MEMO=off"] = vars(mine)
     for connections, mine in quiet.items():

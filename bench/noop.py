@@ -1,23 +1,20 @@
 """The no-op upstream (bench/noop_upstream.c): built once with the system's C compiler, then
 run in its own process for the live-path benchmark and its tests.
 
-The binary lives in the localaik cache folder (`LK_CACHE_DIR`, default `~/.cache/localaik`),
-under `bench/`, named by a hash of its source and compiler flags: a changed source builds a new
-one (and the old ones are removed), an unchanged one is reused.
+The binary is kept by bench/builds.py, named by a hash of its source and compiler flags.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.builds import cached
 from bench.common import ROOT, Process
-from localaik.runtime.cache import cache_dir
 
 SOURCE = ROOT / "bench" / "noop_upstream.c"
 FLAGS = ("-O2", "-pthread")
@@ -31,19 +28,14 @@ class BuildError(Exception):
 def build(source: Path = SOURCE, cache: Path | None = None) -> Path:
     """The compiled upstream for `source`, built into `<cache>/bench/` when not there yet."""
     digest = hashlib.sha256(source.read_bytes() + " ".join(FLAGS).encode()).hexdigest()[:16]
-    folder = (cache or cache_dir()) / "bench"
-    binary = folder / f"{NAME}-{digest}"
-    if binary.is_file():
-        return binary
-    compiler = shutil.which("cc")
-    if compiler is None:
-        raise BuildError(
-            "the live-path benchmark needs a C compiler and `cc` is not on PATH: run "
-            "`make bench` or `apt-get install build-essential`"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    staged = folder / f".{binary.name}.tmp-{os.getpid()}"
-    try:
+
+    def compile_to(staged: Path) -> None:
+        compiler = shutil.which("cc")
+        if compiler is None:
+            raise BuildError(
+                "the live-path benchmark needs a C compiler and `cc` is not on PATH: run "
+                "`make bench` or `apt-get install build-essential`"
+            )
         done = subprocess.run(
             [compiler, *FLAGS, "-o", str(staged), str(source)],
             capture_output=True,
@@ -53,13 +45,8 @@ def build(source: Path = SOURCE, cache: Path | None = None) -> Path:
         if done.returncode != 0:
             first = next((x for x in done.stderr.splitlines() if "error" in x), done.stderr)
             raise BuildError(f"cc could not build {source.name}: {first.strip()[:300]}")
-        os.replace(staged, binary)
-    finally:
-        staged.unlink(missing_ok=True)
-    for old in folder.glob(f"{NAME}-*"):
-        if old != binary:
-            old.unlink(missing_ok=True)
-    return binary
+
+    return cached(NAME, digest, compile_to, cache)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """The original Go localaik (bench/original-localaik/, v0.4.2, MIT): built once with the
 system's Go, then run in its own process beside localaik in the live-path benchmark.
 
-Like the no-op upstream (bench/noop.py), the binary lives in the localaik cache folder under
-`bench/`, named by a hash of its sources: a changed source builds a new one and the old ones
-are removed. The build is offline (`GOPROXY=off`): every module it needs is in the folder.
+Like the no-op upstream's, the binary is kept by bench/builds.py, named by a hash of its
+sources (Go's build cache beside it). The build is offline (`GOPROXY=off`): every module it
+needs is in the folder.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.builds import cached
 from bench.common import ROOT, Process, free_port
 from localaik.runtime.cache import cache_dir
 
@@ -37,27 +38,23 @@ def _digest(source: Path) -> str:
 def build(source: Path = SOURCE, cache: Path | None = None) -> Path:
     """The original's binary for `source`, built into `<cache>/bench/` when not there yet."""
     folder = (cache or cache_dir()) / "bench"
-    binary = folder / f"{NAME}-{_digest(source)}"
-    if binary.is_file():
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        raise BuildError(
-            "the live-path benchmark builds the original Go localaik and `go` is not on PATH: "
-            "run `make system-deps` or `apt-get install golang-go`"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    staged = folder / f".{binary.name}.tmp-{os.getpid()}"
-    env = {
-        **os.environ,
-        "GOFLAGS": "-mod=mod",
-        "GOPROXY": "off",
-        "GOTOOLCHAIN": "local",
-        "GOCACHE": str(folder / "go-build"),
-        "GOPATH": str(folder / "go-path"),
-        "CGO_ENABLED": "0",
-    }
-    try:
+
+    def go_build(staged: Path) -> None:
+        go = shutil.which("go")
+        if go is None:
+            raise BuildError(
+                "the live-path benchmark builds the original Go localaik and `go` is not on "
+                "PATH: run `make system-deps` or `apt-get install golang-go`"
+            )
+        env = {
+            **os.environ,
+            "GOFLAGS": "-mod=mod",
+            "GOPROXY": "off",
+            "GOTOOLCHAIN": "local",
+            "GOCACHE": str(folder / "go-build"),
+            "GOPATH": str(folder / "go-path"),
+            "CGO_ENABLED": "0",
+        }
         done = subprocess.run(
             [go, "build", "-trimpath", "-o", str(staged), "./cmd/localaik"],
             cwd=source,
@@ -70,13 +67,8 @@ def build(source: Path = SOURCE, cache: Path | None = None) -> Path:
             lines = [x for x in done.stderr.splitlines() if x.strip() and not x.startswith("#")]
             first = lines[0] if lines else done.stderr
             raise BuildError(f"go could not build the original localaik: {first.strip()[:300]}")
-        os.replace(staged, binary)
-    finally:
-        staged.unlink(missing_ok=True)
-    for old in folder.glob(f"{NAME}-*"):
-        if old != binary:
-            old.unlink(missing_ok=True)
-    return binary
+
+    return cached(NAME, _digest(source), go_build, cache)
 
 
 @contextlib.contextmanager

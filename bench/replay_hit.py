@@ -114,8 +114,8 @@ def shipped(report: Report, folder: Path, cassette: Path, seconds: float) -> Non
     ) as server:
         quiet = {c: load(server.url, "gemini", c, seconds) for c in (1, 16)}
     # Every hit parsed, keyed, looked up and translated again: a request's first replay. Its
-    # target is a ratio, so it runs alternated with the bare app (the bare app's own rate moves
-    # 8,000-11,000 req/s between runs on this machine).
+    # target is a ratio, so it runs alternated with the bare app (the bare app's own rate moved
+    # 6,700-11,200 req/s within one run on this machine, localaik's 5,500-6,400).
     with (
         localaik_serve(
             {"LK_MODE": "replay", "LK_CASSETTE": str(cassette), "LK_MEMO": "off"}

@@ -184,8 +184,8 @@ def live(report: Report, upstream: str, folder: Path, seconds: float, go: Proces
                         )
                     theirs = load(go.url, route, connections, seconds)
                     base = load(upstream, STRAIGHT[route.stream], connections, seconds)
-                    pair(report, f"{mode} {route.label}", connections, mine, base)
                     name = f"{mode} {route.label}"
+                    pair(report, name, connections, mine, base)
                     against_original(report, name, connections, mine, theirs, base)
                     report.details[f"{name} c={connections}"]["original"] = vars(theirs)
     answers = sum(s["answers"] for s in stored)

@@ -25,15 +25,14 @@ from bench.common import (
     GEMINI,
     ROOT,
     Process,
-    Report,
     clean_env,
     free_port,
     localaik_serve,
-    median,
     record,
     server_command,
 )
 from bench.replay_hit import REQUESTS, SHIPPED, answers_file
+from bench.report import Report, median
 
 
 def first_answer(command: list[str], env: dict[str, str], port: int, body: bytes) -> float:

@@ -52,9 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import noop, original
-from bench.common import CHAT, Load, Process, Report, localaik_serve, rss_mib, wrk
+from bench.common import CHAT, Load, Process, localaik_serve, rss_mib, wrk
 from bench.live_routes import ANTHROPIC_HEADERS, ROUTES, STRAIGHT, load
 from bench.live_streams import streams
+from bench.report import Report
 
 MODES = ("passthrough", "record")
 CONNECTIONS = (1, 16)

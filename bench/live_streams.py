@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import noop
-from bench.common import CHAT, ROOT, Report, clean_env, localaik_serve, median
+from bench.common import CHAT, ROOT, clean_env, localaik_serve
 from bench.live_routes import ROUTES, STRAIGHT
+from bench.report import Report, median
 
 STREAM_FRAMES = 300
 PACE_US = 1000

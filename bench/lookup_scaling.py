@@ -26,16 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    CHAT,
-    GEMINI,
-    ROOT,
-    Report,
-    clean_env,
-    localaik_serve,
-    percentile,
-    wrk,
-)
+from bench.common import CHAT, GEMINI, ROOT, clean_env, localaik_serve, wrk
+from bench.report import Report, percentile
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
 from localaik.cassette.recording import Recording

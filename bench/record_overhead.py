@@ -33,7 +33,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import GEMINI_SSE, Report, localaik_serve, median, percentile
+from bench.common import GEMINI_SSE, localaik_serve
+from bench.report import Report, median, percentile
 
 PROMPT = "Say hello to the benchmark in one short sentence."
 OPENAI_BODY = {

@@ -27,18 +27,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import (
-    CHAT,
-    GEMINI,
-    SERVERS,
-    Load,
-    Report,
-    clean_env,
-    localaik_serve,
-    record,
-    serve,
-    wrk,
-)
+from bench.common import CHAT, GEMINI, SERVERS, Load, clean_env, localaik_serve, record, serve, wrk
+from bench.report import Report
 from localaik.server.serving import SERVER_OPTIONS
 
 # Long enough that each answer (the fake echoes the prompt) is about 2 KB of JSON.

@@ -17,7 +17,8 @@ import json
 import subprocess
 import sys
 
-from bench.common import RESULTS, ROOT
+from bench.common import ROOT
+from bench.report import RESULTS
 
 DEFAULT = [
     "replay_hit",

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from bench.common import Report
+from bench.report import Report
 from localaik.cassette.secrets import KINDS, find_secret, redact
 
 # -- the scanner before: its five shapes, as they were ----------------------------------------

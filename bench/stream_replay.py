@@ -27,17 +27,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    CHAT,
-    GEMINI_SSE,
-    ROOT,
-    Report,
-    clean_env,
-    localaik_serve,
-    percentile,
-    serve,
-)
+from bench.common import CHAT, GEMINI_SSE, ROOT, clean_env, localaik_serve, serve
 from bench.replay_hit import SHIPPED
+from bench.report import Report, percentile
 from localaik import __version__
 from localaik.cassette.key import ClientRequest, canonical, canonical_json, request_key
 from localaik.cassette.recording import Frame, Recording

@@ -38,7 +38,7 @@ import httpx
 import uvloop
 
 from bench import noop
-from bench.common import Report
+from bench.report import Report
 from localaik.upstream.direct import DirectTransport
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Report, percentile
+from bench.report import Report, percentile
 from localaik.cassette import usage
 
 

@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Report, clean_env
+from bench.common import clean_env
+from bench.report import Report
 
 PROMPTS = [
     "Name a colour.",

@@ -27,6 +27,7 @@ from localaik.families.gemini.models import versioned
 from localaik.families.operation import JSON_TYPE, Answer, Route, json_answer
 from localaik.families.uploads import CREATED, Draft, FileSession, Upload, derived_id
 from localaik.media.parts import stored_uri
+from localaik.wire.rebuild import Failed, rebuilt
 
 FAMILY = "gemini"
 API = "https://generativelanguage.googleapis.com/v1beta/"
@@ -254,34 +255,34 @@ class ListFiles(FileOperation):
         return json_answer(page)
 
 
-def resolve_files(body: Any, files: FileSession | None, where: str = "") -> Any:
+def resolve_files(body: Any, files: FileSession | None) -> Any:
     """`body` with each `fileData` naming a file uploaded to this server (`files/<name>`, or its
     URI) naming its content instead (`stored_uri`); a name of this API that was not uploaded is
     a 400 naming where it is. Other URIs are left as they are."""
-    if isinstance(body, list):
-        return [resolve_files(item, files, f"{where}[{i}]") for i, item in enumerate(body)]
-    if not isinstance(body, dict):
-        return body
-    out = {
-        key: resolve_files(value, files, f"{where}.{key}" if where else key)
-        for key, value in body.items()
+    return rebuilt(body, lambda node: _resolved(node, files))
+
+
+def _resolved(node: dict[str, Any], files: FileSession | None) -> dict[str, Any]:
+    ref = node.get("fileData")
+    if not isinstance(ref, dict) or not isinstance(ref.get("fileUri"), str):
+        return node
+    name = _uploaded_name(ref["fileUri"])
+    if name is None:
+        return node
+    upload = files.find(FAMILY, name) if files is not None else None
+    if upload is None:
+        raise Failed(
+            lambda where: BadRequest(
+                f"{where}.fileData.fileUri: files/{name} was not uploaded to this server "
+                "in this session (upload it with files.upload first)"
+            )
+        )
+    node["fileData"] = {
+        **ref,
+        "fileUri": stored_uri(upload.sha256),
+        "mimeType": ref.get("mimeType") or upload.mime_type,
     }
-    ref = out.get("fileData")
-    if isinstance(ref, dict) and isinstance(ref.get("fileUri"), str):
-        name = _uploaded_name(ref["fileUri"])
-        if name is not None:
-            upload = files.find(FAMILY, name) if files is not None else None
-            if upload is None:
-                raise BadRequest(
-                    f"{where}.fileData.fileUri: files/{name} was not uploaded to this server "
-                    "in this session (upload it with files.upload first)"
-                )
-            out["fileData"] = {
-                **ref,
-                "fileUri": stored_uri(upload.sha256),
-                "mimeType": ref.get("mimeType") or upload.mime_type,
-            }
-    return out
+    return node
 
 
 def _uploaded_name(uri: str) -> str | None:

@@ -17,6 +17,7 @@ from localaik.families.files import FileOperation, FileRequest
 from localaik.families.operation import Answer, Route, json_answer
 from localaik.families.uploads import CREATED, FileSession, Upload, derived_id
 from localaik.media.parts import STORED, guess_mime, stored_uri
+from localaik.wire.rebuild import Failed, rebuilt
 
 FAMILY = "openai"
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -177,35 +178,35 @@ class ListFiles(FileOperation):
         )
 
 
-def resolve_file_ids(body: Any, files: FileSession | None, where: str = "") -> Any:
+def resolve_file_ids(body: Any, files: FileSession | None) -> Any:
     """`body` with each `file_id` of an uploaded file (chat `file` parts, Responses
     `input_file` and `input_image` parts) replaced by its content and type (`stored_uri`); an
     id this server did not give is a 400 naming where it is."""
-    if isinstance(body, list):
-        return [resolve_file_ids(item, files, f"{where}[{i}]") for i, item in enumerate(body)]
-    if not isinstance(body, dict):
-        return body
-    out = {
-        key: resolve_file_ids(value, files, f"{where}.{key}" if where else key)
-        for key, value in body.items()
-    }
-    kind = out.get("type")
-    if kind == "file" and isinstance(out.get("file"), dict):
-        out["file"] = _resolved(out["file"], files, f"{where}.file.file_id")
+    return rebuilt(body, lambda node: _part(node, files))
+
+
+def _part(node: dict[str, Any], files: FileSession | None) -> dict[str, Any]:
+    kind = node.get("type")
+    if kind == "file" and isinstance(node.get("file"), dict):
+        node["file"] = _resolved(node["file"], files, ".file.file_id")
     elif kind in ("input_file", "input_image"):
-        out = _resolved(out, files, f"{where}.file_id")
-    return out
+        node = _resolved(node, files, ".file_id")
+    return node
 
 
-def _resolved(part: dict[str, Any], files: FileSession | None, where: str) -> dict[str, Any]:
+def _resolved(part: dict[str, Any], files: FileSession | None, field: str) -> dict[str, Any]:
+    """`part` with its `file_id` resolved; `field`: where the id is, from the object the walk
+    is at (`rebuild.py` puts the object's location before it)."""
     ref = part.get("file_id")
     if not isinstance(ref, str) or not ref or ref.startswith(STORED):
         return part
     upload = files.find(FAMILY, ref) if files is not None else None
     if upload is None:
-        raise BadRequest(
-            f"{where}: {ref[:60]!r} was not uploaded to this server in this session "
-            "(upload it with files.create first)",
-            param=where,
+        raise Failed(
+            lambda where: BadRequest(
+                f"{where}{field}: {ref[:60]!r} was not uploaded to this server in this session "
+                "(upload it with files.create first)",
+                param=f"{where}{field}",
+            )
         )
     return {**part, "file_id": stored_uri(upload.sha256, upload.mime_type)}

@@ -31,6 +31,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 from localaik.cassette.state import make_state_folder, state_folder
@@ -52,6 +53,9 @@ def usage_path(cassette: Path) -> Path:
 def legacy_path(cassette: Path) -> Path:
     """The single usage file of older localaik versions (read, never written)."""
     return state_folder(cassette) / (cassette.name + LEGACY)
+
+
+_string = encode_basestring_ascii  # a str as JSON text, as `json.dumps` writes it
 
 
 def now() -> str:
@@ -90,14 +94,15 @@ class UsageLog:
         self._seen: set[tuple[Path, str, int]] = set()
         self._files: dict[Path, Path] = {}  # cassette -> this writer's file in its journal
         self._failed: set[Path] = set()
+        # Every line starts the same: its text made once (a note is on the request's path).
+        self._head = f'{{"run":{_string(self.run)},"started":{_string(self.started)},"at":'
 
     def used(self, cassette: Path, key: str, ordinal: int) -> bool:
         """Note that this run served `key`/`ordinal` from `cassette`; True the first time."""
         if (cassette, key, ordinal) in self._seen:
             return False
         self._seen.add((cassette, key, ordinal))
-        entry = {"run": self.run, "started": self.started, "at": now(), "key": key}
-        line = json.dumps({**entry, "ordinal": ordinal}, separators=(",", ":")) + "\n"
+        line = f'{self._head}"{now()}","key":{_string(key)},"ordinal":{int(ordinal)}}}\n'
         try:
             path = self._files.get(cassette) or self._begin(cassette)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -328,3 +328,37 @@ async def test_a_token_in_the_answer_is_blamed_on_the_answer(tmp_path: Path, fie
     message = str(refused.value)
     assert "the upstream's answer" in message and "an AWS access key" in message
     assert "out of the request" not in message and FAKES[6].token[4:] not in message
+
+
+def _streamed(pieces: list[str], *, index: int = 0) -> list[bytes]:
+    return [
+        b"data: "
+        + json.dumps({"choices": [{"index": index, "delta": {"content": piece}}]}).encode()
+        + b"\n\n"
+        for piece in pieces
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        [b"data: not json\n\n"],  # one frame that is not JSON: the frames are parsed one by one
+        [b'data: {"a": 1}, {"b": 2}\n\n'],  # one frame that is two values: the same
+        _streamed(["unrelated ", "text"], index=1),  # a second choice, its own text
+    ],
+    ids=["json-frames", "a-frame-not-json", "a-frame-of-two-values", "two-choices"],
+)
+def test_a_token_streamed_in_pieces_is_found_however_the_other_frames_read(
+    extra: list[bytes],
+) -> None:
+    pieces = [GOOGLE[i : i + 5] for i in range(0, len(GOOGLE), 5)]
+    frames = _streamed(pieces[:3]) + extra + _streamed(pieces[3:]) + [b"data: [DONE]\n\n"]
+    assert all(find_secret(frame.decode()) is None for frame in frames)
+    recording = dataclasses.replace(
+        make_recording(frames=0),
+        stream=True,
+        body=None,
+        frames=[Frame(offset_ms=float(i), data=data) for i, data in enumerate(frames)],
+    )
+    assert locate_secret(recording) == ("Google API key", "frames (the streamed text)")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from localaik.cassette import usage
 
@@ -195,3 +198,23 @@ def test_many_processes_write_one_journal_while_old_runs_go_and_lose_no_note(
     assert not legacy.exists()
     writers = [r for r in runs if any(k.startswith("w") for k, _ in r.used)]
     assert len(writers) == (1 if shared_run else WRITERS)
+
+
+@given(
+    run=st.text(min_size=1, max_size=12),
+    key=st.text(max_size=40),
+    ordinal=st.integers(min_value=0, max_value=10**6),
+)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_note_is_the_json_line_it_always_was(
+    tmp_path: Path, run: str, key: str, ordinal: int
+) -> None:
+    """The line is built from text made once; it reads as the object `json.dumps` writes."""
+    cassette = tmp_path / f"{uuid.uuid4().hex}.db"
+    log = usage.UsageLog(run=run, started=STARTED.format(3))
+    log.used(cassette, key, ordinal)
+    (file,) = journal_files(cassette)
+    line = file.read_text(encoding="utf-8")
+    entry = json.loads(line)
+    expected = {"run": log.run, "started": STARTED.format(3), "at": entry["at"], "key": key}
+    assert line == json.dumps({**expected, "ordinal": ordinal}, separators=(",", ":")) + "\n"

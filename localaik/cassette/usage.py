@@ -91,7 +91,11 @@ class UsageLog:
         self.started = started or now()
         self.run = run or new_run(self.started)
         self.writer = f"{os.getpid()}-{secrets.token_hex(3)}"
-        self._seen: set[tuple[Path, str, int]] = set()
+        # Per cassette, the recordings noted, as "<ordinal>:<key>" texts in a dict: a dict of
+        # texts is one the garbage collector does not track, where a set of (key, ordinal)
+        # tuples was walked whole by every full collection (~4.5 ms at 100,000 recordings,
+        # about once a second while recording at 16 connections).
+        self._seen: dict[Path, dict[str, None]] = {}
         self._files: dict[Path, Path] = {}  # cassette -> this writer's file in its journal
         self._failed: set[Path] = set()
         # Every line starts the same: its text made once (a note is on the request's path).
@@ -99,9 +103,13 @@ class UsageLog:
 
     def used(self, cassette: Path, key: str, ordinal: int) -> bool:
         """Note that this run served `key`/`ordinal` from `cassette`; True the first time."""
-        if (cassette, key, ordinal) in self._seen:
+        seen = self._seen.get(cassette)
+        if seen is None:
+            seen = self._seen[cassette] = {}
+        entry = f"{ordinal}:{key}"
+        if entry in seen:
             return False
-        self._seen.add((cassette, key, ordinal))
+        seen[entry] = None
         line = f'{self._head}"{now()}","key":{_string(key)},"ordinal":{int(ordinal)}}}\n'
         try:
             path = self._files.get(cassette) or self._begin(cassette)
@@ -123,7 +131,8 @@ class UsageLog:
 
     def served(self, cassette: Path) -> set[tuple[str, int]]:
         """The (key, ordinal)s this run has served from `cassette` so far."""
-        return {(key, ordinal) for path, key, ordinal in self._seen if path == cassette}
+        entries = (entry.partition(":") for entry in self._seen.get(cassette, {}))
+        return {(key, int(ordinal)) for ordinal, _, key in entries}
 
     def _begin(self, cassette: Path) -> Path:
         """This writer's file beside `cassette`, once per cassette: the journal made if

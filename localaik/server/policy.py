@@ -138,7 +138,8 @@ class Replayer:
         self.cassettes = cassettes
         self.rules = Rules.of(settings)  # the pytest plugin switches them per test
         self._flights: dict[tuple[Path, str, int], asyncio.Future[None]] = {}
-        self._served: dict[tuple[Path, str], int] = {}
+        # Per cassette, each key's count (no tuple holding a Path: see `UsageLog._seen`).
+        self._served: dict[Path, dict[str, int]] = {}
         self.usage = UsageLog()
         # Every miss message of this session, in order, for the pytest plugin to fail the test
         # that caused it even when the code under test swallowed the SDK's error.
@@ -160,8 +161,9 @@ class Replayer:
     def _ordinal(self, path: Path, key: str) -> int:
         if self.settings.repeats is not Repeats.SEQUENCE:
             return 0
-        served = self._served.get((path, key), 0)
-        self._served[(path, key)] = served + 1
+        counts = self._served.setdefault(path, {})
+        served = counts.get(key, 0)
+        counts[key] = served + 1
         return served
 
     # -- replay -----------------------------------------------------------------------------

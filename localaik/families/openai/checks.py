@@ -112,10 +112,16 @@ def _bad_type(param: str, expected: str, value: JSONValue) -> BadRequest:
 
 
 def _fields(body: JSONObject, table: dict[str, Check]) -> None:
-    for name, (expected, ok) in table.items():
-        value = body.get(name)
-        if value is not None and not ok(value):
-            raise _bad_type(name, expected, value)
+    # The body's few fields looked up in the table (the table's ~45 looked up in the body were
+    # a tenth of a replayed request); a bad one is named in the table's order, as before.
+    bad = [
+        name
+        for name, value in body.items()
+        if value is not None and name in table and not table[name][1](value)
+    ]
+    if bad:
+        name = min(bad, key=list(table).index)
+        raise _bad_type(name, table[name][0], body[name])
     n = body.get("n")
     if _is_number(n) and n < 1:
         raise BadRequest(

@@ -46,9 +46,12 @@ T = TypeVar("T")
 log = logging.getLogger("localaik")
 
 # Seconds from a save to the flush that makes it part of the .db file. A flush copies the pages
-# of every save since the last into the file: at 0.05 s, recording at 16 connections spent
-# ~0.5 ms of CPU per answer on flushes, at 0.5 s ~0.18 ms.
-FLUSH_AFTER = 0.5
+# of every save since the last into the file and syncs it: at 0.05 s, recording at 16
+# connections spent ~0.5 ms of CPU per answer on flushes. At 0.5 s each flush wrote a few MB,
+# and the event loop's own writes to the log stalled behind it: record mode's p99 at 16
+# connections climbed from 15 to 26-30 ms as the file grew over a one-minute run; at 0.1 s it
+# stayed at 10-14 ms, at the same rate (bench/live_path.py's Anthropic route, alternated).
+FLUSH_AFTER = 0.1
 # A save this small may run on the event loop's thread (`worker.py`): each frame costs it ~9 µs
 # (its row and its secret scan), so at most ~0.3 ms. Larger ones go to the worker.
 QUICK_SAVE_BYTES = 64 * 1024

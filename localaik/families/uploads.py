@@ -13,6 +13,8 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from localaik.wire.rebuild import Failed
+
 # The time every uploaded file says it was created: fixed, so that answers never differ
 # between record and replay; as seconds since the epoch (OpenAI) and RFC 3339 (Gemini).
 CREATED = 1767225600  # 2026-01-01T00:00:00Z
@@ -72,6 +74,17 @@ class FileSession(Protocol):
     def data(self, uri: str) -> bytes | None:
         """The bytes of an uploaded file by its `stored_uri`, while this server holds them."""
         ...
+
+
+def uploaded(
+    files: FileSession | None, family: str, file_id: str, error: Callable[[str], Exception]
+) -> Upload:
+    """The upload a request names, for the walk over its body (`wire/rebuild.py`); when this
+    session has none, `error(where)` with where the name sits in the request."""
+    upload = files.find(family, file_id) if files is not None else None
+    if upload is None:
+        raise Failed(error)
+    return upload
 
 
 def derived_id(sha256: str, ordinal: int, length: int) -> str:

@@ -25,9 +25,9 @@ from localaik.errors import BadRequest, NotFound, PayloadTooLarge
 from localaik.families.files import FileOperation, FileRequest
 from localaik.families.gemini.models import versioned
 from localaik.families.operation import JSON_TYPE, Answer, Route, json_answer
-from localaik.families.uploads import CREATED, Draft, FileSession, Upload, derived_id
+from localaik.families.uploads import CREATED, Draft, FileSession, Upload, derived_id, uploaded
 from localaik.media.parts import stored_uri
-from localaik.wire.rebuild import Failed, rebuilt
+from localaik.wire.rebuild import rebuilt
 
 FAMILY = "gemini"
 API = "https://generativelanguage.googleapis.com/v1beta/"
@@ -269,14 +269,15 @@ def _resolved(node: dict[str, Any], files: FileSession | None) -> dict[str, Any]
     name = _uploaded_name(ref["fileUri"])
     if name is None:
         return node
-    upload = files.find(FAMILY, name) if files is not None else None
-    if upload is None:
-        raise Failed(
-            lambda where: BadRequest(
-                f"{where}.fileData.fileUri: files/{name} was not uploaded to this server "
-                "in this session (upload it with files.upload first)"
-            )
-        )
+    upload = uploaded(
+        files,
+        FAMILY,
+        name,
+        lambda where: BadRequest(
+            f"{where}.fileData.fileUri: files/{name} was not uploaded to this server "
+            "in this session (upload it with files.upload first)"
+        ),
+    )
     node["fileData"] = {
         **ref,
         "fileUri": stored_uri(upload.sha256),

@@ -15,9 +15,9 @@ from typing import Any
 from localaik.errors import BadRequest, NotFound
 from localaik.families.files import FileOperation, FileRequest
 from localaik.families.operation import Answer, Route, json_answer
-from localaik.families.uploads import CREATED, FileSession, Upload, derived_id
+from localaik.families.uploads import CREATED, FileSession, Upload, derived_id, uploaded
 from localaik.media.parts import STORED, guess_mime, stored_uri
-from localaik.wire.rebuild import Failed, rebuilt
+from localaik.wire.rebuild import rebuilt
 
 FAMILY = "openai"
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
@@ -200,13 +200,14 @@ def _resolved(part: dict[str, Any], files: FileSession | None, field: str) -> di
     ref = part.get("file_id")
     if not isinstance(ref, str) or not ref or ref.startswith(STORED):
         return part
-    upload = files.find(FAMILY, ref) if files is not None else None
-    if upload is None:
-        raise Failed(
-            lambda where: BadRequest(
-                f"{where}{field}: {ref[:60]!r} was not uploaded to this server in this session "
-                "(upload it with files.create first)",
-                param=f"{where}{field}",
-            )
-        )
+    upload = uploaded(
+        files,
+        FAMILY,
+        ref,
+        lambda where: BadRequest(
+            f"{where}{field}: {ref[:60]!r} was not uploaded to this server in this session "
+            "(upload it with files.create first)",
+            param=f"{where}{field}",
+        ),
+    )
     return {**part, "file_id": stored_uri(upload.sha256, upload.mime_type)}

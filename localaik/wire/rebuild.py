@@ -23,7 +23,7 @@ class Failed(Exception):
     def __init__(self, error: Callable[[str], Exception]) -> None:
         super().__init__()
         self.error = error
-        self.steps: list[str] = []  # innermost first
+        self.steps: list[str | int] = []  # keys and list indexes, innermost first
 
 
 def rebuilt(value: Any, visit: Callable[[dict[str, Any]], Any]) -> Any:
@@ -32,8 +32,19 @@ def rebuilt(value: Any, visit: Callable[[dict[str, Any]], Any]) -> Any:
     try:
         return _rebuilt(value, visit)
     except Failed as failed:
-        where = "".join(reversed(failed.steps)).removeprefix(".")
-        raise failed.error(where) from None
+        raise failed.error(_location(failed.steps)) from None
+
+
+def _location(steps: list[str | int]) -> str:
+    """ "contents[0].parts[1]" from the steps, outermost last: a key follows a dot unless it
+    is the first thing named (an empty key too)."""
+    where = ""
+    for step in reversed(steps):
+        if isinstance(step, int):
+            where = f"{where}[{step}]"
+        else:
+            where = f"{where}.{step}" if where else step
+    return where
 
 
 def _rebuilt(value: Any, visit: Callable[[dict[str, Any]], Any]) -> Any:
@@ -43,7 +54,7 @@ def _rebuilt(value: Any, visit: Callable[[dict[str, Any]], Any]) -> Any:
             try:
                 items.append(_rebuilt(item, visit) if isinstance(item, _CONTAINERS) else item)
             except Failed as failed:
-                failed.steps.append(f"[{len(items)}]")
+                failed.steps.append(len(items))
                 raise
         return items
     if not isinstance(value, dict):
@@ -53,6 +64,6 @@ def _rebuilt(value: Any, visit: Callable[[dict[str, Any]], Any]) -> Any:
         try:
             members[key] = _rebuilt(item, visit) if isinstance(item, _CONTAINERS) else item
         except Failed as failed:
-            failed.steps.append(f".{key}")
+            failed.steps.append(key)
             raise
     return visit(members)

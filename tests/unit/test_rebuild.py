@@ -86,3 +86,18 @@ def test_locations_spell_lists_and_keys_as_the_errors_do() -> None:
     with pytest.raises(KeyError) as raised:
         rebuilt(value, visit)
     assert raised.value.args == ("[0].contents[0].parts[1]",)
+
+
+def test_empty_keys_are_spelled_as_the_walk_always_spelled_them() -> None:
+    """A key follows a dot unless it is the first thing named, empty keys too (hypothesis found
+    "." where the walk said "")."""
+    value = {"0": [{}, {}], "": {"": {"fileData": {}}}}
+
+    def visit(node: dict[str, Any]) -> dict[str, Any]:
+        if "fileData" in node:
+            raise Failed(lambda where: KeyError(where))
+        return node
+
+    with pytest.raises(KeyError) as raised:
+        rebuilt(value, visit)
+    assert raised.value.args == (_located(value)[-2],) == ("",)

@@ -47,11 +47,12 @@ log = logging.getLogger("localaik")
 
 # Seconds from a save to the flush that makes it part of the .db file. A flush copies the pages
 # of every save since the last into the file and syncs it: at 0.05 s, recording at 16
-# connections spent ~0.5 ms of CPU per answer on flushes. At 0.5 s each flush wrote a few MB,
-# and the event loop's own writes to the log stalled behind it: record mode's p99 at 16
-# connections climbed from 15 to 26-30 ms as the file grew over a one-minute run; at 0.1 s it
-# stayed at 10-14 ms, at the same rate (bench/live_path.py's Anthropic route, alternated).
-FLUSH_AFTER = 0.1
+# connections spent ~0.5 ms of CPU per answer on flushes, at 0.5 s ~0.18 ms. At 0.1 s record
+# mode's p99 at 16 connections stayed at 10-14 ms over a one-minute run where at 0.5 s it
+# climbed to 22-26 ms (each flush writes less at once), but in one of three full test runs four
+# processes sharing a cassette then recorded one answer twice (the re-check after a claim
+# compares file stamps): kept at 0.5 s until that is understood (issue 16's note).
+FLUSH_AFTER = 0.5
 # A save this small may run on the event loop's thread (`worker.py`): each frame costs it ~9 µs
 # (its row and its secret scan), so at most ~0.3 ms. Larger ones go to the worker.
 QUICK_SAVE_BYTES = 64 * 1024

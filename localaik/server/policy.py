@@ -175,8 +175,10 @@ class Replayer:
         if not entry.exists:
             return None
         stamp = entry.cassette.stamp()  # before the lookup: a change during it shows
-        if lookup.missed and lookup.missed[-1] == stamp:
-            return None  # nothing was written since this request looked
+        if lookup.missed and lookup.missed[-1] == entry.cassette.stamp(now=True):
+            # Nothing was written since this request looked. Read now, not this turn's: another
+            # process may have stored the answer and let go of its claim since the turn began.
+            return None
         recording = await entry.cassette.get(lookup.key, lookup.ordinal, stamp=stamp)
         if recording is None and lookup.ordinal > 0 and replaying:
             # LK_REPEATS=sequence past the last recording: the last one repeats (in replay).

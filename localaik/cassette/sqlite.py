@@ -84,7 +84,7 @@ class SQLiteStore(FileRows):
         self.upgraded = False  # read-only and served from a migrated in-memory copy
         self._db: Database | None = None
         self._index: NearestIndex | None = None
-        self._index_stamp: tuple[int | bytes, ...] | None = None
+        self._index_stamp: tuple[int, ...] | None = None
 
     def __repr__(self) -> str:
         mode = ", readonly=True" if self.readonly else ""
@@ -234,9 +234,8 @@ class SQLiteStore(FileRows):
             self._index_stamp = stamp
         return self._index.nearest(canon, limit)
 
-    def stamp(self) -> tuple[int | bytes, ...]:
-        """The file's modification time and size and its WAL index's header (`file_stamp`):
-        equal while nothing changed, different after any commit.
+    def stamp(self) -> tuple[int, ...]:
+        """The file's and its WAL's modification time and size: equal while nothing changed.
         Reads no connection, so any thread may call it, open or not."""
         return file_stamp(self.path)
 

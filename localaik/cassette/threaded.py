@@ -144,11 +144,11 @@ class Cassette:
         """The store's freshness, asked on the calling thread (it is cheap and thread-safe).
 
         On an event loop it is read once a turn of the loop: the requests one turn answers
-        together (16 connections: several) share the read (a `stat` and a read of 48 bytes for
-        SQLite). A change another process makes meanwhile shows from the next turn, as it
-        would to a request that came a moment earlier; this object's own saves show at once.
-        `now`: read the store's stamp itself, for a caller that must see every change made
-        before it asks (a request that missed, deciding whether to look again)."""
+        together (16 connections: several) share the read (two `stat`s for SQLite). A change
+        another process makes meanwhile shows from the next turn, as it would to a request
+        that came a moment earlier; this object's own saves show at once. `now`: read the
+        store's stamp itself, for a caller that must see every change made before it asks (a
+        request that missed, deciding whether to look again)."""
         loop = asyncio._get_running_loop()
         if loop is None or now:
             return self.store.stamp()

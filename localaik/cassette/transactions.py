@@ -20,35 +20,27 @@ from sqlite_utils import Database
 from localaik.errors import CassetteBusy
 
 BUSY_TIMEOUT_MS = 5000
-# The first copy of the wal-index header: SQLite writes it last, once a commit is complete.
-WAL_INDEX_HEADER = 48
 
 
-def file_stamp(path: Path | str) -> tuple[int | bytes, ...]:
-    """What changes when a cassette changes: the file's modification time and size, and the
-    header of its write-ahead log's index (the `-shm` file; b"" when there is none).
+def file_stamp(path: Path | str) -> tuple[int, ...]:
+    """What changes when a cassette changes: the modification time and size of the file and of
+    its write-ahead log (-1 for a file that is not there).
 
-    A commit in WAL mode writes only the log, and after a checkpoint the log is written again
-    from its start at the same size, so the log's own size and time may not change: a clock
-    coarser than two commits (most kernels before 6.13 keep file times to a few milliseconds)
-    would hide one. The index header (SQLite's file format, "WAL-Index Format") holds the
-    commit counter, the log's last frame and its salts, and every commit rewrites it."""
-    try:
-        info = os.stat(path)  # asked on every turn of a replaying loop: no Path work
-    except OSError:
-        found: tuple[int | bytes, ...] = (-1, -1)
-    else:
-        found = (info.st_mtime_ns, info.st_size)
-    try:
-        shm = os.open(f"{path}-shm", os.O_RDONLY)
-    except OSError:
-        return (*found, b"")
-    try:
-        return (*found, os.pread(shm, WAL_INDEX_HEADER, 0))
-    except OSError:
-        return (*found, b"")
-    finally:
-        os.close(shm)
+    After a checkpoint SQLite writes the log again from its start, at the size it had, so a
+    commit then changes only the log's time: on a kernel whose file clock is coarser than two
+    commits (before Linux 6.13, a few milliseconds) one may not show. Never open the `-shm`
+    file here to read the WAL index's commit counter: closing any descriptor of a file drops
+    every POSIX lock the process holds on it, SQLite's included, and another connection then
+    truncates the shared memory under this process's map (SIGBUS, measured)."""
+    found: list[int] = []
+    for file in (path, f"{path}-wal"):  # asked on every replayed request: no Path work
+        try:
+            info = os.stat(file)
+        except OSError:
+            found += [-1, -1]
+        else:
+            found += [info.st_mtime_ns, info.st_size]
+    return tuple(found)
 
 
 @contextmanager

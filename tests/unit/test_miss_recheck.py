@@ -5,7 +5,8 @@ cassette's stamp is otherwise shared by a turn's requests)."""
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 from localaik.cassette.store import store_for
@@ -67,21 +68,36 @@ async def test_the_recheck_reads_nothing_while_nobody_wrote(tmp_path: Path) -> N
     await policy.cassettes.close()
 
 
-def test_a_commit_that_leaves_the_log_s_size_and_time_changes_the_stamp(tmp_path: Path) -> None:
-    """After a checkpoint SQLite writes the log again from its start, at the size it had; with
-    a file clock coarser than two commits its time stays too. The stamp still changes."""
-    store = store_for(tmp_path / "c.db")
+def test_stamping_a_cassette_leaves_sqlite_s_locks_on_its_shared_memory(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it, so a
+    stamp that opened and closed the `-shm` file let another process take it for unused and
+    truncate it under this one's map (SIGBUS in the live-path benchmark). SQLite holds a shared
+    lock on the "dead man switch" byte while it uses the shared memory: another process must
+    still be refused an exclusive lock there after a stamp."""
+    path = tmp_path / "c.db"
+    store = store_for(path)
     store.open(create=True)
-    store.save(make_recording("a" * 32, frames=20))  # a long log
-    store.flush()  # copied into the .db: the next commit starts the log again
-    wal = tmp_path / "c.db-wal"
-    before, size = store.stamp(), wal.stat().st_size
-    times = wal.stat().st_atime_ns, wal.stat().st_mtime_ns
+    store.save(make_recording("a" * 32))
+    assert store.get("a" * 32) is not None  # the shared memory is in use
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n"
+        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128, os.SEEK_SET)\n"
+        "except OSError:\n"
+        "    print('refused')\n"
+        "else:\n"
+        "    print('taken')\n"
+    )
 
-    store.save(make_recording("b" * 32, frames=1))
-    os.utime(wal, ns=times)  # the clock did not tick between the two commits
+    def other_process_can_take_it() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, f"{path}-shm"], capture_output=True, text=True
+        )
+        return done.stdout.strip()
 
-    assert wal.stat().st_size == size and wal.stat().st_mtime_ns == times[1]
-    assert store.stamp() != before
-    assert store.get("b" * 32) is not None
+    assert other_process_can_take_it() == "refused"
+    for _ in range(3):
+        store.stamp()
+    assert other_process_can_take_it() == "refused"
     store.close()

@@ -276,8 +276,11 @@ def wrk(
             capture_output=True,
             text=True,
             env=env,
-            check=True,
+            check=False,
         )
+    if done.returncode != 0:  # say why: wrk's own words, or the script's
+        said = (done.stderr.strip() or done.stdout.strip())[-2000:]
+        raise RuntimeError(f"wrk on {url + path} exited with {done.returncode}: {said}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     figures = json.loads(line.removeprefix("BENCH "))
     seconds_run = figures["duration_us"] / 1e6
